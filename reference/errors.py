@@ -1,0 +1,108 @@
+"""Canonical error codes and the two ways the model says "no".
+
+Why two: malformed *input* (a timestamp with 95 seconds, a negative Wh) is
+caught while a value is parsed, before any registry is involved, and raised as
+:class:`InvalidInput`; a well-formed *request* that the rules forbid (transfer
+by a non-owner, a second issuance for the same hour) is answered by the
+registry with a :class:`Rejection`. Both carry an :class:`ErrorCode` whose
+*name* is the public, stable code used in reports, vectors and adapters, and
+both name the field at fault, so a vendor reading a failure knows exactly
+which rule and which input were involved.
+
+Codes are never renamed or reused: vectors and vendors' error mappers depend on
+them. Add new members at the end of their group.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+
+class ErrorCode(enum.Enum):
+    """Every reason the reference model rejects something; the name is the public code."""
+
+    # --- malformed input (raised as InvalidInput while parsing) ---
+    INVALID_TIMESTAMP = "timestamp is not a strict UTC YYYY-MM-DDThh:mm:ssZ value"
+    INVALID_DATE = "date is not a strict YYYY-MM-DD value"
+    INVALID_INTERVAL = "interval start is not strictly before its end"
+    INTERVAL_TOO_LONG = "interval is longer than the permitted maximum"
+    INVALID_ENERGY = "energy is not a finite, non-negative number of Wh"
+    INVALID_QUANTITY = "certificate quantity is not a positive whole number"
+    INVALID_FIELD = "a required field is missing, empty or of the wrong type"
+    INVALID_POLICY = "a policy value is unknown or inconsistent"
+
+    # --- references to things that do not exist / already exist ---
+    UNKNOWN_ACCOUNT = "no such account"
+    UNKNOWN_DEVICE = "no such production device"
+    UNKNOWN_BUNDLE = "no such certificate bundle"
+    UNKNOWN_PRODUCTION = "no production was reported for this device and interval"
+    DUPLICATE_ACCOUNT = "an account with this ID already exists"
+    DUPLICATE_DEVICE = "a device with this ID is already registered in the domain"
+    METER_MISMATCH = "the meter ID does not belong to the device"
+
+    # --- authority (D2) ---
+    NOT_AUTHORISED = "the actor may not perform this action"
+    NOT_OWNER = "only the account holding the bundle may act on it"
+    ISSUER_MAY_NOT_HOLD = "the GC Issuer may hold certificates only for the exempt purposes of D2"
+
+    # --- issuance (D4 risks 1 and 3, D5, D6) ---
+    DUPLICATE_ISSUANCE = "certificates were already issued for this device and interval"
+    CAPACITY_EXCEEDED = "reported energy exceeds what the device's capacity can produce in the interval"
+    RANGE_OVERLAP = "the certificate ID range overlaps IDs already issued"
+    RANGE_QUANTITY_MISMATCH = "range end - start + 1 does not equal the quantity"
+    QUANTITY_EXCEEDS_PRODUCTION = "the bundle asserts more Wh than the production it is issued from"
+    ACCOUNT_MISMATCH = "certificates must be issued into the device's registered account"
+
+    # --- lifecycle (D3, D4 risks 2, 4, 5) ---
+    BUNDLE_NOT_ACTIVE = "the bundle is not in a state that allows this action"
+    QUANTITY_EXCEEDS_BUNDLE = "the requested quantity exceeds the bundle's quantity"
+    SAME_ACCOUNT = "source and target account are the same"
+    CERTIFICATE_EXPIRED = "the bundle's validity has ended"
+    NOT_CANCELLED = "only certificates cancelled for consumption can be claimed"
+    ALREADY_CLAIMED = "the certificates were already claimed"
+    BENEFICIARY_MISMATCH = "the claimant is not the beneficiary named at cancellation"
+    NOT_RESERVED = "the bundle is not reserved or locked"
+    TIME_REVERSAL = "the action's time is earlier than the registry's last recorded action"
+    NOT_TRANSFERABLE = "the certificates were issued non-transferable"
+    INTERVAL_NOT_ENDED = "production cannot be reported for an interval that has not ended"
+
+    # --- error correction (D10) ---
+    CORRECTION_UNCHANGED = "the corrected production equals what was already recognised"
+
+
+@attrs.frozen
+class Problem:
+    """What was wrong, as data: the code, the field at fault, and a sentence for people."""
+
+    code: ErrorCode
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code.name} [{self.field}]: {self.message}"
+
+
+class GCReferenceError(Exception):
+    """Base of every exception the reference model raises on purpose."""
+
+
+class InvalidInput(GCReferenceError, ValueError):
+    """A value could not be parsed or violates a rule of its type; nothing was changed."""
+
+    def __init__(self, code: ErrorCode, field: str, message: str) -> None:
+        self.problem = Problem(code, field, message)
+        super().__init__(str(self.problem))
+
+    @property
+    def code(self) -> ErrorCode:
+        return self.problem.code
+
+    @property
+    def field(self) -> str:
+        return self.problem.field
+
+
+class ModelInvariantBroken(GCReferenceError, AssertionError):
+    """The model itself broke one of its invariants: a bug in the oracle, never a verdict."""

@@ -1,0 +1,157 @@
+"""Named policies: every point the standard leaves open, made an explicit choice.
+
+The digest marks several ambiguities (D5 rounding, D8 validity, D13 list).
+Rather than pick silently, each is an enum here whose *name* is what reports
+and vectors print, with a documented default. A registry under test declares
+its own values; checks that depend on a policy are run under the registry's
+declared value, and the report shows which values were in force.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+import attrs
+
+from gc_conformance.reference.errors import ErrorCode, InvalidInput
+
+EnergyInput = int | float | Decimal | Fraction | str
+
+
+class Rounding(enum.Enum):
+    """How a metered volume becomes a whole number of Wh certificates (D5 ambiguity).
+
+    The seed's restatement says "rounded to the nearest Wh"; the EnergyTag API
+    and knowledge base say "rounded down". Halves round up under NEAREST.
+    """
+
+    NEAREST = "nearest whole Wh, halves up (the seed's reading)"
+    DOWN = "down to the whole Wh (the API specification's reading)"
+
+    def apply(self, energy_wh: Decimal) -> int:
+        mode = ROUND_HALF_UP if self is Rounding.NEAREST else ROUND_DOWN
+        return int(energy_wh.quantize(Decimal(1), rounding=mode))
+
+
+class ValidityReading(enum.Enum):
+    """When an unused GC expires (D8: 'the same 12-month consumption period')."""
+
+    CALENDAR_YEAR = "valid until the end of the calendar year (UTC) in which production ended"
+    ROLLING_12_MONTHS = "valid for 12 months after the end of the production interval"
+    ROLLING_24_MONTHS = "valid for 24 months after production (the API demonstrator's default)"
+
+    def expiry(self, production_end: _dt.datetime) -> _dt.datetime:
+        """The first instant at which a GC produced up to ``production_end`` is no longer valid."""
+        if self is ValidityReading.CALENDAR_YEAR:
+            last_instant = production_end - _dt.timedelta(seconds=1)
+            return _dt.datetime(last_instant.year + 1, 1, 1, tzinfo=_dt.UTC)
+        months = 12 if self is ValidityReading.ROLLING_12_MONTHS else 24
+        return _add_months(production_end, months)
+
+
+def _add_months(moment: _dt.datetime, months: int) -> _dt.datetime:
+    """Calendar month arithmetic; a day that does not exist clamps to the month's last day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    next_month = _dt.date(year + month // 12, month % 12 + 1, 1)
+    last_day = (next_month - _dt.timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+class CapacityPlausibility(enum.Enum):
+    """Whether reported energy is checked against what the device could physically produce."""
+
+    NAMEPLATE = "reject energy above capacity (W) x interval length (h)"
+    DISABLED = "accept any non-negative energy"
+
+    def permits(self, energy_wh: Decimal, capacity_w: int, hours: Fraction) -> bool:
+        if self is CapacityPlausibility.DISABLED:
+            return True
+        return Fraction(energy_wh) <= capacity_w * hours
+
+
+class SplitOrigin(enum.Enum):
+    """Which end of a bundle's ID range a partial transfer/cancel takes (D13)."""
+
+    FROM_START = "the acted-on part takes the lowest IDs; the remainder keeps the highest"
+    FROM_END = "the acted-on part takes the highest IDs; the remainder keeps the lowest"
+
+
+class CorrectionDeduction(enum.Enum):
+    """Where a downward correction that cannot be withdrawn is deducted (D10).
+
+    D10: deduct from 'the next issuance for the corresponding production
+    hour', and if that is insufficient, from the next issuance of another
+    hour. Whether 'corresponding hour' means the same hour of the day is not
+    settled, so both readings are available.
+    """
+
+    SAME_HOUR_OF_DAY_FIRST = "first the device's next issuance at the same UTC hour of day, then any"
+    NEXT_ISSUANCE = "the device's next issuance, whatever its hour"
+
+
+@attrs.frozen
+class Policies:
+    """The lifecycle policy values in force for one registry. Defaults follow the seed."""
+
+    rounding: Rounding = Rounding.NEAREST
+    validity: ValidityReading = ValidityReading.CALENDAR_YEAR
+    capacity: CapacityPlausibility = CapacityPlausibility.NAMEPLATE
+    split_origin: SplitOrigin = SplitOrigin.FROM_START
+    correction_deduction: CorrectionDeduction = CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
+
+    def describe(self) -> dict[str, str]:
+        """Policy name -> value name, as reports and vectors print them."""
+        return {field.name: getattr(self, field.name).name for field in attrs.fields(Policies)}
+
+    @classmethod
+    def from_plain(cls, values: dict[str, Any]) -> Policies:
+        """Build from ``{"rounding": "DOWN", ...}``; unknown names are an INVALID_POLICY error."""
+        chosen: dict[str, Any] = {}
+        by_name = {field.name: field for field in attrs.fields(Policies)}
+        for name, value in values.items():
+            field = by_name.get(name)
+            if field is None:
+                raise InvalidInput(ErrorCode.INVALID_POLICY, name, "no such policy")
+            enum_type = field.type if isinstance(field.type, type) else type(field.default)
+            try:
+                chosen[name] = enum_type[value]
+            except KeyError:
+                allowed = ", ".join(member.name for member in enum_type)
+                raise InvalidInput(
+                    ErrorCode.INVALID_POLICY, name, f"{value!r} is not one of {allowed}"
+                ) from None
+        return cls(**chosen)
+
+
+def parse_energy(value: object, field: str) -> Decimal:
+    """A metered energy in Wh: finite, non-negative; int, float, Decimal, Fraction or decimal string."""
+    if isinstance(value, bool):
+        raise InvalidInput(ErrorCode.INVALID_ENERGY, field, "a boolean is not an energy")
+    try:
+        if isinstance(value, Fraction):
+            energy = Decimal(value.numerator) / Decimal(value.denominator)
+        elif isinstance(value, float):
+            energy = Decimal(repr(value))  # shortest repr: 0.1 stays 0.1, not 0.1000000000000000055
+        elif isinstance(value, int | Decimal | str):
+            energy = Decimal(value)
+        else:
+            raise InvalidInput(
+                ErrorCode.INVALID_ENERGY, field, f"expected a number of Wh, got {type(value).__name__}"
+            )
+    except InvalidOperation:
+        raise InvalidInput(ErrorCode.INVALID_ENERGY, field, f"{value!r} is not a number") from None
+    if not energy.is_finite() or energy < 0:
+        raise InvalidInput(ErrorCode.INVALID_ENERGY, field, f"{value!r} is not a finite, non-negative Wh")
+    return energy
+
+
+def parse_quantity(value: object, field: str) -> int:
+    """A number of certificates (Wh): a positive ``int`` (booleans and floats refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise InvalidInput(ErrorCode.INVALID_QUANTITY, field, f"{value!r} is not a positive whole number")
+    return value

@@ -1,0 +1,1112 @@
+"""The reference GC registry: the certificate lifecycle of D3-D10, executable.
+
+How a request is handled, and why:
+
+1. ``execute(command, now)`` is the only entry for changes. It refuses a
+   ``now`` earlier than the last recorded action (the log is append-only and
+   time-ordered), then *decides* the request: parses every field, checks
+   existence, authority, state and quantities, and plans the effects
+   (:mod:`.effects`) without touching any state.
+2. If anything is wrong the request is answered with a :class:`Rejected`
+   naming the code and the field; the state is exactly as before (the
+   rejection itself is logged, as D8 record keeping expects).
+3. Otherwise the effects are applied by ``_apply``, the one place state
+   changes, which re-checks the local invariants each effect must keep (a
+   split partitions its parent exactly, a transfer leaves the account the
+   bundle was in, ...). A violation there is a bug in this oracle and raises
+   :class:`ModelInvariantBroken` rather than produce a verdict.
+
+Checks run in a fixed order so that a request with several faults always gets
+the same code: field syntax, then existence, then authority, then state and
+validity, then quantities.
+
+The registry keeps indices (by account, issuance, device, ID range, expiry)
+so that every operation costs the same at 10^3 or 10^6 bundles. Records are
+frozen; the containers are private and change only in ``_apply``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as _dt
+import heapq
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Protocol, TypeVar
+
+import attrs
+
+from gc_conformance.reference.bundles import (
+    Bundle,
+    BundleStatus,
+    Cancellation,
+    CancellationPurpose,
+    Issuance,
+)
+from gc_conformance.reference.commands import (
+    Cancel,
+    Claim,
+    Command,
+    CorrectProduction,
+    Expire,
+    IssueBundle,
+    OpenAccount,
+    Query,
+    RegisterDevice,
+    Release,
+    Reserve,
+    ReserveKind,
+    SubmitProduction,
+    Transfer,
+    Withdraw,
+)
+from gc_conformance.reference.effects import (
+    AccountOpened,
+    DebtChanged,
+    DeviceRegistered,
+    Effect,
+    Issued,
+    ReadingRecognised,
+    Split,
+    StatusChanged,
+    Transferred,
+)
+from gc_conformance.reference.entities import (
+    Account,
+    Device,
+    GrossOrNet,
+    Issuer,
+    require_text,
+)
+from gc_conformance.reference.errors import ErrorCode, InvalidInput, ModelInvariantBroken, Problem
+from gc_conformance.reference.history import (
+    Accepted,
+    ActionRecord,
+    BundleResult,
+    CorrectionResult,
+    ExpiryResult,
+    IssuanceResult,
+    Outcome,
+    Registered,
+    Rejected,
+)
+from gc_conformance.reference.policies import (
+    CorrectionDeduction,
+    Policies,
+    SplitOrigin,
+    parse_energy,
+    parse_quantity,
+)
+from gc_conformance.reference.timestamps import (
+    Interval,
+    format_date,
+    format_timestamp,
+    parse_timestamp,
+    production_interval,
+)
+
+
+class Refusal(Exception):
+    """Raised inside a decision that found a fault; becomes a :class:`Rejected` answer.
+
+    Internal to the reference package: books (storage, configurations) raise it too.
+    """
+
+    def __init__(self, code: ErrorCode, field: str, message: str) -> None:
+        self.problem = Problem(code, field, message)
+
+
+_Refuse = Refusal
+
+Decision = tuple[Any, list[Any]]
+Decider = Callable[[Any, _dt.datetime], Decision]
+
+
+class Book(Protocol):
+    """A part of registry state owned by one area of the standard (storage, configurations).
+
+    A book contributes deciders for its own requests and applies its own
+    effect types; it changes its state only in ``apply``, which the registry
+    calls from its single ``_apply``. Books may plan core effects (issue,
+    split, status) through the registry's planning helpers.
+    """
+
+    effect_types: tuple[type, ...]
+
+    def deciders(self) -> Mapping[type, Decider]: ...
+
+    def apply(self, effect: Any) -> None: ...
+
+    def fingerprint(self) -> tuple[Any, ...]: ...
+
+
+BookFactory = Callable[["Registry"], Book]
+
+
+@attrs.frozen
+class _Reading:
+    end: _dt.datetime
+    recognised_wh: int
+    metered: str
+
+
+_Decision = Decision
+B = TypeVar("B")
+
+
+class Registry:
+    """One GC registry run by one GC Issuer, under one set of :class:`Policies`."""
+
+    def __init__(
+        self,
+        issuer: Issuer,
+        policies: Policies | None = None,
+        books: Sequence[BookFactory] | None = None,
+    ) -> None:
+        self.issuer = issuer
+        self.policies = policies if policies is not None else Policies()
+        self._accounts: dict[str, Account] = {}
+        self._devices: dict[str, Device] = {}
+        self._issuances: dict[int, Issuance] = {}
+        self._bundles: dict[int, Bundle] = {}  # every bundle ever, superseded ones included
+        self._current_by_account: dict[str, set[int]] = {}
+        self._current_by_issuance: dict[int, set[int]] = {}
+        self._issuances_by_device: dict[str, list[int]] = {}
+        self._issuances_by_reading: dict[tuple[str, _dt.datetime], list[int]] = {}
+        self._readings: dict[tuple[str, _dt.datetime], _Reading] = {}
+        self._reading_starts: dict[str, list[_dt.datetime]] = {}  # sorted, per device
+        self._range_starts: list[int] = []  # sorted; parallel to _range_ends
+        self._range_ends: list[int] = []
+        self._debts: dict[str, dict[int, DebtChanged]] = {}
+        self._expiry_queue: list[tuple[_dt.datetime, int]] = []  # (expiry, issuance_id)
+        self._next_certificate_id = 1
+        self._next_bundle_id = 1
+        self._next_issuance_id = 1
+        self._next_debt_id = 1
+        self._log: list[ActionRecord] = []
+        self._last_at: _dt.datetime | None = None
+        self._deciders: dict[type, Callable[[Any, _dt.datetime], _Decision]] = {
+            OpenAccount: self._decide_open_account,
+            RegisterDevice: self._decide_register_device,
+            SubmitProduction: self._decide_submit_production,
+            IssueBundle: self._decide_issue_bundle,
+            Transfer: self._decide_transfer,
+            Cancel: self._decide_cancel,
+            Claim: self._decide_claim,
+            Reserve: self._decide_reserve,
+            Release: self._decide_release,
+            Withdraw: self._decide_withdraw,
+            Expire: self._decide_expire,
+            CorrectProduction: self._decide_correct_production,
+        }
+        if books is None:
+            from gc_conformance.reference._books import standard_books
+
+            books = standard_books()
+        self._books: list[Book] = [factory(self) for factory in books]
+        self._effect_owner: dict[type, Book] = {}
+        for book in self._books:
+            self._deciders.update(book.deciders())
+            for effect_type in book.effect_types:
+                self._effect_owner[effect_type] = book
+
+    def book(self, book_type: type[B]) -> B:
+        """The registry's book of ``book_type`` (e.g. its storage book)."""
+        for book in self._books:
+            if isinstance(book, book_type):
+                return book
+        raise LookupError(f"this registry has no {book_type.__name__}")
+
+    # ------------------------------------------------------------------ public API
+
+    def execute(self, command: Command, now: _dt.datetime) -> Outcome[Any]:
+        """Carry out ``command`` at ``now``, or refuse it changing nothing. Both are logged."""
+        action_id = len(self._log) + 1
+        actor = getattr(command, "actor", "")
+        try:
+            at = parse_timestamp(now, "now")
+        except InvalidInput as exc:
+            return self._refused(action_id, self._last_at, actor, command, exc.problem)
+        if self._last_at is not None and at < self._last_at:
+            problem = Problem(
+                ErrorCode.TIME_REVERSAL,
+                "now",
+                f"{format_timestamp(at)} is before the last action at {format_timestamp(self._last_at)}",
+            )
+            return self._refused(action_id, self._last_at, actor, command, problem)
+        decide = self._deciders.get(type(command))
+        if decide is None:
+            problem = Problem(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+            return self._refused(action_id, at, actor, command, problem)
+        try:
+            value, effects = decide(command, at)
+        except _Refuse as refusal:
+            return self._refused(action_id, at, actor, command, refusal.problem)
+        except InvalidInput as exc:
+            return self._refused(action_id, at, actor, command, exc.problem)
+        for effect in effects:
+            self._apply(effect)
+        self._log.append(ActionRecord(action_id, at, actor, command, None, tuple(effects)))
+        self._last_at = at
+        return Accepted(action_id, value)
+
+    def query(self, query: Query) -> Outcome[tuple[Bundle, ...]]:
+        """Current bundles matching every given filter, in ID order. Reads are not logged."""
+        try:
+            return Accepted(0, self._select(query))
+        except _Refuse as refusal:
+            return Rejected(0, refusal.problem)
+        except InvalidInput as exc:
+            return Rejected(0, exc.problem)
+
+    def bundle(self, bundle_id: int) -> Bundle | None:
+        return self._bundles.get(bundle_id)
+
+    def issuance(self, issuance_id: int) -> Issuance | None:
+        return self._issuances.get(issuance_id)
+
+    def account(self, account_id: str) -> Account | None:
+        return self._accounts.get(account_id)
+
+    def device(self, device_id: str) -> Device | None:
+        return self._devices.get(device_id)
+
+    def current_bundles(self) -> Iterator[Bundle]:
+        """Every bundle not superseded by a split (live or terminal)."""
+        for ids in self._current_by_issuance.values():
+            for bundle_id in ids:
+                yield self._bundles[bundle_id]
+
+    def balance(self, account_id: str) -> int:
+        """Wh held as ACTIVE certificates in an account."""
+        return sum(
+            self._bundles[b].quantity
+            for b in self._current_by_account.get(account_id, ())
+            if self._bundles[b].status is BundleStatus.ACTIVE
+        )
+
+    def outstanding_deductions(self, device_id: str) -> int:
+        return sum(d.remaining_wh for d in self._debts.get(device_id, {}).values())
+
+    @property
+    def history(self) -> Sequence[ActionRecord]:
+        return tuple(self._log)
+
+    @property
+    def last_action_at(self) -> _dt.datetime | None:
+        return self._last_at
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        """Everything that is registry state (not the log): equal before and after a rejection."""
+        return (
+            tuple(sorted(self._accounts.items())),
+            tuple(sorted(self._devices.items())),
+            tuple(sorted(self._issuances.items())),
+            tuple(sorted(self._bundles.items())),
+            tuple(sorted((k, v) for k, v in self._readings.items())),
+            tuple(sorted((d, tuple(v.values())) for d, v in self._debts.items())),
+            self._next_certificate_id,
+            self._next_bundle_id,
+            self._next_issuance_id,
+            tuple(book.fingerprint() for book in self._books),
+        )
+
+    def export_state(self) -> dict[str, Any]:
+        """Plain, JSON-ready current state, as the invariant checker reads it."""
+        return {
+            "accounts": [
+                {"account_id": a.account_id, "holder_id": a.holder_id} for a in self._accounts.values()
+            ],
+            "bundles": [bundle_to_plain(b) for b in sorted(self.current_bundles(), key=_by_range)],
+        }
+
+    def export_history(self) -> list[dict[str, Any]]:
+        return [record.to_plain() for record in self._log]
+
+    # ------------------------------------------------------------------ logging
+
+    def _refused(
+        self,
+        action_id: int,
+        at: _dt.datetime | None,
+        actor: object,
+        command: object,
+        problem: Problem,
+    ) -> Rejected:
+        stamp = at if at is not None else _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+        actor_text = actor if isinstance(actor, str) else repr(actor)
+        self._log.append(ActionRecord(action_id, stamp, actor_text, command, problem, ()))
+        return Rejected(action_id, problem)
+
+    # ------------------------------------------------------------------ shared checks
+
+    def _require_issuer(self, actor: object) -> None:
+        if actor != self.issuer.issuer_id:
+            raise _Refuse(ErrorCode.NOT_AUTHORISED, "actor", f"{actor!r} is not the GC Issuer")
+
+    def _known_account(self, account_id: object, field: str) -> Account:
+        account = self._accounts.get(account_id) if isinstance(account_id, str) else None
+        if account is None:
+            raise _Refuse(ErrorCode.UNKNOWN_ACCOUNT, field, f"no account {account_id!r}")
+        return account
+
+    def _known_device(self, device_id: object) -> Device:
+        device = self._devices.get(device_id) if isinstance(device_id, str) else None
+        if device is None:
+            raise _Refuse(ErrorCode.UNKNOWN_DEVICE, "device_id", f"no device {device_id!r}")
+        return device
+
+    def _current_bundle(self, bundle_id: object) -> Bundle:
+        if isinstance(bundle_id, bool) or not isinstance(bundle_id, int):
+            raise _Refuse(ErrorCode.INVALID_FIELD, "bundle_id", f"{bundle_id!r} is not an integer ID")
+        bundle = self._bundles.get(bundle_id)
+        if bundle is None:
+            raise _Refuse(ErrorCode.UNKNOWN_BUNDLE, "bundle_id", f"no bundle {bundle_id}")
+        if bundle.status.is_superseded:
+            raise _Refuse(
+                ErrorCode.BUNDLE_NOT_ACTIVE,
+                "bundle_id",
+                f"bundle {bundle_id} was split; act on its children instead",
+            )
+        return bundle
+
+    def _owned_bundle(self, actor: object, bundle_id: object) -> Bundle:
+        bundle = self._current_bundle(bundle_id)
+        if self._accounts[bundle.account_id].holder_id != actor:
+            raise _Refuse(
+                ErrorCode.NOT_OWNER,
+                "actor",
+                f"{actor!r} does not hold account {bundle.account_id!r}, which holds bundle {bundle_id}",
+            )
+        return bundle
+
+    def _require_status(self, bundle: Bundle, *allowed: BundleStatus) -> None:
+        if bundle.status not in allowed:
+            names = "/".join(s.name for s in allowed)
+            raise _Refuse(
+                ErrorCode.BUNDLE_NOT_ACTIVE,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} is {bundle.status.name}, not {names}",
+            )
+
+    def _require_valid_at(self, bundle: Bundle, now: _dt.datetime) -> None:
+        expiry = self._issuances[bundle.issuance_id].expiry
+        if now >= expiry:
+            raise _Refuse(
+                ErrorCode.CERTIFICATE_EXPIRED,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} expired at {format_timestamp(expiry)} "
+                f"({self.policies.validity.name})",
+            )
+
+    @staticmethod
+    def _optional_quantity(value: object, bundle: Bundle | None = None) -> int | None:
+        if value is None:
+            return None
+        quantity = parse_quantity(value, "quantity")
+        if bundle is not None and quantity > bundle.quantity:
+            raise _Refuse(
+                ErrorCode.QUANTITY_EXCEEDS_BUNDLE,
+                "quantity",
+                f"{quantity} Wh requested from bundle {bundle.bundle_id} of {bundle.quantity} Wh",
+            )
+        return quantity
+
+    def _carve(self, bundle: Bundle, quantity: int | None, effects: list[Effect]) -> tuple[int, int | None]:
+        """Plan the split that isolates ``quantity`` Wh of ``bundle`` (D5 batch divisibility).
+
+        Returns ``(acted_on_id, remainder_id)``. Children get fresh IDs; which
+        end of the range the acted-on part takes is the SplitOrigin policy.
+        """
+        if quantity is None or quantity == bundle.quantity:
+            return bundle.bundle_id, None
+        part_id = self._next_free_bundle_id(effects)
+        rest_id = part_id + 1
+        if self.policies.split_origin is SplitOrigin.FROM_START:
+            part = (part_id, bundle.range_start, bundle.range_start + quantity - 1)
+            rest = (rest_id, bundle.range_start + quantity, bundle.range_end)
+            children = (part, rest)
+        else:
+            rest = (rest_id, bundle.range_start, bundle.range_end - quantity)
+            part = (part_id, bundle.range_end - quantity + 1, bundle.range_end)
+            children = (rest, part)
+        effects.append(Split(bundle.bundle_id, children))
+        return part_id, rest_id
+
+    def _next_free_bundle_id(self, planned: list[Effect]) -> int:
+        """The first bundle ID not used by the registry nor by effects already planned."""
+        taken = sum(len(e.children) for e in planned if isinstance(e, Split))
+        return self._next_bundle_id + taken + sum(isinstance(e, Issued) for e in planned)
+
+    # ------------------------------------------------------------------ registration
+
+    def _decide_open_account(self, cmd: OpenAccount, now: _dt.datetime) -> _Decision:
+        self._require_issuer(cmd.actor)
+        account = cmd.account
+        if not isinstance(account, Account):
+            raise _Refuse(ErrorCode.INVALID_FIELD, "account", "expected an Account record")
+        require_text(account.account_id, "account.account_id")
+        require_text(account.holder_id, "account.holder_id")
+        require_text(account.account_name, "account.account_name")
+        if account.account_id in self._accounts:
+            raise _Refuse(ErrorCode.DUPLICATE_ACCOUNT, "account.account_id", f"{account.account_id!r} exists")
+        if account.holder_id == self.issuer.issuer_id and account.exemption is None:
+            raise _Refuse(
+                ErrorCode.ISSUER_MAY_NOT_HOLD,
+                "account.exemption",
+                "an account held by the GC Issuer must name its D2 exemption "
+                "(own consumption, testing or support recovery)",
+            )
+        if account.exemption is not None and account.holder_id != self.issuer.issuer_id:
+            raise _Refuse(
+                ErrorCode.INVALID_FIELD, "account.exemption", "only the issuer's own accounts carry one"
+            )
+        return Registered(account.account_id), [AccountOpened(account)]
+
+    def _decide_register_device(self, cmd: RegisterDevice, now: _dt.datetime) -> _Decision:
+        self._require_issuer(cmd.actor)
+        device = cmd.device
+        if not isinstance(device, Device):
+            raise _Refuse(ErrorCode.INVALID_FIELD, "device", "expected a Device record")
+        for name in ("device_id", "device_name", "technology_type", "energy_source", "meter_id",
+                     "measurement_body"):
+            require_text(getattr(device, name), f"device.{name}")
+        if isinstance(device.capacity_w, bool) or not isinstance(device.capacity_w, int) or device.capacity_w <= 0:
+            raise _Refuse(ErrorCode.INVALID_FIELD, "device.capacity_w", "must be a positive whole number of W")
+        if not isinstance(device.operational_date, _dt.date) or isinstance(device.operational_date, _dt.datetime):
+            raise _Refuse(ErrorCode.INVALID_DATE, "device.operational_date", "must be a date")
+        if not isinstance(device.gross_or_net, GrossOrNet):
+            raise _Refuse(ErrorCode.INVALID_FIELD, "device.gross_or_net", "must be GROSS or NET")
+        if device.device_id in self._devices:
+            raise _Refuse(
+                ErrorCode.DUPLICATE_DEVICE, "device.device_id", f"{device.device_id!r} is already registered"
+            )
+        self._known_account(device.account_id, "device.account_id")
+        return Registered(device.device_id), [DeviceRegistered(device)]
+
+    # ------------------------------------------------------------------ issuance
+
+    def _overlapping_reading(self, device_id: str, interval: Interval) -> _dt.datetime | None:
+        starts = self._reading_starts.get(device_id)
+        if not starts:
+            return None
+        index = bisect.bisect_left(starts, interval.end)  # readings starting before our end
+        if index == 0:
+            return None
+        start = starts[index - 1]
+        reading = self._readings[(device_id, start)]
+        return start if reading.end > interval.start else None
+
+    def _check_fresh_interval(self, device: Device, interval: Interval) -> None:
+        clash = self._overlapping_reading(device.device_id, interval)
+        if clash is not None:
+            end = self._readings[(device.device_id, clash)].end
+            raise _Refuse(
+                ErrorCode.DUPLICATE_ISSUANCE,
+                "interval",
+                f"device {device.device_id!r} already has production recognised for "
+                f"{format_timestamp(clash)}/{format_timestamp(end)}",
+            )
+
+    @staticmethod
+    def _check_ended(interval: Interval, now: _dt.datetime) -> None:
+        """Production is metered after the fact: an interval still running cannot be reported."""
+        if interval.end > now:
+            raise _Refuse(
+                ErrorCode.INTERVAL_NOT_ENDED,
+                "interval",
+                f"{interval} ends after now ({format_timestamp(now)})",
+            )
+
+    def _check_capacity(self, device: Device, interval: Interval, energy: Decimal) -> None:
+        hours = Fraction(int(interval.length.total_seconds()), 3600)
+        if not self.policies.capacity.permits(energy, device.capacity_w, hours):
+            raise _Refuse(
+                ErrorCode.CAPACITY_EXCEEDED,
+                "energy_wh",
+                f"{energy} Wh in {interval.length} exceeds {device.capacity_w} W x {float(hours):g} h "
+                f"({self.policies.capacity.name})",
+            )
+
+    def _plan_issuance(
+        self,
+        device: Device,
+        interval: Interval,
+        range_start: int,
+        quantity: int,
+        now: _dt.datetime,
+        effects: list[Effect],
+        *,
+        account_id: str | None = None,
+        corrects: int | None = None,
+        deducted: int = 0,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> IssuanceResult:
+        """Plan an ``Issued`` effect; ``attributes`` override/extend the device-derived D5 ones."""
+        issuance_id = self._next_issuance_id + sum(isinstance(e, Issued) for e in effects)
+        bundle_id = self._next_free_bundle_id(effects)
+        values: dict[str, Any] = dict(
+            issuance_id=issuance_id,
+            device_id=device.device_id,
+            account_id=account_id or device.account_id,
+            production_start=interval.start,
+            production_end=interval.end,
+            range_start=range_start,
+            range_end=range_start + quantity - 1,
+            issuance_date=now.date(),
+            expiry=self.policies.validity.expiry(interval.end),
+            energy_source=device.energy_source,
+            technology_type=device.technology_type,
+            device_name=device.device_name,
+            device_capacity_w=device.capacity_w,
+            device_operational_date=device.operational_date,
+            device_location=device.location,
+            country_of_issuance=self.issuer.domain,
+            issuer_id=self.issuer.issuer_id,
+            registry_configuration=self.issuer.configuration,
+            is_storage=device.is_storage,
+            issue_market_zone=device.issue_market_zone,
+            connected_grid=device.grid,
+            support_received=device.support_received,
+            corrects_issuance_id=corrects,
+            deducted_wh=deducted,
+        )
+        values.update(attributes or {})
+        issuance = Issuance(**values)
+        effects.append(Issued(issuance, bundle_id))
+        return IssuanceResult(issuance_id, bundle_id, quantity, deducted)
+
+    def _plan_deductions(
+        self, device_id: str, hour: int, face_wh: int, effects: list[Effect]
+    ) -> int:
+        """D10: take outstanding deductions from this issuance; returns the Wh deducted."""
+        debts = list(self._debts.get(device_id, {}).values())
+        if not debts:
+            return 0
+        same_hour = [d for d in debts if d.hour_of_day == hour]
+        any_hour = [d for d in debts if d.hour_of_day is None]
+        available = face_wh
+        for debt in same_hour:
+            taken = min(available, debt.remaining_wh)
+            available -= taken
+            left = debt.remaining_wh - taken
+            # That hour's production was insufficient: the rest moves to any other hour.
+            effects.append(DebtChanged(device_id, debt.debt_id, None if left else hour, left))
+        for debt in any_hour:
+            taken = min(available, debt.remaining_wh)
+            if taken:
+                available -= taken
+                effects.append(DebtChanged(device_id, debt.debt_id, None, debt.remaining_wh - taken))
+        return face_wh - available
+
+    def _decide_submit_production(self, cmd: SubmitProduction, now: _dt.datetime) -> _Decision:
+        self._require_issuer(cmd.actor)
+        device = self._known_device(cmd.device_id)
+        if cmd.meter_id != device.meter_id:
+            raise _Refuse(
+                ErrorCode.METER_MISMATCH, "meter_id", f"{cmd.meter_id!r} is not the meter of {device.device_id!r}"
+            )
+        interval = production_interval(cmd.start, cmd.end)
+        energy = parse_energy(cmd.energy_wh, "energy_wh")
+        try:
+            GrossOrNet[cmd.gross_or_net]
+        except (KeyError, TypeError):
+            raise _Refuse(ErrorCode.INVALID_FIELD, "gross_or_net", f"{cmd.gross_or_net!r} is not GROSS or NET") from None
+        self._check_ended(interval, now)
+        self._check_fresh_interval(device, interval)
+        self._check_capacity(device, interval, energy)
+        face_wh = self.policies.rounding.apply(energy)
+        effects: list[Effect] = []
+        deducted = self._plan_deductions(device.device_id, interval.start.hour, face_wh, effects)
+        quantity = face_wh - deducted
+        if quantity > 0:
+            result = self._plan_issuance(
+                device, interval, self._next_certificate_id, quantity, now, effects, deducted=deducted
+            )
+        else:
+            result = IssuanceResult(None, None, 0, deducted)
+        effects.append(
+            ReadingRecognised(device.device_id, interval.start, interval.end, face_wh, str(energy))
+        )
+        return result, effects
+
+    def _range_clash(self, start: int, end: int) -> tuple[int, int] | None:
+        index = bisect.bisect_right(self._range_starts, end)
+        if index and self._range_ends[index - 1] >= start:
+            return self._range_starts[index - 1], self._range_ends[index - 1]
+        return None
+
+    def _decide_issue_bundle(self, cmd: IssueBundle, now: _dt.datetime) -> _Decision:
+        self._require_issuer(cmd.actor)
+        for name in ("range_start", "range_end"):
+            value = getattr(cmd, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise _Refuse(ErrorCode.INVALID_FIELD, name, f"{value!r} is not a positive integer ID")
+        quantity = parse_quantity(cmd.quantity, "quantity")
+        interval = production_interval(cmd.start, cmd.end)
+        energy = parse_energy(cmd.energy_wh, "energy_wh")
+        if cmd.range_end - cmd.range_start + 1 != quantity:
+            raise _Refuse(
+                ErrorCode.RANGE_QUANTITY_MISMATCH,
+                "quantity",
+                f"range {cmd.range_start}..{cmd.range_end} holds {cmd.range_end - cmd.range_start + 1} "
+                f"certificates, not {quantity}",
+            )
+        device = self._known_device(cmd.device_id)
+        self._known_account(cmd.account_id, "account_id")
+        if cmd.account_id != device.account_id:
+            raise _Refuse(
+                ErrorCode.ACCOUNT_MISMATCH,
+                "account_id",
+                f"device {device.device_id!r} issues into {device.account_id!r}, not {cmd.account_id!r}",
+            )
+        self._check_ended(interval, now)
+        self._check_fresh_interval(device, interval)
+        self._check_capacity(device, interval, energy)
+        face_wh = self.policies.rounding.apply(energy)
+        if quantity > face_wh:
+            raise _Refuse(
+                ErrorCode.QUANTITY_EXCEEDS_PRODUCTION,
+                "quantity",
+                f"{quantity} certificates asserted for {energy} Wh metered "
+                f"({face_wh} Wh under {self.policies.rounding.name})",
+            )
+        clash = self._range_clash(cmd.range_start, cmd.range_end)
+        if clash is not None:
+            raise _Refuse(
+                ErrorCode.RANGE_OVERLAP,
+                "range_start",
+                f"{cmd.range_start}..{cmd.range_end} overlaps issued IDs {clash[0]}..{clash[1]}",
+            )
+        effects: list[Effect] = []
+        result = self._plan_issuance(device, interval, cmd.range_start, quantity, now, effects)
+        effects.append(
+            ReadingRecognised(device.device_id, interval.start, interval.end, face_wh, str(energy))
+        )
+        return result, effects
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _decide_transfer(self, cmd: Transfer, now: _dt.datetime) -> _Decision:
+        quantity = self._optional_quantity(cmd.quantity)
+        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        self._known_account(cmd.to_account, "to_account")
+        if cmd.to_account == bundle.account_id:
+            raise _Refuse(ErrorCode.SAME_ACCOUNT, "to_account", f"bundle is already in {cmd.to_account!r}")
+        self._require_status(bundle, BundleStatus.ACTIVE)
+        self._require_valid_at(bundle, now)
+        if not self._issuances[bundle.issuance_id].transferable:
+            raise _Refuse(
+                ErrorCode.NOT_TRANSFERABLE,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} was issued non-transferable "
+                f"(configuration #{self._issuances[bundle.issuance_id].registry_configuration})",
+            )
+        self._optional_quantity(quantity, bundle)
+        effects: list[Effect] = []
+        part, rest = self._carve(bundle, quantity, effects)
+        effects.append(Transferred(part, bundle.account_id, cmd.to_account))
+        return BundleResult(part, rest), effects
+
+    def _decide_cancel(self, cmd: Cancel, now: _dt.datetime) -> _Decision:
+        quantity = self._optional_quantity(cmd.quantity)
+        beneficiary = require_text(cmd.beneficiary, "beneficiary")
+        try:
+            purpose = CancellationPurpose[cmd.purpose]
+        except (KeyError, TypeError):
+            raise _Refuse(
+                ErrorCode.INVALID_FIELD, "purpose", f"{cmd.purpose!r} is not CONSUMPTION or STORAGE_CHARGE"
+            ) from None
+        period: Interval | None = None
+        if cmd.consumption_start is not None or cmd.consumption_end is not None:
+            period = Interval.parse(cmd.consumption_start, cmd.consumption_end, field="consumption_period")
+        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        self._require_status(bundle, BundleStatus.ACTIVE)
+        self._require_valid_at(bundle, now)
+        self._optional_quantity(quantity, bundle)
+        cancellation = Cancellation(
+            beneficiary=beneficiary,
+            purpose=purpose,
+            cancelled_at=now,
+            consumption_start=None if period is None else period.start,
+            consumption_end=None if period is None else period.end,
+            consumption_location=cmd.consumption_location,
+        )
+        new_status = (
+            BundleStatus.CANCELLED
+            if purpose is CancellationPurpose.CONSUMPTION
+            else BundleStatus.CANCELLED_FOR_STORAGE
+        )
+        effects: list[Effect] = []
+        part, rest = self._carve(bundle, quantity, effects)
+        effects.append(StatusChanged(part, BundleStatus.ACTIVE, new_status, cancellation=cancellation))
+        return BundleResult(part, rest), effects
+
+    def _decide_claim(self, cmd: Claim, now: _dt.datetime) -> _Decision:
+        quantity = self._optional_quantity(cmd.quantity)
+        claimant = require_text(cmd.claimant, "claimant")
+        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        if bundle.status is BundleStatus.CLAIMED:
+            raise _Refuse(ErrorCode.ALREADY_CLAIMED, "bundle_id", f"bundle {bundle.bundle_id} was claimed")
+        if bundle.status is not BundleStatus.CANCELLED:
+            raise _Refuse(
+                ErrorCode.NOT_CANCELLED,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} is {bundle.status.name}; only CANCELLED bundles can be claimed",
+            )
+        assert bundle.cancellation is not None
+        if claimant != bundle.cancellation.beneficiary:
+            raise _Refuse(
+                ErrorCode.BENEFICIARY_MISMATCH,
+                "claimant",
+                f"cancelled for {bundle.cancellation.beneficiary!r}, claimed by {claimant!r}",
+            )
+        self._optional_quantity(quantity, bundle)
+        effects: list[Effect] = []
+        part, rest = self._carve(bundle, quantity, effects)
+        effects.append(
+            StatusChanged(
+                part,
+                BundleStatus.CANCELLED,
+                BundleStatus.CLAIMED,
+                cancellation=bundle.cancellation,
+                claimant=claimant,
+            )
+        )
+        return BundleResult(part, rest), effects
+
+    def _decide_reserve(self, cmd: Reserve, now: _dt.datetime) -> _Decision:
+        quantity = self._optional_quantity(cmd.quantity)
+        try:
+            kind = ReserveKind[cmd.kind]
+        except (KeyError, TypeError):
+            raise _Refuse(ErrorCode.INVALID_FIELD, "kind", f"{cmd.kind!r} is not RESERVED or LOCKED") from None
+        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        self._require_status(bundle, BundleStatus.ACTIVE)
+        self._require_valid_at(bundle, now)
+        self._optional_quantity(quantity, bundle)
+        effects: list[Effect] = []
+        part, rest = self._carve(bundle, quantity, effects)
+        effects.append(StatusChanged(part, BundleStatus.ACTIVE, BundleStatus[kind.name]))
+        return BundleResult(part, rest), effects
+
+    def _decide_release(self, cmd: Release, now: _dt.datetime) -> _Decision:
+        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        if bundle.status not in (BundleStatus.RESERVED, BundleStatus.LOCKED):
+            raise _Refuse(
+                ErrorCode.NOT_RESERVED, "bundle_id", f"bundle {bundle.bundle_id} is {bundle.status.name}"
+            )
+        self._require_valid_at(bundle, now)
+        return BundleResult(bundle.bundle_id), [
+            StatusChanged(bundle.bundle_id, bundle.status, BundleStatus.ACTIVE)
+        ]
+
+    def _decide_withdraw(self, cmd: Withdraw, now: _dt.datetime) -> _Decision:
+        quantity = self._optional_quantity(cmd.quantity)
+        require_text(cmd.reason, "reason")
+        self._require_issuer(cmd.actor)
+        bundle = self._current_bundle(cmd.bundle_id)
+        self._require_status(bundle, BundleStatus.ACTIVE, BundleStatus.RESERVED, BundleStatus.LOCKED)
+        self._optional_quantity(quantity, bundle)
+        effects: list[Effect] = []
+        part, rest = self._carve(bundle, quantity, effects)
+        effects.append(StatusChanged(part, bundle.status, BundleStatus.WITHDRAWN))
+        return BundleResult(part, rest), effects
+
+    def _decide_expire(self, cmd: Expire, now: _dt.datetime) -> _Decision:
+        self._require_issuer(cmd.actor)
+        effects: list[Effect] = []
+        expired: list[int] = []
+        # The queue is an index, not state: popping an issuance whose expiry has
+        # passed is final, because no bundle of it can be live after this sweep.
+        while self._expiry_queue and self._expiry_queue[0][0] <= now:
+            _, issuance_id = heapq.heappop(self._expiry_queue)
+            for bundle_id in sorted(self._current_by_issuance[issuance_id]):
+                bundle = self._bundles[bundle_id]
+                if bundle.status.is_live:
+                    effects.append(StatusChanged(bundle_id, bundle.status, BundleStatus.EXPIRED))
+                    expired.append(bundle_id)
+        return ExpiryResult(tuple(expired)), effects
+
+    def _decide_correct_production(self, cmd: CorrectProduction, now: _dt.datetime) -> _Decision:
+        self._require_issuer(cmd.actor)
+        device = self._known_device(cmd.device_id)
+        interval = production_interval(cmd.start, cmd.end)
+        energy = parse_energy(cmd.energy_wh, "energy_wh")
+        key = (device.device_id, interval.start)
+        reading = self._readings.get(key)
+        if reading is None or reading.end != interval.end:
+            raise _Refuse(
+                ErrorCode.UNKNOWN_PRODUCTION,
+                "interval",
+                f"no production recognised for {device.device_id!r} over {interval}",
+            )
+        self._check_capacity(device, interval, energy)
+        corrected_wh = self.policies.rounding.apply(energy)
+        difference = corrected_wh - reading.recognised_wh
+        if difference == 0:
+            raise _Refuse(
+                ErrorCode.CORRECTION_UNCHANGED,
+                "energy_wh",
+                f"{corrected_wh} Wh is what is already recognised",
+            )
+        effects: list[Effect] = []
+        issued: IssuanceResult | None = None
+        withdrawn: list[int] = []
+        withdrawn_wh = 0
+        deferred = 0
+        prior = self._issuances_by_reading.get(key, [])
+        if difference > 0:
+            issued = self._plan_issuance(
+                device,
+                interval,
+                self._next_certificate_id,
+                difference,
+                now,
+                effects,
+                corrects=prior[0] if prior else None,
+            )
+        else:
+            shortfall = -difference
+            for bundle in self._untouched_bundles(prior):
+                if shortfall == 0:
+                    break
+                take = min(shortfall, bundle.quantity)
+                part, _ = self._carve(bundle, take, effects)
+                effects.append(StatusChanged(part, BundleStatus.ACTIVE, BundleStatus.WITHDRAWN))
+                withdrawn.append(part)
+                withdrawn_wh += take
+                shortfall -= take
+            if shortfall:
+                deferred = shortfall
+                same_hour = self.policies.correction_deduction is CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
+                effects.append(
+                    DebtChanged(
+                        device.device_id,
+                        self._next_debt_id,
+                        interval.start.hour if same_hour else None,
+                        shortfall,
+                    )
+                )
+        effects.append(
+            ReadingRecognised(device.device_id, interval.start, interval.end, corrected_wh, str(energy))
+        )
+        return CorrectionResult(issued, tuple(withdrawn), withdrawn_wh, deferred), effects
+
+    def _untouched_bundles(self, issuance_ids: Sequence[int]) -> list[Bundle]:
+        """ACTIVE bundles still in the account they were issued into: D10 'not yet transferred'."""
+        found = []
+        for issuance_id in issuance_ids:
+            home = self._issuances[issuance_id].account_id
+            for bundle_id in self._current_by_issuance[issuance_id]:
+                bundle = self._bundles[bundle_id]
+                if bundle.status is BundleStatus.ACTIVE and bundle.account_id == home:
+                    found.append(bundle)
+        return sorted(found, key=_by_range)
+
+    # ------------------------------------------------------------------ queries
+
+    def _select(self, query: Query) -> tuple[Bundle, ...]:
+        is_issuer = query.actor == self.issuer.issuer_id
+        status = None
+        if query.status is not None:
+            try:
+                status = BundleStatus[query.status]
+            except (KeyError, TypeError):
+                raise _Refuse(ErrorCode.INVALID_FIELD, "status", f"{query.status!r} is not a status") from None
+        window: Interval | None = None
+        if query.start is not None or query.end is not None:
+            window = Interval.parse(query.start, query.end, field="period")
+        if query.account_id is not None:
+            account = self._known_account(query.account_id, "account_id")
+            if not is_issuer and account.holder_id != query.actor:
+                raise _Refuse(ErrorCode.NOT_OWNER, "account_id", f"{query.actor!r} does not hold it")
+            candidates: Iterator[int] | set[int] = self._current_by_account[account.account_id]
+        elif query.issuance_id is not None:
+            candidates = self._current_by_issuance.get(query.issuance_id, set())
+        elif query.device_id is not None:
+            candidates = (
+                b for i in self._issuances_by_device.get(query.device_id, ()) for b in self._current_by_issuance[i]
+            )
+        elif is_issuer:
+            candidates = (b for ids in self._current_by_issuance.values() for b in ids)
+        else:
+            mine = [a for a in self._accounts.values() if a.holder_id == query.actor]
+            candidates = (b for a in mine for b in self._current_by_account[a.account_id])
+        found = []
+        for bundle_id in candidates:
+            bundle = self._bundles[bundle_id]
+            issuance = self._issuances[bundle.issuance_id]
+            if not is_issuer and self._accounts[bundle.account_id].holder_id != query.actor:
+                continue
+            if query.device_id is not None and issuance.device_id != query.device_id:
+                continue
+            if query.issuance_id is not None and bundle.issuance_id != query.issuance_id:
+                continue
+            if status is not None and bundle.status is not status:
+                continue
+            if query.energy_source is not None and issuance.energy_source != query.energy_source:
+                continue
+            if window is not None and not (
+                issuance.production_start < window.end and window.start < issuance.production_end
+            ):
+                continue
+            found.append(bundle)
+        return tuple(sorted(found, key=_by_range))
+
+    # ------------------------------------------------------------------ the one place state changes
+
+    def _apply(self, effect: Effect) -> None:
+        if isinstance(effect, Split):
+            self._apply_split(effect)
+        elif isinstance(effect, Transferred):
+            bundle = self._live_current(effect.bundle_id)
+            if bundle.account_id != effect.from_account or bundle.status is not BundleStatus.ACTIVE:
+                raise ModelInvariantBroken(f"transfer of {bundle} from {effect.from_account}")
+            self._current_by_account[bundle.account_id].discard(bundle.bundle_id)
+            self._current_by_account[effect.to_account].add(bundle.bundle_id)
+            self._bundles[bundle.bundle_id] = attrs.evolve(bundle, account_id=effect.to_account)
+        elif isinstance(effect, StatusChanged):
+            bundle = self._live_current(effect.bundle_id)
+            if bundle.status is not effect.old:
+                raise ModelInvariantBroken(f"status change {effect} on {bundle}")
+            self._bundles[bundle.bundle_id] = attrs.evolve(
+                bundle,
+                status=effect.new,
+                cancellation=effect.cancellation or bundle.cancellation,
+                claimant=effect.claimant or bundle.claimant,
+            )
+        elif isinstance(effect, Issued):
+            self._apply_issued(effect)
+        elif isinstance(effect, ReadingRecognised):
+            key = (effect.device_id, effect.start)
+            if key not in self._readings:
+                bisect.insort(self._reading_starts.setdefault(effect.device_id, []), effect.start)
+            self._readings[key] = _Reading(effect.end, effect.recognised_wh, effect.metered)
+        elif isinstance(effect, DebtChanged):
+            debts = self._debts.setdefault(effect.device_id, {})
+            if effect.remaining_wh < 0:
+                raise ModelInvariantBroken(f"negative deduction {effect}")
+            if effect.remaining_wh:
+                debts[effect.debt_id] = effect
+            else:
+                debts.pop(effect.debt_id, None)
+            self._next_debt_id = max(self._next_debt_id, effect.debt_id + 1)
+        elif isinstance(effect, AccountOpened):
+            self._accounts[effect.account.account_id] = effect.account
+            self._current_by_account[effect.account.account_id] = set()
+        elif isinstance(effect, DeviceRegistered):
+            self._devices[effect.device.device_id] = effect.device
+            self._issuances_by_device[effect.device.device_id] = []
+        else:
+            owner = self._effect_owner.get(type(effect))
+            if owner is None:
+                raise ModelInvariantBroken(f"no book applies {effect!r}")
+            owner.apply(effect)
+
+    def _live_current(self, bundle_id: int) -> Bundle:
+        bundle = self._bundles.get(bundle_id)
+        if bundle is None or bundle.status.is_superseded:
+            raise ModelInvariantBroken(f"effect on missing or superseded bundle {bundle_id}")
+        return bundle
+
+    def _apply_issued(self, effect: Issued) -> None:
+        issuance = effect.issuance
+        if issuance.range_start < 1 or issuance.range_end < issuance.range_start:
+            raise ModelInvariantBroken(f"empty or invalid range in {issuance}")
+        if self._range_clash(issuance.range_start, issuance.range_end) is not None:
+            raise ModelInvariantBroken(f"certificate IDs reused by issuance {issuance.issuance_id}")
+        if issuance.issuance_id in self._issuances or effect.bundle_id in self._bundles:
+            raise ModelInvariantBroken(f"identifier reused by {effect}")
+        index = bisect.bisect_left(self._range_starts, issuance.range_start)
+        self._range_starts.insert(index, issuance.range_start)
+        self._range_ends.insert(index, issuance.range_end)
+        self._issuances[issuance.issuance_id] = issuance
+        bundle = Bundle(
+            effect.bundle_id,
+            issuance.issuance_id,
+            issuance.range_start,
+            issuance.range_end,
+            issuance.account_id,
+            BundleStatus.ACTIVE,
+        )
+        self._bundles[bundle.bundle_id] = bundle
+        self._current_by_account[bundle.account_id].add(bundle.bundle_id)
+        self._current_by_issuance[issuance.issuance_id] = {bundle.bundle_id}
+        self._issuances_by_device[issuance.device_id].append(issuance.issuance_id)
+        self._issuances_by_reading.setdefault(
+            (issuance.device_id, issuance.production_start), []
+        ).append(issuance.issuance_id)
+        heapq.heappush(self._expiry_queue, (issuance.expiry, issuance.issuance_id))
+        self._next_certificate_id = max(self._next_certificate_id, issuance.range_end + 1)
+        self._next_bundle_id = max(self._next_bundle_id, bundle.bundle_id + 1)
+        self._next_issuance_id = max(self._next_issuance_id, issuance.issuance_id + 1)
+
+    def _apply_split(self, effect: Split) -> None:
+        parent = self._live_current(effect.parent_id)
+        position = parent.range_start
+        for bundle_id, start, end in effect.children:
+            if start != position or end < start or bundle_id in self._bundles:
+                raise ModelInvariantBroken(f"{effect} does not partition {parent}")
+            position = end + 1
+        if position != parent.range_end + 1:
+            raise ModelInvariantBroken(f"{effect} does not cover {parent}")
+        self._bundles[parent.bundle_id] = attrs.evolve(parent, status=BundleStatus.BUNDLE_SPLIT)
+        by_account = self._current_by_account[parent.account_id]
+        by_issuance = self._current_by_issuance[parent.issuance_id]
+        by_account.discard(parent.bundle_id)
+        by_issuance.discard(parent.bundle_id)
+        for bundle_id, start, end in effect.children:
+            self._bundles[bundle_id] = Bundle(
+                bundle_id,
+                parent.issuance_id,
+                start,
+                end,
+                parent.account_id,
+                parent.status,
+                parent.bundle_id,
+                parent.cancellation,
+                parent.claimant,
+            )
+            by_account.add(bundle_id)
+            by_issuance.add(bundle_id)
+            self._next_bundle_id = max(self._next_bundle_id, bundle_id + 1)
+
+
+def _by_range(bundle: Bundle) -> int:
+    return bundle.range_start
+
+
+def bundle_to_plain(bundle: Bundle) -> dict[str, Any]:
+    """A bundle as plain data (the field names of the API where it has them)."""
+    plain: dict[str, Any] = {
+        "bundle_id": bundle.bundle_id,
+        "issuance_id": bundle.issuance_id,
+        "certificate_bundle_id_range_start": bundle.range_start,
+        "certificate_bundle_id_range_end": bundle.range_end,
+        "bundle_quantity": bundle.quantity,
+        "account_id": bundle.account_id,
+        "certificate_bundle_status": bundle.status.name,
+    }
+    if bundle.cancellation is not None:
+        plain["beneficiary"] = bundle.cancellation.beneficiary
+        plain["cancellation_purpose"] = bundle.cancellation.purpose.name
+    if bundle.claimant is not None:
+        plain["claimant"] = bundle.claimant
+    return plain
+
+
+def issuance_to_plain(issuance: Issuance) -> dict[str, Any]:
+    """An issuance's D5 attributes as plain data."""
+    plain: dict[str, Any] = {}
+    for field in attrs.fields(Issuance):
+        value = getattr(issuance, field.name)
+        if isinstance(value, _dt.datetime):
+            value = format_timestamp(value)
+        elif isinstance(value, _dt.date):
+            value = format_date(value)
+        elif attrs.has(type(value)):
+            value = attrs.asdict(value)
+        plain[field.name] = value
+    return plain
