@@ -77,7 +77,9 @@ class Location:
         require_text(self.country, "location.country")
         if (self.latitude is None) != (self.longitude is None):
             raise InvalidInput(
-                ErrorCode.INVALID_FIELD, "location", "latitude and longitude come together or not at all"
+                ErrorCode.INVALID_FIELD,
+                "location",
+                "latitude and longitude come together or not at all",
             )
         if self.latitude is not None and not -90.0 <= self.latitude <= 90.0:
             raise InvalidInput(ErrorCode.INVALID_FIELD, "location.latitude", "outside -90..90")

@@ -49,7 +49,9 @@ class ErrorCode(enum.Enum):
 
     # --- issuance (D4 risks 1 and 3, D5, D6) ---
     DUPLICATE_ISSUANCE = "certificates were already issued for this device and interval"
-    CAPACITY_EXCEEDED = "reported energy exceeds what the device's capacity can produce in the interval"
+    CAPACITY_EXCEEDED = (
+        "reported energy exceeds what the device's capacity can produce in the interval"
+    )
     RANGE_OVERLAP = "the certificate ID range overlaps IDs already issued"
     RANGE_QUANTITY_MISMATCH = "range end - start + 1 does not equal the quantity"
     QUANTITY_EXCEEDS_PRODUCTION = "the bundle asserts more Wh than the production it is issued from"

@@ -142,7 +142,11 @@ class _Replay:
         p_start, p_end = e.get("production_start"), e.get("production_end")
         if device is not None and p_start is not None and p_end is not None:
             for other_start, other_end, other_iid in self.intervals.get(device, []):
-                if other_start < p_end and p_start < other_end and e.get("corrects_issuance_id") is None:
+                if (
+                    other_start < p_end
+                    and p_start < other_end
+                    and e.get("corrects_issuance_id") is None
+                ):
                     self.find(
                         Risk.DOUBLE_ISSUANCE,
                         f"issuance {iid} for device {device!r} {p_start}/{p_end} overlaps issuance "
@@ -206,8 +210,13 @@ class _Replay:
                 self.find(Risk.DOUBLE_REGISTRATION, f"split reuses bundle ID {cid}", cid)
             position = max(position, end + 1)
             self.bundles[cid] = _Live(
-                parent.issuance_id, start, end, parent.account, parent.status,
-                parent.beneficiary, parent.purpose,
+                parent.issuance_id,
+                start,
+                end,
+                parent.account,
+                parent.status,
+                parent.beneficiary,
+                parent.purpose,
             )
             self._bundle_node(cid, "split")
             self.graph.add_edge(bundle_node(pid), bundle_node(cid), kind="split")
@@ -240,8 +249,11 @@ class _Replay:
 
     def status(self, e: Mapping[str, Any]) -> None:
         bid, new = e["bundle_id"], e["to"]
-        doing = {"CANCELLED": "cancellation", "CANCELLED_FOR_STORAGE": "storage cancellation",
-                 "CLAIMED": "claim"}.get(new, f"status change to {new}")
+        doing = {
+            "CANCELLED": "cancellation",
+            "CANCELLED_FOR_STORAGE": "storage cancellation",
+            "CLAIMED": "claim",
+        }.get(new, f"status change to {new}")
         if new in ("CANCELLED", "CANCELLED_FOR_STORAGE"):
             risk = Risk.DOUBLE_CANCELLATION
         elif new == "CLAIMED":
@@ -271,7 +283,9 @@ class _Replay:
                     bid,
                 )
         elif new in ("RESERVED", "LOCKED", "WITHDRAWN", "EXPIRED", "EXPORTED") and old not in (
-            "ACTIVE", "RESERVED", "LOCKED",
+            "ACTIVE",
+            "RESERVED",
+            "LOCKED",
         ):
             self.find(Risk.DOUBLE_IN_TRANSFER, f"bundle {bid} made {new} while {old}", bid)
         elif new == "ACTIVE" and old not in ("RESERVED", "LOCKED"):
@@ -286,9 +300,12 @@ class _Replay:
             source = (
                 outcome_node(bid, old) if new == "CLAIMED" and old in TERMINAL else bundle_node(bid)
             )
-            self.graph.add_node(outcome_node(bid, new), beneficiary=e.get("beneficiary"),
-                                claimant=e.get("claimant"))
-            self.graph.add_edge(source, outcome_node(bid, new), kind="claim" if new == "CLAIMED" else "status")
+            self.graph.add_node(
+                outcome_node(bid, new), beneficiary=e.get("beneficiary"), claimant=e.get("claimant")
+            )
+            self.graph.add_edge(
+                source, outcome_node(bid, new), kind="claim" if new == "CLAIMED" else "status"
+            )
 
     # --- whole-history checks -----------------------------------------------------------
 
@@ -328,7 +345,9 @@ class _Replay:
         for bid, live in expected.items():
             plain = reported.get(bid)
             if plain is None:
-                self.find(Risk.STATE_MISMATCH, f"bundle {bid} is missing from the reported state", bid)
+                self.find(
+                    Risk.STATE_MISMATCH, f"bundle {bid} is missing from the reported state", bid
+                )
                 continue
             seen = (
                 plain.get("certificate_bundle_id_range_start"),
@@ -345,20 +364,30 @@ class _Replay:
                     bid,
                 )
         for bid in reported.keys() - expected.keys():
-            self.find(Risk.STATE_MISMATCH, f"bundle {bid} is reported but no history creates it", bid)
-        live_ranges = sorted(
-            (p.get("certificate_bundle_id_range_start"), p.get("certificate_bundle_id_range_end"), b)
-            for b, p in reported.items()
-            if isinstance(p.get("certificate_bundle_id_range_start"), int)
-            and isinstance(p.get("certificate_bundle_id_range_end"), int)
+            self.find(
+                Risk.STATE_MISMATCH, f"bundle {bid} is reported but no history creates it", bid
+            )
+        live_ranges: list[tuple[int, int, Any]] = sorted(
+            (start, end, bid)
+            for bid, p in reported.items()
+            for start, end in [
+                (
+                    p.get("certificate_bundle_id_range_start"),
+                    p.get("certificate_bundle_id_range_end"),
+                )
+            ]
+            if isinstance(start, int) and isinstance(end, int)
         )
-        for (_, end_a, bid_a), (start_b, _, bid_b) in zip(live_ranges, live_ranges[1:], strict=False):
-            if start_b <= end_a:
+        furthest: tuple[int, Any] | None = None  # (highest end so far, its bundle)
+        for start, end, bid in live_ranges:
+            if furthest is not None and start <= furthest[0]:
                 self.find(
                     Risk.DOUBLE_IN_TRANSFER,
-                    f"reported bundles {bid_a} and {bid_b} both hold certificate {start_b}",
-                    bid_b,
+                    f"reported bundles {furthest[1]} and {bid} both hold certificate {start}",
+                    bid,
                 )
+            if furthest is None or end > furthest[0]:
+                furthest = (end, bid)
 
 
 _EFFECTS = {

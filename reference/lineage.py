@@ -40,9 +40,7 @@ def outcome_node(bundle_id: Any, status: str) -> tuple[str, Any, str]:
 def leaves(graph: nx.DiGraph, issuance_id: Any) -> Iterator[tuple[str, Any]]:
     """The bundles descending from an issuance that were never split: its certificates now."""
     stack = [
-        child
-        for child in graph.successors(issuance_node(issuance_id))
-        if child[0] == "bundle"
+        child for child in graph.successors(issuance_node(issuance_id)) if child[0] == "bundle"
     ]
     while stack:
         node = stack.pop()

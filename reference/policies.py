@@ -13,7 +13,7 @@ import datetime as _dt
 import enum
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -90,7 +90,9 @@ class CorrectionDeduction(enum.Enum):
     settled, so both readings are available.
     """
 
-    SAME_HOUR_OF_DAY_FIRST = "first the device's next issuance at the same UTC hour of day, then any"
+    SAME_HOUR_OF_DAY_FIRST = (
+        "first the device's next issuance at the same UTC hour of day, then any"
+    )
     NEXT_ISSUANCE = "the device's next issuance, whatever its hour"
 
 
@@ -117,7 +119,7 @@ class Policies:
             field = by_name.get(name)
             if field is None:
                 raise InvalidInput(ErrorCode.INVALID_POLICY, name, "no such policy")
-            enum_type = field.type if isinstance(field.type, type) else type(field.default)
+            enum_type = cast(type[enum.Enum], type(field.default))
             try:
                 chosen[name] = enum_type[value]
             except KeyError:
@@ -141,17 +143,23 @@ def parse_energy(value: object, field: str) -> Decimal:
             energy = Decimal(value)
         else:
             raise InvalidInput(
-                ErrorCode.INVALID_ENERGY, field, f"expected a number of Wh, got {type(value).__name__}"
+                ErrorCode.INVALID_ENERGY,
+                field,
+                f"expected a number of Wh, got {type(value).__name__}",
             )
     except InvalidOperation:
         raise InvalidInput(ErrorCode.INVALID_ENERGY, field, f"{value!r} is not a number") from None
     if not energy.is_finite() or energy < 0:
-        raise InvalidInput(ErrorCode.INVALID_ENERGY, field, f"{value!r} is not a finite, non-negative Wh")
+        raise InvalidInput(
+            ErrorCode.INVALID_ENERGY, field, f"{value!r} is not a finite, non-negative Wh"
+        )
     return energy
 
 
 def parse_quantity(value: object, field: str) -> int:
     """A number of certificates (Wh): a positive ``int`` (booleans and floats refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidInput(ErrorCode.INVALID_QUANTITY, field, f"{value!r} is not a positive whole number")
+        raise InvalidInput(
+            ErrorCode.INVALID_QUANTITY, field, f"{value!r} is not a positive whole number"
+        )
     return value

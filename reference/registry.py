@@ -237,7 +237,9 @@ class Registry:
             return self._refused(action_id, self._last_at, actor, command, problem)
         decide = self._deciders.get(type(command))
         if decide is None:
-            problem = Problem(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+            problem = Problem(
+                ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}"
+            )
             return self._refused(action_id, at, actor, command, problem)
         try:
             value, effects = decide(command, at)
@@ -316,7 +318,8 @@ class Registry:
         """Plain, JSON-ready current state, as the invariant checker reads it."""
         return {
             "accounts": [
-                {"account_id": a.account_id, "holder_id": a.holder_id} for a in self._accounts.values()
+                {"account_id": a.account_id, "holder_id": a.holder_id}
+                for a in self._accounts.values()
             ],
             "bundles": [bundle_to_plain(b) for b in sorted(self.current_bundles(), key=_by_range)],
         }
@@ -359,7 +362,9 @@ class Registry:
 
     def _current_bundle(self, bundle_id: object) -> Bundle:
         if isinstance(bundle_id, bool) or not isinstance(bundle_id, int):
-            raise _Refuse(ErrorCode.INVALID_FIELD, "bundle_id", f"{bundle_id!r} is not an integer ID")
+            raise _Refuse(
+                ErrorCode.INVALID_FIELD, "bundle_id", f"{bundle_id!r} is not an integer ID"
+            )
         bundle = self._bundles.get(bundle_id)
         if bundle is None:
             raise _Refuse(ErrorCode.UNKNOWN_BUNDLE, "bundle_id", f"no bundle {bundle_id}")
@@ -413,7 +418,9 @@ class Registry:
             )
         return quantity
 
-    def _carve(self, bundle: Bundle, quantity: int | None, effects: list[Effect]) -> tuple[int, int | None]:
+    def _carve(
+        self, bundle: Bundle, quantity: int | None, effects: list[Effect]
+    ) -> tuple[int, int | None]:
         """Plan the split that isolates ``quantity`` Wh of ``bundle`` (D5 batch divisibility).
 
         Returns ``(acted_on_id, remainder_id)``. Children get fresh IDs; which
@@ -450,7 +457,9 @@ class Registry:
         require_text(account.holder_id, "account.holder_id")
         require_text(account.account_name, "account.account_name")
         if account.account_id in self._accounts:
-            raise _Refuse(ErrorCode.DUPLICATE_ACCOUNT, "account.account_id", f"{account.account_id!r} exists")
+            raise _Refuse(
+                ErrorCode.DUPLICATE_ACCOUNT, "account.account_id", f"{account.account_id!r} exists"
+            )
         if account.holder_id == self.issuer.issuer_id and account.exemption is None:
             raise _Refuse(
                 ErrorCode.ISSUER_MAY_NOT_HOLD,
@@ -460,7 +469,9 @@ class Registry:
             )
         if account.exemption is not None and account.holder_id != self.issuer.issuer_id:
             raise _Refuse(
-                ErrorCode.INVALID_FIELD, "account.exemption", "only the issuer's own accounts carry one"
+                ErrorCode.INVALID_FIELD,
+                "account.exemption",
+                "only the issuer's own accounts carry one",
             )
         return Registered(account.account_id), [AccountOpened(account)]
 
@@ -469,18 +480,34 @@ class Registry:
         device = cmd.device
         if not isinstance(device, Device):
             raise _Refuse(ErrorCode.INVALID_FIELD, "device", "expected a Device record")
-        for name in ("device_id", "device_name", "technology_type", "energy_source", "meter_id",
-                     "measurement_body"):
+        for name in (
+            "device_id",
+            "device_name",
+            "technology_type",
+            "energy_source",
+            "meter_id",
+            "measurement_body",
+        ):
             require_text(getattr(device, name), f"device.{name}")
-        if isinstance(device.capacity_w, bool) or not isinstance(device.capacity_w, int) or device.capacity_w <= 0:
-            raise _Refuse(ErrorCode.INVALID_FIELD, "device.capacity_w", "must be a positive whole number of W")
-        if not isinstance(device.operational_date, _dt.date) or isinstance(device.operational_date, _dt.datetime):
+        if (
+            isinstance(device.capacity_w, bool)
+            or not isinstance(device.capacity_w, int)
+            or device.capacity_w <= 0
+        ):
+            raise _Refuse(
+                ErrorCode.INVALID_FIELD, "device.capacity_w", "must be a positive whole number of W"
+            )
+        if not isinstance(device.operational_date, _dt.date) or isinstance(
+            device.operational_date, _dt.datetime
+        ):
             raise _Refuse(ErrorCode.INVALID_DATE, "device.operational_date", "must be a date")
         if not isinstance(device.gross_or_net, GrossOrNet):
             raise _Refuse(ErrorCode.INVALID_FIELD, "device.gross_or_net", "must be GROSS or NET")
         if device.device_id in self._devices:
             raise _Refuse(
-                ErrorCode.DUPLICATE_DEVICE, "device.device_id", f"{device.device_id!r} is already registered"
+                ErrorCode.DUPLICATE_DEVICE,
+                "device.device_id",
+                f"{device.device_id!r} is already registered",
             )
         self._known_account(device.account_id, "device.account_id")
         return Registered(device.device_id), [DeviceRegistered(device)]
@@ -597,7 +624,9 @@ class Registry:
             taken = min(available, debt.remaining_wh)
             if taken:
                 available -= taken
-                effects.append(DebtChanged(device_id, debt.debt_id, None, debt.remaining_wh - taken))
+                effects.append(
+                    DebtChanged(device_id, debt.debt_id, None, debt.remaining_wh - taken)
+                )
         return face_wh - available
 
     def _decide_submit_production(self, cmd: SubmitProduction, now: _dt.datetime) -> _Decision:
@@ -605,14 +634,18 @@ class Registry:
         device = self._known_device(cmd.device_id)
         if cmd.meter_id != device.meter_id:
             raise _Refuse(
-                ErrorCode.METER_MISMATCH, "meter_id", f"{cmd.meter_id!r} is not the meter of {device.device_id!r}"
+                ErrorCode.METER_MISMATCH,
+                "meter_id",
+                f"{cmd.meter_id!r} is not the meter of {device.device_id!r}",
             )
         interval = production_interval(cmd.start, cmd.end)
         energy = parse_energy(cmd.energy_wh, "energy_wh")
         try:
             GrossOrNet[cmd.gross_or_net]
         except (KeyError, TypeError):
-            raise _Refuse(ErrorCode.INVALID_FIELD, "gross_or_net", f"{cmd.gross_or_net!r} is not GROSS or NET") from None
+            raise _Refuse(
+                ErrorCode.INVALID_FIELD, "gross_or_net", f"{cmd.gross_or_net!r} is not GROSS or NET"
+            ) from None
         self._check_ended(interval, now)
         self._check_fresh_interval(device, interval)
         self._check_capacity(device, interval, energy)
@@ -622,7 +655,13 @@ class Registry:
         quantity = face_wh - deducted
         if quantity > 0:
             result = self._plan_issuance(
-                device, interval, self._next_certificate_id, quantity, now, effects, deducted=deducted
+                device,
+                interval,
+                self._next_certificate_id,
+                quantity,
+                now,
+                effects,
+                deducted=deducted,
             )
         else:
             result = IssuanceResult(None, None, 0, deducted)
@@ -642,7 +681,9 @@ class Registry:
         for name in ("range_start", "range_end"):
             value = getattr(cmd, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise _Refuse(ErrorCode.INVALID_FIELD, name, f"{value!r} is not a positive integer ID")
+                raise _Refuse(
+                    ErrorCode.INVALID_FIELD, name, f"{value!r} is not a positive integer ID"
+                )
         quantity = parse_quantity(cmd.quantity, "quantity")
         interval = production_interval(cmd.start, cmd.end)
         energy = parse_energy(cmd.energy_wh, "energy_wh")
@@ -693,7 +734,9 @@ class Registry:
         bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
         self._known_account(cmd.to_account, "to_account")
         if cmd.to_account == bundle.account_id:
-            raise _Refuse(ErrorCode.SAME_ACCOUNT, "to_account", f"bundle is already in {cmd.to_account!r}")
+            raise _Refuse(
+                ErrorCode.SAME_ACCOUNT, "to_account", f"bundle is already in {cmd.to_account!r}"
+            )
         self._require_status(bundle, BundleStatus.ACTIVE)
         self._require_valid_at(bundle, now)
         if not self._issuances[bundle.issuance_id].transferable:
@@ -716,11 +759,15 @@ class Registry:
             purpose = CancellationPurpose[cmd.purpose]
         except (KeyError, TypeError):
             raise _Refuse(
-                ErrorCode.INVALID_FIELD, "purpose", f"{cmd.purpose!r} is not CONSUMPTION or STORAGE_CHARGE"
+                ErrorCode.INVALID_FIELD,
+                "purpose",
+                f"{cmd.purpose!r} is not CONSUMPTION or STORAGE_CHARGE",
             ) from None
         period: Interval | None = None
         if cmd.consumption_start is not None or cmd.consumption_end is not None:
-            period = Interval.parse(cmd.consumption_start, cmd.consumption_end, field="consumption_period")
+            period = Interval.parse(
+                cmd.consumption_start, cmd.consumption_end, field="consumption_period"
+            )
         bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
         self._require_status(bundle, BundleStatus.ACTIVE)
         self._require_valid_at(bundle, now)
@@ -740,7 +787,9 @@ class Registry:
         )
         effects: list[Effect] = []
         part, rest = self._carve(bundle, quantity, effects)
-        effects.append(StatusChanged(part, BundleStatus.ACTIVE, new_status, cancellation=cancellation))
+        effects.append(
+            StatusChanged(part, BundleStatus.ACTIVE, new_status, cancellation=cancellation)
+        )
         return BundleResult(part, rest), effects
 
     def _decide_claim(self, cmd: Claim, now: _dt.datetime) -> _Decision:
@@ -748,7 +797,9 @@ class Registry:
         claimant = require_text(cmd.claimant, "claimant")
         bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
         if bundle.status is BundleStatus.CLAIMED:
-            raise _Refuse(ErrorCode.ALREADY_CLAIMED, "bundle_id", f"bundle {bundle.bundle_id} was claimed")
+            raise _Refuse(
+                ErrorCode.ALREADY_CLAIMED, "bundle_id", f"bundle {bundle.bundle_id} was claimed"
+            )
         if bundle.status is not BundleStatus.CANCELLED:
             raise _Refuse(
                 ErrorCode.NOT_CANCELLED,
@@ -781,7 +832,9 @@ class Registry:
         try:
             kind = ReserveKind[cmd.kind]
         except (KeyError, TypeError):
-            raise _Refuse(ErrorCode.INVALID_FIELD, "kind", f"{cmd.kind!r} is not RESERVED or LOCKED") from None
+            raise _Refuse(
+                ErrorCode.INVALID_FIELD, "kind", f"{cmd.kind!r} is not RESERVED or LOCKED"
+            ) from None
         bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
         self._require_status(bundle, BundleStatus.ACTIVE)
         self._require_valid_at(bundle, now)
@@ -795,7 +848,9 @@ class Registry:
         bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
         if bundle.status not in (BundleStatus.RESERVED, BundleStatus.LOCKED):
             raise _Refuse(
-                ErrorCode.NOT_RESERVED, "bundle_id", f"bundle {bundle.bundle_id} is {bundle.status.name}"
+                ErrorCode.NOT_RESERVED,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} is {bundle.status.name}",
             )
         self._require_valid_at(bundle, now)
         return BundleResult(bundle.bundle_id), [
@@ -807,7 +862,9 @@ class Registry:
         require_text(cmd.reason, "reason")
         self._require_issuer(cmd.actor)
         bundle = self._current_bundle(cmd.bundle_id)
-        self._require_status(bundle, BundleStatus.ACTIVE, BundleStatus.RESERVED, BundleStatus.LOCKED)
+        self._require_status(
+            bundle, BundleStatus.ACTIVE, BundleStatus.RESERVED, BundleStatus.LOCKED
+        )
         self._optional_quantity(quantity, bundle)
         effects: list[Effect] = []
         part, rest = self._carve(bundle, quantity, effects)
@@ -880,7 +937,9 @@ class Registry:
                 shortfall -= take
             if shortfall:
                 deferred = shortfall
-                same_hour = self.policies.correction_deduction is CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
+                same_hour = (
+                    self.policies.correction_deduction is CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
+                )
                 effects.append(
                     DebtChanged(
                         device.device_id,
@@ -890,7 +949,9 @@ class Registry:
                     )
                 )
         effects.append(
-            ReadingRecognised(device.device_id, interval.start, interval.end, corrected_wh, str(energy))
+            ReadingRecognised(
+                device.device_id, interval.start, interval.end, corrected_wh, str(energy)
+            )
         )
         return CorrectionResult(issued, tuple(withdrawn), withdrawn_wh, deferred), effects
 
@@ -914,20 +975,26 @@ class Registry:
             try:
                 status = BundleStatus[query.status]
             except (KeyError, TypeError):
-                raise _Refuse(ErrorCode.INVALID_FIELD, "status", f"{query.status!r} is not a status") from None
+                raise _Refuse(
+                    ErrorCode.INVALID_FIELD, "status", f"{query.status!r} is not a status"
+                ) from None
         window: Interval | None = None
         if query.start is not None or query.end is not None:
             window = Interval.parse(query.start, query.end, field="period")
         if query.account_id is not None:
             account = self._known_account(query.account_id, "account_id")
             if not is_issuer and account.holder_id != query.actor:
-                raise _Refuse(ErrorCode.NOT_OWNER, "account_id", f"{query.actor!r} does not hold it")
+                raise _Refuse(
+                    ErrorCode.NOT_OWNER, "account_id", f"{query.actor!r} does not hold it"
+                )
             candidates: Iterator[int] | set[int] = self._current_by_account[account.account_id]
         elif query.issuance_id is not None:
             candidates = self._current_by_issuance.get(query.issuance_id, set())
         elif query.device_id is not None:
             candidates = (
-                b for i in self._issuances_by_device.get(query.device_id, ()) for b in self._current_by_issuance[i]
+                b
+                for i in self._issuances_by_device.get(query.device_id, ())
+                for b in self._current_by_issuance[i]
             )
         elif is_issuer:
             candidates = (b for ids in self._current_by_issuance.values() for b in ids)
@@ -957,7 +1024,7 @@ class Registry:
 
     # ------------------------------------------------------------------ the one place state changes
 
-    def _apply(self, effect: Effect) -> None:
+    def _apply(self, effect: object) -> None:
         if isinstance(effect, Split):
             self._apply_split(effect)
         elif isinstance(effect, Transferred):

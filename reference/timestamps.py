@@ -82,15 +82,21 @@ def parse_date(value: object, field: str) -> _dt.date:
         return value
     if not isinstance(value, str):
         raise InvalidInput(
-            ErrorCode.INVALID_DATE, field, f"expected a YYYY-MM-DD string, got {type(value).__name__}"
+            ErrorCode.INVALID_DATE,
+            field,
+            f"expected a YYYY-MM-DD string, got {type(value).__name__}",
         )
     match = _DATE.fullmatch(value)
     if match is None:
-        raise InvalidInput(ErrorCode.INVALID_DATE, field, f"{value!r} is not of the form YYYY-MM-DD")
+        raise InvalidInput(
+            ErrorCode.INVALID_DATE, field, f"{value!r} is not of the form YYYY-MM-DD"
+        )
     try:
         return _dt.date(*(int(g) for g in match.groups()))
     except ValueError as exc:
-        raise InvalidInput(ErrorCode.INVALID_DATE, field, f"{value!r} is not a real date: {exc}") from None
+        raise InvalidInput(
+            ErrorCode.INVALID_DATE, field, f"{value!r} is not a real date: {exc}"
+        ) from None
 
 
 def format_date(value: _dt.date) -> str:
@@ -112,7 +118,12 @@ class Interval:
 
     @classmethod
     def parse(
-        cls, start: object, end: object, *, field: str = "interval", max_length: _dt.timedelta | None = None
+        cls,
+        start: object,
+        end: object,
+        *,
+        field: str = "interval",
+        max_length: _dt.timedelta | None = None,
     ) -> Interval:
         """Parse both ends strictly; ``start < end``; optionally ``end - start <= max_length``."""
         begin = parse_timestamp(start, f"{field}.start")
