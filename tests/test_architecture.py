@@ -1,0 +1,61 @@
+"""The import rules of ARCHITECTURE.md, checked by reading every shipped module's imports."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_ALLOWED_THIRD_PARTY = {"attrs", "networkx"}
+# Modules the reference model must never touch: it has no clock, no I/O, no randomness.
+FORBIDDEN_IN_REFERENCE = {"time", "random", "os", "io", "pathlib", "socket", "subprocess", "shutil"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+REFERENCE_MODULES = sorted((ROOT / "reference").glob("*.py"))
+
+
+@pytest.mark.parametrize("module", REFERENCE_MODULES, ids=lambda p: p.name)
+def test_reference_imports_only_itself_attrs_networkx_and_pure_stdlib(module: Path) -> None:
+    for name in _imports(module):
+        top = name.split(".")[0]
+        if top == "gc_conformance":
+            assert name.startswith("gc_conformance.reference"), f"{module.name} imports {name}"
+        else:
+            assert top not in FORBIDDEN_IN_REFERENCE, f"{module.name} imports {name} (I/O or clock)"
+            if top not in REFERENCE_ALLOWED_THIRD_PARTY:
+                assert top in _stdlib(), f"{module.name} imports third-party {name}"
+
+
+def test_reference_never_reads_the_clock() -> None:
+    for module in REFERENCE_MODULES:
+        text = module.read_text(encoding="utf-8")
+        for call in (".now(", ".utcnow(", ".today(", "time.time("):
+            assert call not in text, f"{module.name} calls {call}"
+
+
+def test_every_shipped_folder_is_mapped_under_one_import_name() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    mapping = config["tool"]["setuptools"]["package-dir"]
+    assert all(name == "gc_conformance" or name.startswith("gc_conformance.") for name in mapping)
+    assert set(config["tool"]["setuptools"]["packages"]) == set(mapping)
+    assert mapping["gc_conformance.reference"] == "reference"
+
+
+def _stdlib() -> frozenset[str]:
+    import sys
+
+    return frozenset(sys.stdlib_module_names) | {"__future__"}
