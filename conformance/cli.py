@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
 
     policies = commands.add_parser("policies", help="list the named policies, their values and defaults")
     policies.add_argument("--format", choices=("table", "json"), default="table")
+
+    codes = commands.add_parser(
+        "codes",
+        help="list the canonical rejection codes (for writing an adapter's error mapper)",
+    )
+    codes.add_argument("--format", choices=("table", "json"), default="table")
     return parser
 
 
@@ -127,6 +133,17 @@ def _cmd_policies(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_codes(args: argparse.Namespace) -> int:
+    from gc_conformance.reference import ErrorCode
+
+    if args.format == "json":
+        print(json.dumps({"codes": [{"code": c.name, "meaning": c.value} for c in ErrorCode]}, indent=2))
+    else:
+        for code in ErrorCode:
+            print(f"{code.name:30s} {code.value}")
+    return EXIT_OK
+
+
 class _UsageError(Exception):
     pass
 
@@ -134,7 +151,7 @@ class _UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": _cmd_demo, "policies": _cmd_policies}
+    handlers = {"demo": _cmd_demo, "policies": _cmd_policies, "codes": _cmd_codes}
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

@@ -55,3 +55,12 @@ def test_policies_lists_every_policy_with_its_default(capsys: pytest.CaptureFixt
     assert listed["rounding"]["default"] == "NEAREST"
     assert set(listed["rounding"]["values"]) == {"NEAREST", "DOWN"}
     assert listed["validity"]["default"] == "CALENDAR_YEAR"
+
+
+def test_codes_lists_every_canonical_code_once(capsys: pytest.CaptureFixture[str]) -> None:
+    from gc_conformance.reference import ErrorCode
+
+    assert main(["codes", "--format", "json"]) == EXIT_OK
+    listed = [row["code"] for row in json.loads(capsys.readouterr().out)["codes"]]
+    assert listed == [code.name for code in ErrorCode]
+    assert "INTERVAL_TOO_LONG" in listed and "DUPLICATE_ISSUANCE" in listed
