@@ -38,6 +38,7 @@ from gc_conformance.reference.entities import (
     Issuer,
     IssuerExemption,
     Location,
+    ProductionRecord,
 )
 from gc_conformance.reference.errors import (
     ErrorCode,

@@ -115,15 +115,19 @@ class ReadingRecognised:
     end: _dt.datetime
     recognised_wh: int
     metered: str  # exact metered value as submitted
+    meter_id: str
+    gross_or_net: str  # GrossOrNet name
 
     def to_plain(self) -> dict[str, Any]:
         return {
             "effect": "reading",
             "device_id": self.device_id,
+            "meter_id": self.meter_id,
             "production_start": format_timestamp(self.start),
             "production_end": format_timestamp(self.end),
             "recognised_wh": self.recognised_wh,
             "metered_wh": self.metered,
+            "gross_or_net": self.gross_or_net,
         }
 
 

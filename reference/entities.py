@@ -123,11 +123,16 @@ class Device:
 
 @attrs.frozen
 class ProductionRecord:
-    """One accepted production reading (D6): who measured what, for which interval, in Wh."""
+    """The production data of D6 as the registry holds it for one device and interval.
+
+    ``energy_wh`` is the metered value exactly as last submitted (or corrected);
+    ``recognised_wh`` is the whole-Wh face value the rounding policy made of it.
+    """
 
     device_id: str
     meter_id: str
     start: _dt.datetime
     end: _dt.datetime
-    energy_wh: str  # the metered value as submitted, exact decimal text
+    energy_wh: str
+    recognised_wh: int
     gross_or_net: GrossOrNet

@@ -77,6 +77,7 @@ from gc_conformance.reference.entities import (
     Device,
     GrossOrNet,
     Issuer,
+    ProductionRecord,
     require_text,
 )
 from gc_conformance.reference.errors import ErrorCode, InvalidInput, ModelInvariantBroken, Problem
@@ -144,13 +145,6 @@ class Book(Protocol):
 BookFactory = Callable[["Registry"], Book]
 
 
-@attrs.frozen
-class _Reading:
-    end: _dt.datetime
-    recognised_wh: int
-    metered: str
-
-
 _Decision = Decision
 B = TypeVar("B")
 
@@ -174,7 +168,7 @@ class Registry:
         self._current_by_issuance: dict[int, set[int]] = {}
         self._issuances_by_device: dict[str, list[int]] = {}
         self._issuances_by_reading: dict[tuple[str, _dt.datetime], list[int]] = {}
-        self._readings: dict[tuple[str, _dt.datetime], _Reading] = {}
+        self._readings: dict[tuple[str, _dt.datetime], ProductionRecord] = {}
         self._reading_starts: dict[str, list[_dt.datetime]] = {}  # sorted, per device
         self._range_starts: list[int] = []  # sorted; parallel to _range_ends
         self._range_ends: list[int] = []
@@ -287,6 +281,10 @@ class Registry:
             for b in self._current_by_account.get(account_id, ())
             if self._bundles[b].status is BundleStatus.ACTIVE
         )
+
+    def production(self, device_id: str, start: _dt.datetime) -> ProductionRecord | None:
+        """The D6 production record held for a device's interval starting at ``start``."""
+        return self._readings.get((device_id, start))
 
     def outstanding_deductions(self, device_id: str) -> int:
         return sum(d.remaining_wh for d in self._debts.get(device_id, {}).values())
@@ -641,7 +639,7 @@ class Registry:
         interval = production_interval(cmd.start, cmd.end)
         energy = parse_energy(cmd.energy_wh, "energy_wh")
         try:
-            GrossOrNet[cmd.gross_or_net]
+            gross_or_net = GrossOrNet[cmd.gross_or_net]
         except (KeyError, TypeError):
             raise _Refuse(
                 ErrorCode.INVALID_FIELD, "gross_or_net", f"{cmd.gross_or_net!r} is not GROSS or NET"
@@ -666,7 +664,15 @@ class Registry:
         else:
             result = IssuanceResult(None, None, 0, deducted)
         effects.append(
-            ReadingRecognised(device.device_id, interval.start, interval.end, face_wh, str(energy))
+            ReadingRecognised(
+                device.device_id,
+                interval.start,
+                interval.end,
+                face_wh,
+                str(energy),
+                cmd.meter_id,
+                gross_or_net.name,
+            )
         )
         return result, effects
 
@@ -723,7 +729,15 @@ class Registry:
         effects: list[Effect] = []
         result = self._plan_issuance(device, interval, cmd.range_start, quantity, now, effects)
         effects.append(
-            ReadingRecognised(device.device_id, interval.start, interval.end, face_wh, str(energy))
+            ReadingRecognised(
+                device.device_id,
+                interval.start,
+                interval.end,
+                face_wh,
+                str(energy),
+                device.meter_id,
+                device.gross_or_net.name,
+            )
         )
         return result, effects
 
@@ -950,7 +964,13 @@ class Registry:
                 )
         effects.append(
             ReadingRecognised(
-                device.device_id, interval.start, interval.end, corrected_wh, str(energy)
+                device.device_id,
+                interval.start,
+                interval.end,
+                corrected_wh,
+                str(energy),
+                reading.meter_id,
+                reading.gross_or_net.name,
             )
         )
         return CorrectionResult(issued, tuple(withdrawn), withdrawn_wh, deferred), effects
@@ -1050,7 +1070,15 @@ class Registry:
             key = (effect.device_id, effect.start)
             if key not in self._readings:
                 bisect.insort(self._reading_starts.setdefault(effect.device_id, []), effect.start)
-            self._readings[key] = _Reading(effect.end, effect.recognised_wh, effect.metered)
+            self._readings[key] = ProductionRecord(
+                effect.device_id,
+                effect.meter_id,
+                effect.start,
+                effect.end,
+                effect.metered,
+                effect.recognised_wh,
+                GrossOrNet[effect.gross_or_net],
+            )
         elif isinstance(effect, DebtChanged):
             debts = self._debts.setdefault(effect.device_id, {})
             if effect.remaining_wh < 0:
