@@ -112,6 +112,7 @@ __all__ = [
     "Outcome",
     "Policies",
     "Problem",
+    "ProductionRecord",
     "Query",
     "RegisterDevice",
     "Registered",
