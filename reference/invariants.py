@@ -30,6 +30,7 @@ history) and MALFORMED_HISTORY.
 from __future__ import annotations
 
 import bisect
+import datetime as _dt
 import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -44,6 +45,7 @@ from gc_conformance.reference.lineage import (
     leaves,
     outcome_node,
 )
+from gc_conformance.reference.timestamps import parse_timestamp
 
 
 class Risk(enum.Enum):
@@ -110,7 +112,11 @@ class _Replay:
         self.issuances: dict[Any, tuple[int, int]] = {}
         self.range_starts: list[int] = []
         self.range_ends: list[int] = []
-        self.intervals: dict[Any, list[tuple[str, str, Any]]] = {}  # device -> (start, end, iid)
+        # device -> (sorted starts, (start, end, issuance_id) in the same order)
+        self.intervals: dict[
+            Any, tuple[list[_dt.datetime], list[tuple[_dt.datetime, _dt.datetime, Any]]]
+        ] = {}
+        self.longest: dict[Any, _dt.timedelta] = {}
         self.action_id: Any = None
 
     def find(self, risk: Risk, message: str, bundle_id: Any = None) -> None:
@@ -140,20 +146,16 @@ class _Replay:
         self.range_ends.insert(index, end)
         device = e.get("device_id")
         p_start, p_end = e.get("production_start"), e.get("production_end")
+        corrects = e.get("corrects_issuance_id")
         if device is not None and p_start is not None and p_end is not None:
-            for other_start, other_end, other_iid in self.intervals.get(device, []):
-                if (
-                    other_start < p_end
-                    and p_start < other_end
-                    and e.get("corrects_issuance_id") is None
-                ):
-                    self.find(
-                        Risk.DOUBLE_ISSUANCE,
-                        f"issuance {iid} for device {device!r} {p_start}/{p_end} overlaps issuance "
-                        f"{other_iid} ({other_start}/{other_end})",
-                        bid,
-                    )
-            self.intervals.setdefault(device, []).append((p_start, p_end, iid))
+            self._check_interval(
+                device,
+                parse_timestamp(p_start, "production_start"),
+                parse_timestamp(p_end, "production_end"),
+                iid,
+                bid,
+                corrects,
+            )
         self.issuances[iid] = (start, end)
         self.graph.add_node(
             issuance_node(iid),
@@ -167,6 +169,53 @@ class _Replay:
         self.bundles[bid] = _Live(iid, start, end, e.get("account_id"), "ACTIVE")
         self._bundle_node(bid, "issue")
         self.graph.add_edge(issuance_node(iid), bundle_node(bid), kind="issue")
+
+    def _check_interval(
+        self,
+        device: Any,
+        p_start: _dt.datetime,
+        p_end: _dt.datetime,
+        iid: Any,
+        bid: Any,
+        corrects: Any,
+    ) -> None:
+        """Risk 1: no two issuances for one device and overlapping interval, unless a correction.
+
+        Per device, issued intervals are kept sorted by start; only those starting within
+        the longest interval seen before ``p_start`` can overlap, so the cost stays
+        logarithmic however many hours a device has.
+        """
+        starts, entries = self.intervals.setdefault(device, ([], []))
+        longest = self.longest.get(device, _dt.timedelta(0))
+        index = bisect.bisect_left(starts, p_end)
+        if corrects is not None:
+            low = bisect.bisect_left(starts, p_start)
+            same = [entry for entry in entries[low:index] if entry == (p_start, p_end, corrects)]
+            if not same:
+                # A D10 upward correction must name an earlier issuance of the same device and
+                # interval; otherwise "correction" would be a label that hides double issuance.
+                self.find(
+                    Risk.DOUBLE_ISSUANCE,
+                    f"issuance {iid} claims to correct issuance {corrects}, which is not an earlier "
+                    f"issuance of device {device!r} for {p_start:%Y-%m-%dT%H:%M:%SZ}",
+                    bid,
+                )
+        else:
+            position = index - 1
+            while position >= 0 and starts[position] >= p_start - longest:
+                other_start, other_end, other_iid = entries[position]
+                if other_end > p_start:
+                    self.find(
+                        Risk.DOUBLE_ISSUANCE,
+                        f"issuance {iid} for device {device!r} from {p_start:%Y-%m-%dT%H:%M:%SZ} "
+                        f"overlaps issuance {other_iid} from {other_start:%Y-%m-%dT%H:%M:%SZ}",
+                        bid,
+                    )
+                position -= 1
+        insert_at = bisect.bisect_right(starts, p_start)
+        starts.insert(insert_at, p_start)
+        entries.insert(insert_at, (p_start, p_end, iid))
+        self.longest[device] = max(longest, p_end - p_start)
 
     def _bundle_node(self, bid: Any, event: str) -> None:
         live = self.bundles[bid]
