@@ -17,8 +17,8 @@ How a request is handled, and why:
    :class:`ModelInvariantBroken` rather than produce a verdict.
 
 Checks run in a fixed order so that a request with several faults always gets
-the same code: field syntax, then existence, then authority, then state and
-validity, then quantities.
+the same code: field syntax; the actor's role (issuer-only requests); existence
+of what is named; ownership; state and validity; quantities.
 
 The registry keeps indices (by account, issuance, device, ID range, expiry)
 so that every operation costs the same at 10^3 or 10^6 bundles. Records are
@@ -376,13 +376,17 @@ class Registry:
 
     def _owned_bundle(self, actor: object, bundle_id: object) -> Bundle:
         bundle = self._current_bundle(bundle_id)
+        self._require_holder(actor, bundle)
+        return bundle
+
+    def _require_holder(self, actor: object, bundle: Bundle) -> None:
         if self._accounts[bundle.account_id].holder_id != actor:
             raise _Refuse(
                 ErrorCode.NOT_OWNER,
                 "actor",
-                f"{actor!r} does not hold account {bundle.account_id!r}, which holds bundle {bundle_id}",
+                f"{actor!r} does not hold account {bundle.account_id!r}, "
+                f"which holds bundle {bundle.bundle_id}",
             )
-        return bundle
 
     def _require_status(self, bundle: Bundle, *allowed: BundleStatus) -> None:
         if bundle.status not in allowed:
@@ -447,13 +451,13 @@ class Registry:
     # ------------------------------------------------------------------ registration
 
     def _decide_open_account(self, cmd: OpenAccount, now: _dt.datetime) -> _Decision:
-        self._require_issuer(cmd.actor)
         account = cmd.account
         if not isinstance(account, Account):
             raise _Refuse(ErrorCode.INVALID_FIELD, "account", "expected an Account record")
         require_text(account.account_id, "account.account_id")
         require_text(account.holder_id, "account.holder_id")
         require_text(account.account_name, "account.account_name")
+        self._require_issuer(cmd.actor)
         if account.account_id in self._accounts:
             raise _Refuse(
                 ErrorCode.DUPLICATE_ACCOUNT, "account.account_id", f"{account.account_id!r} exists"
@@ -474,7 +478,6 @@ class Registry:
         return Registered(account.account_id), [AccountOpened(account)]
 
     def _decide_register_device(self, cmd: RegisterDevice, now: _dt.datetime) -> _Decision:
-        self._require_issuer(cmd.actor)
         device = cmd.device
         if not isinstance(device, Device):
             raise _Refuse(ErrorCode.INVALID_FIELD, "device", "expected a Device record")
@@ -501,6 +504,7 @@ class Registry:
             raise _Refuse(ErrorCode.INVALID_DATE, "device.operational_date", "must be a date")
         if not isinstance(device.gross_or_net, GrossOrNet):
             raise _Refuse(ErrorCode.INVALID_FIELD, "device.gross_or_net", "must be GROSS or NET")
+        self._require_issuer(cmd.actor)
         if device.device_id in self._devices:
             raise _Refuse(
                 ErrorCode.DUPLICATE_DEVICE,
@@ -628,14 +632,6 @@ class Registry:
         return face_wh - available
 
     def _decide_submit_production(self, cmd: SubmitProduction, now: _dt.datetime) -> _Decision:
-        self._require_issuer(cmd.actor)
-        device = self._known_device(cmd.device_id)
-        if cmd.meter_id != device.meter_id:
-            raise _Refuse(
-                ErrorCode.METER_MISMATCH,
-                "meter_id",
-                f"{cmd.meter_id!r} is not the meter of {device.device_id!r}",
-            )
         interval = production_interval(cmd.start, cmd.end)
         energy = parse_energy(cmd.energy_wh, "energy_wh")
         try:
@@ -644,6 +640,14 @@ class Registry:
             raise _Refuse(
                 ErrorCode.INVALID_FIELD, "gross_or_net", f"{cmd.gross_or_net!r} is not GROSS or NET"
             ) from None
+        self._require_issuer(cmd.actor)
+        device = self._known_device(cmd.device_id)
+        if cmd.meter_id != device.meter_id:
+            raise _Refuse(
+                ErrorCode.METER_MISMATCH,
+                "meter_id",
+                f"{cmd.meter_id!r} is not the meter of {device.device_id!r}",
+            )
         self._check_ended(interval, now)
         self._check_fresh_interval(device, interval)
         self._check_capacity(device, interval, energy)
@@ -683,7 +687,6 @@ class Registry:
         return None
 
     def _decide_issue_bundle(self, cmd: IssueBundle, now: _dt.datetime) -> _Decision:
-        self._require_issuer(cmd.actor)
         for name in ("range_start", "range_end"):
             value = getattr(cmd, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -700,6 +703,7 @@ class Registry:
                 f"range {cmd.range_start}..{cmd.range_end} holds {cmd.range_end - cmd.range_start + 1} "
                 f"certificates, not {quantity}",
             )
+        self._require_issuer(cmd.actor)
         device = self._known_device(cmd.device_id)
         self._known_account(cmd.account_id, "account_id")
         if cmd.account_id != device.account_id:
@@ -745,8 +749,9 @@ class Registry:
 
     def _decide_transfer(self, cmd: Transfer, now: _dt.datetime) -> _Decision:
         quantity = self._optional_quantity(cmd.quantity)
-        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        bundle = self._current_bundle(cmd.bundle_id)
         self._known_account(cmd.to_account, "to_account")
+        self._require_holder(cmd.actor, bundle)
         if cmd.to_account == bundle.account_id:
             raise _Refuse(
                 ErrorCode.SAME_ACCOUNT, "to_account", f"bundle is already in {cmd.to_account!r}"
@@ -901,10 +906,10 @@ class Registry:
         return ExpiryResult(tuple(expired)), effects
 
     def _decide_correct_production(self, cmd: CorrectProduction, now: _dt.datetime) -> _Decision:
-        self._require_issuer(cmd.actor)
-        device = self._known_device(cmd.device_id)
         interval = production_interval(cmd.start, cmd.end)
         energy = parse_energy(cmd.energy_wh, "energy_wh")
+        self._require_issuer(cmd.actor)
+        device = self._known_device(cmd.device_id)
         key = (device.device_id, interval.start)
         reading = self._readings.get(key)
         if reading is None or reading.end != interval.end:
