@@ -24,7 +24,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="gc-conformance",
         description="Conformance suite and reference model for EnergyTag Granular Certificate registries.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__} ({STANDARD_REVISION})")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__} ({STANDARD_REVISION})"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
@@ -44,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         help="override a policy, e.g. rounding=DOWN (repeatable); see `gc-conformance policies`",
     )
 
-    policies = commands.add_parser("policies", help="list the named policies, their values and defaults")
+    policies = commands.add_parser(
+        "policies", help="list the named policies, their values and defaults"
+    )
     policies.add_argument("--format", choices=("table", "json"), default="table")
 
     codes = commands.add_parser(
@@ -64,7 +68,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         expected = "accept" if step.expect_accepted else "reject"
         print(f"{mark} {number:2d}. {step.title} (expected {expected}): {step.detail}")
     if result.invariants.ok:
-        print(f"invariants: no double-counting finding over {result.invariants.actions_checked} actions")
+        print(
+            f"invariants: no double-counting finding over {result.invariants.actions_checked} actions"
+        )
     for finding in result.invariants.findings:
         print(f"FINDING {finding.risk.name}: {finding.message}")
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -137,7 +143,11 @@ def _cmd_codes(args: argparse.Namespace) -> int:
     from gc_conformance.reference import ErrorCode
 
     if args.format == "json":
-        print(json.dumps({"codes": [{"code": c.name, "meaning": c.value} for c in ErrorCode]}, indent=2))
+        print(
+            json.dumps(
+                {"codes": [{"code": c.name, "meaning": c.value} for c in ErrorCode]}, indent=2
+            )
+        )
     else:
         for code in ErrorCode:
             print(f"{code.name:30s} {code.value}")

@@ -13,4 +13,6 @@ if TYPE_CHECKING:
 
 
 def standard_books() -> tuple[BookFactory, ...]:
-    return ()
+    from gc_conformance.reference.storage import storage_book
+
+    return (storage_book,)

@@ -73,6 +73,52 @@ class ErrorCode(enum.Enum):
     # --- error correction (D10) ---
     CORRECTION_UNCHANGED = "the corrected production equals what was already recognised"
 
+    # --- storage (D7) ---
+    NOT_A_STORAGE_DEVICE = "the device is not a registered storage system"
+    UNKNOWN_STORAGE_RECORD = "no such storage charge or discharge record"
+    ALLOCATION_METHOD_FIXED = "a storage system's allocation method cannot be changed"
+    STORAGE_INTERVAL_MISMATCH = "the storage interval does not match the settlement period"
+    STORAGE_INTERVAL_OUT_OF_ORDER = "storage data must follow the previous interval in time"
+    STATE_OF_CHARGE_REQUIRED = "the loss method needs the state of charge"
+    STATE_OF_CHARGE_INCONSISTENT = "the state of charge implies energy created in storage"
+    GC_INTERVAL_MISMATCH = "the GCs were not produced in the charge record's interval"
+    CHARGE_EXCEEDED = "more GCs than the metered charge of the record"
+    EFFICIENCY_WINDOW_INVALID = "the efficiency-factor window is outside what is allowed"
+    EFFICIENCY_UNDEFINED = "no efficiency factor can be computed from the window's data"
+    LOSSES_NOT_CALCULATED = "charge records must have their losses calculated first"
+    ALLOCATION_EXCEEDS_CHARGE = "more than the charge record holds after losses"
+    ALLOCATION_EXCEEDS_DISCHARGE = "more than the discharge record still needs"
+    ALLOCATION_BEFORE_CHARGE = "energy cannot be discharged before it was charged"
+    ALLOCATION_NOT_EXPLICIT = "the allocation list must be given (operator's discretion) or not"
+    SDR_NOT_FULLY_ALLOCATED = "the discharge record is not fully allocated to charge records"
+    INPUTS_NOT_CANCELLED = "GCs behind an allocated charge record are not all cancelled"
+    SDR_ALREADY_USED = "the discharge record already has its GC or beneficiary"
+    NOT_A_STORAGE_GC = "the bundle is not a storage-discharge GC"
+    TIME_SHIFT_ALREADY_CLAIMED = "the records behind this GC already served a time-shift claim"
+    STORAGE_OUTPUT_NEEDS_SDR = (
+        "a storage system's output is certified only from its discharge records"
+    )
+
+    # --- configurations (D3) ---
+    UNKNOWN_EAC = "no such EAC in the EAC registry"
+    EAC_NOT_ACTIVE = "the EAC is not in a state that allows this action"
+    DUPLICATE_ISSUING_BODY = "another EAC Issuing Body already issues this EAC type in the domain"
+    NO_UNDERLYING_EAC = "no EAC was issued for this device and production period"
+    EXCEEDS_EAC_ENERGY = "the GC energy would exceed the energy of the EACs behind it"
+    EAC_BACKS_GC = "the EAC backs GCs and may serve no other claim, move or conversion"
+    EAC_LINKED_ELSEWHERE = "the EAC is already linked to another GC Issuer"
+    EAC_NOT_CANCELLED = "the EAC is not cancelled for a named beneficiary"
+    OUTSIDE_EAC_PERIOD = "the GC interval lies outside the EAC's production or consumption period"
+    EAC_DEVICE_MISMATCH = "the EAC was issued for another production device"
+    GC_ISSUER_NOT_APPOINTED = (
+        "the GC Issuer is not appointed by, or has no account with, the EAC Issuing Body"
+    )
+    CONFIGURATION_MANDATED = (
+        "the producer's EAC Issuing Body runs configuration #1 under a government mandate"
+    )
+    WRONG_CONFIGURATION = "the request does not belong to this registry's scheme configuration"
+    NOT_COORDINATED = "a linked request must go through both registries together"
+
 
 @attrs.frozen
 class Problem:

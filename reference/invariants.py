@@ -45,6 +45,7 @@ from gc_conformance.reference.lineage import (
     leaves,
     outcome_node,
 )
+from gc_conformance.reference.storage_checks import STORAGE_EFFECTS, StorageReplay
 from gc_conformance.reference.timestamps import parse_timestamp
 
 
@@ -58,6 +59,9 @@ class Risk(enum.Enum):
     CONSERVATION = "Wh of an issuance not exactly accounted for by its bundles"
     STATE_MISMATCH = "the registry's reported state disagrees with its own history"
     MALFORMED_HISTORY = "a history entry could not be read"
+    # --- storage (D7) ---
+    STORAGE_OVERALLOCATION = "storage Wh given out beyond what was charged or discharged"
+    STORAGE_LINEAGE = "a storage record or SD-GC without the cancelled inputs behind it"
 
 
 @attrs.frozen
@@ -118,6 +122,17 @@ class _Replay:
         ] = {}
         self.longest: dict[Any, _dt.timedelta] = {}
         self.action_id: Any = None
+        self.storage = StorageReplay()
+        self.stamps: dict[str, _dt.datetime] = {}  # wire stamp -> parsed (hours repeat a lot)
+
+    def _stamp(self, value: Any, field: str) -> _dt.datetime:
+        """``parse_timestamp``, memoised for well-formed strings (a fault is never cached)."""
+        if type(value) is str:
+            parsed = self.stamps.get(value)
+            if parsed is None:
+                parsed = self.stamps[value] = parse_timestamp(value, field)
+            return parsed
+        return parse_timestamp(value, field)
 
     def find(self, risk: Risk, message: str, bundle_id: Any = None) -> None:
         self.findings.append(Finding(risk, message, self.action_id, bundle_id))
@@ -150,8 +165,8 @@ class _Replay:
         if device is not None and p_start is not None and p_end is not None:
             self._check_interval(
                 device,
-                parse_timestamp(p_start, "production_start"),
-                parse_timestamp(p_end, "production_end"),
+                self._stamp(p_start, "production_start"),
+                self._stamp(p_end, "production_end"),
                 iid,
                 bid,
                 corrects,
@@ -255,9 +270,13 @@ class _Replay:
                     f"that does not continue at {position}",
                     pid,
                 )
-            if cid in self.bundles:
-                self.find(Risk.DOUBLE_REGISTRATION, f"split reuses bundle ID {cid}", cid)
             position = max(position, end + 1)
+            if cid in self.bundles:
+                # Not replayed: re-using the ID of an ancestor would put a cycle in the
+                # lineage graph (and hang the walk in ``leaves``); any other bundle's
+                # replay state would be overwritten.
+                self.find(Risk.DOUBLE_REGISTRATION, f"split reuses bundle ID {cid}", cid)
+                continue
             self.bundles[cid] = _Live(
                 parent.issuance_id,
                 start,
@@ -446,7 +465,7 @@ _EFFECTS = {
     "status": _Replay.status,
 }
 # Effects that carry no certificate lineage (registration, readings, D10 debts).
-_IGNORED = frozenset({"account", "device", "reading", "debt"})
+_IGNORED = frozenset({"account", "device", "reading", "debt", "eac_link", "suspension"})
 
 
 def check_invariants(
@@ -466,11 +485,14 @@ def check_invariants(
                 handler = _EFFECTS.get(kind)
                 if handler is not None:
                     handler(replay, effect)
+                elif kind in STORAGE_EFFECTS:
+                    replay.storage.handle(replay, effect)
                 elif kind not in _IGNORED:
                     replay.find(Risk.MALFORMED_HISTORY, f"unknown effect {kind!r}")
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             replay.find(Risk.MALFORMED_HISTORY, f"unreadable entry: {type(exc).__name__}: {exc}")
     replay.conservation()
+    replay.storage.finish(replay)
     if state is not None:
         replay.compare_state(state)
     return InvariantReport(tuple(replay.findings), count, replay.graph)

@@ -153,7 +153,25 @@ def parse_energy(value: object, field: str) -> Decimal:
         raise InvalidInput(
             ErrorCode.INVALID_ENERGY, field, f"{value!r} is not a finite, non-negative Wh"
         )
+    # Bound the magnitude: rounding to whole Wh works in Decimal's 28-digit context (it
+    # raises beyond it) and the capacity check compares exactly, through Fraction, which
+    # for a value such as 1e-1000000000 would build a billion-digit integer and hang.
+    exponent = energy.as_tuple().exponent  # an int here: energy is finite
+    if energy and (
+        energy.adjusted() >= _MAX_ENERGY_DIGITS
+        or (isinstance(exponent, int) and exponent < -_MAX_DECIMALS)
+    ):
+        raise InvalidInput(
+            ErrorCode.INVALID_ENERGY,
+            field,
+            f"{value!r} is outside the representable range "
+            f"(below 1e{_MAX_ENERGY_DIGITS} Wh, at most {_MAX_DECIMALS} decimal places)",
+        )
     return energy
+
+
+_MAX_ENERGY_DIGITS = 24
+_MAX_DECIMALS = 100
 
 
 def parse_quantity(value: object, field: str) -> int:

@@ -93,6 +93,7 @@ from gc_conformance.reference.history import (
     Rejected,
 )
 from gc_conformance.reference.policies import (
+    CapacityPlausibility,
     CorrectionDeduction,
     Policies,
     SplitOrigin,
@@ -119,6 +120,7 @@ class Refusal(Exception):
 
 
 _Refuse = Refusal
+_UTC = _dt.UTC
 
 Decision = tuple[Any, list[Any]]
 Decider = Callable[[Any, _dt.datetime], Decision]
@@ -219,7 +221,12 @@ class Registry:
         action_id = len(self._log) + 1
         actor = getattr(command, "actor", "")
         try:
-            at = parse_timestamp(now, "now")
+            # Fast path: an aware UTC datetime with whole seconds is what parse_timestamp
+            # would return unchanged (an equal instant); anything else takes the full parse.
+            if type(now) is _dt.datetime and now.tzinfo is _UTC and not now.microsecond:
+                at = now
+            else:
+                at = parse_timestamp(now, "now")
         except InvalidInput as exc:
             return self._refused(action_id, self._last_at, actor, command, exc.problem)
         if self._last_at is not None and at < self._last_at:
@@ -246,6 +253,36 @@ class Registry:
         self._log.append(ActionRecord(action_id, at, actor, command, None, tuple(effects)))
         self._last_at = at
         return Accepted(action_id, value)
+
+    # -- two-phase hook for linked registries (configurations #2/#3): decide in both, then apply
+
+    def prepare(self, command: Any, now: _dt.datetime) -> tuple[_dt.datetime, Any, list[Any]]:
+        """Decide ``command`` without changing anything; raises Refusal/InvalidInput if refused."""
+        at = parse_timestamp(now, "now")
+        if self._last_at is not None and at < self._last_at:
+            raise _Refuse(ErrorCode.TIME_REVERSAL, "now", "before the last recorded action")
+        decide = self._deciders.get(type(command))
+        if decide is None:
+            raise _Refuse(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+        value, effects = decide(command, at)
+        return at, value, effects
+
+    def commit(
+        self, command: Any, at: _dt.datetime, value: Any, effects: list[Any]
+    ) -> Accepted[Any]:
+        """Apply and log what :meth:`prepare` decided (nothing may have happened in between)."""
+        for effect in effects:
+            self._apply(effect)
+        action_id = len(self._log) + 1
+        actor = getattr(command, "actor", "")
+        self._log.append(ActionRecord(action_id, at, actor, command, None, tuple(effects)))
+        self._last_at = at
+        return Accepted(action_id, value)
+
+    def record_refusal(self, command: Any, problem: Problem) -> Rejected:
+        """Log a request refused by a linked registry's decision; state is unchanged."""
+        actor = getattr(command, "actor", "")
+        return self._refused(len(self._log) + 1, self._last_at, actor, command, problem)
 
     def query(self, query: Query) -> Outcome[tuple[Bundle, ...]]:
         """Current bundles matching every given filter, in ID order. Reads are not logged."""
@@ -357,6 +394,16 @@ class Registry:
         if device is None:
             raise _Refuse(ErrorCode.UNKNOWN_DEVICE, "device_id", f"no device {device_id!r}")
         return device
+
+    @staticmethod
+    def _require_not_storage(device: Device) -> None:
+        """Storage output gets GCs only as SD-GCs from discharge records (D7), never as production."""
+        if device.is_storage:
+            raise _Refuse(
+                ErrorCode.STORAGE_OUTPUT_NEEDS_SDR,
+                "device_id",
+                f"{device.device_id!r} is a storage system: its output is certified from its SDRs",
+            )
 
     def _current_bundle(self, bundle_id: object) -> Bundle:
         if isinstance(bundle_id, bool) or not isinstance(bundle_id, int):
@@ -549,8 +596,16 @@ class Registry:
             )
 
     def _check_capacity(self, device: Device, interval: Interval, energy: Decimal) -> None:
-        hours = Fraction(int(interval.length.total_seconds()), 3600)
-        if not self.policies.capacity.permits(energy, device.capacity_w, hours):
+        seconds = int(interval.length.total_seconds())
+        capacity = self.policies.capacity
+        if capacity is CapacityPlausibility.NAMEPLATE:
+            # The NAMEPLATE test energy <= W x h, in exact integers (as Fraction would do it).
+            numerator, denominator = energy.as_integer_ratio()
+            permitted = numerator * 3600 <= device.capacity_w * seconds * denominator
+        else:
+            permitted = capacity.permits(energy, device.capacity_w, Fraction(seconds, 3600))
+        if not permitted:
+            hours = Fraction(seconds, 3600)
             raise _Refuse(
                 ErrorCode.CAPACITY_EXCEEDED,
                 "energy_wh",
@@ -642,6 +697,7 @@ class Registry:
             ) from None
         self._require_issuer(cmd.actor)
         device = self._known_device(cmd.device_id)
+        self._require_not_storage(device)
         if cmd.meter_id != device.meter_id:
             raise _Refuse(
                 ErrorCode.METER_MISMATCH,
@@ -705,6 +761,7 @@ class Registry:
             )
         self._require_issuer(cmd.actor)
         device = self._known_device(cmd.device_id)
+        self._require_not_storage(device)
         self._known_account(cmd.account_id, "account_id")
         if cmd.account_id != device.account_id:
             raise _Refuse(
@@ -995,6 +1052,16 @@ class Registry:
 
     def _select(self, query: Query) -> tuple[Bundle, ...]:
         is_issuer = query.actor == self.issuer.issuer_id
+        # Malformed filters are refused, not left to raise (e.g. an unhashable issuance_id).
+        if query.issuance_id is not None and (
+            isinstance(query.issuance_id, bool) or not isinstance(query.issuance_id, int)
+        ):
+            raise _Refuse(
+                ErrorCode.INVALID_FIELD, "issuance_id", f"{query.issuance_id!r} is not an ID"
+            )
+        for name in ("device_id", "energy_source"):
+            if getattr(query, name) is not None:
+                require_text(getattr(query, name), name)
         status = None
         if query.status is not None:
             try:
@@ -1026,24 +1093,38 @@ class Registry:
         else:
             mine = [a for a in self._accounts.values() if a.holder_id == query.actor]
             candidates = (b for a in mine for b in self._current_by_account[a.account_id])
+        # Touch only what a filter reads (cost per result, not per registry size): bundles
+        # drawn from an account the actor was just shown to hold need no holder check, and
+        # bundles drawn from the device's own index no device check.
+        check_holder = not is_issuer and query.account_id is None
+        check_device = query.device_id is not None and (
+            query.account_id is not None or query.issuance_id is not None
+        )
+        needs_issuance = check_device or query.energy_source is not None or window is not None
+        bundles, issuances, accounts = self._bundles, self._issuances, self._accounts
         found = []
         for bundle_id in candidates:
-            bundle = self._bundles[bundle_id]
-            issuance = self._issuances[bundle.issuance_id]
-            if not is_issuer and self._accounts[bundle.account_id].holder_id != query.actor:
-                continue
-            if query.device_id is not None and issuance.device_id != query.device_id:
+            bundle = bundles[bundle_id]
+            if check_holder and accounts[bundle.account_id].holder_id != query.actor:
                 continue
             if query.issuance_id is not None and bundle.issuance_id != query.issuance_id:
                 continue
             if status is not None and bundle.status is not status:
                 continue
-            if query.energy_source is not None and issuance.energy_source != query.energy_source:
-                continue
-            if window is not None and not (
-                issuance.production_start < window.end and window.start < issuance.production_end
-            ):
-                continue
+            if needs_issuance:
+                issuance = issuances[bundle.issuance_id]
+                if check_device and issuance.device_id != query.device_id:
+                    continue
+                if (
+                    query.energy_source is not None
+                    and issuance.energy_source != query.energy_source
+                ):
+                    continue
+                if window is not None and not (
+                    issuance.production_start < window.end
+                    and window.start < issuance.production_end
+                ):
+                    continue
             found.append(bundle)
         return tuple(sorted(found, key=_by_range))
 
@@ -1058,16 +1139,31 @@ class Registry:
                 raise ModelInvariantBroken(f"transfer of {bundle} from {effect.from_account}")
             self._current_by_account[bundle.account_id].discard(bundle.bundle_id)
             self._current_by_account[effect.to_account].add(bundle.bundle_id)
-            self._bundles[bundle.bundle_id] = attrs.evolve(bundle, account_id=effect.to_account)
+            self._bundles[bundle.bundle_id] = Bundle(
+                bundle.bundle_id,
+                bundle.issuance_id,
+                bundle.range_start,
+                bundle.range_end,
+                effect.to_account,
+                bundle.status,
+                bundle.parent_id,
+                bundle.cancellation,
+                bundle.claimant,
+            )
         elif isinstance(effect, StatusChanged):
             bundle = self._live_current(effect.bundle_id)
             if bundle.status is not effect.old:
                 raise ModelInvariantBroken(f"status change {effect} on {bundle}")
-            self._bundles[bundle.bundle_id] = attrs.evolve(
-                bundle,
-                status=effect.new,
-                cancellation=effect.cancellation or bundle.cancellation,
-                claimant=effect.claimant or bundle.claimant,
+            self._bundles[bundle.bundle_id] = Bundle(
+                bundle.bundle_id,
+                bundle.issuance_id,
+                bundle.range_start,
+                bundle.range_end,
+                bundle.account_id,
+                effect.new,
+                bundle.parent_id,
+                effect.cancellation or bundle.cancellation,
+                effect.claimant or bundle.claimant,
             )
         elif isinstance(effect, Issued):
             self._apply_issued(effect)
@@ -1152,7 +1248,17 @@ class Registry:
             position = end + 1
         if position != parent.range_end + 1:
             raise ModelInvariantBroken(f"{effect} does not cover {parent}")
-        self._bundles[parent.bundle_id] = attrs.evolve(parent, status=BundleStatus.BUNDLE_SPLIT)
+        self._bundles[parent.bundle_id] = Bundle(
+            parent.bundle_id,
+            parent.issuance_id,
+            parent.range_start,
+            parent.range_end,
+            parent.account_id,
+            BundleStatus.BUNDLE_SPLIT,
+            parent.parent_id,
+            parent.cancellation,
+            parent.claimant,
+        )
         by_account = self._current_by_account[parent.account_id]
         by_issuance = self._current_by_issuance[parent.issuance_id]
         by_account.discard(parent.bundle_id)

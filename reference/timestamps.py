@@ -22,8 +22,9 @@ from gc_conformance.reference.errors import ErrorCode, InvalidInput
 UTC = _dt.UTC
 MAX_INTERVAL = _dt.timedelta(hours=1)
 
-_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z")
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# re.ASCII: without it \d also matches non-ASCII digits (e.g. Arabic-Indic, full-width).
+_TIMESTAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z", re.ASCII)
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 
 def parse_timestamp(value: object, field: str) -> _dt.datetime:
@@ -33,6 +34,8 @@ def parse_timestamp(value: object, field: str) -> _dt.datetime:
     offset (even ``+00:00``), fractional seconds, out-of-range fields such as
     95 seconds or a 30th of February, naive datetimes, and non-string values.
     """
+    if type(value) is _dt.datetime and value.tzinfo is UTC and not value.microsecond:
+        return value  # already what _require_utc would return (an equal UTC instant)
     if isinstance(value, _dt.datetime):
         return _require_utc(value, field)
     if not isinstance(value, str):

@@ -36,7 +36,11 @@ def test_demo_under_a_policy_variant_records_the_variant(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("argument", "message"),
-    [("rounding=SIDEWAYS", "not one of NEAREST, DOWN"), ("colour=RED", "no such policy"), ("rounding", "NAME=VALUE")],
+    [
+        ("rounding=SIDEWAYS", "not one of NEAREST, DOWN"),
+        ("colour=RED", "no such policy"),
+        ("rounding", "NAME=VALUE"),
+    ],
 )
 def test_bad_policy_is_a_usage_error_naming_the_field(
     argument: str, message: str, capsys: pytest.CaptureFixture[str]

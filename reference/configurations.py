@@ -1,0 +1,801 @@
+"""Scheme configurations #1-#3 of D3: how a GC registry stands to the EAC registry.
+
+* #1 — the EAC Issuing Body *is* the GC Issuer and issues GCs instead of EACs:
+  the core :class:`Registry` with ``Issuer.configuration == 1``
+  (:func:`configuration_1_registry`).
+* #2 — a GC platform linked to an EAC registry (:func:`configuration_2`). GCs
+  come only from the metering of a device for an hour inside the production
+  period of EACs issued for that device; the EACs' face value caps the GC
+  energy (:class:`MonthlyCap`), an hour without enough EAC energy left is
+  suspended (:class:`HourSuspension`); EACs backing GCs are moved to the GC
+  Issuer's EAC account and can serve no other claim; cancelling a GC cancels
+  its EACs; EACs can also be converted by export (they leave the EAC registry).
+* #3 — GCs from EACs already cancelled for a named beneficiary
+  (:func:`configuration_3`): same device, hour inside the EAC's production and
+  consumption period, volume capped by the EACs, issued non-transferable and
+  cancelled at once for the EAC's beneficiary; each EAC gets one GC Issuer.
+
+The GC side of #2/#3 is a :class:`LinkBook` in the GC registry; the EAC side is
+the :class:`EacRegistry`. A linked request goes through
+:class:`LinkedRegistries`, which decides it in both registries and applies it in
+both only if both accept (a refusal in either changes neither, and is logged
+in both). Every GC records its configuration (``Issuance.registry_configuration``)
+and the EAC IDs behind it (``Issuance.eac_ids``); its expiry is never later
+than theirs (D8). A GC Issuer refuses #2/#3 requests when the producer's EAC
+Issuing Body runs #1 under a government mandate (CONFIGURATION_MANDATED).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from gc_conformance.reference.bundles import BundleStatus, Cancellation, CancellationPurpose
+from gc_conformance.reference.commands import Cancel
+from gc_conformance.reference.eac import (
+    Eac,
+    EacBackGcs,
+    EacCancelForGcs,
+    EacExport,
+    EacIssuingBody,
+    EacLinkCancelled,
+    EacRegistry,
+    EacStatus,
+)
+from gc_conformance.reference.effects import ReadingRecognised, StatusChanged
+from gc_conformance.reference.entities import Device, Issuer
+from gc_conformance.reference.errors import ErrorCode, InvalidInput
+from gc_conformance.reference.history import Accepted, BundleResult, Outcome
+from gc_conformance.reference.policies import EnergyInput, Policies, parse_energy
+from gc_conformance.reference.registry import BookFactory, Refusal, Registry
+from gc_conformance.reference.timestamps import Interval, format_timestamp, production_interval
+
+Stamp = str | _dt.datetime
+
+# ----------------------------------------------------------------------------- policies
+
+
+class MonthlyCap(enum.Enum):
+    """How the EAC energy behind an hour's GCs is counted (D3 #2/#3, D13 'monthly caps').
+
+    Either way the GC energy issued for hours inside an EAC production period
+    (a month, by default) never exceeds the face value of that period's EACs.
+    """
+
+    POOLED = (
+        "the period's EACs form one pool of Wh; each hour's GCs draw on it in EAC ID order "
+        "and one EAC may back several hours"
+    )
+    WHOLE_EACS = (
+        "each hour's GCs use EACs no other hour used; an EAC's unused part backs nothing "
+        "(simple one-to-many links, at the cost of stranded energy)"
+    )
+
+
+class HourSuspension(enum.Enum):
+    """What happens to an hour whose production exceeds the EAC energy left (D3 #2, D13)."""
+
+    SUSPEND_WHOLE_HOUR = "no GCs for that hour; the whole hour is recorded as suspended"
+    SUSPEND_UNCOVERED_PART = "GCs for the covered part; the rest of the hour is suspended"
+    REFUSE = "no suspension practice: the request is refused with EXCEEDS_EAC_ENERGY"
+
+
+@attrs.frozen
+class ConfigurationPolicies:
+    """Policy values of a #2/#3 GC registry; defaults: pooled cap, whole-hour suspension."""
+
+    monthly_cap: MonthlyCap = MonthlyCap.POOLED
+    suspension: HourSuspension = HourSuspension.SUSPEND_WHOLE_HOUR
+
+    def describe(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name).name for f in attrs.fields(ConfigurationPolicies)}
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@attrs.frozen
+class IssueLinkedGcs:
+    """#2: the GC Issuer issues GCs for one metered hour of a device with EACs for the period."""
+
+    actor: str
+    device_id: str
+    meter_id: str
+    start: Stamp
+    end: Stamp
+    energy_wh: EnergyInput
+
+
+@attrs.frozen
+class CancelLinkedGcs:
+    """#2: cancel GCs for a beneficiary; the EACs behind them are cancelled in the EAC registry."""
+
+    actor: str
+    bundle_id: int
+    beneficiary: str
+    quantity: int | None = None
+
+
+@attrs.frozen
+class ConvertEacs:
+    """#2 conversion by export: the holder's EACs leave the EAC registry and become GCs.
+
+    ``hours`` are the device's metered (start, end, Wh) inside the EACs' period;
+    they draw on the exported EACs' face value under the same cap and
+    suspension policies. ``account_id`` is the holder's GC account.
+    """
+
+    actor: str
+    eac_ids: tuple[str, ...]
+    device_id: str
+    meter_id: str
+    hours: tuple[tuple[Stamp, Stamp, EnergyInput], ...]
+    account_id: str
+
+
+@attrs.frozen
+class IssueFromCancelledEacs:
+    """#3: GCs for one metered hour from EACs cancelled for ``beneficiary``."""
+
+    actor: str
+    eac_ids: tuple[str, ...]
+    device_id: str
+    meter_id: str
+    start: Stamp
+    end: Stamp
+    energy_wh: EnergyInput
+    beneficiary: str
+    account_id: str
+
+
+# ----------------------------------------------------------------------------- effects
+
+
+@attrs.frozen(weakref_slot=False)
+class GcLinked:
+    """An issuance's GCs and the Wh each EAC contributes to them."""
+
+    issuance_id: int
+    issuer_id: str
+    configuration: int
+    links: tuple[tuple[str, int], ...]
+    beneficiary: str | None = None
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "effect": "eac_link",
+            "issuance_id": self.issuance_id,
+            "issuer_id": self.issuer_id,
+            "configuration": self.configuration,
+            "links": [{"eac_id": e, "wh": wh} for e, wh in self.links],
+            "beneficiary": self.beneficiary,
+        }
+
+
+@attrs.frozen(weakref_slot=False)
+class HourSuspended:
+    """Production of an hour left without GCs for lack of EAC energy."""
+
+    device_id: str
+    start: _dt.datetime
+    end: _dt.datetime
+    metered_wh: int
+    issued_wh: int
+    suspended_wh: int
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "effect": "suspension",
+            "device_id": self.device_id,
+            "production_start": format_timestamp(self.start),
+            "production_end": format_timestamp(self.end),
+            "metered_wh": self.metered_wh,
+            "issued_wh": self.issued_wh,
+            "suspended_wh": self.suspended_wh,
+        }
+
+
+@attrs.frozen
+class LinkedIssuance:
+    """Outcome of a linked issuance: what was issued, what suspended, which EACs back it."""
+
+    issuance_ids: tuple[int, ...]
+    bundle_ids: tuple[int, ...]
+    issued_wh: int
+    suspended_wh: int
+    links: tuple[tuple[str, int], ...]
+    eac_request: Any = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen
+class LinkedCancellation:
+    bundle: BundleResult
+    eac_ids: tuple[str, ...]
+    eac_request: Any = attrs.field(default=None, eq=False, repr=False)
+
+
+# ----------------------------------------------------------------------------- the GC-side book
+
+
+def _refuse(code: ErrorCode, field: str, message: str) -> Refusal:
+    return Refusal(code, field, message)
+
+
+class LinkBook:
+    """The GC registry's record of the EACs behind its GCs (#2 and #3)."""
+
+    effect_types: tuple[type, ...] = (GcLinked, HourSuspended)
+
+    def __init__(
+        self, registry: Registry, eac: EacRegistry, policies: ConfigurationPolicies
+    ) -> None:
+        self._registry = registry
+        self.eac = eac
+        self.policies = policies
+        self._linked_wh: dict[str, int] = {}
+        self._links: dict[int, tuple[tuple[str, int], ...]] = {}
+        self._suspended: list[HourSuspended] = []
+        self._coordinating = False  # not state: set only while LinkedRegistries decides
+
+    def deciders(self) -> Mapping[type, Any]:
+        found: dict[type, Any] = {
+            IssueLinkedGcs: self._decide_issue_linked,
+            CancelLinkedGcs: self._decide_cancel_linked,
+            ConvertEacs: self._decide_convert,
+            IssueFromCancelledEacs: self._decide_issue_from_cancelled,
+        }
+        if self._registry.issuer.configuration == 2:
+            found[Cancel] = self._decide_plain_cancel
+        return found
+
+    def _decide_plain_cancel(self, cmd: Cancel, now: _dt.datetime) -> Any:
+        """#2: a GC backed by EACs is cancelled only together with them (CancelLinkedGcs)."""
+        bundle = self._registry._current_bundle(cmd.bundle_id)
+        if self._links.get(bundle.issuance_id):
+            raise _refuse(
+                ErrorCode.NOT_COORDINATED,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} is backed by EACs: cancel it with CancelLinkedGcs",
+            )
+        return self._registry._decide_cancel(cmd, now)
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        return (
+            tuple(sorted(self._linked_wh.items())),
+            tuple(sorted(self._links.items())),
+            tuple(self._suspended),
+        )
+
+    def apply(self, effect: Any) -> None:
+        if isinstance(effect, GcLinked):
+            self._links[effect.issuance_id] = effect.links
+            for eac_id, wh in effect.links:
+                self._linked_wh[eac_id] = self._linked_wh.get(eac_id, 0) + wh
+        elif isinstance(effect, HourSuspended):
+            self._suspended.append(effect)
+
+    # ---- reads
+
+    def linked_wh(self, eac_id: str) -> int:
+        """GC Wh issued against an EAC so far."""
+        return self._linked_wh.get(eac_id, 0)
+
+    def links(self, issuance_id: int) -> tuple[tuple[str, int], ...]:
+        return self._links.get(issuance_id, ())
+
+    @property
+    def suspensions(self) -> tuple[HourSuspended, ...]:
+        return tuple(self._suspended)
+
+    @contextlib.contextmanager
+    def coordinating(self) -> Iterator[None]:
+        self._coordinating = True
+        try:
+            yield
+        finally:
+            self._coordinating = False
+
+    # ---- shared checks
+
+    def _preamble(self, configuration: int) -> None:
+        if not self._coordinating:
+            raise _refuse(
+                ErrorCode.NOT_COORDINATED,
+                "command",
+                "linked requests go through LinkedRegistries, which decides both registries",
+            )
+        issuer = self._registry.issuer
+        if issuer.configuration != configuration:
+            raise _refuse(
+                ErrorCode.WRONG_CONFIGURATION,
+                "command",
+                f"a configuration #{configuration} request sent to a #{issuer.configuration} registry",
+            )
+        if self.eac.body.mandates_configuration_1:
+            raise _refuse(
+                ErrorCode.CONFIGURATION_MANDATED,
+                "device_id",
+                f"{self.eac.body.body_id!r} runs configuration #1 under a government mandate: "
+                f"#{configuration} GCs may not be offered to its producers",
+            )
+
+    def _same_device(self, device_id: object, meter_id: object) -> Device:
+        device = self._registry._known_device(device_id)
+        eac_device = self.eac.device(device.device_id)
+        if eac_device is None:
+            raise _refuse(
+                ErrorCode.EAC_DEVICE_MISMATCH,
+                "device_id",
+                f"{device.device_id!r} is not registered with the EAC Issuing Body",
+            )
+        if meter_id != device.meter_id or meter_id != eac_device.meter_id:
+            raise _refuse(
+                ErrorCode.METER_MISMATCH,
+                "meter_id",
+                f"{meter_id!r} is not the meter of {device.device_id!r} in both registries",
+            )
+        return device
+
+    def _hour(self, device: Device, start: object, end: object, energy: object, now: Any) -> Any:
+        interval = production_interval(start, end)
+        metered = parse_energy(energy, "energy_wh")
+        self._registry._check_ended(interval, now)
+        self._registry._check_fresh_interval(device, interval)
+        self._registry._check_capacity(device, interval, metered)
+        return interval, metered
+
+    def _available(self, eac: Eac, taken: Mapping[str, int]) -> int:
+        used = self._linked_wh.get(eac.eac_id, 0) + taken.get(eac.eac_id, 0)
+        if self.policies.monthly_cap is MonthlyCap.WHOLE_EACS and used:
+            return 0
+        return eac.face_value_wh - used
+
+    def _draw(
+        self, eacs: Sequence[Eac], wanted: int, taken: dict[str, int]
+    ) -> tuple[int, tuple[tuple[str, int], ...]]:
+        """Apply the suspension policy; returns (Wh to issue, links) and updates ``taken``."""
+        coverage = sum(self._available(e, taken) for e in eacs)
+        if wanted <= coverage:
+            issue = wanted
+        elif self.policies.suspension is HourSuspension.REFUSE:
+            raise _refuse(
+                ErrorCode.EXCEEDS_EAC_ENERGY,
+                "energy_wh",
+                f"{wanted} Wh asked for but the EACs behind it have {coverage} Wh left",
+            )
+        elif self.policies.suspension is HourSuspension.SUSPEND_UNCOVERED_PART:
+            issue = coverage
+        else:
+            issue = 0
+        links: list[tuple[str, int]] = []
+        left = issue
+        for eac in eacs:
+            if left == 0:
+                break
+            share = min(left, self._available(eac, taken))
+            if share <= 0:
+                continue
+            links.append((eac.eac_id, share))
+            taken[eac.eac_id] = taken.get(eac.eac_id, 0) + share
+            left -= share
+        return issue, tuple(links)
+
+    def _plan_hour(
+        self,
+        device: Device,
+        interval: Interval,
+        metered: Any,
+        eacs: Sequence[Eac],
+        taken: dict[str, int],
+        now: _dt.datetime,
+        effects: list[Any],
+        *,
+        account_id: str | None,
+        transferable: bool,
+        beneficiary: str | None,
+        consumption_location: str | None,
+        first_id: int,
+    ) -> tuple[int | None, int | None, int, int, tuple[tuple[str, int], ...]]:
+        registry = self._registry
+        face_wh = registry.policies.rounding.apply(metered)
+        issue, links = self._draw(eacs, face_wh, taken)
+        issuance_id = bundle_id = None
+        if issue:
+            expiry = min(
+                [registry.policies.validity.expiry(interval.end)]
+                + [e.expiry for e in eacs if e.eac_id in dict(links)]
+            )
+            result = registry._plan_issuance(
+                device,
+                interval,
+                first_id,
+                issue,
+                now,
+                effects,
+                account_id=account_id,
+                attributes={
+                    "expiry": expiry,
+                    "eac_ids": tuple(e for e, _ in links),
+                    "transferable": transferable,
+                },
+            )
+            issuance_id, bundle_id = result.issuance_id, result.bundle_id
+            assert issuance_id is not None and bundle_id is not None
+            effects.append(
+                GcLinked(
+                    issuance_id,
+                    registry.issuer.issuer_id,
+                    registry.issuer.configuration,
+                    links,
+                    beneficiary,
+                )
+            )
+            if beneficiary is not None:
+                cancellation = Cancellation(
+                    beneficiary,
+                    CancellationPurpose.CONSUMPTION,
+                    now,
+                    interval.start,
+                    interval.end,
+                    consumption_location,
+                )
+                effects.append(  # #3: cancelled at issuance for the EAC's beneficiary
+                    StatusChanged(
+                        bundle_id,
+                        BundleStatus.ACTIVE,
+                        BundleStatus.CANCELLED,
+                        cancellation=cancellation,
+                    )
+                )
+        if issue < face_wh:
+            effects.append(
+                HourSuspended(
+                    device.device_id,
+                    interval.start,
+                    interval.end,
+                    face_wh,
+                    issue,
+                    face_wh - issue,
+                )
+            )
+        effects.append(
+            ReadingRecognised(
+                device.device_id,
+                interval.start,
+                interval.end,
+                face_wh,
+                str(metered),
+                device.meter_id,
+                device.gross_or_net.name,
+            )
+        )
+        return issuance_id, bundle_id, issue, face_wh - issue, links
+
+    # ---- #2
+
+    def _decide_issue_linked(self, cmd: IssueLinkedGcs, now: _dt.datetime) -> Any:
+        self._preamble(2)
+        self._registry._require_issuer(cmd.actor)
+        if not self.eac.is_appointed(cmd.actor) or self.eac.account_of(cmd.actor) is None:
+            raise _refuse(
+                ErrorCode.GC_ISSUER_NOT_APPOINTED,
+                "actor",
+                f"{cmd.actor!r} must be appointed by, and hold an account with, "
+                f"{self.eac.body.body_id!r}",
+            )
+        device = self._same_device(cmd.device_id, cmd.meter_id)
+        interval, metered = self._hour(device, cmd.start, cmd.end, cmd.energy_wh, now)
+        if not self.eac.has_period_covering(device.device_id, interval):
+            raise _refuse(
+                ErrorCode.NO_UNDERLYING_EAC,
+                "interval",
+                f"no EAC production period of {device.device_id!r} contains {interval}",
+            )
+        eac_device = self.eac.device(device.device_id)
+        assert eac_device is not None
+        eacs = [
+            e
+            for e in self.eac.eacs_covering(device.device_id, interval)
+            if now < e.expiry
+            and (
+                (e.status is EacStatus.ACTIVE and e.account_id == eac_device.account_id)
+                or (e.status is EacStatus.BACKING_GC and e.gc_issuer_id == cmd.actor)
+            )
+        ]
+        effects: list[Any] = []
+        iid, bid, issued, suspended, links = self._plan_hour(
+            device,
+            interval,
+            metered,
+            eacs,
+            {},
+            now,
+            effects,
+            account_id=None,
+            transferable=True,
+            beneficiary=None,
+            consumption_location=None,
+            first_id=self._registry._next_certificate_id,
+        )
+        request = EacBackGcs(cmd.actor, tuple(e for e, _ in links)) if links else None
+        value = LinkedIssuance(
+            () if iid is None else (iid,),
+            () if bid is None else (bid,),
+            issued,
+            suspended,
+            links,
+            request,
+        )
+        return value, effects
+
+    def _decide_cancel_linked(self, cmd: CancelLinkedGcs, now: _dt.datetime) -> Any:
+        self._preamble(2)
+        registry = self._registry
+        bundle = registry._current_bundle(cmd.bundle_id)
+        eac_ids = tuple(e for e, _ in self._links.get(bundle.issuance_id, ()))
+        if not eac_ids:
+            raise _refuse(
+                ErrorCode.NO_UNDERLYING_EAC,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} is not backed by EACs of this platform",
+            )
+        result, effects = registry._decide_cancel(
+            Cancel(cmd.actor, cmd.bundle_id, cmd.beneficiary, quantity=cmd.quantity), now
+        )
+        request = EacCancelForGcs(registry.issuer.issuer_id, eac_ids)
+        return LinkedCancellation(result, eac_ids, request), effects
+
+    def _decide_convert(self, cmd: ConvertEacs, now: _dt.datetime) -> Any:
+        self._preamble(2)
+        device = self._same_device(cmd.device_id, cmd.meter_id)
+        account = self._registry._known_account(cmd.account_id, "account_id")
+        if account.holder_id != cmd.actor:
+            raise _refuse(ErrorCode.NOT_OWNER, "account_id", f"{cmd.actor!r} does not hold it")
+        if not isinstance(cmd.hours, tuple | list) or not cmd.hours:
+            raise _refuse(ErrorCode.INVALID_FIELD, "hours", "give at least one metered hour")
+        eacs = self._named_eacs(cmd.eac_ids)
+        for eac in eacs:
+            if eac.device_id != device.device_id:
+                raise _refuse(
+                    ErrorCode.EAC_DEVICE_MISMATCH,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} is another device's",
+                )
+            if eac.status is not EacStatus.ACTIVE:  # the EAC registry decides the rest
+                raise _refuse(
+                    ErrorCode.EAC_NOT_ACTIVE, "eac_ids", f"EAC {eac.eac_id} is {eac.status.name}"
+                )
+        effects: list[Any] = []
+        taken: dict[str, int] = {}
+        seen: list[Interval] = []
+        next_id = self._registry._next_certificate_id
+        iids: list[int] = []
+        bids: list[int] = []
+        links: list[tuple[str, int]] = []
+        issued_total = suspended_total = 0
+        for entry in cmd.hours:
+            if not isinstance(entry, tuple | list) or len(entry) != 3:
+                raise _refuse(ErrorCode.INVALID_FIELD, "hours", "each hour is (start, end, Wh)")
+            interval, metered = self._hour(device, entry[0], entry[1], entry[2], now)
+            if any(other.overlaps(interval) for other in seen):
+                raise _refuse(ErrorCode.DUPLICATE_ISSUANCE, "hours", f"{interval} given twice")
+            seen.append(interval)
+            if not all(e.production_period.contains(interval) for e in eacs):
+                raise _refuse(
+                    ErrorCode.OUTSIDE_EAC_PERIOD, "hours", f"{interval} is outside the EACs' period"
+                )
+            iid, bid, issued, suspended, hour_links = self._plan_hour(
+                device,
+                interval,
+                metered,
+                eacs,
+                taken,
+                now,
+                effects,
+                account_id=account.account_id,
+                transferable=True,
+                beneficiary=None,
+                consumption_location=None,
+                first_id=next_id,
+            )
+            next_id += issued
+            if iid is not None and bid is not None:
+                iids.append(iid)
+                bids.append(bid)
+            links.extend(hour_links)
+            issued_total += issued
+            suspended_total += suspended
+        request = EacExport(
+            cmd.actor, tuple(e.eac_id for e in eacs), self._registry.issuer.issuer_id
+        )
+        value = LinkedIssuance(
+            tuple(iids), tuple(bids), issued_total, suspended_total, tuple(links), request
+        )
+        return value, effects
+
+    # ---- #3
+
+    def _named_eacs(self, eac_ids: object) -> list[Eac]:
+        if (
+            not isinstance(eac_ids, tuple | list)
+            or not eac_ids
+            or not all(isinstance(e, str) for e in eac_ids)
+            or len(set(eac_ids)) != len(eac_ids)
+        ):
+            raise _refuse(ErrorCode.INVALID_FIELD, "eac_ids", "give distinct EAC IDs")
+        found = []
+        for eac_id in eac_ids:
+            eac = self.eac.eac(eac_id)
+            if eac is None:
+                raise _refuse(ErrorCode.UNKNOWN_EAC, "eac_ids", f"no EAC {eac_id!r}")
+            found.append(eac)
+        return found
+
+    def _decide_issue_from_cancelled(self, cmd: IssueFromCancelledEacs, now: _dt.datetime) -> Any:
+        self._preamble(3)
+        registry = self._registry
+        registry._require_issuer(cmd.actor)
+        if not isinstance(cmd.beneficiary, str) or not cmd.beneficiary.strip():
+            raise _refuse(ErrorCode.INVALID_FIELD, "beneficiary", "a beneficiary must be named")
+        device = self._same_device(cmd.device_id, cmd.meter_id)
+        account = registry._known_account(cmd.account_id, "account_id")
+        interval, metered = self._hour(device, cmd.start, cmd.end, cmd.energy_wh, now)
+        eacs = self._named_eacs(cmd.eac_ids)
+        locations = set()
+        for eac in eacs:
+            if eac.status is not EacStatus.CANCELLED or eac.beneficiary is None:
+                raise _refuse(
+                    ErrorCode.EAC_NOT_CANCELLED,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} is {eac.status.name}, not cancelled for a beneficiary",
+                )
+            if eac.gc_issuer_id not in (None, cmd.actor):
+                raise _refuse(
+                    ErrorCode.EAC_LINKED_ELSEWHERE,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} already has GC Issuer {eac.gc_issuer_id!r}",
+                )
+            if eac.beneficiary != cmd.beneficiary:
+                raise _refuse(
+                    ErrorCode.BENEFICIARY_MISMATCH,
+                    "beneficiary",
+                    f"EAC {eac.eac_id} was cancelled for {eac.beneficiary!r}",
+                )
+            if eac.device_id != device.device_id:
+                raise _refuse(
+                    ErrorCode.EAC_DEVICE_MISMATCH,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} was issued for {eac.device_id!r}",
+                )
+            consumption = eac.consumption_period
+            if not eac.production_period.contains(interval) or (
+                consumption is not None and not consumption.contains(interval)
+            ):
+                raise _refuse(
+                    ErrorCode.OUTSIDE_EAC_PERIOD,
+                    "interval",
+                    f"{interval} is not within EAC {eac.eac_id}'s production and consumption period",
+                )
+            locations.add(eac.consumption_location)
+        if len(locations) > 1:
+            raise _refuse(
+                ErrorCode.INVALID_FIELD, "eac_ids", "the EACs name different consumption locations"
+            )
+        effects: list[Any] = []
+        iid, bid, issued, suspended, links = self._plan_hour(
+            device,
+            interval,
+            metered,
+            eacs,
+            {},
+            now,
+            effects,
+            account_id=account.account_id,
+            transferable=False,
+            beneficiary=cmd.beneficiary,
+            consumption_location=locations.pop(),
+            first_id=registry._next_certificate_id,
+        )
+        request = EacLinkCancelled(cmd.actor, tuple(e for e, _ in links)) if links else None
+        value = LinkedIssuance(
+            () if iid is None else (iid,),
+            () if bid is None else (bid,),
+            issued,
+            suspended,
+            links,
+            request,
+        )
+        return value, effects
+
+
+# ----------------------------------------------------------------------------- coordinator
+
+
+class LinkedRegistries:
+    """An EAC registry and a #2/#3 GC registry acting together on linked requests."""
+
+    def __init__(self, eac: EacRegistry, gc: Registry) -> None:
+        self.eac = eac
+        self.gc = gc
+        self.book = gc.book(LinkBook)
+
+    def execute(self, command: Any, now: _dt.datetime | str) -> Outcome[Any]:
+        """Decide in the GC registry, then in the EAC registry; apply in both or in neither."""
+        eac_request: Any = None
+        try:
+            with self.book.coordinating():
+                at, value, gc_effects = self.gc.prepare(command, now)  # type: ignore[arg-type]
+            eac_request = getattr(value, "eac_request", None)
+            eac_decision = None
+            if eac_request is not None:
+                eac_decision = self.eac.prepare(eac_request, at)
+        except (Refusal, InvalidInput) as exc:
+            self.eac.record_refusal(eac_request or command, exc.problem)
+            return self.gc.record_refusal(command, exc.problem)
+        if eac_decision is not None:
+            self.eac.commit(eac_request, *eac_decision)
+        return self.gc.commit(command, at, value, gc_effects)
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        return (self.eac.fingerprint(), self.gc.fingerprint())
+
+
+def configuration_1_registry(body: EacIssuingBody, policies: Policies | None = None) -> Registry:
+    """#1: the EAC Issuing Body becomes the GC Issuer and issues GCs instead of EACs."""
+    if body.configuration != 1:
+        raise InvalidInput(
+            ErrorCode.WRONG_CONFIGURATION, "body.configuration", "the body does not run #1"
+        )
+    return Registry(Issuer(body.body_id, body.name, body.domain, configuration=1), policies)
+
+
+def _linked(
+    configuration: int,
+    eac: EacRegistry,
+    issuer: Issuer,
+    policies: Policies | None,
+    configuration_policies: ConfigurationPolicies | None,
+) -> LinkedRegistries:
+    from gc_conformance.reference._books import standard_books
+
+    if issuer.configuration != configuration:
+        issuer = attrs.evolve(issuer, configuration=configuration)
+    chosen = configuration_policies or ConfigurationPolicies()
+
+    def factory(registry: Registry) -> LinkBook:
+        return LinkBook(registry, eac, chosen)
+
+    books: tuple[BookFactory, ...] = (*standard_books(), factory)
+    return LinkedRegistries(eac, Registry(issuer, policies, books=books))
+
+
+def configuration_2(
+    eac: EacRegistry,
+    issuer: Issuer,
+    policies: Policies | None = None,
+    configuration_policies: ConfigurationPolicies | None = None,
+) -> LinkedRegistries:
+    """#2: a GC platform (GC Issuer ``issuer``) linked to ``eac``."""
+    return _linked(2, eac, issuer, policies, configuration_policies)
+
+
+def configuration_3(
+    eac: EacRegistry,
+    issuer: Issuer,
+    policies: Policies | None = None,
+    configuration_policies: ConfigurationPolicies | None = None,
+) -> LinkedRegistries:
+    """#3: a GC Issuer issuing from EACs cancelled in ``eac``."""
+    return _linked(3, eac, issuer, policies, configuration_policies)
+
+
+def accepted(outcome: Outcome[Any]) -> Any:
+    """The value of an accepted outcome (raises RequestRejected otherwise)."""
+    if isinstance(outcome, Accepted):
+        return outcome.value
+    return outcome.unwrap()

@@ -1,0 +1,852 @@
+"""Configuration #0 of D3: today's EAC registry, the reference the GC configurations build on.
+
+An EAC Issuing Body runs one :class:`EacRegistry`. Production is reported to it
+per period (typically a month); it issues whole EACs of a fixed face value
+(1 MWh by default, the :class:`EacFaceValue` policy) and carries the part below
+one EAC forward to the device's next period. EACs are transferred any number
+of times until they are cancelled for a named beneficiary or expire.
+
+The registry keeps the same discipline as the GC :class:`Registry`: a request
+is *decided* into effects without touching state, then applied in
+``_apply`` only; a refusal names an :class:`ErrorCode` and the field, leaves
+the state unchanged and is logged. ``prepare``/``commit``/``record_refusal``
+let a coordinator (configurations #2 and #3, :mod:`.configurations`) decide a
+request in this registry *and* in a GC registry before applying it in either.
+
+EACs are kept one record per certificate (an EAC is 1 MWh, so there are few);
+a record is replaced, never edited, on every change.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from gc_conformance.reference.errors import ErrorCode, InvalidInput, ModelInvariantBroken, Problem
+from gc_conformance.reference.history import Accepted, Outcome, Rejected
+from gc_conformance.reference.policies import (
+    EnergyInput,
+    Rounding,
+    ValidityReading,
+    parse_energy,
+)
+from gc_conformance.reference.registry import Refusal
+from gc_conformance.reference.timestamps import Interval, format_timestamp, parse_timestamp
+
+Stamp = str | _dt.datetime
+
+
+# ----------------------------------------------------------------------------- policies
+
+
+class EacFaceValue(enum.Enum):
+    """The energy one EAC stands for (D3: 'e.g. 1 MWh'); the part below it is carried forward."""
+
+    ONE_MWH = "each EAC is 1 MWh (1,000,000 Wh), the usual EAC unit"
+    ONE_KWH = "each EAC is 1 kWh (1,000 Wh)"
+
+    @property
+    def wh(self) -> int:
+        return 1_000_000 if self is EacFaceValue.ONE_MWH else 1_000
+
+
+@attrs.frozen
+class EacPolicies:
+    """Policy values of one EAC registry. Defaults: 1 MWh EACs valid 12 months, Wh to nearest."""
+
+    face_value: EacFaceValue = EacFaceValue.ONE_MWH
+    validity: ValidityReading = ValidityReading.ROLLING_12_MONTHS
+    rounding: Rounding = Rounding.NEAREST
+
+    def describe(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name).name for f in attrs.fields(EacPolicies)}
+
+
+# ----------------------------------------------------------------------------- records
+
+
+@attrs.frozen
+class EacIssuingBody:
+    """The EAC Issuing Body: the only issuer of its EAC type in its domain (D3 #0).
+
+    ``configuration`` is 0 (EACs only) or 1 (it has become the GC Issuer);
+    ``government_mandate`` says whether that configuration is imposed by law,
+    which forbids GC Issuers to offer #2/#3 GCs to its producers (D3).
+    """
+
+    body_id: str
+    name: str
+    domain: str
+    eac_type: str = "GO"
+    configuration: int = 0
+    government_mandate: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("body_id", "name", "domain", "eac_type"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(ErrorCode.INVALID_FIELD, f"body.{name}", "must be non-empty")
+        if self.configuration not in (0, 1):
+            raise InvalidInput(ErrorCode.INVALID_FIELD, "body.configuration", "must be 0 or 1")
+
+    @property
+    def mandates_configuration_1(self) -> bool:
+        return self.configuration == 1 and self.government_mandate
+
+
+def designate_issuing_bodies(bodies: Iterable[EacIssuingBody]) -> dict[tuple[str, str], str]:
+    """Map (domain, EAC type) to its single Issuing Body; a second one is refused (D3 #0)."""
+    sole: dict[tuple[str, str], str] = {}
+    for body in bodies:
+        key = (body.domain, body.eac_type)
+        if key in sole and sole[key] != body.body_id:
+            raise InvalidInput(
+                ErrorCode.DUPLICATE_ISSUING_BODY,
+                "body.body_id",
+                f"{sole[key]!r} already issues {body.eac_type} EACs in {body.domain}",
+            )
+        sole[key] = body.body_id
+    return sole
+
+
+class EacStatus(enum.Enum):
+    ACTIVE = "held in an account, transferable"
+    CANCELLED = "cancelled for a named beneficiary"
+    EXPIRED = "validity ended unused"
+    EXPORTED = "converted into GCs; no longer resides in this registry (#2)"
+    BACKING_GC = "held by the GC Issuer on behalf of GC holders; serves no other claim (#2)"
+    CANCELLED_FOR_GC = "cancelled because the GCs it backs were cancelled (#2)"
+
+
+@attrs.frozen
+class Eac:
+    eac_id: str
+    device_id: str
+    account_id: str | None  # None once exported
+    production_start: _dt.datetime
+    production_end: _dt.datetime
+    face_value_wh: int
+    issuance_date: _dt.date
+    expiry: _dt.datetime
+    status: EacStatus = EacStatus.ACTIVE
+    beneficiary: str | None = None
+    consumption_start: _dt.datetime | None = None
+    consumption_end: _dt.datetime | None = None
+    consumption_location: str | None = None
+    gc_issuer_id: str | None = None  # the one GC Issuer linked to it (#2, #3)
+    gc_configuration: int | None = None
+
+    @property
+    def production_period(self) -> Interval:
+        return Interval(self.production_start, self.production_end)
+
+    @property
+    def consumption_period(self) -> Interval | None:
+        if self.consumption_start is None or self.consumption_end is None:
+            return None
+        return Interval(self.consumption_start, self.consumption_end)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "eac_id": self.eac_id,
+            "device_id": self.device_id,
+            "account_id": self.account_id,
+            "production_start": format_timestamp(self.production_start),
+            "production_end": format_timestamp(self.production_end),
+            "face_value_wh": self.face_value_wh,
+            "expiry": format_timestamp(self.expiry),
+            "status": self.status.name,
+            "beneficiary": self.beneficiary,
+            "gc_issuer_id": self.gc_issuer_id,
+            "gc_configuration": self.gc_configuration,
+        }
+
+
+@attrs.frozen
+class EacAccount:
+    account_id: str
+    holder_id: str
+
+
+@attrs.frozen
+class EacDevice:
+    device_id: str
+    account_id: str
+    meter_id: str
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@attrs.frozen
+class EacOpenAccount:
+    actor: str
+    account_id: str
+    holder_id: str
+
+
+@attrs.frozen
+class EacRegisterDevice:
+    actor: str
+    device_id: str
+    account_id: str
+    meter_id: str
+
+
+@attrs.frozen
+class EacReportProduction:
+    """The Measurement Body's reading for one period; the Issuing Body issues whole EACs from it."""
+
+    actor: str
+    device_id: str
+    meter_id: str
+    start: Stamp
+    end: Stamp
+    energy_wh: EnergyInput
+
+
+@attrs.frozen
+class EacTransfer:
+    actor: str
+    eac_ids: tuple[str, ...]
+    to_account: str
+
+
+@attrs.frozen
+class EacCancel:
+    """Cancel for a named beneficiary; the consumption period defaults to the production period."""
+
+    actor: str
+    eac_ids: tuple[str, ...]
+    beneficiary: str
+    consumption_start: Stamp | None = None
+    consumption_end: Stamp | None = None
+    consumption_location: str | None = None
+
+
+@attrs.frozen
+class EacExpire:
+    actor: str
+
+
+@attrs.frozen
+class AppointGcIssuer:
+    """The EAC Issuing Body appoints/accepts a configuration #2 GC Issuer (D3)."""
+
+    actor: str
+    gc_issuer_id: str
+
+
+# Issued by the configuration coordinator only, together with the GC-registry side.
+
+
+@attrs.frozen
+class EacBackGcs:
+    """#2: move EACs to the GC Issuer's EAC account, held on behalf of GC holders."""
+
+    actor: str  # the GC Issuer
+    eac_ids: tuple[str, ...]
+
+
+@attrs.frozen
+class EacCancelForGcs:
+    """#2: the GCs backed by these EACs are being cancelled; cancel the EACs too."""
+
+    actor: str  # the GC Issuer
+    eac_ids: tuple[str, ...]
+
+
+@attrs.frozen
+class EacExport:
+    """#2 conversion by export: the holder's EACs leave this registry for the GC registry."""
+
+    actor: str  # the EAC holder
+    eac_ids: tuple[str, ...]
+    gc_issuer_id: str
+
+
+@attrs.frozen
+class EacLinkCancelled:
+    """#3: record the single GC Issuer that issued GCs from these cancelled EACs."""
+
+    actor: str  # the GC Issuer
+    eac_ids: tuple[str, ...]
+
+
+# ----------------------------------------------------------------------------- effects
+
+
+@attrs.frozen
+class EacAccountOpened:
+    account: EacAccount
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"effect": "eac_account", **attrs.asdict(self.account)}
+
+
+@attrs.frozen
+class EacDeviceRegistered:
+    device: EacDevice
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"effect": "eac_device", **attrs.asdict(self.device)}
+
+
+@attrs.frozen
+class GcIssuerAppointed:
+    gc_issuer_id: str
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"effect": "eac_appoint", "gc_issuer_id": self.gc_issuer_id}
+
+
+@attrs.frozen
+class EacProductionRecorded:
+    """A period's reading with the remainder carried in from, and out to, the next period."""
+
+    device_id: str
+    start: _dt.datetime
+    end: _dt.datetime
+    metered: str
+    carried_in_wh: int
+    carried_out_wh: int
+    issued: int  # number of EACs
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "effect": "eac_production",
+            "device_id": self.device_id,
+            "production_start": format_timestamp(self.start),
+            "production_end": format_timestamp(self.end),
+            "metered_wh": self.metered,
+            "carried_in_wh": self.carried_in_wh,
+            "carried_out_wh": self.carried_out_wh,
+            "issued": self.issued,
+        }
+
+
+@attrs.frozen
+class EacChanged:
+    """An EAC created (``old`` None) or replaced by a new version of itself."""
+
+    old: Eac | None
+    new: Eac
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "effect": "eac",
+            "from": None if self.old is None else self.old.status.name,
+            **self.new.to_plain(),
+        }
+
+
+EacEffect = (
+    EacAccountOpened | EacDeviceRegistered | GcIssuerAppointed | EacProductionRecorded | EacChanged
+)
+
+
+@attrs.frozen(weakref_slot=False)
+class EacActionRecord:
+    action_id: int
+    at: _dt.datetime
+    actor: str
+    command: Any
+    problem: Problem | None
+    effects: tuple[Any, ...]
+
+    def to_plain(self) -> dict[str, Any]:
+        name = type(self.command).__name__
+        return {
+            "action_id": self.action_id,
+            "at": format_timestamp(self.at),
+            "actor": self.actor,
+            "action": "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_"),
+            "accepted": self.problem is None,
+            "code": None if self.problem is None else self.problem.code.name,
+            "effects": [effect.to_plain() for effect in self.effects],
+        }
+
+
+@attrs.frozen
+class EacIssuanceResult:
+    eac_ids: tuple[str, ...]
+    carried_out_wh: int
+
+
+# ----------------------------------------------------------------------------- the registry
+
+_Decision = tuple[Any, list[Any]]
+
+
+def _refuse(code: ErrorCode, field: str, message: str) -> Refusal:
+    return Refusal(code, field, message)
+
+
+class EacRegistry:
+    """One EAC Issuing Body's registry (configuration #0)."""
+
+    def __init__(self, body: EacIssuingBody, policies: EacPolicies | None = None) -> None:
+        self.body = body
+        self.policies = policies if policies is not None else EacPolicies()
+        self._accounts: dict[str, EacAccount] = {}
+        self._devices: dict[str, EacDevice] = {}
+        self._eacs: dict[str, Eac] = {}
+        self._by_device: dict[str, list[str]] = {}
+        self._periods: dict[str, list[Interval]] = {}
+        self._carry: dict[str, int] = {}
+        self._appointed: set[str] = set()
+        self._next_eac = 1
+        self._log: list[EacActionRecord] = []
+        self._last_at: _dt.datetime | None = None
+        self._deciders: dict[type, Callable[[Any, _dt.datetime], _Decision]] = {
+            EacOpenAccount: self._decide_open_account,
+            EacRegisterDevice: self._decide_register_device,
+            EacReportProduction: self._decide_report,
+            EacTransfer: self._decide_transfer,
+            EacCancel: self._decide_cancel,
+            EacExpire: self._decide_expire,
+            AppointGcIssuer: self._decide_appoint,
+            EacBackGcs: self._decide_back,
+            EacCancelForGcs: self._decide_cancel_for_gcs,
+            EacExport: self._decide_export,
+            EacLinkCancelled: self._decide_link_cancelled,
+        }
+
+    # ------------------------------------------------------------------ public API
+
+    def execute(self, command: Any, now: _dt.datetime | str) -> Outcome[Any]:
+        try:
+            at, value, effects = self.prepare(command, now)
+        except (Refusal, InvalidInput) as exc:
+            return self.record_refusal(command, exc.problem)
+        return self.commit(command, at, value, effects)
+
+    def prepare(self, command: Any, now: _dt.datetime | str) -> tuple[_dt.datetime, Any, list[Any]]:
+        at = parse_timestamp(now, "now")
+        if self._last_at is not None and at < self._last_at:
+            raise _refuse(ErrorCode.TIME_REVERSAL, "now", "before the last recorded action")
+        decide = self._deciders.get(type(command))
+        if decide is None:
+            raise _refuse(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+        value, effects = decide(command, at)
+        return at, value, effects
+
+    def commit(
+        self, command: Any, at: _dt.datetime, value: Any, effects: list[Any]
+    ) -> Accepted[Any]:
+        for effect in effects:
+            self._apply(effect)
+        action_id = len(self._log) + 1
+        actor = getattr(command, "actor", "")
+        self._log.append(EacActionRecord(action_id, at, actor, command, None, tuple(effects)))
+        self._last_at = at
+        return Accepted(action_id, value)
+
+    def record_refusal(self, command: Any, problem: Problem) -> Rejected:
+        action_id = len(self._log) + 1
+        at = self._last_at or _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
+        actor = getattr(command, "actor", "")
+        self._log.append(EacActionRecord(action_id, at, str(actor), command, problem, ()))
+        return Rejected(action_id, problem)
+
+    def eac(self, eac_id: str) -> Eac | None:
+        return self._eacs.get(eac_id)
+
+    def eacs(self) -> tuple[Eac, ...]:
+        return tuple(self._eacs[k] for k in sorted(self._eacs))
+
+    def device(self, device_id: str) -> EacDevice | None:
+        return self._devices.get(device_id)
+
+    def account(self, account_id: str) -> EacAccount | None:
+        return self._accounts.get(account_id)
+
+    def carried_wh(self, device_id: str) -> int:
+        return self._carry.get(device_id, 0)
+
+    def is_appointed(self, gc_issuer_id: str) -> bool:
+        return gc_issuer_id in self._appointed
+
+    def account_of(self, holder_id: str) -> EacAccount | None:
+        """The first account (by ID) held by ``holder_id``."""
+        for account_id in sorted(self._accounts):
+            if self._accounts[account_id].holder_id == holder_id:
+                return self._accounts[account_id]
+        return None
+
+    def eacs_covering(self, device_id: str, period: Interval) -> list[Eac]:
+        """The device's EACs whose production period contains ``period``, in ID order."""
+        return [
+            self._eacs[e]
+            for e in self._by_device.get(device_id, ())
+            if self._eacs[e].production_period.contains(period)
+        ]
+
+    def has_period_covering(self, device_id: str, period: Interval) -> bool:
+        return any(p.contains(period) for p in self._periods.get(device_id, ()))
+
+    def balance(self, account_id: str) -> int:
+        """Number of ACTIVE EACs in an account."""
+        return sum(
+            1
+            for e in self._eacs.values()
+            if e.account_id == account_id and e.status is EacStatus.ACTIVE
+        )
+
+    @property
+    def history(self) -> Sequence[EacActionRecord]:
+        return tuple(self._log)
+
+    def export_history(self) -> list[dict[str, Any]]:
+        return [record.to_plain() for record in self._log]
+
+    def fingerprint(self) -> tuple[Any, ...]:
+        return (
+            tuple(sorted(self._accounts.items())),
+            tuple(sorted(self._devices.items())),
+            tuple(sorted(self._eacs.items())),
+            tuple(sorted(self._carry.items())),
+            tuple(sorted(self._appointed)),
+            self._next_eac,
+        )
+
+    # ------------------------------------------------------------------ checks
+
+    def _require_body(self, actor: object) -> None:
+        if actor != self.body.body_id:
+            raise _refuse(
+                ErrorCode.NOT_AUTHORISED, "actor", f"{actor!r} is not the EAC Issuing Body"
+            )
+
+    def _known_account(self, account_id: object, field: str) -> EacAccount:
+        account = self._accounts.get(account_id) if isinstance(account_id, str) else None
+        if account is None:
+            raise _refuse(ErrorCode.UNKNOWN_ACCOUNT, field, f"no EAC account {account_id!r}")
+        return account
+
+    def _known_eacs(self, eac_ids: object) -> list[Eac]:
+        if (
+            not isinstance(eac_ids, tuple | list)
+            or not eac_ids
+            or not all(isinstance(e, str) for e in eac_ids)
+        ):
+            raise _refuse(ErrorCode.INVALID_FIELD, "eac_ids", "give a non-empty list of EAC IDs")
+        if len(set(eac_ids)) != len(eac_ids):
+            raise _refuse(ErrorCode.INVALID_FIELD, "eac_ids", "an EAC is named twice")
+        found = []
+        for eac_id in eac_ids:
+            eac = self._eacs.get(eac_id)
+            if eac is None:
+                raise _refuse(ErrorCode.UNKNOWN_EAC, "eac_ids", f"no EAC {eac_id!r}")
+            found.append(eac)
+        return found
+
+    def _require_holder(self, actor: object, eac: Eac) -> None:
+        if eac.account_id is None or self._accounts[eac.account_id].holder_id != actor:
+            raise _refuse(ErrorCode.NOT_OWNER, "actor", f"{actor!r} does not hold EAC {eac.eac_id}")
+
+    @staticmethod
+    def _require_active(eac: Eac, now: _dt.datetime) -> None:
+        if eac.status in (EacStatus.BACKING_GC, EacStatus.CANCELLED_FOR_GC, EacStatus.EXPORTED):
+            raise _refuse(
+                ErrorCode.EAC_BACKS_GC,
+                "eac_ids",
+                f"EAC {eac.eac_id} is {eac.status.name}: its energy is carried by GCs",
+            )
+        if eac.status is not EacStatus.ACTIVE:
+            raise _refuse(
+                ErrorCode.EAC_NOT_ACTIVE, "eac_ids", f"EAC {eac.eac_id} is {eac.status.name}"
+            )
+        if now >= eac.expiry:
+            raise _refuse(
+                ErrorCode.CERTIFICATE_EXPIRED,
+                "eac_ids",
+                f"EAC {eac.eac_id} expired at {format_timestamp(eac.expiry)}",
+            )
+
+    def _require_gc_issuer(self, actor: object) -> EacAccount:
+        if not isinstance(actor, str) or actor not in self._appointed:
+            raise _refuse(
+                ErrorCode.GC_ISSUER_NOT_APPOINTED,
+                "actor",
+                f"{actor!r} is not a GC Issuer appointed by {self.body.body_id!r}",
+            )
+        account = self.account_of(actor)
+        if account is None:
+            raise _refuse(
+                ErrorCode.GC_ISSUER_NOT_APPOINTED,
+                "actor",
+                f"GC Issuer {actor!r} holds no account in the EAC registry",
+            )
+        return account
+
+    # ------------------------------------------------------------------ deciders
+
+    def _decide_open_account(self, cmd: EacOpenAccount, now: _dt.datetime) -> _Decision:
+        self._require_body(cmd.actor)
+        for name in ("account_id", "holder_id"):
+            value = getattr(cmd, name)
+            if not isinstance(value, str) or not value.strip():
+                raise _refuse(ErrorCode.INVALID_FIELD, name, "must be a non-empty string")
+        if cmd.account_id in self._accounts:
+            raise _refuse(ErrorCode.DUPLICATE_ACCOUNT, "account_id", f"{cmd.account_id!r} exists")
+        return cmd.account_id, [EacAccountOpened(EacAccount(cmd.account_id, cmd.holder_id))]
+
+    def _decide_register_device(self, cmd: EacRegisterDevice, now: _dt.datetime) -> _Decision:
+        self._require_body(cmd.actor)
+        for name in ("device_id", "meter_id"):
+            value = getattr(cmd, name)
+            if not isinstance(value, str) or not value.strip():
+                raise _refuse(ErrorCode.INVALID_FIELD, name, "must be a non-empty string")
+        if cmd.device_id in self._devices:
+            raise _refuse(ErrorCode.DUPLICATE_DEVICE, "device_id", f"{cmd.device_id!r} exists")
+        self._known_account(cmd.account_id, "account_id")
+        device = EacDevice(cmd.device_id, cmd.account_id, cmd.meter_id)
+        return cmd.device_id, [EacDeviceRegistered(device)]
+
+    def _decide_appoint(self, cmd: AppointGcIssuer, now: _dt.datetime) -> _Decision:
+        self._require_body(cmd.actor)
+        if not isinstance(cmd.gc_issuer_id, str) or not cmd.gc_issuer_id.strip():
+            raise _refuse(ErrorCode.INVALID_FIELD, "gc_issuer_id", "must be a non-empty string")
+        return cmd.gc_issuer_id, [GcIssuerAppointed(cmd.gc_issuer_id)]
+
+    def _decide_report(self, cmd: EacReportProduction, now: _dt.datetime) -> _Decision:
+        self._require_body(cmd.actor)
+        device = self._devices.get(cmd.device_id) if isinstance(cmd.device_id, str) else None
+        if device is None:
+            raise _refuse(ErrorCode.UNKNOWN_DEVICE, "device_id", f"no device {cmd.device_id!r}")
+        if cmd.meter_id != device.meter_id:
+            raise _refuse(
+                ErrorCode.METER_MISMATCH, "meter_id", f"{cmd.meter_id!r} is not the device's meter"
+            )
+        period = Interval.parse(cmd.start, cmd.end, field="period")
+        energy = parse_energy(cmd.energy_wh, "energy_wh")
+        if period.end > now:
+            raise _refuse(ErrorCode.INTERVAL_NOT_ENDED, "period", f"{period} has not ended")
+        for other in self._periods.get(device.device_id, ()):
+            if other.overlaps(period):
+                raise _refuse(
+                    ErrorCode.DUPLICATE_ISSUANCE,
+                    "period",
+                    f"production for {device.device_id!r} over {other} was already reported",
+                )
+        face = self.policies.face_value.wh
+        carried_in = self._carry.get(device.device_id, 0)
+        total = carried_in + self.policies.rounding.apply(energy)
+        count, carried_out = divmod(total, face)
+        expiry = self.policies.validity.expiry(period.end)
+        effects: list[Any] = []
+        ids = []
+        for n in range(count):
+            eac_id = f"{self.body.body_id}-{self.body.eac_type}-{self._next_eac + n:08d}"
+            ids.append(eac_id)
+            eac = Eac(
+                eac_id,
+                device.device_id,
+                device.account_id,
+                period.start,
+                period.end,
+                face,
+                now.date(),
+                expiry,
+            )
+            effects.append(EacChanged(None, eac))
+        effects.append(
+            EacProductionRecorded(
+                device.device_id,
+                period.start,
+                period.end,
+                str(energy),
+                carried_in,
+                carried_out,
+                count,
+            )
+        )
+        return EacIssuanceResult(tuple(ids), carried_out), effects
+
+    def _decide_transfer(self, cmd: EacTransfer, now: _dt.datetime) -> _Decision:
+        eacs = self._known_eacs(cmd.eac_ids)
+        target = self._known_account(cmd.to_account, "to_account")
+        if target.holder_id in self._appointed:
+            raise _refuse(
+                ErrorCode.ISSUER_MAY_NOT_HOLD,
+                "to_account",
+                f"{target.holder_id!r} is a GC Issuer: it holds EACs only to back GCs (#2)",
+            )
+        effects: list[Any] = []
+        for eac in eacs:
+            self._require_holder(cmd.actor, eac)
+            self._require_active(eac, now)
+            if eac.account_id == target.account_id:
+                raise _refuse(ErrorCode.SAME_ACCOUNT, "to_account", f"EAC {eac.eac_id} is there")
+            effects.append(EacChanged(eac, attrs.evolve(eac, account_id=target.account_id)))
+        return tuple(e.eac_id for e in eacs), effects
+
+    def _decide_cancel(self, cmd: EacCancel, now: _dt.datetime) -> _Decision:
+        eacs = self._known_eacs(cmd.eac_ids)
+        if not isinstance(cmd.beneficiary, str) or not cmd.beneficiary.strip():
+            raise _refuse(ErrorCode.INVALID_FIELD, "beneficiary", "a beneficiary must be named")
+        period: Interval | None = None
+        if cmd.consumption_start is not None or cmd.consumption_end is not None:
+            period = Interval.parse(
+                cmd.consumption_start, cmd.consumption_end, field="consumption_period"
+            )
+        effects: list[Any] = []
+        for eac in eacs:
+            self._require_holder(cmd.actor, eac)
+            self._require_active(eac, now)
+            consumption = period or eac.production_period
+            new = attrs.evolve(
+                eac,
+                status=EacStatus.CANCELLED,
+                beneficiary=cmd.beneficiary,
+                consumption_start=consumption.start,
+                consumption_end=consumption.end,
+                consumption_location=cmd.consumption_location,
+            )
+            effects.append(EacChanged(eac, new))
+        return tuple(e.eac_id for e in eacs), effects
+
+    def _decide_expire(self, cmd: EacExpire, now: _dt.datetime) -> _Decision:
+        self._require_body(cmd.actor)
+        effects: list[Any] = []
+        for eac_id in sorted(self._eacs):
+            eac = self._eacs[eac_id]
+            if eac.status in (EacStatus.ACTIVE, EacStatus.BACKING_GC) and now >= eac.expiry:
+                effects.append(EacChanged(eac, attrs.evolve(eac, status=EacStatus.EXPIRED)))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    def _decide_back(self, cmd: EacBackGcs, now: _dt.datetime) -> _Decision:
+        issuer_account = self._require_gc_issuer(cmd.actor)
+        effects: list[Any] = []
+        for eac in self._known_eacs(cmd.eac_ids):
+            if eac.status is EacStatus.BACKING_GC and eac.gc_issuer_id == cmd.actor:
+                continue  # already backing this issuer's GCs: nothing changes
+            if eac.gc_issuer_id not in (None, cmd.actor):
+                raise _refuse(
+                    ErrorCode.EAC_LINKED_ELSEWHERE, "eac_ids", f"EAC {eac.eac_id} is linked"
+                )
+            self._require_active(eac, now)
+            new = attrs.evolve(
+                eac,
+                account_id=issuer_account.account_id,
+                status=EacStatus.BACKING_GC,
+                gc_issuer_id=cmd.actor,
+                gc_configuration=2,
+            )
+            effects.append(EacChanged(eac, new))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    def _decide_cancel_for_gcs(self, cmd: EacCancelForGcs, now: _dt.datetime) -> _Decision:
+        self._require_gc_issuer(cmd.actor)
+        effects: list[Any] = []
+        for eac in self._known_eacs(cmd.eac_ids):
+            if eac.gc_issuer_id != cmd.actor:
+                raise _refuse(
+                    ErrorCode.EAC_LINKED_ELSEWHERE,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} does not back {cmd.actor!r}'s GCs",
+                )
+            if eac.status is EacStatus.CANCELLED_FOR_GC:
+                continue
+            if eac.status is not EacStatus.BACKING_GC:
+                raise _refuse(
+                    ErrorCode.EAC_NOT_ACTIVE, "eac_ids", f"EAC {eac.eac_id} is {eac.status.name}"
+                )
+            if now >= eac.expiry:
+                raise _refuse(
+                    ErrorCode.CERTIFICATE_EXPIRED, "eac_ids", f"EAC {eac.eac_id} has expired"
+                )
+            new = attrs.evolve(eac, status=EacStatus.CANCELLED_FOR_GC)
+            effects.append(EacChanged(eac, new))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    def _decide_export(self, cmd: EacExport, now: _dt.datetime) -> _Decision:
+        eacs = self._known_eacs(cmd.eac_ids)
+        if not isinstance(cmd.gc_issuer_id, str) or cmd.gc_issuer_id not in self._appointed:
+            raise _refuse(
+                ErrorCode.GC_ISSUER_NOT_APPOINTED,
+                "gc_issuer_id",
+                f"{cmd.gc_issuer_id!r} is not appointed by {self.body.body_id!r}",
+            )
+        effects: list[Any] = []
+        for eac in eacs:
+            self._require_holder(cmd.actor, eac)
+            self._require_active(eac, now)
+            new = attrs.evolve(
+                eac,
+                account_id=None,
+                status=EacStatus.EXPORTED,
+                gc_issuer_id=cmd.gc_issuer_id,
+                gc_configuration=2,
+            )
+            effects.append(EacChanged(eac, new))
+        return tuple(e.eac_id for e in eacs), effects
+
+    def _decide_link_cancelled(self, cmd: EacLinkCancelled, now: _dt.datetime) -> _Decision:
+        if not isinstance(cmd.actor, str) or not cmd.actor.strip():
+            raise _refuse(ErrorCode.INVALID_FIELD, "actor", "the GC Issuer must be named")
+        effects: list[Any] = []
+        for eac in self._known_eacs(cmd.eac_ids):
+            if eac.status is not EacStatus.CANCELLED or eac.beneficiary is None:
+                raise _refuse(
+                    ErrorCode.EAC_NOT_CANCELLED,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} is {eac.status.name}, not cancelled for a beneficiary",
+                )
+            if eac.gc_issuer_id == cmd.actor:
+                continue
+            if eac.gc_issuer_id is not None:
+                raise _refuse(
+                    ErrorCode.EAC_LINKED_ELSEWHERE,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} already has GC Issuer {eac.gc_issuer_id!r}",
+                )
+            new = attrs.evolve(eac, gc_issuer_id=cmd.actor, gc_configuration=3)
+            effects.append(EacChanged(eac, new))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    # ------------------------------------------------------------------ the one place state changes
+
+    def _apply(self, effect: object) -> None:
+        if isinstance(effect, EacChanged):
+            new = effect.new
+            current = self._eacs.get(new.eac_id)
+            if current != effect.old:
+                raise ModelInvariantBroken(f"{effect} does not follow {current}")
+            if new.account_id is not None and new.account_id not in self._accounts:
+                raise ModelInvariantBroken(f"EAC {new.eac_id} placed in unknown account")
+            if effect.old is None:
+                self._by_device.setdefault(new.device_id, []).append(new.eac_id)
+                number = int(new.eac_id.rsplit("-", 1)[1])
+                self._next_eac = max(self._next_eac, number + 1)
+            self._eacs[new.eac_id] = new
+        elif isinstance(effect, EacProductionRecorded):
+            self._periods.setdefault(effect.device_id, []).append(
+                Interval(effect.start, effect.end)
+            )
+            self._carry[effect.device_id] = effect.carried_out_wh
+        elif isinstance(effect, EacAccountOpened):
+            self._accounts[effect.account.account_id] = effect.account
+        elif isinstance(effect, EacDeviceRegistered):
+            self._devices[effect.device.device_id] = effect.device
+        elif isinstance(effect, GcIssuerAppointed):
+            self._appointed.add(effect.gc_issuer_id)
+        else:
+            raise ModelInvariantBroken(f"the EAC registry cannot apply {effect!r}")
+
+
+def plain_eacs(history: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last version of every EAC in a plain EAC history (accepted actions only)."""
+    found: dict[str, dict[str, Any]] = {}
+    for action in history:
+        if not action.get("accepted", True):
+            continue
+        for effect in action.get("effects", ()):
+            if effect.get("effect") == "eac":
+                found[effect["eac_id"]] = dict(effect)
+    return found

@@ -1,0 +1,283 @@
+"""Storage invariants (D7) for the plain-history checker in :mod:`.invariants`.
+
+Reads the storage effects (``storage_device``, ``scr``, ``sdr``, ``storage_idle``,
+``storage_loss``, ``efficiency_factor``, ``scr_source``, ``storage_allocation``,
+``sd_gc``, ``unknown_beneficiary``, ``time_shift_claim``) as plain data and adds
+the lineage GC -> SCR -> SDR -> SD-GC to the checker's graph:
+
+  bundle (cancelled for storage) --charge--> ("scr", id) --allocate--> ("sdr", id)
+  --sd_gc--> ("issuance", SD-GC issuance id)
+
+Findings (each names a :class:`~.invariants.Risk`):
+
+* STORAGE_OVERALLOCATION  an SCR gives away (to SDRs and losses) more than it
+  charged; an SDR receives more than it discharged; GCs backing an SCR exceed
+  its charge; an SD-GC larger than its SDR or its SDR's allocated Wh
+* STORAGE_LINEAGE         an SD-GC whose SCRs were not fully backed by GCs
+  cancelled for storage; a second SD-GC (or an unknown beneficiary) for one SDR;
+  a storage-system issuance not made from an SDR; an allocation from a charge
+  that ended after the discharge began; references to unknown records
+* DOUBLE_USE              a GC bundle backing two SCRs, or a bundle, SCR, SDR or
+  SD-GC serving two time-shift claims
+* DOUBLE_DISCLOSURE       a storage cancellation that also backs a consumption
+  claim (the core checker flags the claim itself)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+STORAGE_EFFECTS = frozenset(
+    {
+        "storage_device",
+        "scr",
+        "sdr",
+        "storage_idle",
+        "storage_loss",
+        "efficiency_factor",
+        "scr_source",
+        "storage_allocation",
+        "sd_gc",
+        "unknown_beneficiary",
+        "time_shift_claim",
+    }
+)
+
+
+def scr_node(scr_id: Any) -> tuple[str, Any]:
+    return ("scr", scr_id)
+
+
+def sdr_node(sdr_id: Any) -> tuple[str, Any]:
+    return ("sdr", sdr_id)
+
+
+class StorageReplay:
+    """Replay state of the storage records; ``replay`` is the core checker's ``_Replay``."""
+
+    def __init__(self) -> None:
+        self.storages: set[Any] = set()
+        self.scrs: dict[Any, dict[str, Any]] = {}
+        self.sdrs: dict[Any, dict[str, Any]] = {}
+        self.charge_bundles: dict[Any, Any] = {}  # bundle -> SCR it backs
+        self.sd_gc_issuances: set[Any] = set()
+        self.claimed: dict[str, set[Any]] = {
+            "bundle": set(),
+            "scr": set(),
+            "sdr": set(),
+            "gc": set(),
+        }
+
+    @staticmethod
+    def _find(replay: Any, risk: str, message: str, bundle_id: Any = None) -> None:
+        from gc_conformance.reference.invariants import Risk
+
+        replay.find(Risk[risk], message, bundle_id)
+
+    def handle(self, replay: Any, e: Mapping[str, Any]) -> None:
+        kind = e["effect"]
+        graph = replay.graph
+        if kind == "storage_device":
+            self.storages.add(e["storage_id"])
+        elif kind == "scr":
+            sid = e["scr_allocation_id"]
+            if sid in self.scrs:
+                self._find(replay, "STORAGE_LINEAGE", f"SCR {sid} recorded twice")
+            self.scrs[sid] = {
+                "charge": int(e["charging_energy"]),
+                "loss": int(e.get("loss_wh") or 0),
+                "covered": 0,
+                "allocated": 0,
+                "end": e["charging_end_datetime"],
+            }
+            graph.add_node(scr_node(sid), charging_energy=int(e["charging_energy"]))
+        elif kind == "sdr":
+            did = e["sdr_allocation_id"]
+            if did in self.sdrs:
+                self._find(replay, "STORAGE_LINEAGE", f"SDR {did} recorded twice")
+            self.sdrs[did] = {
+                "discharge": int(e["discharge_energy"]),
+                "allocated": 0,
+                "start": e["discharging_start_datetime"],
+                "scrs": [],
+                "used": None,
+            }
+            graph.add_node(sdr_node(did), discharge_energy=int(e["discharge_energy"]))
+        elif kind == "storage_loss":
+            sid = e.get("scr_allocation_id")
+            if sid is not None:
+                scr = self._scr(replay, sid)
+                if scr is not None:
+                    scr["loss"] += int(e["loss_wh"])
+                    self._check_scr(replay, sid, scr)
+        elif kind == "scr_source":
+            self._source(replay, e)
+        elif kind == "storage_allocation":
+            self._allocation(replay, e)
+        elif kind == "sd_gc":
+            self._sd_gc(replay, e)
+        elif kind == "unknown_beneficiary":
+            did = e["sdr_allocation_id"]
+            sdr = self._sdr(replay, did)
+            if sdr is not None:
+                if sdr["used"] is not None:
+                    self._find(replay, "STORAGE_LINEAGE", f"SDR {did} closed twice ({sdr['used']})")
+                sdr["used"] = "unknown beneficiary"
+        elif kind == "time_shift_claim":
+            self._time_shift(replay, e)
+
+    def _scr(self, replay: Any, sid: Any) -> dict[str, Any] | None:
+        scr = self.scrs.get(sid)
+        if scr is None:
+            self._find(replay, "STORAGE_LINEAGE", f"reference to unknown SCR {sid!r}")
+        return scr
+
+    def _sdr(self, replay: Any, did: Any) -> dict[str, Any] | None:
+        sdr = self.sdrs.get(did)
+        if sdr is None:
+            self._find(replay, "STORAGE_LINEAGE", f"reference to unknown SDR {did!r}")
+        return sdr
+
+    def _check_scr(self, replay: Any, sid: Any, scr: Mapping[str, Any]) -> None:
+        if scr["allocated"] + scr["loss"] > scr["charge"]:
+            self._find(
+                replay,
+                "STORAGE_OVERALLOCATION",
+                f"SCR {sid} charged {scr['charge']} Wh but gave {scr['allocated']} Wh to SDRs "
+                f"and {scr['loss']} Wh to losses",
+            )
+
+    def _source(self, replay: Any, e: Mapping[str, Any]) -> None:
+        sid, bid = e["scr_allocation_id"], e["bundle_id"]
+        scr = self._scr(replay, sid)
+        if bid in self.charge_bundles:
+            self._find(
+                replay,
+                "DOUBLE_USE",
+                f"bundle {bid} backs SCR {self.charge_bundles[bid]} and SCR {sid}",
+                bid,
+            )
+        self.charge_bundles[bid] = sid
+        live = replay.bundles.get(bid)
+        if live is None or live.status != "CANCELLED_FOR_STORAGE":
+            status = None if live is None else live.status
+            self._find(
+                replay,
+                "STORAGE_LINEAGE",
+                f"SCR {sid} cites bundle {bid}, which is {status} and not cancelled for storage",
+                bid,
+            )
+        if scr is None:
+            return
+        scr["covered"] += int(e["quantity"])
+        if scr["covered"] > scr["charge"]:
+            self._find(
+                replay,
+                "STORAGE_OVERALLOCATION",
+                f"SCR {sid}: {scr['covered']} Wh of GCs cancelled for a {scr['charge']} Wh charge",
+                bid,
+            )
+        from gc_conformance.reference.lineage import bundle_node
+
+        replay.graph.add_edge(bundle_node(bid), scr_node(sid), kind="charge", wh=int(e["quantity"]))
+
+    def _allocation(self, replay: Any, e: Mapping[str, Any]) -> None:
+        sid, did, wh = e["scr_allocation_id"], e["sdr_allocation_id"], int(e["wh"])
+        scr, sdr = self._scr(replay, sid), self._sdr(replay, did)
+        if scr is None or sdr is None:
+            return
+        if wh <= 0:
+            self._find(replay, "STORAGE_OVERALLOCATION", f"allocation of {wh} Wh {sid} -> {did}")
+        scr["allocated"] += wh
+        sdr["allocated"] += wh
+        sdr["scrs"].append(sid)
+        self._check_scr(replay, sid, scr)
+        if sdr["allocated"] > sdr["discharge"]:
+            self._find(
+                replay,
+                "STORAGE_OVERALLOCATION",
+                f"SDR {did} discharged {sdr['discharge']} Wh but was allocated {sdr['allocated']} Wh",
+            )
+        if scr["end"] > sdr["start"]:
+            self._find(
+                replay,
+                "STORAGE_LINEAGE",
+                f"SCR {sid} (ends {scr['end']}) allocated to SDR {did} (starts {sdr['start']})",
+            )
+        if sdr["used"] is not None:
+            self._find(replay, "STORAGE_LINEAGE", f"allocation to SDR {did} after {sdr['used']}")
+        graph = replay.graph
+        if graph.has_edge(scr_node(sid), sdr_node(did)):
+            graph.edges[scr_node(sid), sdr_node(did)]["wh"] += wh
+        else:
+            graph.add_edge(scr_node(sid), sdr_node(did), kind="allocate", wh=wh)
+
+    def _sd_gc(self, replay: Any, e: Mapping[str, Any]) -> None:
+        from gc_conformance.reference.lineage import issuance_node
+
+        did, iid, quantity = e["sdr_allocation_id"], e["issuance_id"], int(e["quantity"])
+        sdr = self._sdr(replay, did)
+        self.sd_gc_issuances.add(iid)
+        if sdr is None:
+            return
+        if sdr["used"] is not None:
+            self._find(replay, "STORAGE_LINEAGE", f"second use of SDR {did} ({sdr['used']})")
+        sdr["used"] = f"SD-GC issuance {iid}"
+        if not quantity <= sdr["discharge"] <= sdr["allocated"]:
+            self._find(
+                replay,
+                "STORAGE_OVERALLOCATION",
+                f"SD-GC {iid} of {quantity} Wh for SDR {did} of {sdr['discharge']} Wh with "
+                f"{sdr['allocated']} Wh of SCRs allocated (needs SD-GC <= SDR <= allocated)",
+            )
+        for sid in dict.fromkeys(sdr["scrs"]):
+            scr = self.scrs[sid]
+            if scr["covered"] != scr["charge"]:
+                self._find(
+                    replay,
+                    "STORAGE_LINEAGE",
+                    f"SD-GC {iid} issued while SCR {sid} had {scr['covered']} of {scr['charge']} Wh "
+                    "backed by GCs cancelled for storage",
+                )
+        if not sdr["scrs"]:
+            self._find(replay, "STORAGE_LINEAGE", f"SD-GC {iid} issued from SDR {did} with no SCRs")
+        replay.graph.add_edge(sdr_node(did), issuance_node(iid), kind="sd_gc", wh=quantity)
+
+    def _time_shift(self, replay: Any, e: Mapping[str, Any]) -> None:
+        parts = [
+            ("bundle", e["bundle_id"]),
+            ("sdr", e["sdr_allocation_id"]),
+            *(("scr", s) for s in e.get("scr_ids", ())),
+            *(("gc", b) for b in e.get("gc_bundle_ids", ())),
+        ]
+        for kind, key in parts:
+            if key in self.claimed[kind]:
+                self._find(
+                    replay,
+                    "DOUBLE_USE",
+                    f"{kind} {key} serves a second time-shift claim ({e.get('claim_id')})",
+                )
+            self.claimed[kind].add(key)
+
+    def finish(self, replay: Any) -> None:
+        """Whole-history checks: issuances of storage systems not made from an SDR."""
+        for node, data in replay.graph.nodes(data=True):
+            if node[0] != "issuance" or data.get("device_id") not in self.storages:
+                continue
+            if node[1] not in self.sd_gc_issuances:
+                self._find(
+                    replay,
+                    "STORAGE_LINEAGE",
+                    f"issuance {node[1]} for storage system {data.get('device_id')!r} was not "
+                    "made from a discharge record",
+                )
+        for bid, sid in self.charge_bundles.items():
+            live = replay.bundles.get(bid)
+            if live is not None and live.status == "CLAIMED":
+                self._find(
+                    replay,
+                    "DOUBLE_DISCLOSURE",
+                    f"bundle {bid} backs SCR {sid} and was also claimed for consumption",
+                    bid,
+                )
