@@ -218,49 +218,37 @@ class Registry:
 
     def execute(self, command: Command, now: _dt.datetime) -> Outcome[Any]:
         """Carry out ``command`` at ``now``, or refuse it changing nothing. Both are logged."""
-        action_id = len(self._log) + 1
-        actor = getattr(command, "actor", "")
         try:
-            # Fast path: an aware UTC datetime with whole seconds is what parse_timestamp
-            # would return unchanged (an equal instant); anything else takes the full parse.
-            if type(now) is _dt.datetime and now.tzinfo is _UTC and not now.microsecond:
-                at = now
-            else:
-                at = parse_timestamp(now, "now")
-        except InvalidInput as exc:
-            return self._refused(action_id, self._last_at, actor, command, exc.problem)
+            at, value, effects = self.prepare(command, now)
+        except (Refusal, InvalidInput) as refusal:
+            return self.record_refusal(command, refusal.problem, self._refusal_time(now))
+        return self.commit(command, at, value, effects)
+
+    def _refusal_time(self, now: object) -> _dt.datetime | None:
+        """The time a refusal is logged at: ``now`` when it is a valid, non-reversed instant."""
+        try:
+            at = parse_timestamp(now, "now")
+        except InvalidInput:
+            return self._last_at
+        return self._last_at if self._last_at is not None and at < self._last_at else at
+
+    # -- decide, then apply: ``execute`` uses both; linked registries (configurations #2/#3)
+    # -- decide in both registries before applying in either.
+
+    def prepare(self, command: Any, now: _dt.datetime) -> tuple[_dt.datetime, Any, list[Any]]:
+        """Decide ``command`` without changing anything; raises Refusal/InvalidInput if refused."""
+        # Fast path: an aware UTC datetime with whole seconds is what parse_timestamp
+        # would return unchanged (an equal instant); anything else takes the full parse.
+        if type(now) is _dt.datetime and now.tzinfo is _UTC and not now.microsecond:
+            at = now
+        else:
+            at = parse_timestamp(now, "now")
         if self._last_at is not None and at < self._last_at:
-            problem = Problem(
+            raise _Refuse(
                 ErrorCode.TIME_REVERSAL,
                 "now",
                 f"{format_timestamp(at)} is before the last action at {format_timestamp(self._last_at)}",
             )
-            return self._refused(action_id, self._last_at, actor, command, problem)
-        decide = self._deciders.get(type(command))
-        if decide is None:
-            problem = Problem(
-                ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}"
-            )
-            return self._refused(action_id, at, actor, command, problem)
-        try:
-            value, effects = decide(command, at)
-        except _Refuse as refusal:
-            return self._refused(action_id, at, actor, command, refusal.problem)
-        except InvalidInput as exc:
-            return self._refused(action_id, at, actor, command, exc.problem)
-        for effect in effects:
-            self._apply(effect)
-        self._log.append(ActionRecord(action_id, at, actor, command, None, tuple(effects)))
-        self._last_at = at
-        return Accepted(action_id, value)
-
-    # -- two-phase hook for linked registries (configurations #2/#3): decide in both, then apply
-
-    def prepare(self, command: Any, now: _dt.datetime) -> tuple[_dt.datetime, Any, list[Any]]:
-        """Decide ``command`` without changing anything; raises Refusal/InvalidInput if refused."""
-        at = parse_timestamp(now, "now")
-        if self._last_at is not None and at < self._last_at:
-            raise _Refuse(ErrorCode.TIME_REVERSAL, "now", "before the last recorded action")
         decide = self._deciders.get(type(command))
         if decide is None:
             raise _Refuse(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
@@ -279,10 +267,12 @@ class Registry:
         self._last_at = at
         return Accepted(action_id, value)
 
-    def record_refusal(self, command: Any, problem: Problem) -> Rejected:
-        """Log a request refused by a linked registry's decision; state is unchanged."""
+    def record_refusal(
+        self, command: Any, problem: Problem, at: _dt.datetime | None = None
+    ) -> Rejected:
+        """Log a refused request (here or by a linked registry's decision); state is unchanged."""
         actor = getattr(command, "actor", "")
-        return self._refused(len(self._log) + 1, self._last_at, actor, command, problem)
+        return self._refused(len(self._log) + 1, at or self._last_at, actor, command, problem)
 
     def query(self, query: Query) -> Outcome[tuple[Bundle, ...]]:
         """Current bundles matching every given filter, in ID order. Reads are not logged."""
