@@ -48,7 +48,7 @@ class SubmitProduction:
     start: Stamp
     end: Stamp
     energy_wh: EnergyInput
-    gross_or_net: str = "NET"
+    gross_or_net: str = "NET"  # must be what the device's meter is registered to measure
 
 
 @attrs.frozen
@@ -83,7 +83,7 @@ class Cancel:
     actor: str
     bundle_id: int
     beneficiary: str
-    purpose: str = "CONSUMPTION"  # or STORAGE_CHARGE
+    purpose: str = "CONSUMPTION"  # STORAGE_CHARGE is refused: the storage book's CancelForCharge
     quantity: int | None = None
     consumption_start: Stamp | None = None
     consumption_end: Stamp | None = None
@@ -102,6 +102,8 @@ class Claim:
 
 @attrs.frozen
 class Reserve:
+    """The holder reserves or locks; the GC Issuer may also lock (not reserve) any bundle."""
+
     actor: str
     bundle_id: int
     quantity: int | None = None

@@ -345,6 +345,7 @@ class LinkBook:
         interval = production_interval(start, end)
         metered = parse_energy(energy, "energy_wh")
         self._registry._check_ended(interval, now)
+        self._registry._check_still_valid(interval, now)
         self._registry._check_fresh_interval(device, interval)
         self._registry._check_capacity(device, interval, metered)
         return interval, metered

@@ -10,7 +10,8 @@ observed from another registry needs only to be written in this vocabulary:
 ``transfer``  a bundle moved between accounts
 ``status``    a bundle's status changed (cancel, claim, reserve, release,
               withdraw, expire), with the beneficiary/claimant where relevant
-``reading``   the production recognised for a device and interval
+``reading``   the production recognised for a device and interval (and the
+              device's sub-Wh rounding remainder carried past it)
 ``debt``      an outstanding D10 deduction for a device changed
 ``account``   an account was opened
 ``device``    a production device was registered
@@ -90,6 +91,7 @@ class StatusChanged:
     new: BundleStatus
     cancellation: Cancellation | None = None
     claimant: str | None = None
+    locked_by_issuer: bool = False  # a LOCKED status set by the GC Issuer, not the holder
 
     def to_plain(self) -> dict[str, Any]:
         plain: dict[str, Any] = {
@@ -103,12 +105,20 @@ class StatusChanged:
             plain["purpose"] = self.cancellation.purpose.name
         if self.claimant is not None:
             plain["claimant"] = self.claimant
+        if self.locked_by_issuer:
+            plain["locked_by"] = "issuer"
         return plain
 
 
 @attrs.frozen(weakref_slot=False)
 class ReadingRecognised:
-    """The production (whole Wh) now recognised for one device and interval."""
+    """The production (whole Wh) now recognised for one device and interval.
+
+    ``carried`` is the device's sub-Wh rounding remainder after this reading
+    (exact decimal text), carried to its next reading (see ``Rounding``);
+    ``None`` when the reading does not take part in the carry (it is then
+    left as it was).
+    """
 
     device_id: str
     start: _dt.datetime
@@ -117,6 +127,7 @@ class ReadingRecognised:
     metered: str  # exact metered value as submitted
     meter_id: str
     gross_or_net: str  # GrossOrNet name
+    carried: str | None = None
 
     def to_plain(self) -> dict[str, Any]:
         return {
@@ -128,6 +139,7 @@ class ReadingRecognised:
             "recognised_wh": self.recognised_wh,
             "metered_wh": self.metered,
             "gross_or_net": self.gross_or_net,
+            "carried_wh": self.carried,
         }
 
 

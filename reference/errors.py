@@ -41,11 +41,16 @@ class ErrorCode(enum.Enum):
     DUPLICATE_ACCOUNT = "an account with this ID already exists"
     DUPLICATE_DEVICE = "a device with this ID is already registered in the domain"
     METER_MISMATCH = "the meter ID does not belong to the device"
+    DUPLICATE_METER_ID = "the meter ID is already registered for another device in the domain"
+    GROSS_NET_MISMATCH = (
+        "the reading's gross/net indicator differs from the device's registered one"
+    )
 
     # --- authority (D2) ---
     NOT_AUTHORISED = "the actor may not perform this action"
     NOT_OWNER = "only the account holding the bundle may act on it"
     ISSUER_MAY_NOT_HOLD = "the GC Issuer may hold certificates only for the exempt purposes of D2"
+    ISSUER_MAY_NOT_TRADE = "the GC Issuer's exempt account may be used only for its D2 purpose, never to trade or supply"
 
     # --- issuance (D4 risks 1 and 3, D5, D6) ---
     DUPLICATE_ISSUANCE = "certificates were already issued for this device and interval"
@@ -56,6 +61,9 @@ class ErrorCode(enum.Enum):
     RANGE_QUANTITY_MISMATCH = "range end - start + 1 does not equal the quantity"
     QUANTITY_EXCEEDS_PRODUCTION = "the bundle asserts more Wh than the production it is issued from"
     ACCOUNT_MISMATCH = "certificates must be issued into the device's registered account"
+    PRODUCTION_TOO_OLD = (
+        "certificates for this production would already be past their validity (D8)"
+    )
 
     # --- lifecycle (D3, D4 risks 2, 4, 5) ---
     BUNDLE_NOT_ACTIVE = "the bundle is not in a state that allows this action"
@@ -69,9 +77,16 @@ class ErrorCode(enum.Enum):
     TIME_REVERSAL = "the action's time is earlier than the registry's last recorded action"
     NOT_TRANSFERABLE = "the certificates were issued non-transferable"
     INTERVAL_NOT_ENDED = "production cannot be reported for an interval that has not ended"
+    CONSUMPTION_OUTSIDE_VALIDITY = (
+        "the consumption period lies outside the certificates' validity period (D8)"
+    )
+    STORAGE_CHARGE_NEEDS_SCR = "cancellation for storage charging is made against a Storage Charge Record (CancelForCharge)"
 
     # --- error correction (D10) ---
     CORRECTION_UNCHANGED = "the corrected production equals what was already recognised"
+    DEDUCTION_NOT_APPLIED = (
+        "the asserted bundle ignores the outstanding D10 deduction due from this issuance"
+    )
 
     # --- storage (D7) ---
     NOT_A_STORAGE_DEVICE = "the device is not a registered storage system"

@@ -23,6 +23,12 @@ import networkx as nx
 TERMINAL = frozenset(
     {"CANCELLED", "CANCELLED_FOR_STORAGE", "CLAIMED", "WITHDRAWN", "EXPIRED", "EXPORTED"}
 )
+LIVE = frozenset({"ACTIVE", "RESERVED", "LOCKED"})
+"""Statuses in which certificates can still change hands or end (held, not yet used)."""
+SPLIT = "BUNDLE_SPLIT"
+"""The status of a bundle superseded by its children: it holds no certificates any more."""
+STATUSES = LIVE | TERMINAL | {SPLIT}
+"""Every bundle status of the vocabulary, by name (``BundleStatus`` names, the API's statuses)."""
 
 
 def issuance_node(issuance_id: Any) -> tuple[str, Any]:

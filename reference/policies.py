@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import (
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
 from fractions import Fraction
 from typing import Any, cast
 
@@ -27,6 +36,16 @@ class Rounding(enum.Enum):
 
     The seed's restatement says "rounded to the nearest Wh"; the EnergyTag API
     and knowledge base say "rounded down". Halves round up under NEAREST.
+
+    The registry rounds a device's *running total*, not each reading alone
+    (:meth:`carry`): the sub-Wh remainder of one reading is carried to the
+    device's next one, under both policies, so that the Wh recognised for a
+    device always equal its total metered energy rounded once under the
+    policy. Four readings of 0.5 Wh give 1, 0, 1, 0 certificates under
+    NEAREST (2 Wh, not 4) and 0, 1, 0, 1 under DOWN (2 Wh, not 0). The
+    remainder after a reading lies in [-0.5, 0.5) under NEAREST and in
+    [0, 1) under DOWN. :meth:`apply` rounds one value alone (a single
+    reading from a zero remainder gives the same result).
     """
 
     NEAREST = "nearest whole Wh, halves up (the seed's reading)"
@@ -35,6 +54,37 @@ class Rounding(enum.Enum):
     def apply(self, energy_wh: Decimal) -> int:
         mode = ROUND_HALF_UP if self is Rounding.NEAREST else ROUND_DOWN
         return int(energy_wh.quantize(Decimal(1), rounding=mode))
+
+    def carry(
+        self, energy_wh: Decimal, remainder: Decimal, replacing: Decimal = Decimal(0)
+    ) -> tuple[int, Decimal]:
+        """Whole Wh for ``energy_wh`` on top of the device's carried ``remainder``, and the new remainder.
+
+        Exact: ``whole + new_remainder == energy_wh - replacing + remainder``,
+        so that summed over a device's readings the whole Wh equal the
+        policy's rounding of the summed energy. ``replacing`` is the metered
+        value a correction replaces; the whole Wh are then the change to
+        recognise, negative for a downward correction.
+        """
+        if not remainder and not replacing and energy_wh.is_finite():
+            whole_wh = int(energy_wh)
+            if whole_wh == energy_wh:  # a whole Wh on a zero remainder: the common case, exact
+                return whole_wh, _ZERO
+        total = _EXACT.add(_EXACT.subtract(energy_wh, replacing), remainder)
+        if self is Rounding.NEAREST:  # halves up, toward +infinity also below zero
+            whole = _EXACT.add(total, _HALF).to_integral_value(rounding=ROUND_FLOOR)
+        else:
+            whole = total.to_integral_value(rounding=ROUND_FLOOR)
+        left = _EXACT.subtract(total, whole)
+        return int(whole), (left if left else Decimal(0))
+
+
+# Exact Decimal arithmetic for remainders: energies have at most 24 integer digits and
+# 100 decimals (parse_energy), so sums fit well inside 400 digits; an inexact result
+# would be a bug, hence the trap.
+_EXACT = Context(prec=400, traps=[Inexact, InvalidOperation, Overflow])
+_HALF = Decimal("0.5")
+_ZERO = Decimal(0)
 
 
 class ValidityReading(enum.Enum):
@@ -51,6 +101,22 @@ class ValidityReading(enum.Enum):
             return _dt.datetime(last_instant.year + 1, 1, 1, tzinfo=_dt.UTC)
         months = 12 if self is ValidityReading.ROLLING_12_MONTHS else 24
         return _add_months(production_end, months)
+
+    def consumption_window(
+        self, production_start: _dt.datetime, production_end: _dt.datetime
+    ) -> tuple[_dt.datetime, _dt.datetime]:
+        """``[first, end)``: the consumption period a GC may be cancelled against (D8).
+
+        D8: a GC not matched to its own production hour "must be used within
+        the same 12-month consumption period as the energy production it
+        represents". Under CALENDAR_YEAR that period is the production's
+        calendar year (consumption earlier in that year included); under the
+        rolling readings it runs from the start of production to the expiry.
+        """
+        expiry = self.expiry(production_end)
+        if self is ValidityReading.CALENDAR_YEAR:
+            return _dt.datetime(expiry.year - 1, 1, 1, tzinfo=_dt.UTC), expiry
+        return production_start, expiry
 
 
 def _add_months(moment: _dt.datetime, months: int) -> _dt.datetime:
@@ -132,6 +198,8 @@ class Policies:
 
 def parse_energy(value: object, field: str) -> Decimal:
     """A metered energy in Wh: finite, non-negative; int, float, Decimal, Fraction or decimal string."""
+    if type(value) is int and 0 <= value < _MAX_WHOLE_ENERGY:
+        return Decimal(value)  # what the checks below would accept unchanged
     if isinstance(value, bool):
         raise InvalidInput(ErrorCode.INVALID_ENERGY, field, "a boolean is not an energy")
     try:
@@ -172,6 +240,7 @@ def parse_energy(value: object, field: str) -> Decimal:
 
 _MAX_ENERGY_DIGITS = 24
 _MAX_DECIMALS = 100
+_MAX_WHOLE_ENERGY = 10**_MAX_ENERGY_DIGITS
 
 
 def parse_quantity(value: object, field: str) -> int:

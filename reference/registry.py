@@ -23,6 +23,14 @@ of what is named; ownership; state and validity; quantities.
 The registry keeps indices (by account, issuance, device, ID range, expiry)
 so that every operation costs the same at 10^3 or 10^6 bundles. Records are
 frozen; the containers are private and change only in ``_apply``.
+
+Memory (a registry of millions of bundles stays small and cheap for the garbage
+collector): the action log is kept in columns (commands, instants, the effects
+in one flat list) and its :class:`ActionRecord` objects are built when read;
+the production held for a reading is the ``ReadingRecognised`` effect that
+recognised it (a :class:`ProductionRecord` is built when read); an index entry
+that names one bundle or issuance holds the ID itself, not a one-element set
+or list.
 """
 
 from __future__ import annotations
@@ -30,7 +38,10 @@ from __future__ import annotations
 import bisect
 import datetime as _dt
 import heapq
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import operator
+import sys
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Protocol, TypeVar
@@ -77,6 +88,7 @@ from gc_conformance.reference.entities import (
     Device,
     GrossOrNet,
     Issuer,
+    IssuerExemption,
     ProductionRecord,
     require_text,
 )
@@ -165,23 +177,63 @@ class Registry:
         self._accounts: dict[str, Account] = {}
         self._devices: dict[str, Device] = {}
         self._issuances: dict[int, Issuance] = {}
-        self._bundles: dict[int, Bundle] = {}  # every bundle ever, superseded ones included
-        self._current_by_account: dict[str, set[int]] = {}
-        self._current_by_issuance: dict[int, set[int]] = {}
-        self._issuances_by_device: dict[str, list[int]] = {}
-        self._issuances_by_reading: dict[tuple[str, _dt.datetime], list[int]] = {}
-        self._readings: dict[tuple[str, _dt.datetime], ProductionRecord] = {}
+        self._bundles: dict[int, Bundle] = {}  # every current bundle (not superseded by a split)
+        # every bundle superseded by a split, as it stood when split (so without the
+        # BUNDLE_SPLIT status it has since, which reading it adds)
+        self._superseded: dict[int, Bundle] = {}
+        # account -> its current bundles by ID (the same records as in _bundles)
+        self._current_by_account: dict[str, dict[int, Bundle]] = {}
+        # issuance -> its current bundles: the bundle ID while it has one (the usual case),
+        # a set from its first split on
+        self._current_by_issuance: dict[int, int | set[int]] = {}
+        # device -> the current bundles of its issuances, by ID (the same records as in _bundles)
+        self._current_by_device: dict[str, dict[int, Bundle]] = {}
+        # (device, interval start) -> the issuance ID, or a list once a correction adds one
+        self._issuances_by_reading: dict[tuple[str, _dt.datetime], int | list[int]] = {}
+        # (device, interval start) -> the effect that recognised the reading now held
+        self._readings: dict[tuple[str, _dt.datetime], ReadingRecognised] = {}
         self._reading_starts: dict[str, list[_dt.datetime]] = {}  # sorted, per device
         self._range_starts: list[int] = []  # sorted; parallel to _range_ends
         self._range_ends: list[int] = []
         self._debts: dict[str, dict[int, DebtChanged]] = {}
-        self._expiry_queue: list[tuple[_dt.datetime, int]] = []  # (expiry, issuance_id)
+        # device -> sub-Wh rounding remainder carried to its next reading (Rounding.carry)
+        self._carries: dict[str, Decimal] = {}
+        # bundles that were transferred, or split from one that was: not "untouched" (D10)
+        self._transferred: set[int] = set()
+        # LOCKED bundles whose lock the GC Issuer set: only the issuer releases them
+        self._issuer_locks: set[int] = set()
+        # Indices, derived from the state above (so not part of fingerprint()):
+        self._device_by_meter: dict[str, str] = {}  # meter ID -> device ID
+        self._live_bundles: dict[int, int] = {}  # issuance -> number of live current bundles
+        # (expiry, issuance_id) min-heap holding every issuance with live bundles (and, until
+        # they reach the top, some whose bundles all ended): read by the expiry sweep, changed
+        # only in _apply.
+        self._expiry_queue: list[tuple[_dt.datetime, int]] = []
         self._next_certificate_id = 1
         self._next_bundle_id = 1
         self._next_issuance_id = 1
         self._next_debt_id = 1
-        self._log: list[ActionRecord] = []
+        # The action log, in columns: per action its command and instant; its effects are
+        # _log_effects[_log_effect_ends[i - 1]:_log_effect_ends[i]]; a refusal's
+        # (action_id, actor, problem) by position. ActionRecords are built when read.
+        self._log_commands: list[Any] = []
+        self._log_at: list[_dt.datetime] = []
+        self._log_effects: list[Any] = []
+        self._log_effect_ends = array("q")
+        self._log_refusals: dict[int, tuple[int, str, Problem]] = {}
         self._last_at: _dt.datetime | None = None
+        # Caches of values computed while deciding (never state): equal inputs give equal
+        # values, and sharing one object keeps a registry of millions of records small.
+        self._expiry_memo: tuple[Any, _dt.datetime, _dt.datetime] | None = None
+        self._date_memo: tuple[_dt.datetime, _dt.date] | None = None
+        self._cancellation_memo: Cancellation | None = None
+        self._appliers: dict[type, Callable[[Any], None]] = {
+            Split: self._apply_split,
+            Transferred: self._apply_transferred,
+            StatusChanged: self._apply_status,
+            Issued: self._apply_issued,
+            ReadingRecognised: self._apply_reading,
+        }
         self._deciders: dict[type, Callable[[Any, _dt.datetime], _Decision]] = {
             OpenAccount: self._decide_open_account,
             RegisterDevice: self._decide_register_device,
@@ -259,20 +311,26 @@ class Registry:
         self, command: Any, at: _dt.datetime, value: Any, effects: list[Any]
     ) -> Accepted[Any]:
         """Apply and log what :meth:`prepare` decided (nothing may have happened in between)."""
+        apply = self._apply
         for effect in effects:
-            self._apply(effect)
-        action_id = len(self._log) + 1
-        actor = getattr(command, "actor", "")
-        self._log.append(ActionRecord(action_id, at, actor, command, None, tuple(effects)))
+            apply(effect)
+        commands = self._log_commands
+        commands.append(command)
+        self._log_at.append(at)
+        logged = self._log_effects
+        logged.extend(effects)
+        self._log_effect_ends.append(len(logged))
         self._last_at = at
-        return Accepted(action_id, value)
+        return Accepted(len(commands), value)
 
     def record_refusal(
         self, command: Any, problem: Problem, at: _dt.datetime | None = None
     ) -> Rejected:
         """Log a refused request (here or by a linked registry's decision); state is unchanged."""
         actor = getattr(command, "actor", "")
-        return self._refused(len(self._log) + 1, at or self._last_at, actor, command, problem)
+        return self._refused(
+            len(self._log_commands) + 1, at or self._last_at, actor, command, problem
+        )
 
     def query(self, query: Query) -> Outcome[tuple[Bundle, ...]]:
         """Current bundles matching every given filter, in ID order. Reads are not logged."""
@@ -284,7 +342,11 @@ class Registry:
             return Rejected(0, exc.problem)
 
     def bundle(self, bundle_id: int) -> Bundle | None:
-        return self._bundles.get(bundle_id)
+        bundle = self._bundles.get(bundle_id)
+        if bundle is None:
+            superseded = self._superseded.get(bundle_id)
+            return None if superseded is None else _as_split(superseded)
+        return bundle
 
     def issuance(self, issuance_id: int) -> Issuance | None:
         return self._issuances.get(issuance_id)
@@ -297,28 +359,55 @@ class Registry:
 
     def current_bundles(self) -> Iterator[Bundle]:
         """Every bundle not superseded by a split (live or terminal)."""
+        bundles = self._bundles
+        for bundle_id in self._current_ids():
+            yield bundles[bundle_id]
+
+    def _current_ids(self) -> Iterator[int]:
         for ids in self._current_by_issuance.values():
-            for bundle_id in ids:
-                yield self._bundles[bundle_id]
+            if isinstance(ids, int):
+                yield ids
+            else:
+                yield from ids
+
+    def _current_of_issuance(self, issuance_id: int) -> Iterable[int]:
+        """The IDs of an issuance's current bundles (in the order current_bundles() gives)."""
+        ids = self._current_by_issuance[issuance_id]
+        return (ids,) if isinstance(ids, int) else ids
+
+    def _issuances_of_reading(self, key: tuple[str, _dt.datetime]) -> list[int]:
+        """The issuances made from a reading, first (the original) to last (corrections)."""
+        ids = self._issuances_by_reading.get(key)
+        if ids is None:
+            return []
+        return [ids] if isinstance(ids, int) else list(ids)
 
     def balance(self, account_id: str) -> int:
         """Wh held as ACTIVE certificates in an account."""
-        return sum(
-            self._bundles[b].quantity
-            for b in self._current_by_account.get(account_id, ())
-            if self._bundles[b].status is BundleStatus.ACTIVE
-        )
+        held = self._current_by_account.get(account_id)
+        if held is None:
+            return 0
+        return sum(b.quantity for b in held.values() if b.status is BundleStatus.ACTIVE)
 
     def production(self, device_id: str, start: _dt.datetime) -> ProductionRecord | None:
         """The D6 production record held for a device's interval starting at ``start``."""
-        return self._readings.get((device_id, start))
+        reading = self._readings.get((device_id, start))
+        return None if reading is None else _production_record(reading)
 
     def outstanding_deductions(self, device_id: str) -> int:
         return sum(d.remaining_wh for d in self._debts.get(device_id, {}).values())
 
+    def rounding_remainder(self, device_id: str) -> Decimal:
+        """The sub-Wh remainder carried to the device's next reading (see ``Rounding``)."""
+        return self._carries.get(device_id, Decimal(0))
+
+    def locked_by_issuer(self, bundle_id: int) -> bool:
+        """Whether ``bundle_id`` is LOCKED by the GC Issuer (only the issuer releases it)."""
+        return bundle_id in self._issuer_locks
+
     @property
     def history(self) -> Sequence[ActionRecord]:
-        return tuple(self._log)
+        return tuple(self._actions())
 
     @property
     def last_action_at(self) -> _dt.datetime | None:
@@ -330,13 +419,23 @@ class Registry:
             tuple(sorted(self._accounts.items())),
             tuple(sorted(self._devices.items())),
             tuple(sorted(self._issuances.items())),
-            tuple(sorted(self._bundles.items())),
-            tuple(sorted((k, v) for k, v in self._readings.items())),
+            tuple(
+                sorted(
+                    [
+                        *self._bundles.items(),
+                        *((i, _as_split(b)) for i, b in self._superseded.items()),
+                    ]
+                )
+            ),
+            tuple(sorted((k, _production_record(v)) for k, v in self._readings.items())),
             tuple(sorted((d, tuple(v.values())) for d, v in self._debts.items())),
             self._next_certificate_id,
             self._next_bundle_id,
             self._next_issuance_id,
             tuple(book.fingerprint() for book in self._books),
+            tuple(sorted(self._carries.items())),
+            tuple(sorted(self._transferred)),
+            tuple(sorted(self._issuer_locks)),
         )
 
     def export_state(self) -> dict[str, Any]:
@@ -350,7 +449,7 @@ class Registry:
         }
 
     def export_history(self) -> list[dict[str, Any]]:
-        return [record.to_plain() for record in self._log]
+        return [record.to_plain() for record in self._actions()]
 
     # ------------------------------------------------------------------ logging
 
@@ -364,8 +463,27 @@ class Registry:
     ) -> Rejected:
         stamp = at if at is not None else _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
         actor_text = actor if isinstance(actor, str) else repr(actor)
-        self._log.append(ActionRecord(action_id, stamp, actor_text, command, problem, ()))
+        self._log_refusals[len(self._log_commands)] = (action_id, actor_text, problem)
+        self._log_commands.append(command)
+        self._log_at.append(stamp)
+        self._log_effect_ends.append(len(self._log_effects))
         return Rejected(action_id, problem)
+
+    def _action(self, index: int) -> ActionRecord:
+        """The log's ``index``-th record (0-based), built from its columns."""
+        command = self._log_commands[index]
+        refusal = self._log_refusals.get(index)
+        if refusal is not None:
+            action_id, actor, problem = refusal
+            return ActionRecord(action_id, self._log_at[index], actor, command, problem, ())
+        ends = self._log_effect_ends
+        effects = tuple(self._log_effects[ends[index - 1] if index else 0 : ends[index]])
+        actor = getattr(command, "actor", "")
+        return ActionRecord(index + 1, self._log_at[index], actor, command, None, effects)
+
+    def _actions(self) -> Iterator[ActionRecord]:
+        for index in range(len(self._log_commands)):
+            yield self._action(index)
 
     # ------------------------------------------------------------------ shared checks
 
@@ -401,9 +519,9 @@ class Registry:
                 ErrorCode.INVALID_FIELD, "bundle_id", f"{bundle_id!r} is not an integer ID"
             )
         bundle = self._bundles.get(bundle_id)
-        if bundle is None:
+        if bundle is None and bundle_id not in self._superseded:
             raise _Refuse(ErrorCode.UNKNOWN_BUNDLE, "bundle_id", f"no bundle {bundle_id}")
-        if bundle.status.is_superseded:
+        if bundle is None or bundle.status is BundleStatus.BUNDLE_SPLIT:
             raise _Refuse(
                 ErrorCode.BUNDLE_NOT_ACTIVE,
                 "bundle_id",
@@ -444,6 +562,55 @@ class Registry:
                 f"({self.policies.validity.name})",
             )
 
+    def _require_consumption_in_validity(self, bundle: Bundle, period: Interval) -> None:
+        """D8: the consumption period a GC is cancelled against lies within its validity."""
+        issuance = self._issuances[bundle.issuance_id]
+        first, _ = self.policies.validity.consumption_window(
+            issuance.production_start, issuance.production_end
+        )
+        if period.start < first or period.end > issuance.expiry:
+            raise _Refuse(
+                ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
+                "consumption_period",
+                f"{period} is outside {format_timestamp(first)}/"
+                f"{format_timestamp(issuance.expiry)}, the consumption period of bundle "
+                f"{bundle.bundle_id} ({self.policies.validity.name})",
+            )
+
+    def _require_exempt_use(
+        self, bundle: Bundle, action: str, beneficiary: str | None = None
+    ) -> None:
+        """D2: the issuer's exempt accounts serve only their purpose; the issuer never trades.
+
+        OWN_CONSUMPTION and TESTING accounts may cancel only for the issuer itself
+        and never transfer; a SUPPORT_RECOVERY account may pass its certificates on
+        (recovering the support) but never cancels them.
+        """
+        exemption = self._accounts[bundle.account_id].exemption
+        if exemption is None:
+            return
+        if action == "transfer" and exemption is not IssuerExemption.SUPPORT_RECOVERY:
+            raise _Refuse(
+                ErrorCode.ISSUER_MAY_NOT_TRADE,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} is in the issuer's {exemption.name} account, "
+                "whose certificates may not be passed on (D2)",
+            )
+        if action == "cancel":
+            if exemption is IssuerExemption.SUPPORT_RECOVERY:
+                raise _Refuse(
+                    ErrorCode.ISSUER_MAY_NOT_TRADE,
+                    "bundle_id",
+                    f"bundle {bundle.bundle_id} is held for support recovery, not for use (D2)",
+                )
+            if beneficiary not in (self.issuer.issuer_id, self.issuer.name):
+                raise _Refuse(
+                    ErrorCode.ISSUER_MAY_NOT_TRADE,
+                    "beneficiary",
+                    f"the issuer's {exemption.name} account cancels only for the issuer itself, "
+                    f"not for {beneficiary!r} (D2)",
+                )
+
     @staticmethod
     def _optional_quantity(value: object, bundle: Bundle | None = None) -> int | None:
         if value is None:
@@ -482,6 +649,8 @@ class Registry:
 
     def _next_free_bundle_id(self, planned: list[Effect]) -> int:
         """The first bundle ID not used by the registry nor by effects already planned."""
+        if not planned:
+            return self._next_bundle_id
         taken = sum(len(e.children) for e in planned if isinstance(e, Split))
         return self._next_bundle_id + taken + sum(isinstance(e, Issued) for e in planned)
 
@@ -548,6 +717,13 @@ class Registry:
                 "device.device_id",
                 f"{device.device_id!r} is already registered",
             )
+        holder = self._device_by_meter.get(device.meter_id)
+        if holder is not None:
+            raise _Refuse(
+                ErrorCode.DUPLICATE_METER_ID,
+                "device.meter_id",
+                f"meter {device.meter_id!r} is already registered for device {holder!r}",
+            )
         self._known_account(device.account_id, "device.account_id")
         return Registered(device.device_id), [DeviceRegistered(device)]
 
@@ -585,6 +761,30 @@ class Registry:
                 f"{interval} ends after now ({format_timestamp(now)})",
             )
 
+    def _expiry(self, production_end: _dt.datetime) -> _dt.datetime:
+        """The validity policy's expiry for production ending at ``production_end``.
+
+        Remembers the last answer: readings of many devices for one hour share it.
+        """
+        validity = self.policies.validity
+        memo = self._expiry_memo
+        if memo is not None and memo[0] is validity and _same_instant(memo[1], production_end):
+            return memo[2]
+        expiry = validity.expiry(production_end)
+        self._expiry_memo = (validity, production_end, expiry)
+        return expiry
+
+    def _check_still_valid(self, interval: Interval, now: _dt.datetime) -> None:
+        """D8: refuse to issue certificates whose validity would already have ended at ``now``."""
+        expiry = self._expiry(interval.end)
+        if now >= expiry:
+            raise _Refuse(
+                ErrorCode.PRODUCTION_TOO_OLD,
+                "interval",
+                f"certificates for {interval} were valid until {format_timestamp(expiry)} "
+                f"({self.policies.validity.name}); it is {format_timestamp(now)}",
+            )
+
     def _check_capacity(self, device: Device, interval: Interval, energy: Decimal) -> None:
         seconds = int(interval.length.total_seconds())
         capacity = self.policies.capacity
@@ -618,9 +818,22 @@ class Registry:
         attributes: Mapping[str, Any] | None = None,
     ) -> IssuanceResult:
         """Plan an ``Issued`` effect; ``attributes`` override/extend the device-derived D5 ones."""
-        issuance_id = self._next_issuance_id + sum(isinstance(e, Issued) for e in effects)
+        issuance_id = self._next_issuance_id
+        if effects:
+            issuance_id += sum(isinstance(e, Issued) for e in effects)
         bundle_id = self._next_free_bundle_id(effects)
-        values: dict[str, Any] = dict(
+        date_memo = self._date_memo  # the last issuance date: many issuances share it
+        if date_memo is not None and _same_instant(date_memo[0], now):
+            issuance_date = date_memo[1]
+        else:
+            issuance_date = now.date()
+            self._date_memo = (now, issuance_date)
+        issuer = self.issuer
+        if attributes:
+            build: Callable[..., Issuance] = _issuance_with(attributes)
+        else:
+            build = Issuance
+        issuance = build(
             issuance_id=issuance_id,
             device_id=device.device_id,
             account_id=account_id or device.account_id,
@@ -628,17 +841,17 @@ class Registry:
             production_end=interval.end,
             range_start=range_start,
             range_end=range_start + quantity - 1,
-            issuance_date=now.date(),
-            expiry=self.policies.validity.expiry(interval.end),
+            issuance_date=issuance_date,
+            expiry=self._expiry(interval.end),
             energy_source=device.energy_source,
             technology_type=device.technology_type,
             device_name=device.device_name,
             device_capacity_w=device.capacity_w,
             device_operational_date=device.operational_date,
             device_location=device.location,
-            country_of_issuance=self.issuer.domain,
-            issuer_id=self.issuer.issuer_id,
-            registry_configuration=self.issuer.configuration,
+            country_of_issuance=issuer.domain,
+            issuer_id=issuer.issuer_id,
+            registry_configuration=issuer.configuration,
             is_storage=device.is_storage,
             issue_market_zone=device.issue_market_zone,
             connected_grid=device.grid,
@@ -646,8 +859,6 @@ class Registry:
             corrects_issuance_id=corrects,
             deducted_wh=deducted,
         )
-        values.update(attributes or {})
-        issuance = Issuance(**values)
         effects.append(Issued(issuance, bundle_id))
         return IssuanceResult(issuance_id, bundle_id, quantity, deducted)
 
@@ -655,9 +866,10 @@ class Registry:
         self, device_id: str, hour: int, face_wh: int, effects: list[Effect]
     ) -> int:
         """D10: take outstanding deductions from this issuance; returns the Wh deducted."""
-        debts = list(self._debts.get(device_id, {}).values())
-        if not debts:
+        outstanding = self._debts.get(device_id)
+        if not outstanding:
             return 0
+        debts = list(outstanding.values())
         same_hour = [d for d in debts if d.hour_of_day == hour]
         any_hour = [d for d in debts if d.hour_of_day is None]
         available = face_wh
@@ -694,10 +906,20 @@ class Registry:
                 "meter_id",
                 f"{cmd.meter_id!r} is not the meter of {device.device_id!r}",
             )
+        if gross_or_net is not device.gross_or_net:
+            raise _Refuse(
+                ErrorCode.GROSS_NET_MISMATCH,
+                "gross_or_net",
+                f"{device.device_id!r} is registered as metering {device.gross_or_net.name} "
+                f"generation, not {gross_or_net.name}",
+            )
         self._check_ended(interval, now)
+        self._check_still_valid(interval, now)
         self._check_fresh_interval(device, interval)
         self._check_capacity(device, interval, energy)
-        face_wh = self.policies.rounding.apply(energy)
+        face_wh, carried = self.policies.rounding.carry(
+            energy, self.rounding_remainder(device.device_id)
+        )
         effects: list[Effect] = []
         deducted = self._plan_deductions(device.device_id, interval.start.hour, face_wh, effects)
         quantity = face_wh - deducted
@@ -719,14 +941,20 @@ class Registry:
                 interval.start,
                 interval.end,
                 face_wh,
-                str(energy),
+                sys.intern(str(energy)),  # one copy of each metered text, however many readings
                 cmd.meter_id,
                 gross_or_net.name,
+                _plain_decimal(carried),
             )
         )
         return result, effects
 
     def _range_clash(self, start: int, end: int) -> tuple[int, int] | None:
+        ends = self._range_ends
+        if not ends or start > ends[-1]:
+            # Past every issued ID (the usual case: IDs are allocated in order). The answer
+            # the search below gives, without its ~log2(n) scattered reads.
+            return None
         index = bisect.bisect_right(self._range_starts, end)
         if index and self._range_ends[index - 1] >= start:
             return self._range_starts[index - 1], self._range_ends[index - 1]
@@ -760,15 +988,31 @@ class Registry:
                 f"device {device.device_id!r} issues into {device.account_id!r}, not {cmd.account_id!r}",
             )
         self._check_ended(interval, now)
+        self._check_still_valid(interval, now)
         self._check_fresh_interval(device, interval)
         self._check_capacity(device, interval, energy)
-        face_wh = self.policies.rounding.apply(energy)
+        face_wh, carried = self.policies.rounding.carry(
+            energy, self.rounding_remainder(device.device_id)
+        )
         if quantity > face_wh:
             raise _Refuse(
                 ErrorCode.QUANTITY_EXCEEDS_PRODUCTION,
                 "quantity",
                 f"{quantity} certificates asserted for {energy} Wh metered "
-                f"({face_wh} Wh under {self.policies.rounding.name})",
+                f"({face_wh} Wh under {self.policies.rounding.name}, with the device's carried "
+                f"remainder)",
+            )
+        # D10: outstanding deductions are taken from this issuance exactly as from a submitted
+        # reading; the asserted bundle may hold at most what they leave.
+        effects: list[Effect] = []
+        deducted = self._plan_deductions(device.device_id, interval.start.hour, face_wh, effects)
+        if quantity > face_wh - deducted:
+            raise _Refuse(
+                ErrorCode.DEDUCTION_NOT_APPLIED,
+                "quantity",
+                f"{quantity} certificates asserted, but {deducted} of the {face_wh} Wh go to "
+                f"outstanding D10 deductions of {device.device_id!r}: at most "
+                f"{face_wh - deducted} may be issued",
             )
         clash = self._range_clash(cmd.range_start, cmd.range_end)
         if clash is not None:
@@ -777,8 +1021,9 @@ class Registry:
                 "range_start",
                 f"{cmd.range_start}..{cmd.range_end} overlaps issued IDs {clash[0]}..{clash[1]}",
             )
-        effects: list[Effect] = []
-        result = self._plan_issuance(device, interval, cmd.range_start, quantity, now, effects)
+        result = self._plan_issuance(
+            device, interval, cmd.range_start, quantity, now, effects, deducted=deducted
+        )
         effects.append(
             ReadingRecognised(
                 device.device_id,
@@ -788,6 +1033,7 @@ class Registry:
                 str(energy),
                 device.meter_id,
                 device.gross_or_net.name,
+                _plain_decimal(carried),
             )
         )
         return result, effects
@@ -799,6 +1045,7 @@ class Registry:
         bundle = self._current_bundle(cmd.bundle_id)
         self._known_account(cmd.to_account, "to_account")
         self._require_holder(cmd.actor, bundle)
+        self._require_exempt_use(bundle, "transfer")
         if cmd.to_account == bundle.account_id:
             raise _Refuse(
                 ErrorCode.SAME_ACCOUNT, "to_account", f"bundle is already in {cmd.to_account!r}"
@@ -829,34 +1076,79 @@ class Registry:
                 "purpose",
                 f"{cmd.purpose!r} is not CONSUMPTION or STORAGE_CHARGE",
             ) from None
+        if purpose is CancellationPurpose.STORAGE_CHARGE:
+            # D7: a cancellation for charging records the GCs on a Storage Charge Record;
+            # this request names none, so it would leave the charge unrecorded.
+            raise _Refuse(
+                ErrorCode.STORAGE_CHARGE_NEEDS_SCR,
+                "purpose",
+                "cancel for storage charging with the storage book's CancelForCharge, "
+                "which names the Storage Charge Record",
+            )
         period: Interval | None = None
         if cmd.consumption_start is not None or cmd.consumption_end is not None:
             period = Interval.parse(
                 cmd.consumption_start, cmd.consumption_end, field="consumption_period"
             )
+        location = cmd.consumption_location
+        if location is not None:
+            require_text(location, "consumption_location")
         bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        self._require_exempt_use(bundle, "cancel", beneficiary)
         self._require_status(bundle, BundleStatus.ACTIVE)
         self._require_valid_at(bundle, now)
+        if period is not None:
+            self._require_consumption_in_validity(bundle, period)
         self._optional_quantity(quantity, bundle)
-        cancellation = Cancellation(
-            beneficiary=beneficiary,
-            purpose=purpose,
-            cancelled_at=now,
-            consumption_start=None if period is None else period.start,
-            consumption_end=None if period is None else period.end,
-            consumption_location=cmd.consumption_location,
-        )
-        new_status = (
-            BundleStatus.CANCELLED
-            if purpose is CancellationPurpose.CONSUMPTION
-            else BundleStatus.CANCELLED_FOR_STORAGE
+        cancellation = self._cancellation(
+            beneficiary,
+            purpose,
+            now,
+            None if period is None else period.start,
+            None if period is None else period.end,
+            location,
         )
         effects: list[Effect] = []
         part, rest = self._carve(bundle, quantity, effects)
         effects.append(
-            StatusChanged(part, BundleStatus.ACTIVE, new_status, cancellation=cancellation)
+            StatusChanged(
+                part, BundleStatus.ACTIVE, BundleStatus.CANCELLED, cancellation=cancellation
+            )
         )
         return BundleResult(part, rest), effects
+
+    def _cancellation(
+        self,
+        beneficiary: str,
+        purpose: CancellationPurpose,
+        now: _dt.datetime,
+        start: _dt.datetime | None,
+        end: _dt.datetime | None,
+        location: str | None,
+    ) -> Cancellation:
+        """The cancellation record; the last one again when equal (batches share one record)."""
+        last = self._cancellation_memo
+        if last is not None and (
+            last.beneficiary == beneficiary
+            and type(last.beneficiary) is type(beneficiary)
+            and last.purpose is purpose
+            and _same_instant(last.cancelled_at, now)
+            and _same_optional_instant(last.consumption_start, start)
+            and _same_optional_instant(last.consumption_end, end)
+            and last.consumption_location == location
+            and type(last.consumption_location) is type(location)
+        ):
+            return last
+        cancellation = Cancellation(
+            beneficiary=beneficiary,
+            purpose=purpose,
+            cancelled_at=now,
+            consumption_start=start,
+            consumption_end=end,
+            consumption_location=location,
+        )
+        self._cancellation_memo = cancellation
+        return cancellation
 
     def _decide_claim(self, cmd: Claim, now: _dt.datetime) -> _Decision:
         quantity = self._optional_quantity(cmd.quantity)
@@ -901,17 +1193,35 @@ class Registry:
             raise _Refuse(
                 ErrorCode.INVALID_FIELD, "kind", f"{cmd.kind!r} is not RESERVED or LOCKED"
             ) from None
-        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        bundle = self._current_bundle(cmd.bundle_id)
+        # "frozen by the holder or the issuer": the issuer may lock any account's bundle
+        # (e.g. during a dispute), but reserves only what it holds.
+        by_issuer = kind is ReserveKind.LOCKED and cmd.actor == self.issuer.issuer_id
+        if not by_issuer:
+            self._require_holder(cmd.actor, bundle)
         self._require_status(bundle, BundleStatus.ACTIVE)
         self._require_valid_at(bundle, now)
         self._optional_quantity(quantity, bundle)
         effects: list[Effect] = []
         part, rest = self._carve(bundle, quantity, effects)
-        effects.append(StatusChanged(part, BundleStatus.ACTIVE, BundleStatus[kind.name]))
+        effects.append(
+            StatusChanged(
+                part, BundleStatus.ACTIVE, BundleStatus[kind.name], locked_by_issuer=by_issuer
+            )
+        )
         return BundleResult(part, rest), effects
 
     def _decide_release(self, cmd: Release, now: _dt.datetime) -> _Decision:
-        bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
+        bundle = self._current_bundle(cmd.bundle_id)
+        if bundle.bundle_id in self._issuer_locks:
+            if cmd.actor != self.issuer.issuer_id:
+                raise _Refuse(
+                    ErrorCode.NOT_AUTHORISED,
+                    "actor",
+                    f"bundle {bundle.bundle_id} was locked by the GC Issuer; only it releases it",
+                )
+        else:
+            self._require_holder(cmd.actor, bundle)
         if bundle.status not in (BundleStatus.RESERVED, BundleStatus.LOCKED):
             raise _Refuse(
                 ErrorCode.NOT_RESERVED,
@@ -931,6 +1241,8 @@ class Registry:
         self._require_status(
             bundle, BundleStatus.ACTIVE, BundleStatus.RESERVED, BundleStatus.LOCKED
         )
+        # Past its validity a bundle is expired, swept or not (D8); D10 deducts, not withdraws.
+        self._require_valid_at(bundle, now)
         self._optional_quantity(quantity, bundle)
         effects: list[Effect] = []
         part, rest = self._carve(bundle, quantity, effects)
@@ -941,16 +1253,39 @@ class Registry:
         self._require_issuer(cmd.actor)
         effects: list[Effect] = []
         expired: list[int] = []
-        # The queue is an index, not state: popping an issuance whose expiry has
-        # passed is final, because no bundle of it can be live after this sweep.
-        while self._expiry_queue and self._expiry_queue[0][0] <= now:
-            _, issuance_id = heapq.heappop(self._expiry_queue)
-            for bundle_id in sorted(self._current_by_issuance[issuance_id]):
+        # Only reads the queue; _apply drops an issuance from it once none of its
+        # bundles is live, which this sweep's own effects bring about.
+        for issuance_id in self._due_issuances(now):
+            if not self._live_bundles.get(issuance_id):
+                continue
+            for bundle_id in sorted(self._current_of_issuance(issuance_id)):
                 bundle = self._bundles[bundle_id]
                 if bundle.status.is_live:
                     effects.append(StatusChanged(bundle_id, bundle.status, BundleStatus.EXPIRED))
                     expired.append(bundle_id)
         return ExpiryResult(tuple(expired)), effects
+
+    def _due_issuances(self, now: _dt.datetime) -> list[int]:
+        """Issuances in the expiry queue due at ``now``, by (expiry, ID); the queue is unchanged.
+
+        The entries due form a subtree at the heap's root, walked in O(entries due).
+        """
+        heap = self._expiry_queue
+        due: set[tuple[_dt.datetime, int]] = set()
+        stack = [0] if heap and heap[0][0] <= now else []
+        while stack:
+            index = stack.pop()
+            due.add(heap[index])
+            for child in (2 * index + 1, 2 * index + 2):
+                if child < len(heap) and heap[child][0] <= now:
+                    stack.append(child)
+        seen: set[int] = set()
+        ordered = []
+        for _, issuance_id in sorted(due):
+            if issuance_id not in seen:
+                seen.add(issuance_id)
+                ordered.append(issuance_id)
+        return ordered
 
     def _decide_correct_production(self, cmd: CorrectProduction, now: _dt.datetime) -> _Decision:
         interval = production_interval(cmd.start, cmd.end)
@@ -965,39 +1300,55 @@ class Registry:
                 "interval",
                 f"no production recognised for {device.device_id!r} over {interval}",
             )
+        on_record = Decimal(reading.metered)
+        if energy > on_record:  # would issue: not for production past its validity (D8)
+            self._check_still_valid(interval, now)
         self._check_capacity(device, interval, energy)
-        corrected_wh = self.policies.rounding.apply(energy)
-        difference = corrected_wh - reading.recognised_wh
-        if difference == 0:
+        if energy == on_record:
             raise _Refuse(
                 ErrorCode.CORRECTION_UNCHANGED,
                 "energy_wh",
-                f"{corrected_wh} Wh is what is already recognised",
+                f"{energy} Wh is the metered value already on record",
             )
+        # The device's running total changes by (energy - on_record): the Wh recognised change
+        # by the whole-Wh change of the rounded running total (Rounding.carry), so that a
+        # correction below one Wh moves only the carried remainder.
+        difference, carried = self.policies.rounding.carry(
+            energy, self.rounding_remainder(device.device_id), replacing=on_record
+        )
         effects: list[Effect] = []
         issued: IssuanceResult | None = None
         withdrawn: list[int] = []
         withdrawn_wh = 0
         deferred = 0
-        prior = self._issuances_by_reading.get(key, [])
+        prior = self._issuances_of_reading(key)
         if difference > 0:
-            issued = self._plan_issuance(
-                device,
-                interval,
-                self._next_certificate_id,
-                difference,
-                now,
-                effects,
-                corrects=prior[0] if prior else None,
+            # D10: the difference first settles the device's outstanding deductions, in the
+            # order a submitted reading of this hour would; only the rest is issued.
+            deducted = self._plan_deductions(
+                device.device_id, interval.start.hour, difference, effects
             )
-        else:
+            if difference > deducted:
+                issued = self._plan_issuance(
+                    device,
+                    interval,
+                    self._next_certificate_id,
+                    difference - deducted,
+                    now,
+                    effects,
+                    corrects=prior[0] if prior else None,
+                    deducted=deducted,
+                )
+            else:
+                issued = IssuanceResult(None, None, 0, deducted)
+        elif difference < 0:
             shortfall = -difference
-            for bundle in self._untouched_bundles(prior):
+            for bundle in self._untouched_bundles(prior, now):
                 if shortfall == 0:
                     break
                 take = min(shortfall, bundle.quantity)
                 part, _ = self._carve(bundle, take, effects)
-                effects.append(StatusChanged(part, BundleStatus.ACTIVE, BundleStatus.WITHDRAWN))
+                effects.append(StatusChanged(part, bundle.status, BundleStatus.WITHDRAWN))
                 withdrawn.append(part)
                 withdrawn_wh += take
                 shortfall -= take
@@ -1019,28 +1370,44 @@ class Registry:
                 device.device_id,
                 interval.start,
                 interval.end,
-                corrected_wh,
+                reading.recognised_wh + difference,
                 str(energy),
                 reading.meter_id,
-                reading.gross_or_net.name,
+                reading.gross_or_net,
+                _plain_decimal(carried),
             )
         )
         return CorrectionResult(issued, tuple(withdrawn), withdrawn_wh, deferred), effects
 
-    def _untouched_bundles(self, issuance_ids: Sequence[int]) -> list[Bundle]:
-        """ACTIVE bundles still in the account they were issued into: D10 'not yet transferred'."""
+    def _untouched_bundles(self, issuance_ids: Sequence[int], now: _dt.datetime) -> list[Bundle]:
+        """D10's "not yet transferred, cancelled, redeemed or expired" certificates, to withdraw.
+
+        A bundle qualifies if it is live (ACTIVE, or RESERVED/LOCKED: neither
+        transferred nor used yet), sits in the account it was issued into, was
+        never transferred (not even away and back: ``_transferred`` follows it
+        through splits) and is still within its validity (past it, it is
+        expired whether or not the sweep has run). ACTIVE bundles come first,
+        then reserved and locked ones, each by lowest IDs.
+        """
         found = []
         for issuance_id in issuance_ids:
-            home = self._issuances[issuance_id].account_id
-            for bundle_id in self._current_by_issuance[issuance_id]:
+            issuance = self._issuances[issuance_id]
+            if now >= issuance.expiry:
+                continue
+            for bundle_id in self._current_of_issuance(issuance_id):
                 bundle = self._bundles[bundle_id]
-                if bundle.status is BundleStatus.ACTIVE and bundle.account_id == home:
+                if (
+                    bundle.status.is_live
+                    and bundle.account_id == issuance.account_id
+                    and bundle_id not in self._transferred
+                ):
                     found.append(bundle)
-        return sorted(found, key=_by_range)
+        return sorted(found, key=lambda b: (b.status is not BundleStatus.ACTIVE, b.range_start))
 
     # ------------------------------------------------------------------ queries
 
     def _select(self, query: Query) -> tuple[Bundle, ...]:
+        bundles = self._bundles
         is_issuer = query.actor == self.issuer.issuer_id
         # Malformed filters are refused, not left to raise (e.g. an unhashable issuance_id).
         if query.issuance_id is not None and (
@@ -1069,20 +1436,21 @@ class Registry:
                 raise _Refuse(
                     ErrorCode.NOT_OWNER, "account_id", f"{query.actor!r} does not hold it"
                 )
-            candidates: Iterator[int] | set[int] = self._current_by_account[account.account_id]
+            candidates: Iterable[Bundle] = self._current_by_account[account.account_id].values()
         elif query.issuance_id is not None:
-            candidates = self._current_by_issuance.get(query.issuance_id, set())
-        elif query.device_id is not None:
             candidates = (
-                b
-                for i in self._issuances_by_device.get(query.device_id, ())
-                for b in self._current_by_issuance[i]
+                [bundles[b] for b in self._current_of_issuance(query.issuance_id)]
+                if query.issuance_id in self._current_by_issuance
+                else ()
             )
+        elif query.device_id is not None:
+            held = self._current_by_device.get(query.device_id)
+            candidates = () if held is None else held.values()
         elif is_issuer:
-            candidates = (b for ids in self._current_by_issuance.values() for b in ids)
+            candidates = (bundles[b] for b in self._current_ids())
         else:
             mine = [a for a in self._accounts.values() if a.holder_id == query.actor]
-            candidates = (b for a in mine for b in self._current_by_account[a.account_id])
+            candidates = (b for a in mine for b in self._current_by_account[a.account_id].values())
         # Touch only what a filter reads (cost per result, not per registry size): bundles
         # drawn from an account the actor was just shown to hold need no holder check, and
         # bundles drawn from the device's own index no device check.
@@ -1091,10 +1459,13 @@ class Registry:
             query.account_id is not None or query.issuance_id is not None
         )
         needs_issuance = check_device or query.energy_source is not None or window is not None
-        bundles, issuances, accounts = self._bundles, self._issuances, self._accounts
+        if not (
+            check_holder or query.issuance_id is not None or status is not None or needs_issuance
+        ):
+            return tuple(sorted(candidates, key=_RANGE_START))  # nothing to filter
+        issuances, accounts = self._issuances, self._accounts
         found = []
-        for bundle_id in candidates:
-            bundle = bundles[bundle_id]
+        for bundle in candidates:
             if check_holder and accounts[bundle.account_id].holder_id != query.actor:
                 continue
             if query.issuance_id is not None and bundle.issuance_id != query.issuance_id:
@@ -1116,60 +1487,24 @@ class Registry:
                 ):
                     continue
             found.append(bundle)
-        return tuple(sorted(found, key=_by_range))
+        return tuple(sorted(found, key=_RANGE_START))
 
     # ------------------------------------------------------------------ the one place state changes
 
     def _apply(self, effect: object) -> None:
-        if isinstance(effect, Split):
+        apply = self._appliers.get(type(effect))  # the core effects, by exact type
+        if apply is not None:
+            apply(effect)
+        elif isinstance(effect, Split):
             self._apply_split(effect)
         elif isinstance(effect, Transferred):
-            bundle = self._live_current(effect.bundle_id)
-            if bundle.account_id != effect.from_account or bundle.status is not BundleStatus.ACTIVE:
-                raise ModelInvariantBroken(f"transfer of {bundle} from {effect.from_account}")
-            self._current_by_account[bundle.account_id].discard(bundle.bundle_id)
-            self._current_by_account[effect.to_account].add(bundle.bundle_id)
-            self._bundles[bundle.bundle_id] = Bundle(
-                bundle.bundle_id,
-                bundle.issuance_id,
-                bundle.range_start,
-                bundle.range_end,
-                effect.to_account,
-                bundle.status,
-                bundle.parent_id,
-                bundle.cancellation,
-                bundle.claimant,
-            )
+            self._apply_transferred(effect)
         elif isinstance(effect, StatusChanged):
-            bundle = self._live_current(effect.bundle_id)
-            if bundle.status is not effect.old:
-                raise ModelInvariantBroken(f"status change {effect} on {bundle}")
-            self._bundles[bundle.bundle_id] = Bundle(
-                bundle.bundle_id,
-                bundle.issuance_id,
-                bundle.range_start,
-                bundle.range_end,
-                bundle.account_id,
-                effect.new,
-                bundle.parent_id,
-                effect.cancellation or bundle.cancellation,
-                effect.claimant or bundle.claimant,
-            )
+            self._apply_status(effect)
         elif isinstance(effect, Issued):
             self._apply_issued(effect)
         elif isinstance(effect, ReadingRecognised):
-            key = (effect.device_id, effect.start)
-            if key not in self._readings:
-                bisect.insort(self._reading_starts.setdefault(effect.device_id, []), effect.start)
-            self._readings[key] = ProductionRecord(
-                effect.device_id,
-                effect.meter_id,
-                effect.start,
-                effect.end,
-                effect.metered,
-                effect.recognised_wh,
-                GrossOrNet[effect.gross_or_net],
-            )
+            self._apply_reading(effect)
         elif isinstance(effect, DebtChanged):
             debts = self._debts.setdefault(effect.device_id, {})
             if effect.remaining_wh < 0:
@@ -1181,97 +1516,286 @@ class Registry:
             self._next_debt_id = max(self._next_debt_id, effect.debt_id + 1)
         elif isinstance(effect, AccountOpened):
             self._accounts[effect.account.account_id] = effect.account
-            self._current_by_account[effect.account.account_id] = set()
+            self._current_by_account[effect.account.account_id] = {}
         elif isinstance(effect, DeviceRegistered):
+            if effect.device.meter_id in self._device_by_meter:
+                raise ModelInvariantBroken(f"meter ID reused by {effect}")
             self._devices[effect.device.device_id] = effect.device
-            self._issuances_by_device[effect.device.device_id] = []
+            self._device_by_meter[effect.device.meter_id] = effect.device.device_id
+            self._current_by_device[effect.device.device_id] = {}
         else:
             owner = self._effect_owner.get(type(effect))
             if owner is None:
                 raise ModelInvariantBroken(f"no book applies {effect!r}")
             owner.apply(effect)
 
+    def _apply_transferred(self, effect: Transferred) -> None:
+        bundle = self._live_current(effect.bundle_id)
+        if bundle.account_id != effect.from_account or bundle.status is not BundleStatus.ACTIVE:
+            raise ModelInvariantBroken(f"transfer of {bundle} from {effect.from_account}")
+        bundle_id = bundle.bundle_id
+        by_account = self._current_by_account
+        by_account[bundle.account_id].pop(bundle_id, None)
+        receiving = by_account[effect.to_account]
+        self._transferred.add(bundle_id)
+        self._bundles[bundle_id] = receiving[bundle_id] = moved = Bundle(
+            bundle_id,
+            bundle.issuance_id,
+            bundle.range_start,
+            bundle.range_end,
+            effect.to_account,
+            bundle.status,
+            bundle.parent_id,
+            bundle.cancellation,
+            bundle.claimant,
+        )
+        self._replace_in_device_index(moved)
+
+    def _apply_status(self, effect: StatusChanged) -> None:
+        bundle = self._live_current(effect.bundle_id)
+        old, new = bundle.status, effect.new
+        if old is not effect.old:
+            raise ModelInvariantBroken(f"status change {effect} on {bundle}")
+        if effect.locked_by_issuer and new is not BundleStatus.LOCKED:
+            raise ModelInvariantBroken(f"an issuer lock that does not lock: {effect}")
+        bundle_id = bundle.bundle_id
+        issuer_locks = self._issuer_locks
+        issuer_locks.discard(bundle_id)
+        if effect.locked_by_issuer:
+            issuer_locks.add(bundle_id)
+        self._count_live(bundle.issuance_id, (new in _LIVE) - (old in _LIVE))
+        self._bundles[bundle_id] = changed = Bundle(
+            bundle_id,
+            bundle.issuance_id,
+            bundle.range_start,
+            bundle.range_end,
+            bundle.account_id,
+            new,
+            bundle.parent_id,
+            effect.cancellation or bundle.cancellation,
+            effect.claimant or bundle.claimant,
+        )
+        held = self._current_by_account[bundle.account_id]
+        if bundle_id in held:
+            held[bundle_id] = changed
+        self._replace_in_device_index(changed)
+
+    def _replace_in_device_index(self, bundle: Bundle) -> None:
+        """The device index holds ``bundle``, the new record of a current bundle it holds."""
+        held = self._current_by_device[self._issuances[bundle.issuance_id].device_id]
+        if bundle.bundle_id in held:
+            held[bundle.bundle_id] = bundle
+
+    def _apply_reading(self, effect: ReadingRecognised) -> None:
+        device_id = effect.device_id
+        carried = effect.carried
+        if carried is not None:
+            remainder = Decimal(0) if carried == "0" else Decimal(carried)
+            if remainder:
+                self._carries[device_id] = remainder
+            else:
+                self._carries.pop(device_id, None)
+        key = (device_id, effect.start)
+        readings = self._readings
+        if key not in readings:
+            starts = self._reading_starts.get(device_id)
+            if starts is None:
+                self._reading_starts[device_id] = [effect.start]
+            elif not starts or starts[-1] < effect.start:  # usual: readings come in time order
+                starts.append(effect.start)
+            else:
+                bisect.insort(starts, effect.start)
+        GrossOrNet[effect.gross_or_net]  # a name the production record can hold
+        readings[key] = effect
+
+    def _count_live(self, issuance_id: int, change: int) -> None:
+        """Keep the live-bundle count of an issuance, and the expiry queue in step with it."""
+        if not change:
+            return
+        before = self._live_bundles.get(issuance_id, 0)
+        after = before + change
+        if after < 0:
+            raise ModelInvariantBroken(f"issuance {issuance_id} would have {after} live bundles")
+        self._live_bundles[issuance_id] = after
+        if after and not before:  # live again: back into the queue (a duplicate is harmless)
+            heapq.heappush(self._expiry_queue, (self._issuances[issuance_id].expiry, issuance_id))
+        elif not after:
+            # Nothing of it left to expire. Entries leave the queue from the top only, so
+            # drop every ended one there; one further down goes when it reaches the top.
+            queue = self._expiry_queue
+            while queue and not self._live_bundles.get(queue[0][1]):
+                heapq.heappop(queue)
+
     def _live_current(self, bundle_id: int) -> Bundle:
         bundle = self._bundles.get(bundle_id)
-        if bundle is None or bundle.status.is_superseded:
+        if bundle is None or bundle.status is BundleStatus.BUNDLE_SPLIT:
             raise ModelInvariantBroken(f"effect on missing or superseded bundle {bundle_id}")
         return bundle
 
     def _apply_issued(self, effect: Issued) -> None:
         issuance = effect.issuance
-        if issuance.range_start < 1 or issuance.range_end < issuance.range_start:
+        issuance_id, bundle_id = issuance.issuance_id, effect.bundle_id
+        range_start, range_end = issuance.range_start, issuance.range_end
+        if range_start < 1 or range_end < range_start:
             raise ModelInvariantBroken(f"empty or invalid range in {issuance}")
-        if self._range_clash(issuance.range_start, issuance.range_end) is not None:
-            raise ModelInvariantBroken(f"certificate IDs reused by issuance {issuance.issuance_id}")
-        if issuance.issuance_id in self._issuances or effect.bundle_id in self._bundles:
+        if self._range_clash(range_start, range_end) is not None:
+            raise ModelInvariantBroken(f"certificate IDs reused by issuance {issuance_id}")
+        if (
+            issuance_id in self._issuances
+            or bundle_id in self._bundles
+            or bundle_id in self._superseded
+        ):
             raise ModelInvariantBroken(f"identifier reused by {effect}")
-        index = bisect.bisect_left(self._range_starts, issuance.range_start)
-        self._range_starts.insert(index, issuance.range_start)
-        self._range_ends.insert(index, issuance.range_end)
-        self._issuances[issuance.issuance_id] = issuance
-        bundle = Bundle(
-            effect.bundle_id,
-            issuance.issuance_id,
-            issuance.range_start,
-            issuance.range_end,
-            issuance.account_id,
-            BundleStatus.ACTIVE,
+        starts, ends = self._range_starts, self._range_ends
+        if not starts or starts[-1] < range_start:  # the usual case: IDs allocated in order
+            starts.append(range_start)
+            ends.append(range_end)
+        else:
+            index = bisect.bisect_left(starts, range_start)
+            starts.insert(index, range_start)
+            ends.insert(index, range_end)
+        self._issuances[issuance_id] = issuance
+        account_id = issuance.account_id
+        self._bundles[bundle_id] = bundle = Bundle(
+            bundle_id, issuance_id, range_start, range_end, account_id, BundleStatus.ACTIVE
         )
-        self._bundles[bundle.bundle_id] = bundle
-        self._current_by_account[bundle.account_id].add(bundle.bundle_id)
-        self._current_by_issuance[issuance.issuance_id] = {bundle.bundle_id}
-        self._issuances_by_device[issuance.device_id].append(issuance.issuance_id)
-        self._issuances_by_reading.setdefault(
-            (issuance.device_id, issuance.production_start), []
-        ).append(issuance.issuance_id)
-        heapq.heappush(self._expiry_queue, (issuance.expiry, issuance.issuance_id))
-        self._next_certificate_id = max(self._next_certificate_id, issuance.range_end + 1)
-        self._next_bundle_id = max(self._next_bundle_id, bundle.bundle_id + 1)
-        self._next_issuance_id = max(self._next_issuance_id, issuance.issuance_id + 1)
+        self._current_by_account[account_id][bundle_id] = bundle
+        self._current_by_issuance[issuance_id] = bundle_id
+        self._current_by_device[issuance.device_id][bundle_id] = bundle
+        key = (issuance.device_id, issuance.production_start)
+        by_reading = self._issuances_by_reading
+        prior = by_reading.get(key)
+        if prior is None:
+            by_reading[key] = issuance_id
+        elif isinstance(prior, list):
+            prior.append(issuance_id)
+        else:
+            by_reading[key] = [prior, issuance_id]
+        self._count_live(issuance_id, 1)  # its first bundle is ACTIVE: into the queue
+        if range_end >= self._next_certificate_id:
+            self._next_certificate_id = range_end + 1
+        if bundle_id >= self._next_bundle_id:
+            self._next_bundle_id = bundle_id + 1
+        if issuance_id >= self._next_issuance_id:
+            self._next_issuance_id = issuance_id + 1
 
     def _apply_split(self, effect: Split) -> None:
         parent = self._live_current(effect.parent_id)
+        bundles, superseded = self._bundles, self._superseded
         position = parent.range_start
         for bundle_id, start, end in effect.children:
-            if start != position or end < start or bundle_id in self._bundles:
+            if start != position or end < start or bundle_id in bundles or bundle_id in superseded:
                 raise ModelInvariantBroken(f"{effect} does not partition {parent}")
             position = end + 1
         if position != parent.range_end + 1:
             raise ModelInvariantBroken(f"{effect} does not cover {parent}")
-        self._bundles[parent.bundle_id] = Bundle(
-            parent.bundle_id,
-            parent.issuance_id,
-            parent.range_start,
-            parent.range_end,
-            parent.account_id,
-            BundleStatus.BUNDLE_SPLIT,
-            parent.parent_id,
-            parent.cancellation,
-            parent.claimant,
-        )
-        by_account = self._current_by_account[parent.account_id]
-        by_issuance = self._current_by_issuance[parent.issuance_id]
-        by_account.discard(parent.bundle_id)
-        by_issuance.discard(parent.bundle_id)
+        parent_id, issuance_id = parent.bundle_id, parent.issuance_id
+        account_id, status = parent.account_id, parent.status
+        cancellation, claimant = parent.cancellation, parent.claimant
+        del bundles[parent_id]
+        superseded[parent_id] = parent  # read as BUNDLE_SPLIT (see _as_split)
+        by_account = self._current_by_account[account_id]
+        by_device = self._current_by_device[self._issuances[issuance_id].device_id]
+        by_issuance = self._current_by_issuance[issuance_id]
+        if isinstance(by_issuance, int):
+            # The issuance's first split: until now it had this one bundle; from here on a
+            # set, built exactly as if it had been one from the start.
+            by_issuance = {by_issuance}
+            self._current_by_issuance[issuance_id] = by_issuance
+        by_account.pop(parent_id, None)
+        by_device.pop(parent_id, None)
+        by_issuance.discard(parent_id)
+        # Children carry on what is known of the parent: transferred, locked by the issuer.
+        transferred, issuer_locks = self._transferred, self._issuer_locks
+        moved = parent_id in transferred
+        issuer_lock = parent_id in issuer_locks
+        transferred.discard(parent_id)
+        issuer_locks.discard(parent_id)
+        if status in _LIVE:
+            self._count_live(issuance_id, len(effect.children) - 1)
         for bundle_id, start, end in effect.children:
-            self._bundles[bundle_id] = Bundle(
+            if moved:
+                transferred.add(bundle_id)
+            if issuer_lock:
+                issuer_locks.add(bundle_id)
+            bundles[bundle_id] = by_account[bundle_id] = by_device[bundle_id] = Bundle(
                 bundle_id,
-                parent.issuance_id,
+                issuance_id,
                 start,
                 end,
-                parent.account_id,
-                parent.status,
-                parent.bundle_id,
-                parent.cancellation,
-                parent.claimant,
+                account_id,
+                status,
+                parent_id,
+                cancellation,
+                claimant,
             )
-            by_account.add(bundle_id)
             by_issuance.add(bundle_id)
-            self._next_bundle_id = max(self._next_bundle_id, bundle_id + 1)
+            if bundle_id >= self._next_bundle_id:
+                self._next_bundle_id = bundle_id + 1
+
+
+# The live statuses (BundleStatus.is_live), as a tuple: ``in`` matches by identity, where a
+# set would call the enum's Python-level __hash__.
+_LIVE = tuple(status for status in BundleStatus if status.is_live)
+
+
+def _same_optional_instant(a: _dt.datetime | None, b: _dt.datetime | None) -> bool:
+    return a is b or (a is not None and b is not None and _same_instant(a, b))
+
+
+def _same_instant(a: _dt.datetime, b: _dt.datetime) -> bool:
+    """Equal, and in the same time zone: anything computed from one is equal for the other."""
+    return a is b or (a == b and a.tzinfo is b.tzinfo and a.fold == b.fold and type(a) is type(b))
+
+
+def _issuance_with(attributes: Mapping[str, Any]) -> Callable[..., Issuance]:
+    """An Issuance builder whose ``attributes`` override/extend the keyword arguments."""
+
+    def build(**values: Any) -> Issuance:
+        values.update(attributes)
+        return Issuance(**values)
+
+    return build
+
+
+def _as_split(bundle: Bundle) -> Bundle:
+    """A superseded bundle as it now stands: as when it was split, with status BUNDLE_SPLIT."""
+    return Bundle(
+        bundle.bundle_id,
+        bundle.issuance_id,
+        bundle.range_start,
+        bundle.range_end,
+        bundle.account_id,
+        BundleStatus.BUNDLE_SPLIT,
+        bundle.parent_id,
+        bundle.cancellation,
+        bundle.claimant,
+    )
 
 
 def _by_range(bundle: Bundle) -> int:
     return bundle.range_start
+
+
+_RANGE_START = operator.attrgetter("range_start")  # _by_range, without a Python call
+
+
+def _production_record(reading: ReadingRecognised) -> ProductionRecord:
+    """The D6 production record held for a reading: what its ``ReadingRecognised`` says."""
+    return ProductionRecord(
+        reading.device_id,
+        reading.meter_id,
+        reading.start,
+        reading.end,
+        reading.metered,
+        reading.recognised_wh,
+        GrossOrNet[reading.gross_or_net],
+    )
+
+
+def _plain_decimal(value: Decimal) -> str:
+    """An exact decimal as plain positional text (``0.5``, ``-0.25``, ``0``)."""
+    return sys.intern(format(value, "f"))
 
 
 def bundle_to_plain(bundle: Bundle) -> dict[str, Any]:

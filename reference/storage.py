@@ -43,7 +43,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from gc_conformance.reference.allocation import AliveIndex, AllocationMethod, weighted_shares
+from gc_conformance.reference.allocation import (
+    AllocationLog,
+    AllocationMethod,
+    Holdings,
+    HoldingsView,
+    allocation_log,
+    take_in_order,
+    weighted_take,
+)
 from gc_conformance.reference.bundles import BundleStatus, Cancellation, CancellationPurpose
 from gc_conformance.reference.commands import RegisterDevice, Stamp
 from gc_conformance.reference.effects import StatusChanged
@@ -128,7 +136,8 @@ class StorageChargeRecord:
     loss_wh: int | None
     sources: tuple[ChargeSource, ...] = ()
     allocated_wh: int = 0
-    allocations: tuple[tuple[str, int], ...] = ()  # (sdr_id, Wh)
+    # (sdr_id, Wh), in allocation order; a tuple given here becomes an AllocationLog
+    allocations: AllocationLog = attrs.field(factory=AllocationLog, converter=allocation_log)
     time_shift_claim: str | None = None
 
     @property
@@ -173,7 +182,8 @@ class StorageDischargeRecord:
     scr_allocation_methodology: AllocationMethod
     efficiency_factor_methodology: LossMethod
     allocated_wh: int = 0
-    allocations: tuple[tuple[str, int], ...] = ()  # (scr_id, Wh)
+    # (scr_id, Wh), in allocation order; a tuple given here becomes an AllocationLog
+    allocations: AllocationLog = attrs.field(factory=AllocationLog, converter=allocation_log)
     sd_gc_issuance_id: int | None = None
     sd_gc_bundle_id: int | None = None
     unknown_beneficiary: bool = False
@@ -576,7 +586,8 @@ class _Track:
 
     scr_ids: list[str] = attrs.Factory(list)
     scr_ends: list[_dt.datetime] = attrs.Factory(list)
-    alive: AliveIndex = attrs.Factory(AliveIndex)
+    # Wh each SCR still holds (remaining_wh), by position; changed only in apply
+    holdings: Holdings = attrs.Factory(Holdings)
     # positions whose loss is not known yet, in time order (a dict: O(1) removal)
     pending_losses: dict[int, None] = attrs.Factory(dict)
     sdr_ids: list[str] = attrs.Factory(list)
@@ -901,7 +912,8 @@ class StorageBook:
         if pool_loss:
             cause = "DISCHARGE" if status is StorageStatus.DISCHARGING else "SELF_DISCHARGE"
             borne = 0
-            for position, wh in self._plan_take(storage, pool_loss, interval.start, {}):
+            view = track.holdings.view()
+            for position, wh in self._plan_take(storage, pool_loss, interval.start, view):
                 effects.append(
                     LossAttributed(storage.storage_id, track.scr_ids[position], wh, cause)
                 )
@@ -925,6 +937,9 @@ class StorageBook:
                 f"only the operator of {storage.storage_id!r} cancels GCs for its charging",
             )
         bundle = reg._owned_bundle(cmd.actor, cmd.bundle_id)
+        # D2: the issuer's exempt accounts cancel only for the issuer itself (or never),
+        # for storage charging as for anything else.
+        reg._require_exempt_use(bundle, "cancel", storage.storage_id)
         reg._require_status(bundle, BundleStatus.ACTIVE)
         reg._require_valid_at(bundle, now)
         reg._optional_quantity(quantity, bundle)
@@ -1029,39 +1044,24 @@ class StorageBook:
 
     # ------------------------------------------------------------ SCR -> SDR
 
-    def _available(self, scr: StorageChargeRecord, overlay: Mapping[int, int]) -> int:
-        return overlay.get(scr.position, scr.remaining_wh)
-
     def _plan_take(
         self,
         storage: StorageDevice,
         need: int,
         before: _dt.datetime,
-        overlay: Mapping[int, int],
+        view: HoldingsView,
     ) -> list[tuple[int, int]]:
-        """Positions and Wh the storage's method takes for ``need`` Wh discharged at ``before``."""
+        """Positions and Wh the storage's method takes for ``need`` Wh discharged at ``before``.
+
+        Reads the holdings through ``view`` (which keeps what this decision already
+        planned); nothing in the book changes.
+        """
         track = self._tracks[storage.storage_id]
         bound = bisect.bisect_right(track.scr_ends, before)  # SCRs that ended by then
-        scrs, ids, alive = self._scrs, track.scr_ids, track.alive
-        pieces: list[tuple[int, int]] = []
         method = storage.allocation_method
         if method is AllocationMethod.WEIGHTED_AVERAGE:
-            holdings: list[tuple[int, int]] = []
-            position = alive.next_alive(0)
-            while position is not None and position < bound:
-                holdings.append((position, self._available(scrs[ids[position]], overlay)))
-                position = alive.next_alive(position + 1)
-            return weighted_shares(need, holdings)
-        backwards = method is AllocationMethod.LIFO
-        cursor = alive.prev_alive(bound - 1) if backwards else alive.next_alive(0)
-        while need > 0 and cursor is not None and 0 <= cursor < bound:
-            have = self._available(scrs[ids[cursor]], overlay)
-            if have > 0:
-                take = min(have, need)
-                pieces.append((cursor, take))
-                need -= take
-            cursor = alive.prev_alive(cursor - 1) if backwards else alive.next_alive(cursor + 1)
-        return pieces
+            return weighted_take(view, need, bound)
+        return take_in_order(view, need, bound, newest_first=method is AllocationMethod.LIFO)
 
     def _require_losses_known(self, storage: StorageDevice, before: _dt.datetime) -> None:
         track = self._tracks[storage.storage_id]
@@ -1081,17 +1081,17 @@ class StorageBook:
         effects: list[Any],
     ) -> list[tuple[str, str, int]]:
         track = self._tracks[storage.storage_id]
-        overlay: dict[int, int] = {}
+        view = track.holdings.view()  # the batch's own allocations are planned in the view
         done: list[tuple[str, str, int]] = []
         for sdr in sorted(sdrs, key=lambda r: r.discharging_start):
             self._require_losses_known(storage, sdr.discharging_start)
             for position, wh in self._plan_take(
-                storage, sdr.unallocated_wh, sdr.discharging_start, overlay
+                storage, sdr.unallocated_wh, sdr.discharging_start, view
             ):
-                scr = self._scrs[track.scr_ids[position]]
-                overlay[position] = self._available(scr, overlay) - wh
-                effects.append(Allocated(scr.scr_id, sdr.sdr_id, wh))
-                done.append((scr.scr_id, sdr.sdr_id, wh))
+                scr_id = track.scr_ids[position]
+                view.set(position, view.value(position) - wh)
+                effects.append(Allocated(scr_id, sdr.sdr_id, wh))
+                done.append((scr_id, sdr.sdr_id, wh))
         return done
 
     def _decide_allocate(self, cmd: AllocateStorage, now: _dt.datetime) -> Decision:
@@ -1175,13 +1175,24 @@ class StorageBook:
         reg._require_issuer(cmd.actor)
         sdr = self._sdr(cmd.sdr_id)
         self._require_unused(sdr)
+        expiry = reg.policies.validity.expiry(sdr.discharging_end)
+        if now >= expiry:
+            # D8, as for production: no certificate is issued already past its validity.
+            raise _refuse(
+                ErrorCode.PRODUCTION_TOO_OLD,
+                "sdr_id",
+                f"an SD-GC for SDR {sdr.sdr_id} would have been valid until "
+                f"{format_timestamp(expiry)} ({reg.policies.validity.name}); it is "
+                f"{format_timestamp(now)}",
+            )
         if sdr.unallocated_wh:
             raise _refuse(
                 ErrorCode.SDR_NOT_FULLY_ALLOCATED,
                 "sdr_id",
                 f"SDR {sdr.sdr_id}: {sdr.allocated_wh} of {sdr.discharge_energy} Wh allocated",
             )
-        scrs = [self._scrs[scr_id] for scr_id, _ in sdr.allocations]
+        # Each SCR once, even when it gave to this SDR in several allocations.
+        scrs = [self._scrs[scr_id] for scr_id in dict.fromkeys(i for i, _ in sdr.allocations)]
         for scr in scrs:
             if scr.covered_wh != scr.charging_energy:
                 raise _refuse(
@@ -1193,6 +1204,7 @@ class StorageBook:
         storage = self._storages[sdr.storage_id]
         device = reg._devices[storage.storage_id]
         sources = [s for scr in scrs for s in scr.sources]
+        originals = [reg._issuances[i] for i in dict.fromkeys(s.gc_issuance_id for s in sources)]
         first = reg._issuances[sources[0].gc_issuance_id]
         track = self._tracks[storage.storage_id]
         if storage.loss_method is LossMethod.EFFICIENCY_FACTOR and track.factor is not None:
@@ -1200,7 +1212,7 @@ class StorageBook:
         else:
             charged = sum(s.charging_energy for s in scrs)
             factor = float(Fraction(sum(s.net_wh or 0 for s in scrs), charged))
-        scr_ids = tuple(dict.fromkeys(s.scr_id for s in scrs))
+        scr_ids = tuple(s.scr_id for s in scrs)
         attributes = {
             "energy_source": _join(s.energy_source for s in sources),
             "technology_type": _join(s.technology_type for s in sources),
@@ -1208,6 +1220,9 @@ class StorageBook:
             "device_capacity_w": first.device_capacity_w,
             "device_operational_date": first.device_operational_date,
             "device_location": first.device_location,
+            # D7: the D5 attributes are those of the original production device, carried
+            # from the cancelled GCs, not the storage system's own
+            "support_received": _join(i.support_received for i in originals if i.support_received),
             "is_storage": True,
             "storage_id": storage.storage_id,
             "storage_device_location": storage.location,
@@ -1335,11 +1350,9 @@ class StorageBook:
             self._scrs[scr.scr_id] = scr
             track.scr_ids.append(scr.scr_id)
             track.scr_ends.append(scr.charging_end)
-            track.alive.append()
+            track.holdings.append(scr.remaining_wh)
             if scr.loss_wh is None:
                 track.pending_losses[scr.position] = None
-            elif scr.remaining_wh == 0:
-                track.alive.kill(scr.position)
             self._metered(
                 track,
                 scr.charging_start,
@@ -1439,8 +1452,7 @@ class StorageBook:
         self._scrs[scr.scr_id] = updated
         if was_pending:
             del track.pending_losses[scr.position]
-        if updated.remaining_wh == 0:
-            track.alive.kill(scr.position)
+        track.holdings.set(scr.position, updated.remaining_wh)
 
     def _apply_allocation(self, effect: Allocated) -> None:
         scr, sdr = self._scrs[effect.scr_id], self._sdrs[effect.sdr_id]
@@ -1451,16 +1463,15 @@ class StorageBook:
         scr = attrs.evolve(
             scr,
             allocated_wh=scr.allocated_wh + effect.wh,
-            allocations=(*scr.allocations, (sdr.sdr_id, effect.wh)),
+            allocations=scr.allocations.plus((sdr.sdr_id, effect.wh)),
         )
         self._scrs[scr.scr_id] = scr
         self._sdrs[sdr.sdr_id] = attrs.evolve(
             sdr,
             allocated_wh=sdr.allocated_wh + effect.wh,
-            allocations=(*sdr.allocations, (scr.scr_id, effect.wh)),
+            allocations=sdr.allocations.plus((scr.scr_id, effect.wh)),
         )
-        if scr.remaining_wh == 0:
-            self._tracks[scr.storage_id].alive.kill(scr.position)
+        self._tracks[scr.storage_id].holdings.set(scr.position, scr.remaining_wh)
 
 
 def _enum(kind: type[enum.Enum], value: object, field: str) -> Any:

@@ -12,13 +12,20 @@ Findings (each names a :class:`~.invariants.Risk`):
 
 * STORAGE_OVERALLOCATION  an SCR gives away (to SDRs and losses) more than it
   charged; an SDR receives more than it discharged; GCs backing an SCR exceed
-  its charge; an SD-GC larger than its SDR or its SDR's allocated Wh
+  its charge, or an SCR counts other Wh of a bundle than the bundle holds; an
+  SD-GC larger than its SDR or its SDR's allocated Wh, or an SD-GC issuance of
+  another size than the SD-GC record says
 * STORAGE_LINEAGE         an SD-GC whose SCRs were not fully backed by GCs
   cancelled for storage; a second SD-GC (or an unknown beneficiary) for one SDR;
-  a storage-system issuance not made from an SDR; an allocation from a charge
-  that ended after the discharge began; references to unknown records
+  a storage-system issuance not made from an SDR, or an SD-GC issued for another
+  device than the SDR's storage system; an allocation from a charge that ended
+  after the discharge began, from a charge whose losses were not yet calculated,
+  or between two storage systems; GCs backing an SCR that were not produced in
+  its interval; a time-shift claim on a bundle that is not its SDR's SD-GC;
+  references to unknown records
 * DOUBLE_USE              a GC bundle backing two SCRs, or a bundle, SCR, SDR or
-  SD-GC serving two time-shift claims
+  SD-GC serving two time-shift claims (the SCRs and GC bundles behind a claim
+  are those the history allocated to its SDR, whatever the claim lists)
 * DOUBLE_DISCLOSURE       a storage cancellation that also backs a consumption
   claim (the core checker flags the claim itself)
 """
@@ -62,6 +69,7 @@ class StorageReplay:
         self.sdrs: dict[Any, dict[str, Any]] = {}
         self.charge_bundles: dict[Any, Any] = {}  # bundle -> SCR it backs
         self.sd_gc_issuances: set[Any] = set()
+        self.sd_gcs: list[tuple[Any, Any, int, Any]] = []  # (issuance, SDR, Wh, action)
         self.claimed: dict[str, set[Any]] = {
             "bundle": set(),
             "scr": set(),
@@ -84,12 +92,17 @@ class StorageReplay:
             sid = e["scr_allocation_id"]
             if sid in self.scrs:
                 self._find(replay, "STORAGE_LINEAGE", f"SCR {sid} recorded twice")
+            loss = e.get("loss_wh")
             self.scrs[sid] = {
                 "charge": int(e["charging_energy"]),
-                "loss": int(e.get("loss_wh") or 0),
+                "loss": int(loss or 0),
+                "loss_known": loss is not None,
                 "covered": 0,
                 "allocated": 0,
+                "start": e["charging_start_datetime"],
                 "end": e["charging_end_datetime"],
+                "storage": e.get("storage_id"),
+                "bundles": [],
             }
             graph.add_node(scr_node(sid), charging_energy=int(e["charging_energy"]))
         elif kind == "sdr":
@@ -100,8 +113,10 @@ class StorageReplay:
                 "discharge": int(e["discharge_energy"]),
                 "allocated": 0,
                 "start": e["discharging_start_datetime"],
+                "storage": e.get("storage_id"),
                 "scrs": [],
                 "used": None,
+                "sd_gc": None,
             }
             graph.add_node(sdr_node(did), discharge_energy=int(e["discharge_energy"]))
         elif kind == "storage_loss":
@@ -110,6 +125,7 @@ class StorageReplay:
                 scr = self._scr(replay, sid)
                 if scr is not None:
                     scr["loss"] += int(e["loss_wh"])
+                    scr["loss_known"] = True
                     self._check_scr(replay, sid, scr)
         elif kind == "scr_source":
             self._source(replay, e)
@@ -170,6 +186,9 @@ class StorageReplay:
             )
         if scr is None:
             return
+        scr["bundles"].append(bid)
+        if live is not None:
+            self._check_source(replay, sid, scr, bid, live, int(e["quantity"]))
         scr["covered"] += int(e["quantity"])
         if scr["covered"] > scr["charge"]:
             self._find(
@@ -182,6 +201,40 @@ class StorageReplay:
 
         replay.graph.add_edge(bundle_node(bid), scr_node(sid), kind="charge", wh=int(e["quantity"]))
 
+    @staticmethod
+    def _check_source(
+        replay: Any, sid: Any, scr: Mapping[str, Any], bid: Any, live: Any, quantity: int
+    ) -> None:
+        """D7 GC -> SCR: the bundle holds the Wh the SCR counts, produced in the SCR's interval."""
+        from gc_conformance.reference.invariants import Risk
+        from gc_conformance.reference.lineage import issuance_node
+
+        if quantity != live.end - live.start + 1:
+            replay.find(
+                Risk.STORAGE_OVERALLOCATION,
+                f"SCR {sid} counts {quantity} Wh of bundle {bid}, which holds "
+                f"{live.end - live.start + 1} Wh",
+                bid,
+            )
+        node = replay.graph.nodes.get(issuance_node(live.issuance_id), {})
+        produced = (node.get("production_start"), node.get("production_end"))
+        if None in produced:
+            return
+        try:
+            same = [replay._stamp(t, "production") for t in produced] == [
+                replay._stamp(scr["start"], "charging_start_datetime"),
+                replay._stamp(scr["end"], "charging_end_datetime"),
+            ]
+        except Exception:  # a malformed stamp is reported by the core checker
+            return
+        if not same:
+            replay.find(
+                Risk.STORAGE_LINEAGE,
+                f"SCR {sid} ({scr['start']}/{scr['end']}) is backed by bundle {bid}, produced "
+                f"{produced[0]}/{produced[1]}: not the charge interval",
+                bid,
+            )
+
     def _allocation(self, replay: Any, e: Mapping[str, Any]) -> None:
         sid, did, wh = e["scr_allocation_id"], e["sdr_allocation_id"], int(e["wh"])
         scr, sdr = self._scr(replay, sid), self._sdr(replay, did)
@@ -189,6 +242,18 @@ class StorageReplay:
             return
         if wh <= 0:
             self._find(replay, "STORAGE_OVERALLOCATION", f"allocation of {wh} Wh {sid} -> {did}")
+        if scr["storage"] != sdr["storage"]:
+            self._find(
+                replay,
+                "STORAGE_LINEAGE",
+                f"SCR {sid} of {scr['storage']!r} allocated to SDR {did} of {sdr['storage']!r}",
+            )
+        if not scr["loss_known"]:
+            self._find(
+                replay,
+                "STORAGE_LINEAGE",
+                f"SCR {sid} allocated to SDR {did} before its losses were calculated",
+            )
         scr["allocated"] += wh
         sdr["allocated"] += wh
         sdr["scrs"].append(sid)
@@ -221,9 +286,11 @@ class StorageReplay:
         self.sd_gc_issuances.add(iid)
         if sdr is None:
             return
+        self.sd_gcs.append((iid, did, quantity, replay.action_id))
         if sdr["used"] is not None:
             self._find(replay, "STORAGE_LINEAGE", f"second use of SDR {did} ({sdr['used']})")
         sdr["used"] = f"SD-GC issuance {iid}"
+        sdr["sd_gc"] = iid
         if not quantity <= sdr["discharge"] <= sdr["allocated"]:
             self._find(
                 replay,
@@ -245,11 +312,31 @@ class StorageReplay:
         replay.graph.add_edge(sdr_node(did), issuance_node(iid), kind="sd_gc", wh=quantity)
 
     def _time_shift(self, replay: Any, e: Mapping[str, Any]) -> None:
+        did, bid = e["sdr_allocation_id"], e["bundle_id"]
+        sdr = self._sdr(replay, did)
+        # D7: the GCs, SCRs and SDR behind the SD-GC all become unavailable: those the
+        # history allocated to the SDR, whether or not the claim lists them.
+        scr_ids = list(dict.fromkeys(e.get("scr_ids", ())))
+        gc_ids = list(dict.fromkeys(e.get("gc_bundle_ids", ())))
+        if sdr is not None:
+            live = replay.bundles.get(bid)
+            if sdr["sd_gc"] is None or live is None or live.issuance_id != sdr["sd_gc"]:
+                self._find(
+                    replay,
+                    "STORAGE_LINEAGE",
+                    f"time-shift claim {e.get('claim_id')} on bundle {bid}, which is not the "
+                    f"SD-GC of SDR {did}",
+                    bid,
+                )
+            scr_ids += [s for s in dict.fromkeys(sdr["scrs"]) if s not in scr_ids]
+            for sid in scr_ids:
+                behind = self.scrs.get(sid, {}).get("bundles", ())
+                gc_ids += [b for b in behind if b not in gc_ids]
         parts = [
-            ("bundle", e["bundle_id"]),
-            ("sdr", e["sdr_allocation_id"]),
-            *(("scr", s) for s in e.get("scr_ids", ())),
-            *(("gc", b) for b in e.get("gc_bundle_ids", ())),
+            ("bundle", bid),
+            ("sdr", did),
+            *(("scr", s) for s in scr_ids),
+            *(("gc", b) for b in gc_ids),
         ]
         for kind, key in parts:
             if key in self.claimed[kind]:
@@ -261,7 +348,30 @@ class StorageReplay:
             self.claimed[kind].add(key)
 
     def finish(self, replay: Any) -> None:
-        """Whole-history checks: issuances of storage systems not made from an SDR."""
+        """Whole-history checks: issuances of storage systems not made from an SDR, and
+        SD-GC records against the issuances they name (whichever came first)."""
+        from gc_conformance.reference.lineage import issuance_node
+
+        current = replay.action_id
+        for iid, did, quantity, action_id in self.sd_gcs:
+            replay.action_id = action_id
+            node = replay.graph.nodes.get(issuance_node(iid))
+            storage = self.sdrs[did]["storage"]
+            if node is None or node.get("device_id") != storage:
+                self._find(
+                    replay,
+                    "STORAGE_LINEAGE",
+                    f"SD-GC of SDR {did} names issuance {iid}, which is not an issuance of "
+                    f"its storage system {storage!r}",
+                )
+            elif node.get("quantity") != quantity:
+                self._find(
+                    replay,
+                    "STORAGE_OVERALLOCATION",
+                    f"SD-GC of SDR {did} records {quantity} Wh but issuance {iid} issued "
+                    f"{node.get('quantity')} Wh",
+                )
+        replay.action_id = current
         for node, data in replay.graph.nodes(data=True):
             if node[0] != "issuance" or data.get("device_id") not in self.storages:
                 continue

@@ -129,8 +129,16 @@ class Interval:
         max_length: _dt.timedelta | None = None,
     ) -> Interval:
         """Parse both ends strictly; ``start < end``; optionally ``end - start <= max_length``."""
-        begin = parse_timestamp(start, f"{field}.start")
-        finish = parse_timestamp(end, f"{field}.end")
+        # An aware UTC datetime with whole seconds is taken as it is (parse_timestamp's own
+        # first case), without building the field names its errors would need.
+        if type(start) is _dt.datetime and start.tzinfo is UTC and not start.microsecond:
+            begin = start
+        else:
+            begin = parse_timestamp(start, f"{field}.start")
+        if type(end) is _dt.datetime and end.tzinfo is UTC and not end.microsecond:
+            finish = end
+        else:
+            finish = parse_timestamp(end, f"{field}.end")
         if not begin < finish:
             raise InvalidInput(
                 ErrorCode.INVALID_INTERVAL,

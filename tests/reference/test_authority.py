@@ -102,8 +102,10 @@ def test_the_issuer_holds_certificates_only_in_an_exempt_account() -> None:
     world.produce(energy=1000)
     # the holder may send certificates to the issuer's exempt (testing) account ...
     assert world.ok(Transfer(ALICE, 1, ISSUER_TEST_ACCOUNT, 10)) == BundleResult(2, 3)
-    # ... where the issuer, as holder, may use them
-    assert world.ok(Cancel(ISSUER, 2, "issuer's own consumption")) == BundleResult(2, None)
+    # ... where the issuer, as holder, may use them for itself (D2) ...
+    assert world.ok(Cancel(ISSUER, 2, ISSUER, quantity=5)) == BundleResult(4, 5)
+    # ... but never trade or supply them: tests/reference/test_review_fixes_model.py
+    world.rejected(Cancel(ISSUER, 5, "a customer"), ErrorCode.ISSUER_MAY_NOT_TRADE, "beneficiary")
     # but the issuer cannot open an account without an exemption to hold anything else
     world.rejected(
         OpenAccount(ISSUER, Account("PLAIN", ISSUER, "plain")), ErrorCode.ISSUER_MAY_NOT_HOLD

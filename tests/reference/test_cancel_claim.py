@@ -71,17 +71,15 @@ def test_a_consumption_period_may_be_longer_than_an_hour() -> None:
         (SplitOrigin.FROM_END, (751, 1000), (1, 750)),
     ],
 )
-def test_a_partial_cancellation_for_storage_charging_splits(
+def test_a_partial_cancellation_splits(
     origin: SplitOrigin, cancelled: tuple[int, int], left: tuple[int, int]
 ) -> None:
     world = World(Policies(split_origin=origin))
     world.produce(energy=1000)
-    assert world.ok(
-        Cancel(ALICE, 1, "Battery Co", purpose="STORAGE_CHARGE", quantity=250)
-    ) == BundleResult(2, 3)
+    assert world.ok(Cancel(ALICE, 1, "Acme", quantity=250)) == BundleResult(2, 3)
     part, rest = world.bundle(2), world.bundle(3)
-    assert part.status is BundleStatus.CANCELLED_FOR_STORAGE
-    assert part.cancellation.purpose is CancellationPurpose.STORAGE_CHARGE
+    assert part.status is BundleStatus.CANCELLED
+    assert part.cancellation.purpose is CancellationPurpose.CONSUMPTION
     assert (part.range_start, part.range_end) == cancelled
     assert rest.status is BundleStatus.ACTIVE and rest.cancellation is None
     assert (rest.range_start, rest.range_end) == left
@@ -137,7 +135,10 @@ def test_certificates_are_cancelled_only_once() -> None:
     world.produce(energy=1000)
     world.ok(Cancel(ALICE, 1, "Acme"))
     world.rejected(Cancel(ALICE, 1, "Someone Else"), ErrorCode.BUNDLE_NOT_ACTIVE, "bundle_id")
-    world.rejected(Cancel(ALICE, 1, "Acme", purpose="STORAGE_CHARGE"), ErrorCode.BUNDLE_NOT_ACTIVE)
+    # a cancellation for storage charging is refused as a request before any state is read
+    world.rejected(
+        Cancel(ALICE, 1, "Acme", purpose="STORAGE_CHARGE"), ErrorCode.STORAGE_CHARGE_NEEDS_SCR
+    )
     world.ok(Claim(ALICE, 1, "Acme"))
     world.rejected(Cancel(ALICE, 1, "Acme"), ErrorCode.BUNDLE_NOT_ACTIVE)
     world.assert_invariants()
@@ -186,9 +187,8 @@ def test_only_certificates_cancelled_for_consumption_are_claimed() -> None:
     world = World()
     world.produce(energy=1000)
     world.rejected(Claim(ALICE, 1, "Acme"), ErrorCode.NOT_CANCELLED, "bundle_id")
-    world.ok(Cancel(ALICE, 1, "Acme", purpose="STORAGE_CHARGE"))
-    # storage-charge cancellations never support a consumption claim (D4 risk 6)
-    world.rejected(Claim(ALICE, 1, "Acme"), ErrorCode.NOT_CANCELLED, "bundle_id")
+    # storage-charge cancellations (made through the storage book's CancelForCharge) never
+    # support a consumption claim (D4 risk 6): tests/reference/storage/test_storage_rules.py
 
 
 def test_a_claim_is_made_once() -> None:

@@ -57,19 +57,31 @@ def test_an_upward_correction_issues_the_difference_linked_to_the_original() -> 
     world.assert_invariants()  # a linked correction is not double issuance
 
 
-def test_correcting_to_the_recognised_value_is_refused() -> None:
+def test_correcting_to_the_metered_value_on_record_is_refused() -> None:
     world = World()
     world.produce(HOUR[0], 1000)
     world.rejected(correct(1000), ErrorCode.CORRECTION_UNCHANGED, "energy_wh")
-    world.rejected(correct("1000.4"), ErrorCode.CORRECTION_UNCHANGED, "energy_wh")  # rounds to 1000
+    world.rejected(correct("1000.000"), ErrorCode.CORRECTION_UNCHANGED, "energy_wh")
     world.ok(correct(1200))
     world.rejected(correct(1200), ErrorCode.CORRECTION_UNCHANGED)
 
 
-def test_unchanged_is_judged_after_rounding_under_the_policy() -> None:
-    world = World(Policies(rounding=Rounding.DOWN))
+@pytest.mark.parametrize(
+    ("rounding", "corrected", "carried"),
+    [(Rounding.NEAREST, "1000.4", "0.4"), (Rounding.DOWN, "1000.9", "0.9")],
+)
+def test_a_correction_below_one_wh_moves_only_the_carried_remainder(
+    rounding: Rounding, corrected: str, carried: str
+) -> None:
+    world = World(Policies(rounding=rounding))
     world.produce(HOUR[0], 1000)
-    world.rejected(correct("1000.9"), ErrorCode.CORRECTION_UNCHANGED)
+    assert world.ok(correct(corrected)) == CorrectionResult(None, (), 0, 0)
+    reading = world.registry.production(WIND, ts(HOUR[0]))
+    assert reading is not None and reading.energy_wh == corrected and reading.recognised_wh == 1000
+    assert str(world.registry.rounding_remainder(WIND)) == carried
+    assert world.registry.balance(PRODUCER_ACCOUNT) == 1000
+    # the remainder counts towards the next reading: 1000.9 + 0.1 Wh make 1001 certificates
+    assert world.produce("2024-03-01T11:00:00Z", "0.6").issued_wh == 1
 
 
 @pytest.mark.parametrize(
@@ -118,12 +130,19 @@ def test_an_earlier_upward_correction_is_withdrawn_from_too() -> None:
     assert world.registry.balance(PRODUCER_ACCOUNT) == 500
 
 
-def test_reserved_certificates_are_not_withdrawn_by_a_correction() -> None:
+def test_reserved_certificates_are_withdrawn_by_a_correction_after_active_ones() -> None:
+    # D10: only transferred, cancelled, redeemed or expired GCs escape withdrawal; a
+    # reservation or lock is none of these (the certificates never left their account)
     world = World()
     world.produce(HOUR[0], 1000)
-    world.ok(Reserve(ALICE, 1))
-    assert world.ok(correct(700)) == CorrectionResult(None, (), 0, 300)
-    assert world.bundle(1).status is BundleStatus.RESERVED
+    world.ok(Reserve(ALICE, 1, 900))  # 2: 1..900 reserved; 3: 901..1000 active
+    assert world.ok(correct(700)) == CorrectionResult(None, (3, 4), 300, 0)
+    assert world.bundle(3).status is BundleStatus.WITHDRAWN  # the active bundle goes first
+    assert (world.bundle(4).range_start, world.bundle(4).range_end) == (1, 200)
+    assert world.bundle(4).status is BundleStatus.WITHDRAWN
+    assert world.bundle(5).status is BundleStatus.RESERVED and world.bundle(5).quantity == 700
+    assert world.registry.outstanding_deductions(WIND) == 0
+    world.assert_invariants()
 
 
 def cancelled_then_corrected(policy: CorrectionDeduction) -> World:

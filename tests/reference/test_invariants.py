@@ -71,11 +71,74 @@ def claim(bid: int, claimant: str = "Acme", old: str = "CANCELLED") -> dict[str,
     return status(bid, old, "CLAIMED", claimant=claimant)
 
 
-def history(*steps: list[dict[str, Any]] | dict[str, Any]) -> list[dict[str, Any]]:
+AT = "2024-03-02T00:00:00Z"
+ACCOUNTS = ("A", "B", "C")
+
+
+class Timed:
+    """A step of :func:`history` at its own time ``at``."""
+
+    def __init__(self, at: str, *effects: dict[str, Any]) -> None:
+        self.at, self.effects = at, list(effects)
+
+
+def reading(
+    device: str, hour: int, recognised: int, metered: str | None = None, carried: str | None = "0"
+) -> dict[str, Any]:
+    return {
+        "effect": "reading",
+        "device_id": device,
+        "meter_id": f"M-{device}",
+        "production_start": f"2024-03-01T{hour:02d}:00:00Z",
+        "production_end": f"2024-03-01T{hour + 1:02d}:00:00Z",
+        "recognised_wh": recognised,
+        "metered_wh": str(recognised) if metered is None else metered,
+        "gross_or_net": "NET",
+        "carried_wh": carried,
+    }
+
+
+def history(
+    *steps: list[dict[str, Any]] | dict[str, Any] | Timed,
+    accounts: tuple[str, ...] = ACCOUNTS,
+    readings: bool = True,
+) -> list[dict[str, Any]]:
+    """Actions 1, 2, ... from ``steps``, after an action 0 opening ``accounts``.
+
+    With ``readings``, every issue effect is followed (in its action) by the reading
+    that recognises what has been issued for its device and interval so far, unless
+    the step carries a reading of that interval itself.
+    """
     actions = []
-    for number, effects in enumerate(steps, start=1):
-        listed = effects if isinstance(effects, list) else [effects]
-        actions.append({"action_id": number, "accepted": True, "effects": listed})
+    if accounts:
+        opened = [
+            {"effect": "account", "account_id": a, "holder_id": f"h-{a}", "exemption": None}
+            for a in accounts
+        ]
+        actions.append({"action_id": 0, "at": AT, "accepted": True, "effects": opened})
+    issued: dict[tuple[Any, Any], int] = {}
+    for number, step in enumerate(steps, start=1):
+        at = step.at if isinstance(step, Timed) else AT
+        listed = step.effects if isinstance(step, Timed) else step
+        listed = list(listed) if isinstance(listed, list) else [listed]
+        if readings:
+            read = {
+                (e["device_id"], e["production_start"]) for e in listed if e["effect"] == "reading"
+            }
+            for effect in list(listed):
+                if effect["effect"] != "issue":
+                    continue
+                key = (effect["device_id"], effect["production_start"])
+                issued[key] = issued.get(key, 0) + effect["range_end"] - effect["range_start"] + 1
+                if key not in read:
+                    listed.append(
+                        {
+                            **reading(effect["device_id"], 0, issued[key]),
+                            "production_start": effect["production_start"],
+                            "production_end": effect["production_end"],
+                        }
+                    )
+        actions.append({"action_id": number, "at": at, "accepted": True, "effects": listed})
     return actions
 
 
@@ -107,7 +170,7 @@ CLEAN = history(
     status(3, "RESERVED", "ACTIVE"),
     status(6, "ACTIVE", "WITHDRAWN"),
     cancel(5, "Battery", "STORAGE_CHARGE"),
-    status(3, "ACTIVE", "EXPIRED"),
+    Timed("2025-01-01T00:00:00Z", status(3, "ACTIVE", "EXPIRED")),
 )
 CLEAN_STATE = {
     "bundles": [
@@ -155,7 +218,8 @@ def test_an_overlapping_interval_is_double_issuance_but_another_device_is_not() 
         "2024-03-01T10:30:00Z",
         "2024-03-01T11:30:00Z",
     )
-    assert risks(history(issue(1, 1, 1, 100), overlapping)) == [Risk.DOUBLE_ISSUANCE]
+    # the issuances overlap, and so does the production recognised for them
+    assert risks(history(issue(1, 1, 1, 100), overlapping)) == [Risk.DOUBLE_ISSUANCE] * 2
     assert risks(history(issue(1, 1, 1, 100), issue(2, 2, 101, 200, device="D2"))) == []
     assert risks(history(issue(1, 1, 1, 100), issue(2, 2, 101, 200, hour=11))) == []
 
@@ -337,6 +401,7 @@ def test_state_mismatch_missing_extra_or_different_bundles() -> None:
         {
             "action_id": 1,
             "accepted": True,
+            "at": AT,
             "effects": [{**issue(1, 1, 1, 5), "production_end": "2024-03-01T10:14:95Z"}],
         },
         "not even a mapping",

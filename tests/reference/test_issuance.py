@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 from core_builders import (
     ALICE,
@@ -16,6 +17,7 @@ from core_builders import (
     WIND_CAPACITY_W,
     WIND_METER,
     World,
+    device,
     ts,
 )
 
@@ -23,9 +25,11 @@ from gc_conformance.reference import (
     BundleStatus,
     CapacityPlausibility,
     ErrorCode,
+    GrossOrNet,
     IssuanceResult,
     IssueBundle,
     Policies,
+    RegisterDevice,
     Rounding,
     SubmitProduction,
     ValidityReading,
@@ -271,10 +275,21 @@ def test_submitted_production_is_validated(
     assert list(world.registry.current_bundles()) == []
 
 
-def test_gross_readings_are_accepted() -> None:
+def test_gross_readings_are_accepted_from_a_device_registered_gross() -> None:
     world = World()
-    result = world.ok(submit("2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z", gross_or_net="GROSS"))
-    assert result.issued_wh == 1000
+    world.ok(RegisterDevice(ISSUER, device("DEV-G", meter_id="M-G", gross_or_net=GrossOrNet.GROSS)))
+    reading = SubmitProduction(
+        ISSUER, "DEV-G", "M-G", "2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z", 1000, "GROSS"
+    )
+    assert world.ok(reading).issued_wh == 1000
+    # a reading must say what the device's meter measures (D6 "whether gross or net")
+    world.rejected(
+        submit("2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z", gross_or_net="GROSS"),
+        ErrorCode.GROSS_NET_MISMATCH,
+        "gross_or_net",
+    )
+    net = attrs.evolve(reading, start="2024-03-01T11:00:00Z", end="2024-03-01T12:00:00Z")
+    world.rejected(attrs.evolve(net, gross_or_net="NET"), ErrorCode.GROSS_NET_MISMATCH)
 
 
 def test_nameplate_capacity_bounds_energy_per_interval() -> None:

@@ -117,7 +117,7 @@ def test_a_device_id_is_unique_in_the_domain() -> None:
 def test_a_device_issues_into_an_account_that_exists() -> None:
     world = World()
     world.rejected(
-        RegisterDevice(ISSUER, device("DEV-3", "NOWHERE")),
+        RegisterDevice(ISSUER, device("DEV-3", "NOWHERE", meter_id="M-3")),
         ErrorCode.UNKNOWN_ACCOUNT,
         "device.account_id",
     )

@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from core_builders import ALICE, BOB, ISSUER, PRODUCER_ACCOUNT, SUPPLIER_ACCOUNT, World, ts
+from core_builders import (
+    ALICE,
+    BOB,
+    ISSUER,
+    PRODUCER_ACCOUNT,
+    SUPPLIER_ACCOUNT,
+    WIND,
+    World,
+    ts,
+)
 
 from gc_conformance.reference import (
     BundleResult,
@@ -138,10 +147,18 @@ def test_calendar_year_expiry_at_the_exact_instant() -> None:
 
 
 def test_the_last_hour_of_the_year_expires_with_that_year() -> None:
+    last_hour = SubmitProduction(
+        ISSUER, "DEV-WIND", "M-WIND", "2024-12-31T23:00:00Z", "2025-01-01T00:00:00Z", 10
+    )
+    # under CALENDAR_YEAR its certificates would be expired the instant the hour has ended and
+    # can be reported, so none are issued (D8; docs/lifecycle.md)
     world = World()
-    world.produce("2024-12-31T23:00:00Z", 10, now="2025-01-01T00:00:00Z")
-    assert world.registry.issuance(1).expiry == ts("2025-01-01T00:00:00Z")  # type: ignore[union-attr]
-    world.rejected(Cancel(ALICE, 1, "Acme"), ErrorCode.CERTIFICATE_EXPIRED, "bundle_id")
+    world.rejected(last_hour, ErrorCode.PRODUCTION_TOO_OLD, "interval", now="2025-01-01T00:00:00Z")
+    assert world.registry.production(WIND, ts("2024-12-31T23:00:00Z")) is None
+    # a rolling reading leaves it twelve months
+    world = World(Policies(validity=ValidityReading.ROLLING_12_MONTHS))
+    assert world.ok(last_hour, now="2025-01-01T00:00:00Z").issued_wh == 10
+    assert world.registry.issuance(1).expiry == ts("2026-01-01T00:00:00Z")  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(

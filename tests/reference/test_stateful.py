@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from decimal import Decimal
 from typing import Any
 
 from core_builders import (
@@ -191,6 +192,17 @@ class RegistryMachine(RuleBasedStateMachine):
     def sweep(self, actor: str) -> None:
         self.run(Expire(actor))
 
+    @rule(days=st.integers(0, 800))
+    def decide_a_sweep_and_throw_it_away(self, days: int) -> None:
+        """Deciding changes nothing, not even the expiry queue (only committing does)."""
+        before, queue = self.registry.fingerprint(), list(self.registry._expiry_queue)
+        _, result, effects = self.registry.prepare(
+            Expire(ISSUER), self.now + dt.timedelta(days=days)
+        )
+        assert len(result.expired) == len(effects)
+        assert self.registry.fingerprint() == before
+        assert self.registry._expiry_queue == queue
+
     # ------------------------------------------------------------ issuance
 
     @rule(
@@ -246,7 +258,11 @@ class RegistryMachine(RuleBasedStateMachine):
         outcome = self.run(CorrectProduction(actor, device, start, end, energy))
         if outcome.accepted:
             result = outcome.value
-            assert self.registry.outstanding_deductions(device) == before + result.deferred_wh
+            settled = result.issued.deducted_wh if result.issued is not None else 0
+            assert (
+                self.registry.outstanding_deductions(device)
+                == before + result.deferred_wh - settled
+            )
 
     # ------------------------------------------------------------ lifecycle
 
@@ -311,6 +327,23 @@ class RegistryMachine(RuleBasedStateMachine):
     def no_double_counting(self) -> None:
         report = check_invariants(self.registry.export_history(), self.registry.export_state())
         assert report.ok, [f.to_plain() for f in report.findings]
+
+    @invariant()
+    def recognised_wh_are_the_rounded_running_total(self) -> None:
+        """Rounding carries the sub-Wh remainder: per device, recognised + remainder = metered."""
+        for device in (WIND, SOLAR):
+            readings = [
+                self.registry.production(d, dt.datetime.fromisoformat(start))
+                for d, start, _ in self.produced
+                if d == device
+            ]
+            assert all(r is not None for r in readings)
+            metered = sum(Decimal(r.energy_wh) for r in readings if r is not None)
+            recognised = sum(r.recognised_wh for r in readings if r is not None)
+            remainder = self.registry.rounding_remainder(device)
+            assert recognised + remainder == metered
+            low = Decimal("-0.5") if self.registry.policies.rounding is Rounding.NEAREST else 0
+            assert low <= remainder < low + 1
 
     @invariant()
     def certificates_are_conserved(self) -> None:
