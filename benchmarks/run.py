@@ -2,18 +2,32 @@
 
 Usage::
 
-    python benchmarks/run.py [--quick] --json PATH
+    python benchmarks/run.py [--quick] [--storage-only] --json PATH
 
 Method: for each registry size N (bundles), build a registry of N issued
 bundles spread over many devices and accounts (so every per-account and
 per-device set stays small), then time a fixed batch of K operations of each
 kind at that size with ``time.perf_counter`` and report seconds per operation.
-The build is never timed. Fixed seed, so runs are comparable.
+The build is never timed. Fixed seed, so runs are comparable. After a build
+the registry is ``gc.freeze()``-d, as a long-running registry would be once
+loaded: its millions of records leave the cyclic collector's full scans.
 
 Full mode also runs, each in a fresh subprocess so that peak RSS is that run's
 own: the end-to-end figure (10^6 bundles issued, each transferred with a split,
-the transferred part cancelled) and the invariant check of a 10^6-action
-history.
+the transferred part cancelled; all timed, with the freeze after the issuance)
+and the invariant check of a 10^6-action history.
+
+Storage allocation (D7), operations ``storage_allocation_<method>``: a storage
+system of N records (N/2 charge records of 1000 Wh, 900 Wh kept at the factor
+0.9, then N/2 discharge records of 5-25 Wh, so the pool holds every charge and
+grows with N: the case where weighted average used to cost O(pool) per
+discharge), then every discharge allocated alone by the system's method, in
+time order (under operator's discretion the lists name the oldest charges);
+seconds per allocation request, the build not timed. N is 10^3..10^5
+(``--quick``: 10^3 and 10^5); sizes under 2 x 10^4 are repeated (up to 10 times)
+on the same data and the fastest run counts. ``--storage-only`` runs just these and, if
+``--json`` names an existing results file, replaces their rows in it, keeping
+the others.
 """
 
 from __future__ import annotations
@@ -47,6 +61,14 @@ from gc_conformance.reference import (
     Transfer,
 )
 from gc_conformance.reference.invariants import check_invariants
+from gc_conformance.reference.storage import (
+    AllocateStorage,
+    AssignUnknownBeneficiary,
+    RegisterStorage,
+    SetEfficiencyFactor,
+    StorageBook,
+    SubmitStorageData,
+)
 
 ISSUER = "issuer"
 SEED = 20240301
@@ -60,6 +82,17 @@ START = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)
 NOW = dt.datetime(2024, 12, 1, tzinfo=dt.UTC)  # after every production hour, before expiry
 LOCATION = Location(country="NL", city="Utrecht")
+
+# Storage allocation: records (SCRs + SDRs) per storage system.
+STORAGE_FULL_SIZES = (10**3, 10**4, 10**5)
+STORAGE_QUICK_SIZES = (10**3, 10**5)
+STORAGE_METHODS = ("FIFO", "LIFO", "WEIGHTED_AVERAGE", "OPERATOR_DISCRETION")
+STORAGE_CHARGE_WH = 1_000  # every charge; 900 Wh kept at the factor 0.9
+STORAGE_DISCHARGE_WH = (5, 25)  # each discharge, uniformly at random
+STORAGE_PERIOD = dt.timedelta(minutes=15)
+STORAGE_NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)  # after every interval at 10^5 records
+STORAGE_REPEAT_RECORDS = 2 * 10**4  # sizes below this are run this // size times,
+STORAGE_MAX_REPEATS = 10  # at most this many
 
 # Targets (this 2-core machine).
 FLATNESS_MAX = 1.5
@@ -128,10 +161,17 @@ def build(size: int) -> World:
 # --------------------------------------------------------------------------- timing
 
 
-def _time(commands: Sequence[Any], run: Callable[[Any], Any], chunks: int = CHUNKS) -> float:
+def _time(
+    commands: Sequence[Any],
+    run: Callable[[Any], Any],
+    chunks: int = CHUNKS,
+    *,
+    collect: bool = True,
+) -> float:
     """Seconds per operation: the batch runs in ``chunks`` consecutive slices and the fastest
     slice counts (as timeit does), since load from other processes only ever adds time."""
-    gc.collect()
+    if collect:
+        gc.collect()
     size = max(1, len(commands) // chunks)
     best = float("inf")
     for first in range(0, len(commands), size):
@@ -151,6 +191,7 @@ def _check(outcome: Any) -> Any:
 
 def measure_size(size: int, batch: int, rng: random.Random) -> list[dict[str, Any]]:
     world = build(size)
+    gc.freeze()  # the loaded registry leaves the cyclic collector's scans (unfrozen at the end)
     registry = world.registry
     now = NOW
 
@@ -215,6 +256,107 @@ def measure_size(size: int, batch: int, rng: random.Random) -> list[dict[str, An
     elapsed = time.perf_counter() - started
     assert report.ok, report.findings[:3]
     record("invariant_check", elapsed / len(history))
+    gc.unfreeze()
+    return results
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def storage_world(records: int, method: str, rng: random.Random) -> tuple[Registry, list[Any]]:
+    """A storage system with ``records`` SCRs and SDRs (built, not timed) and the requests
+    allocating each SDR alone, in time order."""
+    registry = Registry(Issuer(ISSUER, "Bench Issuer", "NL"))
+
+    def execute(command: Any) -> Any:
+        return _check(registry.execute(command, STORAGE_NOW))
+
+    execute(OpenAccount(ISSUER, Account("S-OP", "operator", "storage operator")))
+    device = Device(
+        device_id="BATT",
+        device_name="battery",
+        account_id="S-OP",
+        capacity_w=10_000_000,
+        operational_date=START.date(),
+        technology_type="Lithium-ion battery",
+        energy_source="Storage",
+        location=LOCATION,
+        meter_id="M-BATT",
+        gross_or_net=GrossOrNet.NET,
+        measurement_body="TSO",
+        is_storage=True,
+    )
+    minutes = int(STORAGE_PERIOD.total_seconds() // 60)
+    execute(
+        RegisterStorage(ISSUER, device, 10**12, "EAN-BATT", minutes, method, "EFFICIENCY_FACTOR")
+    )
+    slot = 0
+
+    def data(status: str, wh: int) -> Any:
+        nonlocal slot
+        start = START + slot * STORAGE_PERIOD
+        slot += 1
+        return execute(
+            SubmitStorageData(
+                ISSUER, "BATT", "M-BATT", start, start + STORAGE_PERIOD, minutes, status, wh
+            )
+        )
+
+    # Commissioning (not counted): 1000 Wh in, 900 Wh out -> factor 0.9; that discharge
+    # drains the commissioning charge and goes to the unknown beneficiary.
+    data("CHARGING", 1000)
+    data("DISCHARGING", 900)
+    execute(SetEfficiencyFactor(ISSUER, "BATT", START, START + 2 * STORAGE_PERIOD))
+    if method == "OPERATOR_DISCRETION":
+        execute(AllocateStorage("operator", "BATT", ("SDR-1",), (("SCR-1", "SDR-1", 900),)))
+    execute(AssignUnknownBeneficiary("operator", "SDR-1"))
+    charges = records // 2
+    for _ in range(charges):
+        data("CHARGING", STORAGE_CHARGE_WH)
+    needs = [rng.randint(*STORAGE_DISCHARGE_WH) for _ in range(records - charges)]
+    for wh in needs:
+        data("DISCHARGING", wh)
+    sdr_ids = [f"SDR-{i + 2}" for i in range(len(needs))]
+    if method != "OPERATOR_DISCRETION":
+        return registry, [AllocateStorage("operator", "BATT", (sdr_id,)) for sdr_id in sdr_ids]
+    # The operator's own lists: here oldest charge first (the registry only validates them).
+    book = registry.book(StorageBook)
+    held = [(r.scr_id, r.remaining_wh) for r in book.scrs("BATT")]
+    commands: list[Any] = []
+    oldest = 0
+    for sdr_id, need in zip(sdr_ids, needs, strict=True):
+        entries = []
+        while need:
+            scr_id, have = held[oldest]
+            take = min(have, need)
+            if take:
+                entries.append((scr_id, sdr_id, take))
+            need -= take
+            held[oldest] = (scr_id, have - take)
+            oldest += have == take
+        commands.append(AllocateStorage("operator", "BATT", (sdr_id,), tuple(entries)))
+    return registry, commands
+
+
+def measure_storage(records: int) -> list[dict[str, Any]]:
+    """Every method at ``records``; small sizes are repeated (same data) and the fastest counts,
+    since a run of a few hundred requests is easily disturbed by other processes."""
+    results = []
+    for method in STORAGE_METHODS:
+        best = float("inf")
+        gc.collect()
+        for _ in range(min(STORAGE_MAX_REPEATS, max(1, STORAGE_REPEAT_RECORDS // records))):
+            registry, commands = storage_world(records, method, random.Random(SEED + records))
+
+            def execute(command: Any, registry: Registry = registry) -> Any:
+                return _check(registry.execute(command, STORAGE_NOW))
+
+            best = min(best, _time(commands, execute, collect=False))
+            book = registry.book(StorageBook)
+            assert all(not r.unallocated_wh for r in book.sdrs("BATT")), "SDRs left unallocated"
+            del registry, commands, book
+        operation = f"storage_allocation_{method.lower()}"
+        results.append({"operation": operation, "size": records, "seconds_per_op": best})
     return results
 
 
@@ -226,6 +368,7 @@ def end_to_end(size: int) -> dict[str, Any]:
     clock = GcClock()
     started = time.perf_counter()
     world = build(size)
+    gc.freeze()  # as a long-running registry would once loaded: the build leaves the GC's scans
     registry = world.registry
     execute = registry.execute
     issued = time.perf_counter()
@@ -343,10 +486,12 @@ def _subprocess(kind: str, size: int) -> dict[str, Any]:
 def run(
     sizes: Sequence[int],
     *,
+    storage_sizes: Sequence[int] | None = None,
     batch: int = BATCH,
     big: bool = False,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict[str, Any]:
+    """``storage_sizes`` None: the registry sizes up to the largest storage size (10^5)."""
     rng = random.Random(SEED)
     results: list[dict[str, Any]] = []
     for size in sizes:
@@ -355,6 +500,9 @@ def run(
         results.extend(measure_size(size, batch, rng))
         progress(f"size {size:,} done in {time.perf_counter() - started:.1f} s")
         gc.collect()
+    if storage_sizes is None:
+        storage_sizes = [size for size in sizes if size <= max(STORAGE_FULL_SIZES)]
+    results.extend(run_storage(storage_sizes, progress))
     data: dict[str, Any] = {
         "results": results,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
@@ -367,6 +515,30 @@ def run(
         data["end_to_end"] = _subprocess("e2e", E2E_SIZE)
         progress("invariant check of a 10^6-action history (subprocess) ...")
         data["invariant_history"] = _subprocess("invariants", INVARIANT_ACTIONS)
+    data["targets"] = targets(data)
+    return data
+
+
+def run_storage(
+    sizes: Sequence[int], progress: Callable[[str], None] = lambda _: None
+) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    for size in sizes:
+        progress(f"storage allocation, {size:,} records ...")
+        started = time.perf_counter()
+        results.extend(measure_storage(size))
+        progress(
+            f"storage allocation, {size:,} records done in {time.perf_counter() - started:.1f} s"
+        )
+    return results
+
+
+def merge_storage(path: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The results file at ``path`` with its storage-allocation rows replaced by ``rows``."""
+    with open(path, encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    kept = [r for r in data["results"] if not r["operation"].startswith("storage_allocation")]
+    data["results"] = kept + rows
     data["targets"] = targets(data)
     return data
 
@@ -422,14 +594,18 @@ def table(data: dict[str, Any]) -> str:
     ops: dict[str, dict[int, float]] = {}
     for row in data["results"]:
         ops.setdefault(row["operation"], {})[row["size"]] = row["seconds_per_op"]
-    head = f"{'operation':<18}" + "".join(f"{size:>14,}" for size in sizes) + "   max/min"
-    lines = ["seconds per operation (microseconds) by registry size (bundles)", head]
+    width = max(18, *(len(row["operation"]) + 1 for row in data["results"]))
+    head = f"{'operation':<{width}}" + "".join(f"{size:>14,}" for size in sizes) + "   max/min"
+    lines = [
+        "seconds per operation (microseconds) by registry size (bundles; storage: records)",
+        head,
+    ]
     for operation, per_size in ops.items():
         cells = "".join(
             f"{per_size[size] * 1e6:>14.2f}" if size in per_size else f"{'':>14}" for size in sizes
         )
         ratio = per_size[max(per_size)] / per_size[min(per_size)]
-        lines.append(f"{operation:<18}{cells}   {ratio:7.2f}")
+        lines.append(f"{operation:<{width}}{cells}   {ratio:7.2f}")
     lines.append("")
     for check in data["targets"]:
         lines.append(
@@ -443,6 +619,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="sizes 10^3 and 10^5 only")
     parser.add_argument("--json", metavar="PATH", help="write the results here")
     parser.add_argument("--batch", type=int, default=BATCH, help="operations timed per batch")
+    parser.add_argument(
+        "--storage-only",
+        action="store_true",
+        help="only the storage allocation benchmark; merged into an existing --json file",
+    )
     parser.add_argument("--child", choices=("e2e", "invariants"), help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -451,12 +632,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = end_to_end(size) if args.child == "e2e" else invariant_history(size)
         print(json.dumps(result))
         return 0
-    data = run(
-        QUICK_SIZES if args.quick else FULL_SIZES,
-        batch=args.batch,
-        big=not args.quick,
-        progress=lambda text: print(text, file=sys.stderr, flush=True),
-    )
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    storage_sizes = STORAGE_QUICK_SIZES if args.quick else STORAGE_FULL_SIZES
+    if args.storage_only:
+        rows = run_storage(storage_sizes, progress)
+        if args.json and os.path.exists(args.json):
+            data = merge_storage(args.json, rows)
+        else:
+            data = {"results": rows, "seed": SEED}
+            data["targets"] = targets(data)
+    else:
+        data = run(
+            QUICK_SIZES if args.quick else FULL_SIZES,
+            storage_sizes=storage_sizes,
+            batch=args.batch,
+            big=not args.quick,
+            progress=progress,
+        )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2)

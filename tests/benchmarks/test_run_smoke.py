@@ -33,5 +33,7 @@ def test_results_have_the_documented_shape() -> None:
         assert isinstance(row["seconds_per_op"], float)
     operations = {row["operation"] for row in plain["results"]}
     assert {"issue", "transfer_split", "cancel", "query", "invariant_check"} <= operations
+    methods = ("fifo", "lifo", "weighted_average", "operator_discretion")
+    assert {f"storage_allocation_{method}" for method in methods} <= operations
     assert all(set(check) == {"target", "passed", "detail"} for check in plain["targets"])
     assert harness.table(data)
