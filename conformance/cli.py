@@ -1,7 +1,8 @@
 """The ``gc-conformance`` command line.
 
 Exit codes are part of the interface CI pipelines rely on:
-0 success, 1 a verdict failed, 2 usage or configuration error.
+0 every selected SHALL check passed, 1 some failed, 2 usage or configuration
+error, 3 the adapter could not be loaded or the registry could not answer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from gc_conformance import STANDARD_REVISION, __version__
 from gc_conformance.reference import InvalidInput, Policies
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +29,80 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"%(prog)s {__version__} ({STANDARD_REVISION})"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="run the conformance suite against a registry adapter",
+        description="Run every check of the profiles the registry claims (or those selected) "
+        "against the adapter, and write the verdicts. Exit codes: 0 every SHALL check passed, "
+        "1 some failed, 2 usage error, 3 the adapter could not be loaded or answer.",
+    )
+    run.add_argument(
+        "--adapter",
+        required=True,
+        metavar="SPEC",
+        help="reference, faulty:NAME, package.module:Class",
+    )
+    run.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="P",
+        help="run only this profile (repeatable)",
+    )
+    run.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only this check (repeatable)",
+    )
+    run.add_argument(
+        "--seed", type=int, default=0, help="seed of the property-based checks (default 0)"
+    )
+    run.add_argument(
+        "--max-examples",
+        type=int,
+        default=60,
+        help="examples per property-based check (default 60)",
+    )
+    run.add_argument(
+        "--xfail", type=Path, metavar="FILE", help="expected failures: 'CHECK_ID reason' per line"
+    )
+    run.add_argument(
+        "--lenient-codes",
+        action="store_true",
+        help="a right refusal with a wrong code passes (recorded in the report)",
+    )
+    run.add_argument("--json", type=Path, metavar="PATH", help="write the run document (JSON)")
+    run.add_argument("--junitxml", type=Path, metavar="PATH", help="write JUnit XML")
+    run.add_argument(
+        "--report", type=Path, metavar="PATH", help="write the self-contained HTML report"
+    )
+    run.add_argument(
+        "-n", "--workers", metavar="N", help="parallel workers (pytest-xdist), e.g. auto"
+    )
+    run.add_argument(
+        "--save-failures",
+        type=Path,
+        metavar="DIR",
+        help="save each failing check's request sequence here, for `gc-conformance replay`",
+    )
+    run.add_argument("--quiet", action="store_true", help="print only the summary")
+
+    requirements = commands.add_parser(
+        "requirements", help="print the requirement catalogue with the checks verifying each"
+    )
+    requirements.add_argument("--format", choices=("table", "json"), default="table")
+
+    adapters = commands.add_parser("adapters", help="list the built-in adapters")
+    adapters.add_argument("--format", choices=("table", "json"), default="table")
+
+    replay = commands.add_parser(
+        "replay", help="re-run a saved failing sequence against an adapter"
+    )
+    replay.add_argument("file", type=Path, help="a saved failure (JSON)")
+    replay.add_argument("--adapter", required=True, metavar="SPEC")
 
     demo = commands.add_parser(
         "demo",
@@ -102,6 +177,104 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_FAIL
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from gc_conformance.adapter import Profile
+    from gc_conformance.run import RunRequest, run
+    from gc_conformance.runner import RunOptions, read_xfail_file
+
+    try:
+        profiles = frozenset(Profile(p) for p in args.profile) if args.profile else None
+    except ValueError as exc:
+        known = ", ".join(p.value for p in Profile)
+        raise _UsageError(f"--profile: {exc}; known: {known}") from None
+    if args.max_examples < 1:
+        raise _UsageError("--max-examples must be at least 1")
+    try:
+        xfail = read_xfail_file(args.xfail) if args.xfail else {}
+    except (OSError, ValueError) as exc:
+        raise _UsageError(f"--xfail: {exc}") from None
+    from gc_conformance.checks import all_checks
+
+    known_checks = {c.check_id for c in all_checks()}
+    unknown = [c for c in args.check if c not in known_checks]
+    if unknown:
+        raise _UsageError(
+            f"--check: no check {', '.join(unknown)} (see `gc-conformance requirements`)"
+        )
+    options = RunOptions(
+        adapter_spec=args.adapter,
+        profiles=profiles,
+        seed=args.seed,
+        max_examples=args.max_examples,
+        strict_codes=not args.lenient_codes,
+        xfail=xfail,
+    )
+    request = RunRequest(
+        options,
+        checks=tuple(args.check),
+        workers=args.workers,
+        xfail_path=args.xfail,
+        json_path=args.json,
+        junit_path=args.junitxml,
+        report_path=args.report,
+        failures_dir=args.save_failures,
+        quiet=args.quiet,
+    )
+    code, _ = run(request)
+    return code
+
+
+def _cmd_requirements(args: argparse.Namespace) -> int:
+    from gc_conformance.catalogue import coverage, load_catalogue
+
+    catalogue = load_catalogue()
+    joined = coverage()
+    rows = [req.to_plain(joined.checks_by_requirement[rid]) for rid, req in catalogue.items()]
+    if args.format == "json":
+        print(json.dumps({"requirements": rows}, indent=2))
+    else:
+        for row in rows:
+            checks = ", ".join(row["checks"]) or "NO CHECK"
+            print(f"{row['id']:10s} {row['level']:6s} {row['profile']:16s} {row['clause']}")
+            print(f"           {row['title']}")
+            print(f"           checks: {checks}")
+    if joined.untested_shall:
+        print(
+            f"SHALL requirements with no check: {', '.join(joined.untested_shall)}", file=sys.stderr
+        )
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def _cmd_adapters(args: argparse.Namespace) -> int:
+    from gc_conformance.adapters import builtin_adapters
+
+    listed = builtin_adapters()
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "adapters": [
+                        {"name": a.name, "description": a.description, "breaks": list(a.breaks)}
+                        for a in listed
+                    ]
+                },
+                indent=2,
+            )
+        )
+    else:
+        for adapter in listed:
+            print(f"{adapter.name:40s} {adapter.description}")
+    return EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from gc_conformance.replay import replay_command
+
+    code: int = replay_command(args.file, args.adapter)
+    return code
+
+
 def _parse_policy_args(pairs: Sequence[str]) -> Policies:
     chosen: dict[str, str] = {}
     for pair in pairs:
@@ -161,7 +334,15 @@ class _UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"demo": _cmd_demo, "policies": _cmd_policies, "codes": _cmd_codes}
+    handlers = {
+        "run": _cmd_run,
+        "requirements": _cmd_requirements,
+        "adapters": _cmd_adapters,
+        "replay": _cmd_replay,
+        "demo": _cmd_demo,
+        "policies": _cmd_policies,
+        "codes": _cmd_codes,
+    }
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

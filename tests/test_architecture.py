@@ -51,8 +51,24 @@ def test_every_shipped_folder_is_mapped_under_one_import_name() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     mapping = config["tool"]["setuptools"]["package-dir"]
     assert all(name == "gc_conformance" or name.startswith("gc_conformance.") for name in mapping)
-    assert set(config["tool"]["setuptools"]["packages"]) == set(mapping)
+    packages = set(config["tool"]["setuptools"]["packages"])
+    assert set(mapping) <= packages
+    for package in packages:  # a subpackage lives in its mapped parent's folder
+        parent = max((m for m in mapping if package == m or package.startswith(m + ".")), key=len)
+        folder = ROOT / mapping[parent] / package[len(parent) :].lstrip(".").replace(".", "/")
+        assert (folder / "__init__.py").is_file(), f"{package} has no folder {folder}"
     assert mapping["gc_conformance.reference"] == "reference"
+
+
+REPORT_MODULES = sorted((ROOT / "reports").glob("*.py"))
+
+
+@pytest.mark.parametrize("module", REPORT_MODULES, ids=lambda p: p.name)
+def test_reports_render_documents_and_never_drive_a_registry(module: Path) -> None:
+    """Reports read run documents; they must not import adapters, checks or the runner."""
+    for name in _imports(module):
+        for forbidden in ("gc_conformance.adapters", "gc_conformance.checks", "gc_conformance.run"):
+            assert not name.startswith(forbidden), f"{module.name} imports {name}"
 
 
 def _stdlib() -> frozenset[str]:

@@ -28,7 +28,8 @@ def build_stage() -> Path:
         target = STAGE.joinpath(*package.split("."))
         target.mkdir(parents=True, exist_ok=True)
         for source in sorted((ROOT / folder).iterdir()):
-            if source.suffix in (".py", ".typed") or source.name == "py.typed":
+            is_subpackage = source.is_dir() and (source / "__init__.py").is_file()
+            if is_subpackage or source.suffix in (".py", ".typed") or source.name == "py.typed":
                 (target / source.name).symlink_to(source)
     return STAGE
 

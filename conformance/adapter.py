@@ -1,0 +1,326 @@
+"""The adapter contract: how a third-party registry is put under test.
+
+A vendor implements :class:`RegistryAdapter` (or points the suite at an HTTP
+API, issue 8) and the suite drives it with **plain data**: every request is a
+JSON-ready mapping, every answer is one. Nothing of the reference model's
+Python types crosses this boundary, so an adapter is a thin translation layer
+a vendor can write against their own API in an afternoon. The full request
+catalogue, with fields and examples, is in ``docs/adapters.md``.
+
+Requests
+    ``{"action": <name>, "actor": <party id>, "now": <UTC stamp>, ...fields}``.
+    ``action`` is one of :data:`ACTIONS`; the fields are those documented for
+    it. ``now`` is the time the request happens at: a registry that can move
+    its clock uses it; one that cannot declares ``clock: "fixed"`` and the
+    time-dependent checks are skipped (never passed).
+
+Answers
+    ``{"accepted": true, "result": {...}}`` or
+    ``{"accepted": false, "code": <canonical code>, "message": <text>}``.
+    ``code`` is one of ``gc-conformance codes``; an adapter that only has its
+    vendor's own messages supplies :meth:`RegistryAdapter.map_error` (or leaves
+    ``code`` out and lets the suite report a *code mismatch*, never a pass).
+    Bundle IDs in results are the vendor's own, opaque to the suite.
+
+Observation
+    ``observe()`` returns ``{"accounts": [...], "bundles": [...]}``: every
+    current bundle with its certificate range, quantity, account, status, and
+    the issuance attributes the suite compares (device and production
+    interval). Certificate ID numbering is the vendor's: the suite compares
+    ranges relative to each issuance's first certificate, never absolute IDs.
+
+Failures
+    An adapter raises :class:`AdapterFailure` (or anything else) when the
+    registry could not answer: a timeout, a 5xx, a malformed answer. The suite
+    reports that step's check as *error*, never as pass or fail, and still
+    re-observes the state to catch a write that was committed anyway.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import attrs
+
+from gc_conformance.reference import ErrorCode
+
+
+class Profile(enum.Enum):
+    """Groups of requirements a registry claims to implement (``capabilities()["profiles"]``)."""
+
+    CORE = "core"
+    ISSUER_CREATED = "issuer-created"
+    EXPIRY = "expiry"
+    ERROR_CORRECTION = "error-correction"
+    STORAGE = "storage"
+    CONFIG_2 = "config-2"
+    CONFIG_3 = "config-3"
+
+    @property
+    def description(self) -> str:
+        return _PROFILE_DESCRIPTIONS[self]
+
+
+_PROFILE_DESCRIPTIONS = {
+    Profile.CORE: "accounts, devices, issuance from production data, transfer, split, cancel, "
+    "claim, reserve/lock, withdraw, query, authority (D2, D4-D6, D8, D9)",
+    Profile.ISSUER_CREATED: "issuer-created bundles validated by the registry (D5)",
+    Profile.EXPIRY: "validity periods and the expiry sweep (D8); needs a controllable clock",
+    Profile.ERROR_CORRECTION: "D10 error correction: issue the difference, withdraw, deduct",
+    Profile.STORAGE: "storage charge/discharge records, losses, allocation, SD-GCs (D7)",
+    Profile.CONFIG_2: "configuration #2: a GC platform linked to the EAC registry (D3)",
+    Profile.CONFIG_3: "configuration #3: GCs from EACs cancelled for a beneficiary (D3)",
+}
+
+
+class IssuanceStyle(enum.Enum):
+    """How a registry issues: the checks for each style follow from the standard."""
+
+    PRODUCTION_DATA = "production-data"  # action submit_production: the registry computes bundles
+    ISSUER_CREATED = "issuer-created"  # action issue_bundle: the issuer asserts, registry validates
+
+
+class Clock(enum.Enum):
+    CONTROLLED = "controlled"  # the registry takes ``now`` from each request
+    FIXED = "fixed"  # the registry uses its own clock; time-dependent checks are skipped
+
+
+_CORE, _CONFIGS = frozenset({Profile.CORE}), frozenset({Profile.CONFIG_2, Profile.CONFIG_3})
+
+#: Every action a request may carry, with the profiles that use it. Fields: docs/adapters.md.
+ACTIONS: Mapping[str, frozenset[Profile]] = {
+    "open_account": _CORE,
+    "register_device": _CORE,
+    "submit_production": _CORE,
+    "issue_bundle": frozenset({Profile.ISSUER_CREATED}),
+    "transfer": _CORE,
+    "cancel": _CORE,
+    "claim": _CORE,
+    "reserve": _CORE,
+    "release": _CORE,
+    "withdraw": _CORE,
+    "query": _CORE,
+    "expire": frozenset({Profile.EXPIRY}),
+    "correct_production": frozenset({Profile.ERROR_CORRECTION}),
+    **{
+        name: frozenset({Profile.STORAGE})
+        for name in (
+            "register_storage",
+            "change_storage_allocation_method",
+            "submit_storage_data",
+            "cancel_for_charge",
+            "set_efficiency_factor",
+            "allocate_storage",
+            "issue_storage_gc",
+            "assign_unknown_beneficiary",
+            "claim_time_shift",
+        )
+    },
+    **{
+        name: _CONFIGS
+        for name in (
+            "eac_open_account",
+            "eac_register_device",
+            "eac_report_production",
+            "eac_transfer",
+            "eac_cancel",
+            "eac_expire",
+        )
+    },
+    "appoint_gc_issuer": frozenset({Profile.CONFIG_2}),
+    "issue_linked_gcs": frozenset({Profile.CONFIG_2}),
+    "cancel_linked_gcs": frozenset({Profile.CONFIG_2}),
+    "convert_eacs": frozenset({Profile.CONFIG_2}),
+    "issue_from_cancelled_eacs": frozenset({Profile.CONFIG_3}),
+}
+
+
+@attrs.frozen
+class Capabilities:
+    """What a registry says about itself; the suite selects and skips checks from it."""
+
+    name: str
+    version: str
+    profiles: frozenset[Profile]
+    issuance_styles: frozenset[IssuanceStyle]
+    clock: Clock
+    policies: Mapping[str, str] = attrs.field(factory=dict)
+
+    @classmethod
+    def from_plain(cls, plain: object) -> Capabilities:
+        """Validate an adapter's ``capabilities()`` answer; a bad one names the field and rule."""
+        data = _mapping(plain, "capabilities")
+        name = _text(data, "name")
+        version = _text(data, "version")
+        profiles = frozenset(
+            _enum(Profile, value, f"capabilities.profiles[{i}]")
+            for i, value in enumerate(_list(data, "profiles"))
+        )
+        if Profile.CORE not in profiles:
+            raise AdapterContractError("capabilities.profiles", "every registry must claim 'core'")
+        styles = frozenset(
+            _enum(IssuanceStyle, value, f"capabilities.issuance_styles[{i}]")
+            for i, value in enumerate(_list(data, "issuance_styles"))
+        )
+        if not styles:
+            raise AdapterContractError(
+                "capabilities.issuance_styles", "name at least one issuance style"
+            )
+        clock = _enum(Clock, data.get("clock", "controlled"), "capabilities.clock")
+        policies_raw = _mapping(data.get("policies", {}), "capabilities.policies")
+        policies: dict[str, str] = {}
+        for key, value in policies_raw.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise AdapterContractError(
+                    f"capabilities.policies.{key}", "policy names and values are strings"
+                )
+            policies[key] = value
+        return cls(name, version, profiles, styles, clock, policies)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "profiles": sorted(p.value for p in self.profiles),
+            "issuance_styles": sorted(s.value for s in self.issuance_styles),
+            "clock": self.clock.value,
+            "policies": dict(sorted(self.policies.items())),
+        }
+
+
+@runtime_checkable
+class RegistryAdapter(Protocol):
+    """What a registry under test implements. See the module docstring for the data shapes."""
+
+    def capabilities(self) -> Mapping[str, Any]:
+        """Name, version, claimed profiles, issuance styles, clock, policy values."""
+        ...
+
+    def reset(self, setup: Mapping[str, Any]) -> None:
+        """Start from an empty registry run by ``setup["issuer"]`` (id, name, domain).
+
+        ``setup`` may also carry ``configuration`` (1, 2 or 3). Each check calls
+        ``reset`` first; a registry that cannot be emptied may create a fresh
+        tenant instead. IDs the suite uses are unique per reset.
+        """
+        ...
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Carry out one request; answer accepted with a result, or rejected with a code."""
+        ...
+
+    def observe(self) -> Mapping[str, Any]:
+        """The registry's current state: ``{"accounts": [...], "bundles": [...]}``."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; called once at the end of a run."""
+        ...
+
+
+class AdapterFailure(Exception):
+    """The registry could not answer (timeout, 5xx, crash): the verdict is *error*."""
+
+
+class AdapterContractError(AdapterFailure):
+    """The adapter answered, but not in the documented shape; names the field and the rule."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(f"{field}: {rule}")
+
+
+class AdapterUnavailable(Exception):
+    """The adapter could not be loaded or the registry reached at all (exit code 3)."""
+
+
+@attrs.frozen
+class Answer:
+    """A validated answer to one request."""
+
+    accepted: bool
+    result: Mapping[str, Any] = attrs.field(factory=dict)
+    code: str | None = None  # canonical, after the adapter's error mapper
+    message: str = ""
+
+    def to_plain(self) -> dict[str, Any]:
+        if self.accepted:
+            return {"accepted": True, "result": dict(self.result)}
+        return {"accepted": False, "code": self.code, "message": self.message}
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+CANONICAL_CODES = frozenset(code.name for code in ErrorCode)
+
+
+def read_answer(adapter: object, raw: object) -> Answer:
+    """Validate ``execute``'s answer, applying the adapter's optional ``map_error``."""
+    data = _mapping(raw, "answer")
+    accepted = data.get("accepted")
+    if not isinstance(accepted, bool):
+        raise AdapterContractError("answer.accepted", "must be true or false")
+    if accepted:
+        result = _mapping(data.get("result", {}), "answer.result")
+        return Answer(True, result=result)
+    code = data.get("code")
+    mapper = getattr(adapter, "map_error", None)
+    if code is None and callable(mapper):
+        code = mapper(data)
+    if code is not None and not isinstance(code, str):
+        raise AdapterContractError("answer.code", "a canonical code is a string")
+    message = data.get("message", "")
+    return Answer(False, code=code, message=message if isinstance(message, str) else repr(message))
+
+
+def read_state(raw: object) -> dict[str, list[dict[str, Any]]]:
+    """Validate ``observe()``'s answer: lists of plain records, bundles with integer ranges."""
+    data = _mapping(raw, "state")
+    accounts = [_mapping(a, f"state.accounts[{i}]") for i, a in enumerate(_list(data, "accounts"))]
+    bundles = []
+    for i, item in enumerate(_list(data, "bundles")):
+        bundle = _mapping(item, f"state.bundles[{i}]")
+        for key in (
+            "certificate_bundle_id_range_start",
+            "certificate_bundle_id_range_end",
+            "bundle_quantity",
+        ):
+            value = bundle.get(key)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise AdapterContractError(f"state.bundles[{i}].{key}", "must be an integer")
+        for key in ("bundle_id", "account_id", "certificate_bundle_status", "device_id"):
+            if key not in bundle:
+                raise AdapterContractError(f"state.bundles[{i}].{key}", "is required")
+        bundles.append(dict(bundle))
+    return {"accounts": [dict(a) for a in accounts], "bundles": bundles}
+
+
+def _mapping(value: object, field: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise AdapterContractError(field, f"must be an object, got {type(value).__name__}")
+    return value
+
+
+def _list(data: Mapping[str, Any], key: str) -> Sequence[Any]:
+    value = data.get(key)
+    if not isinstance(value, list | tuple):
+        raise AdapterContractError(key, "must be a list")
+    return value
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise AdapterContractError(f"capabilities.{key}", "must be a non-empty string")
+    return value
+
+
+def _enum(kind: type[E], value: object, field: str) -> E:
+    for member in kind:
+        if member.value == value:
+            return member
+    allowed = ", ".join(repr(m.value) for m in kind)
+    raise AdapterContractError(field, f"{value!r} is not one of {allowed}")

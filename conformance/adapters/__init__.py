@@ -1,0 +1,97 @@
+"""Adapter spec strings -> adapters.
+
+=========================  =====================================================
+``reference``              the embedded reference model (``reference:rounding=DOWN,...``
+                           sets policies, see ``gc-conformance policies``)
+``faulty:NAME``            the reference model with one deliberate defect
+                           (``gc-conformance adapters`` lists them)
+``package.module:Class``   a vendor's adapter class, built with no arguments
+``http://...``             a registry's HTTP API (not yet available)
+=========================  =====================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from gc_conformance.adapter import AdapterUnavailable, RegistryAdapter
+from gc_conformance.reference import InvalidInput, Policies
+
+
+@attrs.frozen
+class BuiltinAdapter:
+    name: str
+    description: str
+    breaks: tuple[str, ...] = ()  # requirement IDs a faulty registry violates
+
+
+def builtin_adapters() -> list[BuiltinAdapter]:
+    from gc_conformance.adapters.faulty import FAULTS
+    from gc_conformance.adapters.reference import ReferenceAdapter
+
+    listed = [BuiltinAdapter("reference", ReferenceAdapter.description)]
+    listed += [
+        BuiltinAdapter(f"faulty:{name}", fault.description, fault.breaks)
+        for name, fault in sorted(FAULTS.items())
+    ]
+    return listed
+
+
+def load_adapter(spec: str) -> RegistryAdapter:
+    """Build the adapter ``spec`` names; :class:`AdapterUnavailable` says why it cannot."""
+    if spec == "reference" or spec.startswith("reference:"):
+        from gc_conformance.adapters.reference import ReferenceAdapter
+
+        return ReferenceAdapter(_policies(spec.partition(":")[2]))
+    if spec.startswith("faulty:"):
+        from gc_conformance.adapters.faulty import FAULTS
+
+        name = spec.partition(":")[2]
+        fault = FAULTS.get(name)
+        if fault is None:
+            known = ", ".join(sorted(FAULTS))
+            raise AdapterUnavailable(f"no faulty registry {name!r}; known: {known}")
+        return fault.build()
+    if spec.startswith(("http://", "https://")):
+        raise AdapterUnavailable("the HTTP adapter is not available yet (issue 8)")
+    module_name, colon, attribute = spec.partition(":")
+    if not colon or not module_name or not attribute:
+        raise AdapterUnavailable(
+            f"{spec!r} is not an adapter spec: use reference, faulty:NAME or package.module:Class"
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise AdapterUnavailable(f"cannot import {module_name!r}: {exc}") from exc
+    factory: Any = getattr(module, attribute, None)
+    if factory is None:
+        raise AdapterUnavailable(f"module {module_name!r} has no {attribute!r}")
+    try:
+        adapter = factory()
+    except Exception as exc:
+        raise AdapterUnavailable(f"{spec} could not be built: {type(exc).__name__}: {exc}") from exc
+    missing = [
+        m
+        for m in ("capabilities", "reset", "execute", "observe", "close")
+        if not hasattr(adapter, m)
+    ]
+    if missing:
+        raise AdapterUnavailable(f"{spec} lacks the contract's methods: {', '.join(missing)}")
+    return adapter  # type: ignore[no-any-return]
+
+
+def _policies(text: str) -> Policies:
+    values: Mapping[str, str] = dict(
+        item.split("=", 1) for item in text.split(",") if item and "=" in item
+    )
+    bad = [item for item in text.split(",") if item and "=" not in item]
+    if bad:
+        raise AdapterUnavailable(f"policy settings are NAME=VALUE, got {bad[0]!r}")
+    try:
+        return Policies.from_plain(dict(values))
+    except InvalidInput as exc:
+        raise AdapterUnavailable(f"bad reference policy: {exc}") from exc

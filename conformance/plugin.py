@@ -1,0 +1,220 @@
+"""The pytest plugin (entry point ``pytest11``): the conformance suite inside any pytest run.
+
+A vendor runs the suite from their own test run with::
+
+    pytest --pyargs gc_conformance.suite --gc-adapter mypkg.adapter:MyAdapter
+
+Each check becomes one pytest item (ID = the check ID), marked with
+``requirement(...)`` and ``profile(...)``; its verdict is made by
+:func:`gc_conformance.runner.execute_check`, exactly as under
+``gc-conformance run``, and travels to the controlling process in the report's
+``user_properties`` (so ``-n auto`` with pytest-xdist gives the same verdicts).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gc_conformance.adapter import (
+    AdapterUnavailable,
+    Capabilities,
+    Profile,
+    RegistryAdapter,
+)
+from gc_conformance.checks import Check, all_checks
+from gc_conformance.outcomes import CheckResult, Status
+from gc_conformance.runner import RunOptions, execute_check, read_xfail_file
+
+RESULT_PROPERTY = "gc_conformance_result"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gc-conformance", "EnergyTag GC registry conformance")
+    group.addoption(
+        "--gc-adapter",
+        metavar="SPEC",
+        help="adapter spec (reference, faulty:NAME, package.module:Class)",
+    )
+    group.addoption(
+        "--gc-profile",
+        action="append",
+        default=[],
+        metavar="P",
+        help="run only this profile (repeatable)",
+    )
+    group.addoption(
+        "--gc-check",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only this check (repeatable)",
+    )
+    group.addoption("--gc-seed", type=int, default=0, help="seed for property-based checks")
+    group.addoption(
+        "--gc-max-examples", type=int, default=60, help="examples per property-based check"
+    )
+    group.addoption(
+        "--gc-xfail", metavar="FILE", help="expected failures: CHECK_ID reason per line"
+    )
+    group.addoption(
+        "--gc-lenient-codes",
+        action="store_true",
+        help="a right refusal with a wrong code passes (recorded)",
+    )
+    group.addoption("--gc-json", metavar="PATH", help="write the run document (JSON) here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirement(*ids): requirement IDs the check verifies")
+    config.addinivalue_line("markers", "profile(name): the conformance profile of the check")
+    config.stash[_COLLECTED] = []
+
+
+_COLLECTED = pytest.StashKey[list[CheckResult]]()
+
+
+def run_options(config: pytest.Config) -> RunOptions:
+    spec = config.getoption("--gc-adapter")
+    if not spec:
+        raise pytest.UsageError("the conformance suite needs --gc-adapter SPEC")
+    profiles = config.getoption("--gc-profile")
+    try:
+        chosen = frozenset(Profile(p) for p in profiles) if profiles else None
+    except ValueError as exc:
+        raise pytest.UsageError(f"--gc-profile: {exc}") from None
+    xfail_path = config.getoption("--gc-xfail")
+    try:
+        xfail = read_xfail_file(Path(xfail_path)) if xfail_path else {}
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"--gc-xfail: {exc}") from None
+    return RunOptions(
+        adapter_spec=spec,
+        profiles=chosen,
+        seed=config.getoption("--gc-seed"),
+        max_examples=config.getoption("--gc-max-examples"),
+        strict_codes=not config.getoption("--gc-lenient-codes"),
+        xfail=xfail,
+    )
+
+
+def selected_checks(config: pytest.Config) -> list[Check]:
+    wanted: list[str] = config.getoption("--gc-check")
+    checks = all_checks()
+    if wanted:
+        known = {c.check_id for c in checks}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise pytest.UsageError(f"--gc-check: no check {', '.join(unknown)}")
+        checks = [c for c in checks if c.check_id in wanted]
+    return checks
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "gc_check" not in metafunc.fixturenames:
+        return
+    checks = selected_checks(metafunc.config)
+    metafunc.parametrize(
+        "gc_check",
+        [
+            pytest.param(
+                c,
+                id=c.check_id,
+                marks=[
+                    pytest.mark.requirement(*c.requirements),
+                    pytest.mark.profile(c.profile.value),
+                ],
+            )
+            for c in checks
+        ],
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    uses_suite = any("gc_check" in getattr(item, "fixturenames", ()) for item in items)
+    if uses_suite and not config.getoption("--gc-adapter"):
+        raise pytest.UsageError(
+            "the conformance suite needs --gc-adapter SPEC (reference, faulty:NAME, package.module:Class)"
+        )
+
+
+@pytest.fixture(scope="session")
+def gc_options(request: pytest.FixtureRequest) -> RunOptions:
+    return run_options(request.config)
+
+
+@pytest.fixture(scope="session")
+def gc_adapter(gc_options: RunOptions) -> Iterator[RegistryAdapter]:
+    from gc_conformance.adapters import load_adapter
+
+    try:
+        adapter = load_adapter(gc_options.adapter_spec)
+    except AdapterUnavailable as exc:
+        pytest.exit(f"adapter unavailable: {exc}", returncode=3)
+    yield adapter
+    adapter.close()
+
+
+@pytest.fixture(scope="session")
+def gc_capabilities(gc_adapter: RegistryAdapter) -> Capabilities:
+    return Capabilities.from_plain(gc_adapter.capabilities())
+
+
+def run_check_item(
+    check: Check,
+    adapter: RegistryAdapter,
+    capabilities: Capabilities,
+    options: RunOptions,
+    record_property: Any,
+) -> None:
+    """The body of every suite item: make the verdict, ship it, and show it the pytest way."""
+    result = execute_check(check, adapter, capabilities, options)
+    record_property(RESULT_PROPERTY, json.dumps(result.to_plain()))
+    if result.status is Status.SKIP:
+        pytest.skip(result.message)
+    if result.status is Status.XFAIL:
+        pytest.xfail(result.message)
+    if result.status in (Status.FAIL, Status.ERROR):
+        pytest.fail(result.describe(), pytrace=False)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in getattr(report, "user_properties", ()):
+        if name == RESULT_PROPERTY and report.when == "call":
+            _SINK.append(CheckResult.from_plain(json.loads(value)))
+
+
+# Results arrive here in the controlling process (also from xdist workers).
+_SINK: list[CheckResult] = []
+
+
+def collected_results() -> list[CheckResult]:
+    return list(_SINK)
+
+
+def reset_collected() -> None:
+    _SINK.clear()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    path = config.getoption("--gc-json", default=None)
+    if not path or hasattr(config, "workerinput"):
+        return
+    from gc_conformance.adapters import load_adapter
+    from gc_conformance.results import build_run_document
+
+    options = run_options(config)
+    adapter = load_adapter(options.adapter_spec)
+    capabilities = Capabilities.from_plain(adapter.capabilities())
+    adapter.close()
+    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document = build_run_document(
+        collected_results(), capabilities, options, started=stamp, finished=stamp
+    )
+    Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")

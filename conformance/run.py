@@ -1,0 +1,180 @@
+"""``gc-conformance run``: the suite, through pytest, with the verdict and outputs made here.
+
+The run goes through pytest (the shipped ``gc_conformance.suite`` package and
+the plugin) so that a vendor's ``pytest --pyargs`` run and ``gc-conformance
+run`` make the same verdicts, and ``-n auto`` parallelises with pytest-xdist.
+pytest's own exit status is not the run's: the run document's verdict is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from gc_conformance import plugin
+from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities
+from gc_conformance.outcomes import CheckResult, Status
+from gc_conformance.results import build_run_document, exit_code
+from gc_conformance.runner import RunOptions
+
+EXIT_USAGE, EXIT_UNREACHABLE = 2, 3
+
+
+@attrs.frozen
+class RunRequest:
+    options: RunOptions
+    checks: tuple[str, ...] = ()
+    workers: str | None = None  # pytest-xdist -n value
+    xfail_path: Path | None = None
+    json_path: Path | None = None
+    junit_path: Path | None = None
+    report_path: Path | None = None
+    failures_dir: Path | None = None  # where failing sequences are saved for `replay`
+    quiet: bool = False
+
+
+def probe_adapter(spec: str) -> Capabilities:
+    """Load the adapter and read its capabilities once: an unusable adapter stops the run (3)."""
+    from gc_conformance.adapters import load_adapter
+
+    adapter = load_adapter(spec)
+    try:
+        return Capabilities.from_plain(adapter.capabilities())
+    except AdapterContractError as exc:
+        raise AdapterUnavailable(f"capabilities() answered outside the contract: {exc}") from exc
+    except Exception as exc:
+        raise AdapterUnavailable(f"capabilities() failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        with contextlib.suppress(Exception):
+            adapter.close()
+
+
+def pytest_arguments(request: RunRequest) -> list[str]:
+    options = request.options
+    args = [
+        "--pyargs",
+        "gc_conformance.suite",
+        "-c",
+        os.devnull,  # never pick up the caller's pytest configuration or conftest files
+        "--rootdir",
+        str(Path.cwd()),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "-rN",
+        # hypothesis is imported before pytest.main (the probe); its plugin cannot be rewritten
+        # then, which is harmless but would print a warning on every run.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "--gc-adapter",
+        options.adapter_spec,
+        "--gc-seed",
+        str(options.seed),
+        "--gc-max-examples",
+        str(options.max_examples),
+    ]
+    for profile in sorted(p.value for p in options.profiles or ()):
+        args += ["--gc-profile", profile]
+    for check_id in request.checks:
+        args += ["--gc-check", check_id]
+    if not options.strict_codes:
+        args.append("--gc-lenient-codes")
+    if request.xfail_path:
+        args += ["--gc-xfail", str(request.xfail_path)]
+    if request.workers:
+        args += ["-n", request.workers]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        args += ["-p", "gc_conformance.plugin"]
+    return args
+
+
+def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
+    """Run the suite; return the exit code and the run document (None when it could not run)."""
+    options = request.options
+    try:
+        capabilities = probe_adapter(options.adapter_spec)
+    except AdapterUnavailable as exc:
+        print(f"gc-conformance: adapter unavailable: {exc}")
+        return EXIT_UNREACHABLE, None
+    started = _now()
+    plugin.reset_collected()
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output) if request.quiet else contextlib.nullcontext():
+        status = pytest.main(pytest_arguments(request))
+    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+        print(output.getvalue())
+        return EXIT_USAGE, None
+    if status == EXIT_UNREACHABLE:
+        return EXIT_UNREACHABLE, None
+    results = plugin.collected_results()
+    if not results:
+        print("gc-conformance: no check ran (check the --check and --profile selection)")
+        return EXIT_USAGE, None
+    document = build_run_document(results, capabilities, options, started=started, finished=_now())
+    write_outputs(document, request)
+    _print_summary(document)
+    if request.failures_dir is not None:
+        save_failures(results, request.failures_dir, options.adapter_spec, capabilities)
+    return exit_code(document), document
+
+
+def save_failures(
+    results: Sequence[CheckResult], directory: Path, spec: str, capabilities: Capabilities
+) -> list[Path]:
+    """Save every failed check's request sequence, so that `replay` can send it again."""
+    from gc_conformance.replay import save_failure
+
+    saved = []
+    for result in results:
+        if result.status is not Status.FAIL or not result.steps:
+            continue
+        path = save_failure(result, directory, adapter_spec=spec, policies=capabilities.policies)
+        saved.append(path)
+        print(f"  saved {result.check_id}: gc-conformance replay {path} --adapter {spec}")
+    return saved
+
+
+def write_outputs(document: dict[str, Any], request: RunRequest) -> None:
+    if request.json_path:
+        request.json_path.write_text(
+            json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    if request.junit_path:
+        from gc_conformance.reports import render_junit
+
+        request.junit_path.write_text(render_junit(document), encoding="utf-8")
+    if request.report_path:
+        from gc_conformance.reports import render_html
+
+        request.report_path.write_text(render_html(document), encoding="utf-8")
+
+
+def _print_summary(document: dict[str, Any]) -> None:
+    summary = document["summary"]
+    counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
+    print(f"gc-conformance: {summary['verdict'].upper()} ({counts})")
+    if summary["code_mismatches"]:
+        print(f"  {summary['code_mismatches']} check(s) refused correctly with a wrong code")
+    if summary["untested_shall"]:
+        print(f"  SHALL requirements with no check: {', '.join(summary['untested_shall'])}")
+    print(f"  seed {document['run']['seed']}; registry {document['registry']['name']}")
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_profiles(values: Sequence[str]) -> frozenset[Any] | None:
+    from gc_conformance.adapter import Profile
+
+    return frozenset(Profile(v) for v in values) if values else None

@@ -1,0 +1,161 @@
+"""Running one check against one adapter, and turning what happened into a verdict.
+
+This is the single place a verdict is made; the pytest plugin and the CLI both
+call :func:`execute_check`, so a check means the same under ``pytest`` (with or
+without xdist) as under ``gc-conformance run``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from gc_conformance.adapter import Capabilities, Profile, RegistryAdapter
+from gc_conformance.checks import Check
+from gc_conformance.outcomes import CheckResult, Severity, Status
+from gc_conformance.session import AdapterError, CheckFailed, CodeMismatch, NotApplicable, Session
+
+
+@attrs.frozen
+class RunOptions:
+    """Everything that decides a run's verdicts; printed in every report."""
+
+    adapter_spec: str = "reference"
+    profiles: frozenset[Profile] | None = None  # None: every profile the registry claims
+    seed: int = 0
+    max_examples: int = 60
+    strict_codes: bool = True
+    xfail: Mapping[str, str] = attrs.field(factory=dict)  # check ID -> vendor's reason
+
+    def reproduce(self, check_id: str) -> str:
+        """The one command that re-runs ``check_id`` exactly as this run did."""
+        parts = ["gc-conformance", "run", "--adapter", self.adapter_spec, "--check", check_id]
+        parts += ["--seed", str(self.seed), "--max-examples", str(self.max_examples)]
+        if not self.strict_codes:
+            parts.append("--lenient-codes")
+        return shlex.join(parts)
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "adapter": self.adapter_spec,
+            "profiles": None if self.profiles is None else sorted(p.value for p in self.profiles),
+            "seed": self.seed,
+            "max_examples": self.max_examples,
+            "strict_codes": self.strict_codes,
+            "xfail": dict(sorted(self.xfail.items())),
+        }
+
+
+def skip_reason(check: Check, capabilities: Capabilities, options: RunOptions) -> str | None:
+    """Why ``check`` does not run against this registry, or None when it does."""
+    if check.profile not in capabilities.profiles:
+        return f"the registry does not claim the {check.profile.value!r} profile"
+    if options.profiles is not None and check.profile not in options.profiles:
+        return f"profile {check.profile.value!r} was not selected for this run"
+    return None
+
+
+def execute_check(
+    check: Check,
+    adapter: RegistryAdapter,
+    capabilities: Capabilities,
+    options: RunOptions,
+) -> CheckResult:
+    """Run ``check`` and return its verdict; never raises for anything the registry does."""
+    base = CheckResult(
+        check_id=check.check_id,
+        status=Status.SKIP,
+        requirements=check.requirements,
+        profile=check.profile.value,
+        title=check.title,
+        seed=options.seed,
+    )
+    reason = skip_reason(check, capabilities, options)
+    if reason is not None:
+        return attrs.evolve(base, status=Status.SKIP, message=reason)
+    session = Session(adapter, capabilities, strict_codes=options.strict_codes)
+    session.seed = options.seed
+    session.max_examples = options.max_examples
+    try:
+        check(session)
+    except NotApplicable as exc:
+        result = attrs.evolve(
+            base, status=Status.SKIP, message=exc.reason, steps=tuple(session.steps)
+        )
+    except CheckFailed as exc:
+        result = attrs.evolve(
+            base,
+            status=Status.FAIL,
+            message=exc.message,
+            expected=exc.expected,
+            observed=exc.observed,
+            severity=exc.severity,
+            code_mismatch=isinstance(exc, CodeMismatch),
+            steps=tuple(session.steps),
+            reproduce=options.reproduce(check.check_id),
+        )
+    except AdapterError as exc:
+        result = attrs.evolve(
+            base,
+            status=Status.ERROR,
+            message=f"the adapter failed at {exc}",
+            steps=tuple(session.steps),
+            reproduce=options.reproduce(check.check_id),
+        )
+    except Exception as exc:  # a bug in the check or the harness: never a pass
+        result = attrs.evolve(
+            base,
+            status=Status.ERROR,
+            message=f"internal error in the check: {type(exc).__name__}: {exc}",
+            steps=tuple(session.steps),
+            reproduce=options.reproduce(check.check_id),
+        )
+    else:
+        result = attrs.evolve(
+            base,
+            status=Status.PASS,
+            code_mismatch=bool(session.code_mismatches),
+            message="; ".join(session.code_mismatches),
+            severity=Severity.MINOR if session.code_mismatches else None,
+            steps=tuple(session.steps),
+        )
+    return apply_xfail(result, options)
+
+
+def apply_xfail(result: CheckResult, options: RunOptions) -> CheckResult:
+    """A vendor's expected failures: FAIL -> XFAIL, PASS -> XPASS (reported, so it gets removed)."""
+    reason = options.xfail.get(result.check_id)
+    if reason is None:
+        return result
+    if result.status is Status.FAIL:
+        return attrs.evolve(
+            result, status=Status.XFAIL, message=f"{result.message} [xfail: {reason}]"
+        )
+    if result.status is Status.PASS:
+        return attrs.evolve(
+            result,
+            status=Status.XPASS,
+            message=f"expected to fail ({reason}) but passed: remove it from the xfail file",
+        )
+    return result
+
+
+def read_xfail_file(path: Path) -> dict[str, str]:
+    """``CHECK_ID  reason...`` per line; ``#`` starts a comment. Unknown IDs are an error."""
+    from gc_conformance.checks import all_checks
+
+    known = {c.check_id for c in all_checks()}
+    entries: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        text = line.split("#", 1)[0].strip()
+        if not text:
+            continue
+        check_id, _, reason = text.partition(" ")
+        if check_id not in known:
+            raise ValueError(f"{path}:{number}: no check {check_id!r}")
+        entries[check_id] = reason.strip() or "listed in the xfail file"
+    return entries

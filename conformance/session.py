@@ -1,0 +1,457 @@
+"""A check's conversation with the registry under test.
+
+Checks never call an adapter directly: they go through a :class:`Session`,
+which
+
+* stamps every request with the session's clock (``now``) and records it as a
+  numbered :class:`~gc_conformance.outcomes.Step`, so any failure prints the
+  exact request sequence that produced it;
+* validates every answer against the contract (a malformed answer is an
+  adapter error, not a verdict);
+* after every refused or failed write, observes the state again and fails the
+  check if anything changed (atomicity, D4: a refused request must change
+  nothing);
+* turns "the code was wrong but the refusal was right" into a recorded code
+  mismatch, which fails the check only under strict codes (the default).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from gc_conformance.adapter import (
+    ACTIONS,
+    AdapterFailure,
+    Answer,
+    Capabilities,
+    Clock,
+    IssuanceStyle,
+    Profile,
+    RegistryAdapter,
+    read_answer,
+    read_state,
+)
+from gc_conformance.outcomes import Severity, Step
+
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+#: Where a controlled clock starts: production happens on this day, requests the day after.
+CONTROLLED_EPOCH = _dt.datetime(2024, 3, 1, tzinfo=_dt.UTC)
+
+
+class CheckFailed(Exception):
+    """The registry contradicted the requirement: what was expected, what was observed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: str = "",
+        observed: str = "",
+        severity: Severity = Severity.MAJOR,
+    ) -> None:
+        self.message = message
+        self.expected = expected
+        self.observed = observed
+        self.severity = severity
+        super().__init__(message)
+
+
+class CodeMismatch(CheckFailed):
+    """Refused as required, but with another canonical code than the standard's rule implies."""
+
+
+class NotApplicable(Exception):
+    """The check does not apply to this registry (profile, style or clock); the reason is shown."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class AdapterError(Exception):
+    """The adapter raised or answered outside the contract during step ``step``."""
+
+    def __init__(self, step: int, detail: str) -> None:
+        self.step = step
+        self.detail = detail
+        super().__init__(f"step {step}: {detail}")
+
+
+@attrs.frozen
+class World:
+    """The standard cast every scenario starts from (see :meth:`Session.world`)."""
+
+    issuer: str
+    holders: tuple[str, str, str]  # alice, bob, carol
+    accounts: Mapping[str, str]  # holder -> account
+    devices: tuple[str, str]  # wind (large), solar (small capacity)
+    meters: Mapping[str, str]  # device -> meter
+
+    @property
+    def alice(self) -> str:
+        return self.holders[0]
+
+    @property
+    def bob(self) -> str:
+        return self.holders[1]
+
+    @property
+    def carol(self) -> str:
+        return self.holders[2]
+
+    def account(self, holder: str) -> str:
+        return self.accounts[holder]
+
+
+ISSUER_ID = "ISSUER-T"
+SOLAR_CAPACITY_W = 1_000
+
+
+class Session:
+    """One check's run against one adapter."""
+
+    def __init__(
+        self,
+        adapter: RegistryAdapter,
+        capabilities: Capabilities,
+        *,
+        strict_codes: bool = True,
+        wall_clock: Callable[[], _dt.datetime] | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.capabilities = capabilities
+        self.strict_codes = strict_codes
+        self.steps: list[Step] = []
+        self.code_mismatches: list[str] = []
+        if capabilities.clock is Clock.CONTROLLED:
+            self.epoch = CONTROLLED_EPOCH
+        else:
+            read = wall_clock or (lambda: _dt.datetime.now(_dt.UTC))
+            today = read().replace(hour=0, minute=0, second=0, microsecond=0)
+            # Two days back, but never into last year: under a calendar-year validity reading,
+            # last year's production is already past validity in early January.
+            self.epoch = max(today - _dt.timedelta(days=2), today.replace(month=1, day=1))
+        self.now = self.epoch + _dt.timedelta(days=1)
+        self._issued_ranges = 0  # next free certificate ID for issuer-created bundles
+        self.configuration = 1
+        self.seed = 0  # the run's seed: property-based checks derive their randomness from it
+        self.max_examples = 60  # the run's depth for property-based checks
+
+    # ------------------------------------------------------------------ applicability
+
+    def require_profile(self, profile: Profile) -> None:
+        if profile not in self.capabilities.profiles:
+            raise NotApplicable(f"the registry does not claim the {profile.value!r} profile")
+
+    def require_style(self, style: IssuanceStyle) -> None:
+        if style not in self.capabilities.issuance_styles:
+            raise NotApplicable(f"the registry does not offer {style.value!r} issuance")
+
+    def require_clock(self) -> None:
+        if self.capabilities.clock is not Clock.CONTROLLED:
+            raise NotApplicable("the registry cannot move its clock; time-dependent check")
+
+    def policy(self, name: str, default: str) -> str:
+        return self.capabilities.policies.get(name, default)
+
+    # ------------------------------------------------------------------ time
+
+    def hour(self, n: int, *, day: int = 0) -> tuple[str, str]:
+        """The ``n``-th production hour of the epoch day (plus ``day`` days), as stamps."""
+        start = self.epoch + _dt.timedelta(days=day, hours=n)
+        return stamp(start), stamp(start + _dt.timedelta(hours=1))
+
+    def advance(self, **delta: float) -> None:
+        """Move the session clock forward (controlled-clock registries only)."""
+        self.require_clock()
+        self.now += _dt.timedelta(**delta)
+
+    # ------------------------------------------------------------------ requests
+
+    def reset(self, configuration: int = 1, *, eac_body: Mapping[str, Any] | None = None) -> None:
+        """Empty the registry; ``eac_body`` adds fields to the EAC Issuing Body of #2/#3.
+
+        The extra fields are ``configuration`` (0 or 1) and ``government_mandate``
+        (bool): the D3 mandate rule needs a body running #1 under a mandate.
+        """
+        self.configuration = configuration
+        setup: dict[str, Any] = {
+            "issuer": {"issuer_id": ISSUER_ID, "name": "Conformance Test Issuer", "domain": "NL"},
+            "configuration": configuration,
+        }
+        if configuration in (2, 3):
+            body = {"body_id": "EIB-T", "name": "Test Issuing Body", "domain": "NL"}
+            setup["eac_body"] = {**body, **(eac_body or {})}
+        try:
+            self.adapter.reset(setup)
+        except Exception as exc:
+            raise AdapterError(0, f"reset failed: {type(exc).__name__}: {exc}") from exc
+
+    def send(self, action: str, actor: str, *, expectation: str = "any", **fields: Any) -> Answer:
+        """Send one request, record it, and validate the answer (no verdict here)."""
+        if action not in ACTIONS:
+            raise ValueError(f"{action!r} is not a contract action")  # a bug in the check
+        request = {"action": action, "actor": actor, "now": stamp(self.now), **fields}
+        number = len(self.steps) + 1
+        try:
+            raw = self.adapter.execute(request)
+            answer = read_answer(self.adapter, raw)
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            self.steps.append(Step(number, request, None, expectation, detail))
+            raise AdapterError(number, detail) from exc
+        self.steps.append(Step(number, request, answer.to_plain(), expectation))
+        return answer
+
+    def accept(self, action: str, actor: str, **fields: Any) -> Mapping[str, Any]:
+        """Send a request the standard allows; fail the check if it is refused."""
+        before = None if action == "query" else self._snapshot()
+        try:
+            answer = self.send(action, actor, expectation="accept", **fields)
+        except AdapterError:
+            if before is not None:
+                self._require_unchanged(before, "a request that failed in the adapter")
+            raise
+        if not answer.accepted:
+            if before is not None:
+                self._require_unchanged(before, "a refused request")
+            raise CheckFailed(
+                f"{action} was refused although the standard allows it",
+                expected="accepted",
+                observed=f"rejected {answer.code}: {answer.message}",
+            )
+        return answer.result
+
+    def reject(
+        self,
+        code: str,
+        action: str,
+        actor: str,
+        *,
+        severity: Severity = Severity.CRITICAL,
+        **fields: Any,
+    ) -> Answer:
+        """Send a request the standard forbids: it must be refused with ``code``, changing nothing."""
+        before = self._snapshot()
+        try:
+            answer = self.send(action, actor, expectation=f"reject {code}", **fields)
+        except AdapterError:
+            self._require_unchanged(before, "a request that failed in the adapter")
+            raise
+        if answer.accepted:
+            raise CheckFailed(
+                f"{action} was accepted although the standard forbids it",
+                expected=f"rejected {code}",
+                observed=f"accepted {dict(answer.result)}",
+                severity=severity,
+            )
+        self._require_unchanged(before, f"the refused {action}")
+        if answer.code != code:
+            note = f"step {len(self.steps)}: expected {code}, got {answer.code}"
+            self.code_mismatches.append(note)
+            if self.strict_codes:
+                raise CodeMismatch(
+                    f"{action} was refused, but with the wrong canonical code",
+                    expected=f"rejected {code}",
+                    observed=f"rejected {answer.code}: {answer.message}",
+                    severity=Severity.MINOR,
+                )
+        return answer
+
+    def expect(
+        self,
+        condition: bool,
+        message: str,
+        *,
+        expected: object = "",
+        observed: object = "",
+        severity: Severity = Severity.MAJOR,
+    ) -> None:
+        if not condition:
+            raise CheckFailed(
+                message, expected=str(expected), observed=str(observed), severity=severity
+            )
+
+    # ------------------------------------------------------------------ observation
+
+    def observe(self) -> dict[str, list[dict[str, Any]]]:
+        try:
+            return read_state(self.adapter.observe())
+        except Exception as exc:
+            raise AdapterError(
+                len(self.steps), f"observe failed: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def bundles(self, **match: Any) -> list[dict[str, Any]]:
+        """Current bundles whose fields equal ``match`` (e.g. ``account_id=...``)."""
+        return [
+            b for b in self.observe()["bundles"] if all(b.get(k) == v for k, v in match.items())
+        ]
+
+    def bundle(self, bundle_id: Any) -> dict[str, Any] | None:
+        for b in self.observe()["bundles"]:
+            if b["bundle_id"] == bundle_id:
+                return b
+        return None
+
+    def balance(self, account_id: str, status: str = "ACTIVE") -> int:
+        return sum(
+            b["bundle_quantity"]
+            for b in self.bundles(account_id=account_id, certificate_bundle_status=status)
+        )
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        return canonical_state(self.observe())
+
+    def _require_unchanged(self, before: tuple[Any, ...], what: str) -> None:
+        after = self._snapshot()
+        if after != before:
+            gone = sorted(set(before[1]) - set(after[1]))
+            new = sorted(set(after[1]) - set(before[1]))
+            raise CheckFailed(
+                f"{what} changed the registry's state (a refused or failed operation must be atomic)",
+                expected="state unchanged",
+                observed=f"bundles removed {gone}; bundles added {new}",
+                severity=Severity.CRITICAL,
+            )
+
+    # ------------------------------------------------------------------ the standard cast
+
+    def world(self, configuration: int = 1, *, eac_body: Mapping[str, Any] | None = None) -> World:
+        """Reset, then open three holders' accounts and register a wind and a solar device."""
+        self.reset(configuration, eac_body=eac_body)
+        holders = ("alice", "bob", "carol")
+        accounts = {h: f"ACC-{h.upper()}" for h in holders}
+        for holder, account in accounts.items():
+            self.accept(
+                "open_account",
+                ISSUER_ID,
+                account={"account_id": account, "holder_id": holder, "account_name": holder},
+            )
+        devices = ("DEV-WIND", "DEV-SOLAR")
+        meters = {"DEV-WIND": "M-WIND", "DEV-SOLAR": "M-SOLAR"}
+        for device, capacity, source in (
+            ("DEV-WIND", 5_000_000, "wind"),
+            ("DEV-SOLAR", SOLAR_CAPACITY_W, "solar"),
+        ):
+            self.accept(
+                "register_device",
+                ISSUER_ID,
+                device=device_record(device, meters[device], accounts["alice"], capacity, source),
+            )
+        return World(ISSUER_ID, holders, accounts, devices, meters)
+
+    def issue(
+        self, device: str, meter: str, hour: int, wh: int, *, account: str, day: int = 0
+    ) -> Any:
+        """Issue ``wh`` for one production hour in the registry's own style; the new bundle ID."""
+        start, end = self.hour(hour, day=day)
+        if IssuanceStyle.PRODUCTION_DATA in self.capabilities.issuance_styles:
+            result = self.accept(
+                "submit_production",
+                ISSUER_ID,
+                device_id=device,
+                meter_id=meter,
+                start=start,
+                end=end,
+                energy_wh=str(wh),
+            )
+        else:
+            first = self.next_free_certificate()
+            result = self.accept(
+                "issue_bundle",
+                ISSUER_ID,
+                device_id=device,
+                account_id=account,
+                start=start,
+                end=end,
+                range_start=first,
+                range_end=first + wh - 1,
+                quantity=wh,
+                energy_wh=str(wh),
+            )
+        bundle_id = result.get("bundle_id")
+        self.expect(
+            bundle_id is not None,
+            "an accepted issuance must name the bundle it created",
+            expected="result.bundle_id",
+            observed=dict(result),
+        )
+        return bundle_id
+
+    def next_free_certificate(self) -> int:
+        """One past the highest certificate ID the registry shows (for issuer-created ranges)."""
+        ends: list[int] = [b["certificate_bundle_id_range_end"] for b in self.observe()["bundles"]]
+        return max([*ends, 0]) + 1
+
+
+def device_record(
+    device_id: str, meter_id: str, account_id: str, capacity_w: int, source: str
+) -> dict[str, Any]:
+    """A complete D6 registration record, as plain data."""
+    return {
+        "device_id": device_id,
+        "device_name": f"{source} park {device_id}",
+        "account_id": account_id,
+        "capacity_w": capacity_w,
+        "operational_date": "2020-01-01",
+        "technology_type": source,
+        "energy_source": source,
+        "location": {"country": "NL", "city": "Delft"},
+        "meter_id": meter_id,
+        "gross_or_net": "NET",
+        "measurement_body": "TSO-NL",
+    }
+
+
+def stamp(moment: _dt.datetime) -> str:
+    return moment.strftime(STAMP)
+
+
+def canonical_state(state: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Order-free, ID-numbering-free form of a state, for "did anything change?" questions.
+
+    Certificates are placed by their offset inside their issuance (device and
+    production interval), because a vendor numbers certificates its own way.
+    """
+    groups: dict[tuple[Any, Any], int] = {}
+    for b in state["bundles"]:
+        key = (b.get("device_id"), b.get("production_starting_interval"))
+        start = b["certificate_bundle_id_range_start"]
+        groups[key] = min(groups.get(key, start), start)
+    bundles = sorted(
+        (
+            str(b.get("device_id")),
+            str(b.get("production_starting_interval")),
+            b["certificate_bundle_id_range_start"]
+            - groups[(b.get("device_id"), b.get("production_starting_interval"))],
+            b["bundle_quantity"],
+            str(b["account_id"]),
+            str(b["certificate_bundle_status"]),
+            str(b.get("beneficiary")),
+            str(b.get("claimant")),
+        )
+        for b in state["bundles"]
+    )
+    accounts = sorted(str(a.get("account_id")) for a in state["accounts"])
+    return (tuple(accounts), tuple(bundles))
+
+
+__all__ = [
+    "ISSUER_ID",
+    "AdapterError",
+    "AdapterFailure",
+    "CheckFailed",
+    "CodeMismatch",
+    "NotApplicable",
+    "Session",
+    "World",
+    "canonical_state",
+    "device_record",
+    "stamp",
+]
