@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/suite_run.py [--json PATH] [--workers N]
+    python benchmarks/suite_run.py [--json PATH] [--workers N] [--deep N]
 
 Each configuration runs ``gc-conformance run --adapter reference`` in a fresh
 subprocess (so imports and Hypothesis start-up are counted, as a user sees
@@ -25,7 +25,7 @@ from typing import Any
 def timed_run(extra: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        command = ["gc-conformance", "run", "--adapter", "reference", "--quiet", "--json", str(out)]
+        command = [sys.executable, "-m", "gc_conformance", "run", "--adapter", "reference", "--quiet", "--json", str(out)]
         began = time.perf_counter()
         completed = subprocess.run([*command, *extra], capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - began
@@ -45,10 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--workers", default="2", help="also time a run with -n WORKERS ('' to skip)"
     )
+    parser.add_argument(
+        "--deep",
+        type=int,
+        default=1000,
+        help="also time a run with --max-examples DEEP (0 to skip): depth traded for time",
+    )
     args = parser.parse_args(argv)
     results = [timed_run([])]
     if args.workers:
         results.append(timed_run(["-n", args.workers]))
+    if args.deep:
+        results.append(timed_run(["--max-examples", str(args.deep)]))
     for row in results:
         print(
             f"{row['operation']:24s} {row['size']:4d} checks  {row['seconds_per_op']:7.2f} s  "

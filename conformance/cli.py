@@ -13,6 +13,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from gc_conformance import STANDARD_REVISION, __version__
 from gc_conformance.reference import InvalidInput, Policies
@@ -289,27 +290,57 @@ def _parse_policy_args(pairs: Sequence[str]) -> Policies:
 
 
 def _cmd_policies(args: argparse.Namespace) -> int:
-    import attrs
-
-    rows = []
-    defaults = Policies()
-    for field in attrs.fields(Policies):
-        default = getattr(defaults, field.name)
-        rows.append(
-            {
-                "policy": field.name,
-                "default": default.name,
-                "values": {member.name: member.value for member in type(default)},
-            }
-        )
+    rows = _policy_rows()
     if args.format == "json":
         print(json.dumps({"policies": rows}, indent=2))
     else:
         for row in rows:
-            print(f"{row['policy']} (default {row['default']})")
+            print(f"{row['policy']} [{row['scope']}] (default {row['default']})")
             for name, meaning in row["values"].items():
                 print(f"    {name:24s} {meaning}")
     return EXIT_OK
+
+
+def _policy_rows() -> list[dict[str, Any]]:
+    """Every named policy of the model: each ambiguity of the standard, its values and default.
+
+    Registry-wide policies come from the attrs records that hold them (so a new
+    field shows up here by itself); storage methods are chosen per storage
+    system at registration, so they have no default ("none").
+    """
+    import attrs
+
+    from gc_conformance.reference import (
+        AllocationMethod,
+        ConfigurationPolicies,
+        EacPolicies,
+        LossConvention,
+        LossMethod,
+        Policies,
+    )
+
+    rows: list[dict[str, Any]] = []
+    records: list[tuple[str, str, Any]] = [
+        ("", "registry", Policies()),
+        ("", "configurations #2/#3", ConfigurationPolicies()),
+        ("eac.", "EAC registry (D3)", EacPolicies()),
+    ]
+    for prefix, scope, defaults in records:
+        for field in attrs.fields(type(defaults)):
+            default = getattr(defaults, field.name)
+            rows.append(_policy_row(prefix + field.name, scope, type(default), default.name))
+    # Chosen by each storage system when it registers: there is no registry-wide default.
+    per_system = "storage system (D7, declared at registration)"
+    rows.append(_policy_row("allocation_method", per_system, AllocationMethod, "none"))
+    rows.append(_policy_row("loss_method", per_system, LossMethod, "none"))
+    formulas = "storage (D7 formulas)"
+    rows.append(_policy_row("loss_convention", formulas, LossConvention, "FRACTION_OF_CAPACITY"))
+    return rows
+
+
+def _policy_row(name: str, scope: str, kind: type[Any], default: str) -> dict[str, Any]:
+    values = {member.name: str(member.value) for member in kind}
+    return {"policy": name, "scope": scope, "default": default, "values": values}
 
 
 def _cmd_codes(args: argparse.Namespace) -> int:

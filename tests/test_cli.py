@@ -55,10 +55,22 @@ def test_no_command_is_a_usage_error() -> None:
 
 def test_policies_lists_every_policy_with_its_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policies", "--format", "json"]) == EXIT_OK
-    listed = {row["policy"]: row for row in json.loads(capsys.readouterr().out)["policies"]}
+    rows = json.loads(capsys.readouterr().out)["policies"]
+    listed = {row["policy"]: row for row in rows}
+    assert len(listed) == len(rows), "every policy name is listed once"
     assert listed["rounding"]["default"] == "NEAREST"
     assert set(listed["rounding"]["values"]) == {"NEAREST", "DOWN"}
     assert listed["validity"]["default"] == "CALENDAR_YEAR"
+    # storage and configuration ambiguities are named policies too
+    assert set(listed["allocation_method"]["values"]) == {
+        "FIFO",
+        "LIFO",
+        "WEIGHTED_AVERAGE",
+        "OPERATOR_DISCRETION",
+    }
+    assert listed["loss_method"]["scope"].startswith("storage system")
+    assert listed["suspension"]["default"] == "SUSPEND_WHOLE_HOUR"
+    assert listed["eac.face_value"]["default"] == "ONE_MWH"
 
 
 def test_codes_lists_every_canonical_code_once(capsys: pytest.CaptureFixture[str]) -> None:
