@@ -2,7 +2,8 @@
 
 =========================  =====================================================
 ``reference``              the embedded reference model (``reference:rounding=DOWN,...``
-                           sets policies, see ``gc-conformance policies``)
+                           sets policies, see ``gc-conformance policies``;
+                           ``monthly_cap`` and ``hour_suspension`` set #2/#3's)
 ``faulty:NAME``            the reference model with one deliberate defect
                            (``gc-conformance adapters`` lists them)
 ``package.module:Class``   a vendor's adapter class, built with no arguments
@@ -13,13 +14,18 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from gc_conformance.adapter import AdapterUnavailable, RegistryAdapter
-from gc_conformance.reference import InvalidInput, Policies
+from gc_conformance.reference import (
+    ConfigurationPolicies,
+    HourSuspension,
+    InvalidInput,
+    MonthlyCap,
+    Policies,
+)
 
 
 @attrs.frozen
@@ -46,7 +52,7 @@ def load_adapter(spec: str) -> RegistryAdapter:
     if spec == "reference" or spec.startswith("reference:"):
         from gc_conformance.adapters.reference import ReferenceAdapter
 
-        return ReferenceAdapter(_policies(spec.partition(":")[2]))
+        return ReferenceAdapter(*_policies(spec.partition(":")[2]))
     if spec.startswith("faulty:"):
         from gc_conformance.adapters.faulty import FAULTS
 
@@ -84,14 +90,29 @@ def load_adapter(spec: str) -> RegistryAdapter:
     return adapter  # type: ignore[no-any-return]
 
 
-def _policies(text: str) -> Policies:
-    values: Mapping[str, str] = dict(
-        item.split("=", 1) for item in text.split(",") if item and "=" in item
-    )
+def _policies(text: str) -> tuple[Policies, ConfigurationPolicies]:
+    """``NAME=VALUE,...``: registry policies, plus ``monthly_cap`` and ``hour_suspension`` (#2/#3)."""
     bad = [item for item in text.split(",") if item and "=" not in item]
     if bad:
         raise AdapterUnavailable(f"policy settings are NAME=VALUE, got {bad[0]!r}")
+    values: dict[str, str] = dict(
+        item.split("=", 1) for item in text.split(",") if item and "=" in item
+    )
+    configuration: dict[str, Any] = {}
+    for name, field, kind in (
+        ("monthly_cap", "monthly_cap", MonthlyCap),
+        ("hour_suspension", "suspension", HourSuspension),
+    ):
+        if name in values:
+            value = values.pop(name)
+            try:
+                configuration[field] = kind[value]
+            except KeyError:
+                known = ", ".join(m.name for m in kind)
+                raise AdapterUnavailable(
+                    f"bad reference policy: {name}: {value!r} is not one of {known}"
+                ) from None
     try:
-        return Policies.from_plain(dict(values))
+        return Policies.from_plain(values), ConfigurationPolicies(**configuration)
     except InvalidInput as exc:
         raise AdapterUnavailable(f"bad reference policy: {exc}") from exc

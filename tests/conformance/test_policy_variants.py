@@ -11,7 +11,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from gc_conformance.adapter import Capabilities
+from gc_conformance.adapter import AdapterUnavailable, Capabilities
 from gc_conformance.adapters import load_adapter
 from gc_conformance.checks import all_checks
 from gc_conformance.outcomes import Status
@@ -49,3 +49,30 @@ def test_the_reference_passes_every_check_under(variant: str) -> None:
     # Only checks whose premise the variant removes may skip, and each says why.
     assert all(r.message for r in skipped)
     assert len(skipped) <= 2
+
+
+CONFIGURATION_VARIANTS = [
+    "monthly_cap=WHOLE_EACS",
+    "hour_suspension=SUSPEND_UNCOVERED_PART",
+    "hour_suspension=REFUSE",
+    "monthly_cap=WHOLE_EACS,hour_suspension=REFUSE",
+]
+
+
+@pytest.mark.parametrize("variant", CONFIGURATION_VARIANTS)
+def test_the_reference_passes_the_configuration_checks_under(variant: str) -> None:
+    adapter = load_adapter(f"reference:{variant}")
+    capabilities = Capabilities.from_plain(adapter.capabilities())
+    for setting in variant.split(","):
+        name, value = setting.split("=")
+        assert capabilities.policies[name] == value
+    options = RunOptions(adapter_spec=f"reference:{variant}", max_examples=15)
+    checks = [c for c in all_checks() if c.profile.value in ("config-2", "config-3")]
+    assert len(checks) >= 20
+    results = [execute_check(c, adapter, capabilities, options) for c in checks]
+    assert [f"{r.check_id}: {r.message}" for r in results if r.status is not Status.PASS] == []
+
+
+def test_an_unknown_configuration_policy_value_is_refused_naming_it() -> None:
+    with pytest.raises(AdapterUnavailable, match="monthly_cap: 'MONTHLY' is not one of"):
+        load_adapter("reference:monthly_cap=MONTHLY")
