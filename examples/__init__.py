@@ -1,0 +1,1 @@
+"""Worked examples for docs/adapters.md (not shipped in the wheel)."""
