@@ -1,21 +1,36 @@
-"""The self-contained HTML conformance report (jinja2, autoescape always on)."""
+"""The self-contained HTML conformance report (jinja2, autoescape always on).
+
+The page is what a vendor hands its accreditation auditor, so it must stand
+alone: one file, no network, inline CSS and SVG, readable with scripts off and
+on paper. Every string that came from the registry under test (its name,
+version, policy values, messages, IDs, request and answer contents) reaches
+the page only through jinja2's autoescaping; nothing is marked safe.
+
+This module turns a run document into a view (plain dicts and the geometry
+of :mod:`charts` and :mod:`lineage`) and hands it to the template; it reads
+the document only, never the suite. The same document always renders to the
+same bytes; the run's date sits on one line of its own, so two runs of the
+same suite differ only there.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from itertools import groupby
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import jinja2
 
-_STATUS_ORDER = ("fail", "error", "xpass", "xfail", "pass", "skip")
-_COLOURS = {
-    "pass": "#1a7f37",
-    "fail": "#cf222e",
-    "error": "#9a6700",
-    "skip": "#8c959f",
-    "xfail": "#8250df",
-    "xpass": "#bf3989",
+from gc_conformance.reports.charts import COLOURS, LABELS, STATUS_ORDER, status_chart
+from gc_conformance.reports.lineage import KIND_FILL, draw_lineage, step_went_wrong
+
+PROBLEM_STATUSES = ("fail", "error", "xpass")
+_VERDICT_TEXT = {
+    "pass": "Every check of a SHALL requirement that ran passed",
+    "fail": "At least one check of a SHALL requirement failed",
+    "error": "No SHALL check failed, but some checks got no usable answer from the registry",
 }
 
 
@@ -26,52 +41,181 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
-
-
-def _bars(counts: Mapping[str, int], width: int = 320) -> list[dict[str, Any]]:
-    """Stacked-bar segments (x, width, colour) for an inline SVG status chart."""
-    total = sum(counts.values()) or 1
-    x = 0.0
-    segments = []
-    for status in _STATUS_ORDER:
-        n = counts.get(status, 0)
-        if not n:
-            continue
-        w = width * n / total
-        segments.append(
-            {
-                "status": status,
-                "n": n,
-                "x": round(x, 2),
-                "w": round(w, 2),
-                "colour": _COLOURS[status],
-            }
-        )
-        x += w
-    return segments
 
 
 def render_html(document: Mapping[str, Any]) -> str:
     """Render a run document; the same document always gives the same bytes."""
-    requirements = sorted(
-        document["requirements"],
-        key=lambda r: (r["clause"].rsplit("/", 1)[1].strip().zfill(4), r["clause"], r["id"]),
-    )
-    by_clause = [
-        {"clause": clause, "requirements": list(items)}
-        for clause, items in groupby(requirements, key=lambda r: r["clause"])
+    environment = _environment()
+    environment.globals["anchor"] = anchor
+    template = environment.get_template("report.html.j2")
+    return template.render(**report_view(document))
+
+
+def report_view(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Everything the template shows, derived from the document alone."""
+    requirements: Sequence[Mapping[str, Any]] = document["requirements"]
+    checks: Sequence[Mapping[str, Any]] = document["checks"]
+    by_id = {r["id"]: r for r in requirements}
+    check_status = {c["id"]: c["status"] for c in checks}
+    shall = {r["id"] for r in requirements if r["level"] == "SHALL"}
+    run = document["run"]
+    profiles = [
+        {**p, "verdict": _profile_verdict(p, run.get("profiles"), checks, shall)}
+        for p in document["profiles"]
     ]
-    checks = document["checks"]
-    template = _environment().get_template("report.html.j2")
-    return template.render(
-        doc=document,
-        colours=_COLOURS,
-        summary_bars=_bars(document["summary"]["counts"]),
-        profiles=[{**p, "bars": _bars(p["counts"], 220)} for p in document["profiles"]],
-        by_clause=by_clause,
-        problems=[c for c in checks if c["status"] in ("fail", "error", "xpass")],
-        expected_failures=[c for c in checks if c["status"] == "xfail"],
-        skipped=[c for c in checks if c["status"] == "skip"],
-        mismatches=[c for c in checks if c["code_mismatch"]],
-    )
+    suite = document["suite"]
+    return {
+        "doc": document,
+        "colours": COLOURS,
+        "lineage_fill": KIND_FILL,
+        "labels": LABELS,
+        "status_order": STATUS_ORDER,
+        "verdict_text": _VERDICT_TEXT[document["summary"]["verdict"]],
+        "vectors_hash": suite.get("vectors_root_hash") or None,
+        "date_line": _date_line(run),
+        "profiles": profiles,
+        "profile_names": [p["profile"] for p in profiles],
+        "chart": status_chart([(p["profile"], p["counts"]) for p in profiles]),
+        "overall_chart": status_chart([("all checks", document["summary"]["counts"])]),
+        "clauses": _clauses(requirements, check_status),
+        "problems": [_problem(c, by_id) for c in checks if c["status"] in PROBLEM_STATUSES],
+        "expected_failures": [c for c in checks if c["status"] == "xfail"],
+        "xfail_reasons": run.get("xfail") or {},
+        "skip_groups": _skip_groups(checks),
+        "mismatches": [c for c in checks if c.get("code_mismatch")],
+        "untested_shall": [
+            by_id.get(rid, {"id": rid, "title": ""})
+            for rid in document["summary"]["untested_shall"]
+        ],
+        "status_counts": _row_counts(checks),
+    }
+
+
+def anchor(check_id: str) -> str:
+    """An HTML id for a check: its ID with anything outside a plain URL fragment replaced."""
+    return "check-" + re.sub(r"[^A-Za-z0-9._:-]", "_", check_id)
+
+
+def _date_line(run: Mapping[str, Any]) -> str:
+    started, finished = run.get("started") or "not recorded", run.get("finished") or "not recorded"
+    return f"started {started}, finished {finished}"
+
+
+def _profile_verdict(
+    profile: Mapping[str, Any],
+    selected: Sequence[str] | None,
+    checks: Sequence[Mapping[str, Any]],
+    shall: set[str],
+) -> str:
+    """A profile's verdict by the run's own rule, or why it was not judged."""
+    if not profile["claimed"]:
+        return "not claimed"
+    if selected is not None and profile["profile"] not in selected:
+        return "not selected"
+    members = [c for c in checks if c["profile"] == profile["profile"]]
+    if not members or all(c["status"] == "skip" for c in members):
+        return "not tested"
+    if any(c["status"] == "fail" and shall & set(c["requirements"]) for c in members):
+        return "fail"
+    if any(c["status"] == "error" for c in members):
+        return "error"
+    return "pass"
+
+
+def _clause_key(clause: str) -> tuple[int, str]:
+    match = re.search(r"\bD(\d+)\s*$", clause)
+    return (int(match.group(1)) if match else 10_000, clause)
+
+
+def _clauses(
+    requirements: Sequence[Mapping[str, Any]], check_status: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for requirement in requirements:
+        groups[requirement["clause"]].append(requirement)
+    out = []
+    for clause in sorted(groups, key=_clause_key):
+        rows = []
+        for r in sorted(groups[clause], key=lambda r: _natural(r["id"])):
+            rows.append(
+                {
+                    **r,
+                    "check_rows": [
+                        {"id": cid, "status": check_status.get(cid, "skip")} for cid in r["checks"]
+                    ],
+                }
+            )
+        counts = Counter(r["status"] for r in rows)
+        out.append(
+            {
+                "clause": clause,
+                "requirements": rows,
+                "counts": [(s, counts[s]) for s in STATUS_ORDER if counts[s]],
+            }
+        )
+    return out
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _problem(check: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    steps = check.get("steps") or []
+    return {
+        **check,
+        "requirement_rows": [
+            by_id.get(rid, {"id": rid, "level": "?", "title": "(not in this document's catalogue)"})
+            for rid in check["requirements"]
+        ],
+        "step_rows": [_step_row(step) for step in steps],
+        "lineage": draw_lineage(steps) if steps else None,
+    }
+
+
+def _step_row(step: Mapping[str, Any]) -> dict[str, Any]:
+    request = step.get("request") or {}
+    fields = {k: v for k, v in request.items() if k not in ("action", "actor", "now")}
+    answer = step.get("answer")
+    if not isinstance(answer, Mapping):
+        answer_text = f"ADAPTER ERROR: {step.get('error') or 'no answer'}"
+    elif answer.get("accepted"):
+        answer_text = "accepted " + _compact(answer.get("result") or {})
+    else:
+        answer_text = f"rejected {answer.get('code')}"
+        if answer.get("message"):
+            answer_text += f": {answer['message']}"
+    return {
+        "number": step.get("number"),
+        "now": request.get("now", ""),
+        "actor": request.get("actor", ""),
+        "action": request.get("action", ""),
+        "fields": _compact(fields),
+        "expectation": step.get("expectation", ""),
+        "answer": answer_text,
+        "wrong": step_went_wrong(step),
+    }
+
+
+def _compact(value: object) -> str:
+    """Readable JSON: non-ASCII kept as written (escaping for HTML is the template's job)."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _skip_groups(checks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Skips grouped by reason: ninety skips for one unclaimed profile read as one line."""
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for check in checks:
+        if check["status"] == "skip":
+            groups[check["message"]].append(check)
+    return [
+        {"reason": reason, "checks": members, "profiles": sorted({c["profile"] for c in members})}
+        for reason, members in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    ]
+
+
+def _row_counts(checks: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    counts = Counter(c["status"] for c in checks)
+    return [(status, counts[status]) for status in STATUS_ORDER]

@@ -1,10 +1,29 @@
-"""JUnit XML from a run document: what CI systems parse."""
+"""JUnit XML from a run document: what CI systems parse.
+
+CI parsers (Jenkins, GitLab, GitHub actions, Azure) read ``testsuite``
+attributes for the counts and each ``testcase``'s child for its outcome, so
+the counts here are computed from the same checks the cases are written
+from. Text from the registry may hold characters XML 1.0 cannot carry at all
+(control characters); those are written as visible ``\\xNN`` escapes, because
+one stray byte would make the whole file unparseable and the CI job would
+report nothing.
+"""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
+
+MESSAGE_LIMIT = 500  # attribute values are shown on one line by most CI front ends
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: object) -> str:
+    """``value`` as text XML 1.0 can hold: forbidden characters become ``\\xNN`` escapes."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
 def render_junit(document: Mapping[str, Any]) -> str:
@@ -12,55 +31,83 @@ def render_junit(document: Mapping[str, Any]) -> str:
 
     XFAIL is reported as ``skipped`` with the vendor's reason (JUnit has no
     expected failure); XPASS as a pass with a ``gc.status`` property, so it is
-    visible without breaking the build.
+    visible without breaking the build. Requirement IDs are ``requirement``
+    properties of each testcase.
     """
     checks = document["checks"]
-    counts = document["summary"]["counts"]
+    counts = Counter(check["status"] for check in checks)
+    run = document["run"]
     suite = ET.Element(
         "testsuite",
         {
             "name": "gc-conformance",
             "tests": str(len(checks)),
-            "failures": str(counts.get("fail", 0)),
-            "errors": str(counts.get("error", 0)),
-            "skipped": str(counts.get("skip", 0) + counts.get("xfail", 0)),
-            "timestamp": str(document["run"].get("started", "")),
+            "failures": str(counts["fail"]),
+            "errors": str(counts["error"]),
+            "skipped": str(counts["skip"] + counts["xfail"]),
+            "time": "0",
+            "timestamp": xml_text(run.get("started", "")),
         },
     )
     properties = ET.SubElement(suite, "properties")
+    registry = document["registry"]
+    suite_info = document["suite"]
     for name, value in (
-        ("adapter", document["run"]["adapter"]),
-        ("seed", document["run"]["seed"]),
-        ("registry", f"{document['registry']['name']} {document['registry']['version']}"),
+        ("adapter", run["adapter"]),
+        ("seed", run["seed"]),
+        ("registry", f"{registry['name']} {registry['version']}"),
+        ("suite", f"{suite_info['name']} {suite_info['version']}"),
+        ("standard", suite_info["standard"]),
+        ("vectors_root_hash", suite_info.get("vectors_root_hash") or "not recorded"),
         ("verdict", document["summary"]["verdict"]),
     ):
-        ET.SubElement(properties, "property", {"name": name, "value": str(value)})
+        ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
+    for policy, value in sorted(registry.get("policies", {}).items()):
+        ET.SubElement(
+            properties, "property", {"name": f"policy.{xml_text(policy)}", "value": xml_text(value)}
+        )
+    xfail_reasons = run.get("xfail") or {}
     for check in checks:
         case = ET.SubElement(
             suite,
             "testcase",
-            {"classname": f"gc_conformance.{check['profile']}", "name": check["id"]},
+            {
+                "classname": xml_text(f"gc_conformance.{check['profile']}"),
+                "name": xml_text(check["id"]),
+                "time": "0",
+            },
         )
         props = ET.SubElement(case, "properties")
         for rid in check["requirements"]:
-            ET.SubElement(props, "property", {"name": "requirement", "value": rid})
+            ET.SubElement(props, "property", {"name": "requirement", "value": xml_text(rid)})
         ET.SubElement(props, "property", {"name": "gc.status", "value": check["status"]})
+        if check.get("severity"):
+            ET.SubElement(props, "property", {"name": "gc.severity", "value": check["severity"]})
         status = check["status"]
-        text = _failure_text(check)
-        if status == "fail":
-            element = ET.SubElement(case, "failure", {"message": check["message"][:500]})
-            element.text = text
-        elif status == "error":
-            element = ET.SubElement(case, "error", {"message": check["message"][:500]})
-            element.text = text
-        elif status in ("skip", "xfail"):
-            ET.SubElement(case, "skipped", {"message": check["message"][:500]})
+        message = xml_text(check["message"][:MESSAGE_LIMIT])
+        if status in ("fail", "error"):
+            element = ET.SubElement(
+                case, "failure" if status == "fail" else "error", {"message": message}
+            )
+            element.text = xml_text(_failure_text(check))
+        elif status == "skip":
+            ET.SubElement(case, "skipped", {"message": message})
+        elif status == "xfail":
+            reason = xfail_reasons.get(check["id"], "listed in the xfail file")
+            skipped = ET.SubElement(
+                case,
+                "skipped",
+                {"message": xml_text(f"expected failure: {reason}"[:MESSAGE_LIMIT])},
+            )
+            skipped.text = xml_text(_failure_text(check))
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def _failure_text(check: Mapping[str, Any]) -> str:
     lines = [check["message"]]
+    if check.get("requirements"):
+        lines.append(f"requirements: {', '.join(check['requirements'])}")
     if check.get("expected"):
         lines.append(f"expected: {check['expected']}")
     if check.get("observed"):

@@ -1,0 +1,82 @@
+"""JUnit XML as CI parsers read it: counts in the suite attributes, one testcase per check."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+
+from gc_conformance.reports import render_junit
+from gc_conformance.reports.junit import xml_text
+
+
+def _parse(document: dict[str, Any]) -> ET.Element:
+    return ET.fromstring(render_junit(document).encode("utf-8"))
+
+
+@pytest.mark.parametrize("name", ["pass", "overrun", "xfail", "limited"])
+def test_suite_counts_match_the_testcases_outcomes(
+    real_documents: dict[str, dict[str, Any]], name: str
+) -> None:
+    document = real_documents[name]
+    suite = _parse(document)
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests", "-1")) == len(cases) == len(document["checks"])
+    for outcome, attribute in (
+        ("failure", "failures"),
+        ("error", "errors"),
+        ("skipped", "skipped"),
+    ):
+        assert int(suite.get(attribute, "-1")) == sum(
+            1 for c in cases if c.find(outcome) is not None
+        )
+    counts = document["summary"]["counts"]
+    assert int(suite.get("failures", "-1")) == counts["fail"]
+    assert int(suite.get("errors", "-1")) == counts["error"]
+    assert int(suite.get("skipped", "-1")) == counts["skip"] + counts["xfail"]
+
+
+def test_each_testcase_carries_its_requirement_ids_and_status(
+    real_documents: dict[str, dict[str, Any]],
+) -> None:
+    for document in real_documents.values():
+        cases = {c.get("name"): c for c in _parse(document).findall("testcase")}
+        for check in document["checks"]:
+            case = cases[check["id"]]
+            props = [(p.get("name"), p.get("value")) for p in case.iter("property")]
+            assert [v for n, v in props if n == "requirement"] == check["requirements"]
+            assert ("gc.status", check["status"]) in props
+            assert case.get("classname") == f"gc_conformance.{check['profile']}"
+
+
+def test_a_failure_carries_expected_observed_and_the_reproducing_command(
+    overrun_doc: dict[str, Any],
+) -> None:
+    cases = {c.get("name"): c for c in _parse(overrun_doc).findall("testcase")}
+    for check in overrun_doc["checks"]:
+        if check["status"] != "fail":
+            continue
+        failure = cases[check["id"]].find("failure")
+        assert failure is not None and failure.text
+        assert f"expected: {check['expected']}" in failure.text
+        assert f"reproduce: {check['reproduce']}" in failure.text
+
+
+def test_xfail_is_skipped_with_the_vendors_reason_and_xpass_passes(
+    xfail_doc: dict[str, Any],
+) -> None:
+    cases = {c.get("name"): c for c in _parse(xfail_doc).findall("testcase")}
+    for check in xfail_doc["checks"]:
+        case = cases[check["id"]]
+        if check["status"] == "xfail":
+            skipped = case.find("skipped")
+            assert skipped is not None
+            assert xfail_doc["run"]["xfail"][check["id"]] in skipped.get("message", "")
+        if check["status"] == "xpass":
+            assert [e.tag for e in case if e.tag != "properties"] == []
+
+
+def test_characters_xml_cannot_hold_become_visible_escapes() -> None:
+    assert xml_text("a\x00b\x1bc\ttab") == "a\\x00b\\x1bc\ttab"
+    assert xml_text("Ωμέγα 日本語 😀") == "Ωμέγα 日本語 😀"
