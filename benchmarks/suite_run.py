@@ -25,7 +25,17 @@ from typing import Any
 def timed_run(extra: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        command = [sys.executable, "-m", "gc_conformance", "run", "--adapter", "reference", "--quiet", "--json", str(out)]
+        command = [
+            sys.executable,
+            "-m",
+            "gc_conformance",
+            "run",
+            "--adapter",
+            "reference",
+            "--quiet",
+            "--json",
+            str(out),
+        ]
         began = time.perf_counter()
         completed = subprocess.run([*command, *extra], capture_output=True, text=True, check=False)
         seconds = time.perf_counter() - began

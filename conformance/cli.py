@@ -99,6 +99,19 @@ def _parser() -> argparse.ArgumentParser:
     adapters = commands.add_parser("adapters", help="list the built-in adapters")
     adapters.add_argument("--format", choices=("table", "json"), default="table")
 
+    report = commands.add_parser(
+        "report",
+        help="re-render a saved run document (--json) as HTML and/or JUnit XML",
+        description="Render a saved run document again. A malformed document is refused "
+        "with the field named, and nothing is written. Schema: docs/run-json.md.",
+    )
+    report.add_argument("--from", dest="source", type=Path, metavar="RUN.json")
+    report.add_argument("--html", type=Path, metavar="OUT.html", help="write the HTML report")
+    report.add_argument("--junitxml", type=Path, metavar="OUT.xml", help="write JUnit XML")
+    report.add_argument(
+        "--schema", action="store_true", help="print the run document's JSON Schema and exit"
+    )
+
     replay = commands.add_parser(
         "replay", help="re-run a saved failing sequence against an adapter"
     )
@@ -132,6 +145,38 @@ def _parser() -> argparse.ArgumentParser:
         help="list the canonical rejection codes (for writing an adapter's error mapper)",
     )
     codes.add_argument("--format", choices=("table", "json"), default="table")
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the reference registry over HTTP in the EnergyTag API shape",
+        description="Run the reference registry behind the EnergyTag API v2 routes on a real "
+        "HTTP server (docs/http.md). Test the HTTP path with "
+        "`gc-conformance run --adapter http://HOST:PORT` against `serve --test-mode`.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    serve.add_argument("--port", type=int, default=8000, help="port (0: a free one, printed)")
+    serve.add_argument(
+        "--token", help="the admin (GC Issuer) token; else $GC_SERVE_TOKEN, else generated"
+    )
+    serve.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="enable reset and clock control (X-GC-Now header); never on a shared network",
+    )
+    serve.add_argument("--issuer", default="ISSUER", help="the GC Issuer's party ID at start")
+    serve.add_argument("--policies", default="", metavar="NAME=VALUE,...", help="model policies")
+    serve.add_argument("--mapping", help="serve another mapping file's routes (advanced)")
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+
+    vectors = commands.add_parser(
+        "vectors",
+        help="golden vectors: generate, verify against an adapter, diff two sets",
+        description="Schema-checked test vectors generated from the reference model "
+        "(vectors/README.md).",
+    )
+    from gc_conformance.vectors.commands import add_arguments as _vectors_arguments
+
+    _vectors_arguments(vectors)
     return parser
 
 
@@ -269,6 +314,24 @@ def _cmd_adapters(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from gc_conformance.reports.rerender import rerender, schema_text
+    from gc_conformance.reports.schema import RunDocumentError
+
+    if args.schema:
+        sys.stdout.write(schema_text())
+        return EXIT_OK
+    if args.source is None or (args.html is None and args.junitxml is None):
+        raise _UsageError("report needs --from RUN.json and at least one of --html, --junitxml")
+    try:
+        written = rerender(args.source, html=args.html, junit=args.junitxml)
+    except RunDocumentError as exc:
+        raise _UsageError(f"{args.source} is not a usable run document: {exc}") from None
+    for path in written:
+        print(f"written {path}")
+    return EXIT_OK
+
+
 def _cmd_replay(args: argparse.Namespace) -> int:
     from gc_conformance.replay import replay_command
 
@@ -343,6 +406,34 @@ def _policy_row(name: str, scope: str, kind: type[Any], default: str) -> dict[st
     return {"policy": name, "scope": scope, "default": default, "values": values}
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from gc_conformance.server.serve import serve
+
+    items = [item for item in args.policies.split(",") if item]
+    bad = [item for item in items if "=" not in item]
+    if bad:
+        raise _UsageError(f"--policies: settings are NAME=VALUE, got {bad[0]!r}")
+    try:
+        policies = Policies.from_plain(dict(item.split("=", 1) for item in items))
+    except InvalidInput as exc:
+        raise _UsageError(f"--policies: {exc}") from exc
+    try:
+        return serve(
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            test_mode=args.test_mode,
+            policies=policies,
+            issuer_id=args.issuer,
+            mapping=args.mapping,
+            access_log=args.access_log,
+        )
+    except OSError as exc:
+        raise _UsageError(f"cannot serve on {args.host}:{args.port}: {exc}") from exc
+    except ValueError as exc:  # e.g. an admin token shorter than 16 characters
+        raise _UsageError(str(exc)) from exc
+
+
 def _cmd_codes(args: argparse.Namespace) -> int:
     from gc_conformance.reference import ErrorCode
 
@@ -358,6 +449,12 @@ def _cmd_codes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_vectors(args: argparse.Namespace) -> int:
+    from gc_conformance.vectors.commands import main as vectors_main
+
+    return vectors_main(args)
+
+
 class _UsageError(Exception):
     pass
 
@@ -370,9 +467,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "requirements": _cmd_requirements,
         "adapters": _cmd_adapters,
         "replay": _cmd_replay,
+        "report": _cmd_report,
         "demo": _cmd_demo,
         "policies": _cmd_policies,
         "codes": _cmd_codes,
+        "serve": _cmd_serve,
+        "vectors": _cmd_vectors,
     }
     if args.command is None:
         parser.print_help()

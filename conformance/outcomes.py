@@ -41,15 +41,21 @@ class Step:
     answer: Mapping[str, Any] | None  # None: the adapter failed (see ``error``)
     expectation: str  # "accept", "reject CODE", "any"
     error: str | None = None
+    # What went over the wire for this request (HTTP adapter: method, url, redacted headers,
+    # bodies, status, curl). Kept in the run document only for checks that fail or error.
+    exchanges: tuple[Mapping[str, Any], ...] = ()
 
-    def to_plain(self) -> dict[str, Any]:
-        return {
+    def to_plain(self, *, exchanges: bool = True) -> dict[str, Any]:
+        plain = {
             "number": self.number,
             "request": dict(self.request),
             "answer": None if self.answer is None else dict(self.answer),
             "expectation": self.expectation,
             "error": self.error,
         }
+        if exchanges and self.exchanges:
+            plain["exchanges"] = [dict(e) for e in self.exchanges]
+        return plain
 
     def describe(self) -> str:
         fields = ", ".join(
@@ -63,7 +69,10 @@ class Step:
             tail = f"accepted {dict(self.answer.get('result') or {})}"
         else:
             tail = f"rejected {self.answer.get('code')}"
-        return f"{head}\n     expected {self.expectation}; got {tail}"
+        text = f"{head}\n     expected {self.expectation}; got {tail}"
+        if self.exchanges:
+            text += f"\n     curl: {self.exchanges[-1].get('curl', '')}"
+        return text
 
 
 @attrs.frozen
@@ -94,7 +103,10 @@ class CheckResult:
             "observed": self.observed,
             "severity": None if self.severity is None else self.severity.value,
             "code_mismatch": self.code_mismatch,
-            "steps": [step.to_plain() for step in self.steps],
+            "steps": [
+                step.to_plain(exchanges=self.status in (Status.FAIL, Status.ERROR))
+                for step in self.steps
+            ],
             "reproduce": self.reproduce,
             "seed": self.seed,
         }
@@ -113,7 +125,14 @@ class CheckResult:
             severity=None if data.get("severity") is None else Severity(data["severity"]),
             code_mismatch=bool(data.get("code_mismatch", False)),
             steps=tuple(
-                Step(s["number"], s["request"], s["answer"], s["expectation"], s.get("error"))
+                Step(
+                    s["number"],
+                    s["request"],
+                    s["answer"],
+                    s["expectation"],
+                    s.get("error"),
+                    tuple(s.get("exchanges", ())),
+                )
                 for s in data.get("steps", ())
             ),
             reproduce=data.get("reproduce", ""),

@@ -23,7 +23,7 @@ from typing import Any
 
 from gc_conformance import STANDARD_REVISION, __version__
 from gc_conformance.adapter import Capabilities, Profile
-from gc_conformance.catalogue import Level, load_catalogue
+from gc_conformance.catalogue import Level, coverage, load_catalogue
 from gc_conformance.outcomes import CheckResult, Status, worst
 from gc_conformance.runner import RunOptions
 
@@ -85,19 +85,50 @@ def build_run_document(
             "verdict": verdict,
             "counts": _counts(checks),
             "code_mismatches": sum(1 for r in checks if r.code_mismatch),
+            # A SHALL no check of the suite verifies (not: one this run did not select).
             "untested_shall": sorted(
                 rid
-                for rid in shall
-                if not by_requirement[rid] and catalogue[rid].profile in capabilities.profiles
+                for rid in coverage().untested_shall
+                if catalogue[rid].profile in capabilities.profiles
             ),
         },
-        "suite": {"name": "gc-conformance", "version": __version__, "standard": STANDARD_REVISION},
+        "suite": {
+            "name": "gc-conformance",
+            "version": __version__,
+            "standard": STANDARD_REVISION,
+            "vectors_root_hash": vectors_root_hash(),
+        },
         "run": {**options.to_plain(), "started": started, "finished": finished},
         "registry": capabilities.to_plain(),
         "profiles": profiles,
         "requirements": requirements,
         "checks": [r.to_plain() for r in checks],
     }
+
+
+def vectors_root_hash() -> str | None:
+    """The root hash of the installed golden vectors (``index.json``), or None if absent.
+
+    Read as package data, without importing any vectors code: the harness does
+    not depend on the generator, it only records which vector set shipped with it.
+    """
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("gc_conformance.vectors")
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        index = Path(folder) / "index.json"
+        try:
+            root = json.loads(index.read_text(encoding="utf-8")).get("root")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(root, str):
+            return root
+    return None
 
 
 def exit_code(document: Mapping[str, Any]) -> int:

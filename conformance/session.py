@@ -203,10 +203,19 @@ class Session:
             answer = read_answer(self.adapter, raw)
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            self.steps.append(Step(number, request, None, expectation, detail))
+            self.steps.append(
+                Step(number, request, None, expectation, detail, exchanges=self._exchanges())
+            )
             raise AdapterError(number, detail) from exc
-        self.steps.append(Step(number, request, answer.to_plain(), expectation))
+        self.steps.append(
+            Step(number, request, answer.to_plain(), expectation, exchanges=self._exchanges())
+        )
         return answer
+
+    def _exchanges(self) -> tuple[dict[str, Any], ...]:
+        """The wire exchanges of the last request, from adapters that record them (HTTP)."""
+        recorded = getattr(self.adapter, "last_exchanges", None)
+        return tuple(recorded()) if callable(recorded) else ()
 
     def accept(self, action: str, actor: str, **fields: Any) -> Mapping[str, Any]:
         """Send a request the standard allows; fail the check if it is refused."""

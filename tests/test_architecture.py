@@ -71,7 +71,48 @@ def test_reports_render_documents_and_never_drive_a_registry(module: Path) -> No
             assert not name.startswith(forbidden), f"{module.name} imports {name}"
 
 
+HARNESS_MODULES = sorted((ROOT / "conformance").rglob("*.py"))
+
+
+@pytest.mark.parametrize("module", HARNESS_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_harness_never_depends_on_the_vectors_code(module: Path) -> None:
+    """Only the CLI reaches the vectors (a thin subcommand); the run document reads their
+    index.json as package data. The vectors depend on the harness, never the reverse."""
+    if module.relative_to(ROOT).as_posix() == "conformance/cli.py":
+        return
+    for name in _imports(module):
+        assert not name.startswith("gc_conformance.vectors"), f"{module.name} imports {name}"
+
+
 def _stdlib() -> frozenset[str]:
     import sys
 
     return frozenset(sys.stdlib_module_names) | {"__future__"}
+
+
+SERVER_MODULES = sorted((ROOT / "conformance" / "server").glob("*.py"))
+
+
+@pytest.mark.parametrize("module", SERVER_MODULES, ids=lambda p: p.name)
+def test_the_server_is_a_registry_never_a_judge(module: Path) -> None:
+    """``serve`` is the reference behind HTTP: it may use the reference adapter and the
+    mapping, never the checks, the runner, sessions or reports that judge registries."""
+    forbidden = (
+        "gc_conformance.checks",
+        "gc_conformance.runner",
+        "gc_conformance.session",
+        "gc_conformance.plugin",
+        "gc_conformance.run",
+        "gc_conformance.reports",
+    )
+    for name in _imports(module):
+        assert not name.startswith(forbidden), f"{module.name} imports {name}"
+
+
+@pytest.mark.parametrize("module", HARNESS_MODULES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_cli_starts_the_server(module: Path) -> None:
+    path = module.relative_to(ROOT).as_posix()
+    if path == "conformance/cli.py" or path.startswith("conformance/server/"):
+        return
+    for name in _imports(module):
+        assert not name.startswith("gc_conformance.server"), f"{path} imports {name}"

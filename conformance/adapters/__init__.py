@@ -7,13 +7,16 @@
 ``faulty:NAME``            the reference model with one deliberate defect
                            (``gc-conformance adapters`` lists them)
 ``package.module:Class``   a vendor's adapter class, built with no arguments
-``http://...``             a registry's HTTP API (not yet available)
+``http://...``             a registry's HTTP API, translated by a mapping file
+                           (``http://HOST:PORT?mapping=FILE``; docs/http.md)
 =========================  =====================================================
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 import attrs
@@ -63,12 +66,18 @@ def load_adapter(spec: str) -> RegistryAdapter:
             raise AdapterUnavailable(f"no faulty registry {name!r}; known: {known}")
         return fault.build()
     if spec.startswith(("http://", "https://")):
-        raise AdapterUnavailable("the HTTP adapter is not available yet (issue 8)")
+        from gc_conformance.adapters.http import HttpAdapter
+
+        return HttpAdapter.from_spec(spec)
     module_name, colon, attribute = spec.partition(":")
     if not colon or not module_name or not attribute:
         raise AdapterUnavailable(
             f"{spec!r} is not an adapter spec: use reference, faulty:NAME or package.module:Class"
         )
+    # Like pytest's rootdir: a vendor's adapter module next to where the run starts is found
+    # whether the run is started as `gc-conformance` (script dir on sys.path) or `python -m`.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:

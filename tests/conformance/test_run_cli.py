@@ -323,3 +323,24 @@ def test_passing_runs_save_nothing(tmp_path: Path) -> None:
     )
     assert code == 0
     assert not saved.exists()
+
+
+def test_a_selected_run_does_not_call_unselected_requirements_untested(tmp_path: Path) -> None:
+    _, doc = run_cli(tmp_path, "--adapter", "reference", "--check", OWNER_CHECK)
+    assert doc["summary"]["untested_shall"] == []
+    statuses = {r["id"]: r["status"] for r in doc["requirements"]}
+    assert statuses["AUTH-001"] == "pass"
+
+
+def test_an_adapter_module_in_the_working_directory_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_vendor_adapter.py").write_text(
+        "from gc_conformance.adapters.reference import ReferenceAdapter\n\n"
+        "class Adapter(ReferenceAdapter):\n    pass\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    adapter = load_adapter("my_vendor_adapter:Adapter")
+    assert type(adapter).__name__ == "Adapter"

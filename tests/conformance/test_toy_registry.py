@@ -146,6 +146,17 @@ def test_the_cli_run_of_the_guide_passes_and_skips_the_unclaimed_profiles(tmp_pa
     assert document["registry"]["policies"]["split_origin"] == "FROM_END"
 
 
+def test_the_golden_vectors_pass_against_the_independent_toy(tmp_path: Path) -> None:
+    """Vectors must encode the standard, not the model's own choices: an independent
+    implementation that follows the standard passes every case it is not skipped for."""
+    out = tmp_path / "vectors.json"
+    assert main(["vectors", "verify", "--adapter", SPEC, "--quiet", "--json", str(out)]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    counts = document["summary"]["counts"]
+    assert counts["fail"] == counts["error"] == 0
+    assert counts["pass"] >= 100
+
+
 # ====================================================================== the failure path of the guide
 
 

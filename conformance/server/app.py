@@ -1,0 +1,312 @@
+"""The reference registry as an ASGI application in the EnergyTag API shape.
+
+Every route is generated from the shipped HTTP mapping
+(``gc_conformance/adapters/mappings/energytag-v2.json``): the mapping says
+which path and method carry which contract action and how fields are named,
+so the served API and the HTTP adapter's default mapping are one description.
+A request is handled in five steps, always in this order:
+
+1. authenticate the bearer token (401 before the body is even read);
+2. read the body (size limit, strict JSON object) and the clock;
+3. ask the :class:`~gc_conformance.server.auth.Authorizer` who the request
+   acts as (the one place authorization is decided);
+4. translate the body into the contract's plain request and hand it to the
+   same :class:`~gc_conformance.adapters.reference.ReferenceAdapter` the
+   in-process suite uses (no second request builder, no rules of its own);
+5. translate the answer back: success with the route's 2xx status and the
+   spec's action envelope, refusal as the spec's ``HTTPValidationError``
+   shape with the canonical code in ``detail[0].type``.
+
+Model calls are synchronous and run one at a time under a lock, so each
+request is atomic with respect to every other, as the model's single
+decide-and-apply path expects.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+import json
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route as StarletteRoute
+
+from gc_conformance.adapters.http_mapping import HttpMapping, Route
+from gc_conformance.adapters.reference import ReferenceAdapter
+from gc_conformance.reference import Policies
+from gc_conformance.server.auth import (
+    DEFAULT_TOKEN_LIFETIME_S,
+    Access,
+    AuthError,
+    Authorizer,
+    TokenStore,
+)
+
+DEFAULT_ISSUER = "ISSUER"
+MAX_BODY_BYTES = 1_048_576
+_FORBIDDEN = frozenset(
+    {"NOT_AUTHORISED", "NOT_OWNER", "ISSUER_MAY_NOT_HOLD", "ISSUER_MAY_NOT_TRADE"}
+)
+
+
+@attrs.frozen
+class ServerConfig:
+    """How the served registry behaves; ``bind_actor=False`` only for a broken test variant."""
+
+    admin_token: str
+    test_mode: bool = False  # enables reset and the clock header
+    policies: Policies = attrs.field(factory=Policies)
+    issuer_id: str = DEFAULT_ISSUER
+    max_body_bytes: int = MAX_BODY_BYTES
+    token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
+    mapping: str | None = None  # a mapping file; None: the shipped EnergyTag v2 mapping
+    bind_actor: bool = True
+
+
+class Problem(Exception):
+    """A refusal made by the HTTP layer itself (bad body, bad clock header, not in test mode)."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        super().__init__(message)
+
+
+def _status_for(code: str | None) -> int:
+    if code in _FORBIDDEN:
+        return 403
+    if code is not None and (code.startswith("UNKNOWN_") or code == "NOT_A_STORAGE_DEVICE"):
+        return 404
+    if code is not None and code.startswith("DUPLICATE_"):
+        return 409
+    return 422
+
+
+def _refusal(status: int, code: str | None, message: str, field: str | None = None) -> JSONResponse:
+    loc = ["body"] if field is None else ["body", *field.split(".")]
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"detail": [{"loc": loc, "msg": message, "type": code or "UNKNOWN"}]},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _stamp(moment: _dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RegistryService:
+    """The reference registry behind the routes, with its credentials and clock."""
+
+    def __init__(
+        self, config: ServerConfig, wall_clock: Callable[[], _dt.datetime] | None = None
+    ) -> None:
+        self.config = config
+        self.mapping = HttpMapping.load(config.mapping)
+        self.tokens = TokenStore(config.admin_token, config.issuer_id)
+        self.authorizer = Authorizer(self.tokens, bind_actor=config.bind_actor)
+        self.registry = ReferenceAdapter(config.policies)
+        self.registry.reset({"issuer": {"issuer_id": config.issuer_id}})
+        self._wall_clock = wall_clock or (lambda: _dt.datetime.now(_dt.UTC))
+        self._lock = threading.Lock()
+        self._action_ids = itertools.count(1)
+
+    # ------------------------------------------------------------------ pieces of a request
+
+    def capabilities(self) -> dict[str, Any]:
+        plain = dict(self.registry.capabilities())
+        plain["name"] = "gc-conformance reference model (served over HTTP)"
+        plain["clock"] = "controlled" if self.config.test_mode else "fixed"
+        return plain
+
+    def now(self, request: Request) -> str:
+        header = self.mapping.clock_header
+        value = request.headers.get(header) if header else None
+        if value is None:
+            return _stamp(self._wall_clock())
+        if not self.config.test_mode:
+            raise Problem(
+                400, "INVALID_FIELD", f"the {header} header is accepted only in test mode", header
+            )
+        return value  # the model parses it strictly (INVALID_TIMESTAMP otherwise)
+
+    async def body(self, request: Request) -> dict[str, Any]:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise Problem(413, "INVALID_FIELD", f"the body exceeds {limit} bytes")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > limit:
+                raise Problem(413, "INVALID_FIELD", f"the body exceeds {limit} bytes")
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(bytes(raw), parse_constant=_no_constants)
+        except (ValueError, RecursionError) as exc:
+            raise Problem(400, "INVALID_FIELD", f"the body is not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise Problem(422, "INVALID_FIELD", "the body must be a JSON object")
+        return data
+
+    def envelope(self, now: str) -> dict[str, Any]:
+        return {
+            "action_id": str(next(self._action_ids)),
+            "action_response_status": "accepted",
+            "action_request_datetime": now,
+            "action_completed_datetime": now,
+        }
+
+    # ------------------------------------------------------------------ handlers
+
+    async def action(self, request: Request, route: Route) -> Response:
+        principal = self.authorizer.authenticate(request.headers.get("authorization"))
+        # Before reading anything else: an anonymous caller learns nothing.
+        self.authorizer.authorize(Access.PARTY, principal)
+        body = await self.body(request)
+        body.update(request.path_params)
+        now = self.now(request)
+        claimed = body.pop(route.actor_field, None) if route.actor_field else None
+        actor = self.authorizer.authorize(Access.PARTY, principal, claimed)
+        fields = self.mapping.decode_request(route, body)
+        plain = {**fields, "action": route.name, "actor": actor, "now": now}
+        with self._lock:
+            answer = self.registry.execute(plain)
+        if answer.get("accepted"):
+            result = self.mapping.encode_result(route, answer.get("result", {}))
+            return JSONResponse({**self.envelope(now), **result}, status_code=route.status)
+        code = answer.get("code")
+        return _refusal(_status_for(code), code, str(answer.get("message", "")))
+
+    async def admin(self, request: Request, name: str) -> Response:
+        access = Access.PUBLIC if name == "capabilities" else Access.ADMIN
+        principal = self.authorizer.authenticate(request.headers.get("authorization"))
+        self.authorizer.authorize(access, principal)
+        if name == "capabilities":
+            return JSONResponse(self.capabilities())
+        body = await self.body(request)
+        with self._lock:
+            if name == "reset":
+                return self._reset(body)
+            if name == "state":
+                return JSONResponse(self.mapping.encode_state(self.registry.observe()))
+            if name == "history":
+                return JSONResponse({"history": self.registry.history()})
+            return self._mint(body)
+
+    def _reset(self, setup: Mapping[str, Any]) -> Response:
+        if not self.config.test_mode:
+            raise Problem(403, "NOT_AUTHORISED", "reset is available only in test mode")
+        issuer = setup.get("issuer", {})
+        issuer_id = (
+            issuer.get("issuer_id", self.config.issuer_id) if isinstance(issuer, dict) else None
+        )
+        if not isinstance(issuer_id, str) or not issuer_id:
+            raise Problem(
+                422, "INVALID_FIELD", "issuer.issuer_id must be a string", "issuer.issuer_id"
+            )
+        if setup.get("configuration", 1) not in (1, 2, 3):
+            raise Problem(422, "INVALID_FIELD", "configuration is 1, 2 or 3", "configuration")
+        try:
+            self.registry.reset(setup)
+        except Exception as exc:
+            raise Problem(422, "INVALID_FIELD", f"the setup is malformed: {exc}") from None
+        self.tokens.issuer = issuer_id
+        self.tokens.revoke_all()
+        return JSONResponse({"reset": True, "issuer_id": issuer_id})
+
+    def _mint(self, body: Mapping[str, Any]) -> Response:
+        mapping = self.mapping
+        party = body.get(mapping.token_party_field)
+        if not isinstance(party, str) or not party or len(party) > 200:
+            raise Problem(
+                422, "INVALID_FIELD", "name the party (1-200 characters)", mapping.token_party_field
+            )
+        lifetime = body.get("expires_in", self.config.token_lifetime_s)
+        if (
+            not isinstance(lifetime, int | float)
+            or isinstance(lifetime, bool)
+            or not 0 < lifetime <= 86_400
+        ):
+            raise Problem(422, "INVALID_FIELD", "expires_in is 0 < seconds <= 86400", "expires_in")
+        token = self.tokens.mint(party, float(lifetime))
+        return JSONResponse(
+            {
+                mapping.token_field: token,
+                "token_type": "bearer",
+                mapping.token_party_field: party,
+                "expires_in": lifetime,
+            },
+            status_code=mapping.admin["token"].status if "token" in mapping.admin else 201,
+        )
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def create_app(
+    config: ServerConfig, *, wall_clock: Callable[[], _dt.datetime] | None = None
+) -> Starlette:
+    """The ASGI application serving ``config``'s registry (see the module docstring)."""
+    service = RegistryService(config, wall_clock)
+
+    def guarded(
+        handle: Callable[[Request], Awaitable[Response]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except AuthError as exc:
+                return _refusal(exc.status, exc.code, exc.message)
+            except Problem as exc:
+                return _refusal(exc.status, exc.code, exc.message, exc.field)
+
+        return endpoint
+
+    def for_action(route: Route) -> Callable[[Request], Awaitable[Response]]:
+        return guarded(lambda request: service.action(request, route))
+
+    def for_admin(name: str) -> Callable[[Request], Awaitable[Response]]:
+        return guarded(lambda request: service.admin(request, name))
+
+    routes: list[StarletteRoute] = []
+    seen: set[tuple[str, str]] = set()
+    for route in service.mapping.actions.values():
+        _claim(seen, route)
+        routes.append(StarletteRoute(route.path, for_action(route), methods=[route.method]))
+    for name, route in service.mapping.admin.items():
+        _claim(seen, route)
+        routes.append(StarletteRoute(route.path, for_admin(name), methods=[route.method]))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        what = "no such route" if status == 404 else "method not allowed on this route"
+        return _refusal(status, "INVALID_FIELD", f"{what}: {request.method} {request.url.path}")
+
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.service = service
+    return app
+
+
+def _claim(seen: set[tuple[str, str]], route: Route) -> None:
+    key = (route.method, route.path)
+    if key in seen:
+        raise ValueError(
+            f"two operations on {route.method} {route.path}: the server needs one each"
+        )
+    seen.add(key)
+
+
+__all__ = ["MAX_BODY_BYTES", "RegistryService", "ServerConfig", "create_app"]
