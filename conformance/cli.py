@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gc_conformance import STANDARD_REVISION, __version__
+from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT
 from gc_conformance.reference import InvalidInput, Policies
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -82,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "-n", "--workers", metavar="N", help="parallel workers (pytest-xdist), e.g. auto"
+    )
+    run.add_argument(
+        "--check-timeout",
+        type=float,
+        default=DEFAULT_CHECK_TIMEOUT,
+        metavar="SECONDS",
+        help="a check still running after this long is an error: the adapter hangs "
+        f"(default {DEFAULT_CHECK_TIMEOUT:g}; 0 waits for ever)",
     )
     run.add_argument(
         "--save-failures",
@@ -254,6 +263,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         max_examples=args.max_examples,
         strict_codes=not args.lenient_codes,
         xfail=xfail,
+        check_timeout=args.check_timeout or None,
     )
     request = RunRequest(
         options,

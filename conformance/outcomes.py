@@ -14,6 +14,9 @@ from typing import Any
 
 import attrs
 
+#: Seconds after which a check still running is an *error* (its adapter hangs).
+DEFAULT_CHECK_TIMEOUT = 300.0
+
 
 class Status(enum.Enum):
     PASS = "pass"

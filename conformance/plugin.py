@@ -28,7 +28,7 @@ from gc_conformance.adapter import (
     RegistryAdapter,
 )
 from gc_conformance.checks import Check, all_checks
-from gc_conformance.outcomes import CheckResult, Status
+from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT, CheckResult, Status
 from gc_conformance.runner import RunOptions, execute_check, read_xfail_file
 
 RESULT_PROPERTY = "gc_conformance_result"
@@ -67,6 +67,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="a right refusal with a wrong code passes (recorded)",
     )
+    group.addoption(
+        "--gc-check-timeout",
+        type=float,
+        default=DEFAULT_CHECK_TIMEOUT,
+        metavar="SECONDS",
+        help="a check running longer is an error (the adapter hangs); 0 waits for ever",
+    )
     group.addoption("--gc-json", metavar="PATH", help="write the run document (JSON) here")
 
 
@@ -100,6 +107,7 @@ def run_options(config: pytest.Config) -> RunOptions:
         max_examples=config.getoption("--gc-max-examples"),
         strict_codes=not config.getoption("--gc-lenient-codes"),
         xfail=xfail,
+        check_timeout=config.getoption("--gc-check-timeout") or None,
     )
 
 

@@ -89,6 +89,7 @@ def pytest_arguments(request: RunRequest) -> list[str]:
         args += ["--gc-check", check_id]
     if not options.strict_codes:
         args.append("--gc-lenient-codes")
+    args += ["--gc-check-timeout", str(options.check_timeout or 0)]
     if request.xfail_path:
         args += ["--gc-xfail", str(request.xfail_path)]
     if request.workers:

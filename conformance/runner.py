@@ -7,7 +7,10 @@ without xdist) as under ``gc-conformance run``.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
+import threading
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,12 @@ import attrs
 
 from gc_conformance.adapter import Capabilities, Profile, RegistryAdapter
 from gc_conformance.checks import Check
-from gc_conformance.outcomes import CheckResult, Severity, Status
+from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT, CheckResult, Severity, Status
 from gc_conformance.session import AdapterError, CheckFailed, CodeMismatch, NotApplicable, Session
+
+# Adapters a timed-out check left busy, with the check that left them so: the stuck
+# thread may still change the registry, so no later verdict against it can be trusted.
+_BUSY: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
 
 @attrs.frozen
@@ -30,6 +37,9 @@ class RunOptions:
     max_examples: int = 60
     strict_codes: bool = True
     xfail: Mapping[str, str] = attrs.field(factory=dict)  # check ID -> vendor's reason
+    # A check still running after this many seconds is an *error* (the adapter hangs);
+    # None waits for ever. Not part of the verdicts, so not in reproduce().
+    check_timeout: float | None = DEFAULT_CHECK_TIMEOUT
 
     def reproduce(self, check_id: str) -> str:
         """The one command that re-runs ``check_id`` exactly as this run did."""
@@ -47,6 +57,7 @@ class RunOptions:
             "max_examples": self.max_examples,
             "strict_codes": self.strict_codes,
             "xfail": dict(sorted(self.xfail.items())),
+            "check_timeout": self.check_timeout,
         }
 
 
@@ -77,11 +88,30 @@ def execute_check(
     reason = skip_reason(check, capabilities, options)
     if reason is not None:
         return attrs.evolve(base, status=Status.SKIP, message=reason)
+    busy_since = _busy_with(adapter)
+    if busy_since is not None:
+        return attrs.evolve(
+            base,
+            status=Status.ERROR,
+            message=f"not run: the adapter is still busy with {busy_since}, which did not "
+            "finish in time; a verdict against a registry another request may still be "
+            "changing would not be honest",
+            reproduce=options.reproduce(check.check_id),
+        )
     session = Session(adapter, capabilities, strict_codes=options.strict_codes)
     session.seed = options.seed
     session.max_examples = options.max_examples
     try:
-        check(session)
+        _run_within(check, session, options.check_timeout, adapter)
+    except _TimedOut as exc:
+        result = attrs.evolve(
+            base,
+            status=Status.ERROR,
+            message=f"the check did not finish within {exc.seconds:g} s (the adapter hangs?); "
+            f"it stopped after step {len(session.steps)}",
+            steps=tuple(session.steps),
+            reproduce=options.reproduce(check.check_id),
+        )
     except NotApplicable as exc:
         result = attrs.evolve(
             base, status=Status.SKIP, message=exc.reason, steps=tuple(session.steps)
@@ -124,6 +154,48 @@ def execute_check(
             steps=tuple(session.steps),
         )
     return apply_xfail(result, options)
+
+
+class _TimedOut(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def _busy_with(adapter: object) -> str | None:
+    try:
+        return _BUSY.get(adapter)
+    except TypeError:  # an adapter that cannot be weakly referenced is never marked busy
+        return None
+
+
+def _run_within(check: Check, session: Session, timeout: float | None, adapter: object) -> None:
+    """Run ``check(session)``, in a watchdog thread when there is a time limit.
+
+    Python cannot stop a thread, so a check that overruns is abandoned: its
+    thread (a daemon, so it never keeps the process alive) may go on talking to
+    the adapter, which is therefore marked busy and refused to later checks.
+    """
+    if timeout is None:
+        check(session)
+        return
+    raised: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            check(session)
+        except BaseException as exc:  # handed to the caller's thread unchanged
+            raised.append(exc)
+
+    worker = threading.Thread(target=body, name=f"check {check.check_id}", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        with contextlib.suppress(TypeError):  # not weakly referable: cannot be marked
+            _BUSY[adapter] = check.check_id
+        raise _TimedOut(timeout)
+    if raised:
+        raise raised[0]
 
 
 def apply_xfail(result: CheckResult, options: RunOptions) -> CheckResult:

@@ -111,6 +111,7 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
                 "max_examples": {"type": "integer", "minimum": 0},
                 "strict_codes": {"type": "boolean"},
                 "xfail": {"type": "object", "additionalProperties": _TEXT},
+                "check_timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
                 "started": _TEXT,
                 "finished": _TEXT,
             },

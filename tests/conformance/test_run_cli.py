@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from pathlib import Path
@@ -344,3 +345,36 @@ def test_an_adapter_module_in_the_working_directory_is_found(
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
     adapter = load_adapter("my_vendor_adapter:Adapter")
     assert type(adapter).__name__ == "Adapter"
+
+
+class Hangs(ReferenceAdapter):
+    """A registry whose transfers never answer (a deadlock, a lost connection without timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        if request["action"] == "transfer":
+            self.release.wait(30)
+        return super().execute(request)
+
+
+def test_a_hanging_adapter_is_an_error_and_later_checks_are_not_judged_against_it() -> None:
+    adapter = Hangs()
+    capabilities = Capabilities.from_plain(adapter.capabilities())
+    options = RunOptions(check_timeout=0.5)
+    try:
+        hung = execute_check(get_check(SPLIT_CHECK), adapter, capabilities, options)
+        after = execute_check(get_check(OWNER_CHECK), adapter, capabilities, options)
+    finally:
+        adapter.release.set()
+    assert hung.status is Status.ERROR
+    assert "did not finish within 0.5 s" in hung.message
+    assert hung.steps and hung.reproduce
+    assert after.status is Status.ERROR
+    assert f"still busy with {SPLIT_CHECK}" in after.message
+    # another adapter is unaffected
+    fresh = ReferenceAdapter()
+    ok = execute_check(get_check(OWNER_CHECK), fresh, capabilities, options)
+    assert ok.status is Status.PASS
