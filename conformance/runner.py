@@ -11,7 +11,7 @@ import contextlib
 import shlex
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +88,33 @@ def execute_check(
     reason = skip_reason(check, capabilities, options)
     if reason is not None:
         return attrs.evolve(base, status=Status.SKIP, message=reason)
+    result = judge(
+        base,
+        Session(adapter, capabilities, strict_codes=options.strict_codes),
+        check,
+        options,
+        adapter=adapter,
+        reproduce=options.reproduce(check.check_id),
+    )
+    return apply_xfail(result, options)
+
+
+def judge(
+    base: CheckResult,
+    session: Session,
+    body: Callable[[Session], None],
+    options: RunOptions,
+    *,
+    adapter: object,
+    reproduce: str,
+) -> CheckResult:
+    """Run ``body(session)`` and turn how it ended into ``base``'s status (no xfail applied).
+
+    Used for checks and for golden-vector cases alike, so that an exception means
+    the same verdict everywhere: NotApplicable -> skip, CheckFailed -> fail,
+    AdapterError, an overrun or any other exception -> error, and only a body
+    that returns is a pass.
+    """
     busy_since = _busy_with(adapter)
     if busy_since is not None:
         return attrs.evolve(
@@ -96,28 +123,27 @@ def execute_check(
             message=f"not run: the adapter is still busy with {busy_since}, which did not "
             "finish in time; a verdict against a registry another request may still be "
             "changing would not be honest",
-            reproduce=options.reproduce(check.check_id),
+            reproduce=reproduce,
         )
-    session = Session(adapter, capabilities, strict_codes=options.strict_codes)
     session.seed = options.seed
     session.max_examples = options.max_examples
     try:
-        _run_within(check, session, options.check_timeout, adapter)
+        _run_within(base.check_id, lambda: body(session), options.check_timeout, adapter)
     except _TimedOut as exc:
-        result = attrs.evolve(
+        return attrs.evolve(
             base,
             status=Status.ERROR,
             message=f"the check did not finish within {exc.seconds:g} s (the adapter hangs?); "
             f"it stopped after step {len(session.steps)}",
             steps=tuple(session.steps),
-            reproduce=options.reproduce(check.check_id),
+            reproduce=reproduce,
         )
     except NotApplicable as exc:
-        result = attrs.evolve(
+        return attrs.evolve(
             base, status=Status.SKIP, message=exc.reason, steps=tuple(session.steps)
         )
     except CheckFailed as exc:
-        result = attrs.evolve(
+        return attrs.evolve(
             base,
             status=Status.FAIL,
             message=exc.message,
@@ -126,34 +152,32 @@ def execute_check(
             severity=exc.severity,
             code_mismatch=isinstance(exc, CodeMismatch),
             steps=tuple(session.steps),
-            reproduce=options.reproduce(check.check_id),
+            reproduce=reproduce,
         )
     except AdapterError as exc:
-        result = attrs.evolve(
+        return attrs.evolve(
             base,
             status=Status.ERROR,
             message=f"the adapter failed at {exc}",
             steps=tuple(session.steps),
-            reproduce=options.reproduce(check.check_id),
+            reproduce=reproduce,
         )
     except Exception as exc:  # a bug in the check or the harness: never a pass
-        result = attrs.evolve(
+        return attrs.evolve(
             base,
             status=Status.ERROR,
             message=f"internal error in the check: {type(exc).__name__}: {exc}",
             steps=tuple(session.steps),
-            reproduce=options.reproduce(check.check_id),
+            reproduce=reproduce,
         )
-    else:
-        result = attrs.evolve(
-            base,
-            status=Status.PASS,
-            code_mismatch=bool(session.code_mismatches),
-            message="; ".join(session.code_mismatches),
-            severity=Severity.MINOR if session.code_mismatches else None,
-            steps=tuple(session.steps),
-        )
-    return apply_xfail(result, options)
+    return attrs.evolve(
+        base,
+        status=Status.PASS,
+        code_mismatch=bool(session.code_mismatches),
+        message="; ".join(session.code_mismatches),
+        severity=Severity.MINOR if session.code_mismatches else None,
+        steps=tuple(session.steps),
+    )
 
 
 class _TimedOut(Exception):
@@ -169,30 +193,32 @@ def _busy_with(adapter: object) -> str | None:
         return None
 
 
-def _run_within(check: Check, session: Session, timeout: float | None, adapter: object) -> None:
-    """Run ``check(session)``, in a watchdog thread when there is a time limit.
+def _run_within(
+    name: str, body: Callable[[], None], timeout: float | None, adapter: object
+) -> None:
+    """Run ``body()``, in a watchdog thread when there is a time limit.
 
-    Python cannot stop a thread, so a check that overruns is abandoned: its
+    Python cannot stop a thread, so a body that overruns is abandoned: its
     thread (a daemon, so it never keeps the process alive) may go on talking to
     the adapter, which is therefore marked busy and refused to later checks.
     """
     if timeout is None:
-        check(session)
+        body()
         return
     raised: list[BaseException] = []
 
-    def body() -> None:
+    def guarded() -> None:
         try:
-            check(session)
+            body()
         except BaseException as exc:  # handed to the caller's thread unchanged
             raised.append(exc)
 
-    worker = threading.Thread(target=body, name=f"check {check.check_id}", daemon=True)
+    worker = threading.Thread(target=guarded, name=f"check {name}", daemon=True)
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
         with contextlib.suppress(TypeError):  # not weakly referable: cannot be marked
-            _BUSY[adapter] = check.check_id
+            _BUSY[adapter] = name
         raise _TimedOut(timeout)
     if raised:
         raise raised[0]

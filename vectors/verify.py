@@ -26,7 +26,7 @@ from gc_conformance.adapter import Capabilities, Clock, IssuanceStyle, Profile, 
 from gc_conformance.checks.differential import describe_key, hkey
 from gc_conformance.outcomes import CheckResult, Severity, Status
 from gc_conformance.results import build_run_document
-from gc_conformance.runner import RunOptions, apply_xfail
+from gc_conformance.runner import RunOptions, apply_xfail, judge
 from gc_conformance.session import (
     STAMP,
     AdapterError,
@@ -428,8 +428,8 @@ def verify_case(
         return attrs.evolve(base, message=reason)
     session = Session(adapter, capabilities, strict_codes=options.strict_codes)
     replay = Replay(session)
-    reproduce = options.reproduce(ident)
-    try:
+
+    def run(_: Session) -> None:
         try:
             adapter.reset(group["reset"])
         except Exception as exc:
@@ -440,44 +440,12 @@ def verify_case(
             # the printed steps agree.
             replay.step(number, step, number <= len(setup))
         replay.final(test["state"])
-    except CheckFailed as exc:
-        result = attrs.evolve(
-            base,
-            status=Status.FAIL,
-            message=exc.message,
-            expected=exc.expected,
-            observed=exc.observed,
-            severity=exc.severity,
-            code_mismatch=isinstance(exc, CodeMismatch),
-            steps=tuple(session.steps),
-            reproduce=reproduce,
-        )
-    except AdapterError as exc:
-        result = attrs.evolve(
-            base,
-            status=Status.ERROR,
-            message=f"the adapter failed at {exc}",
-            steps=tuple(session.steps),
-            reproduce=reproduce,
-        )
-    except Exception as exc:  # a bug in the verifier: never a pass
-        result = attrs.evolve(
-            base,
-            status=Status.ERROR,
-            message=f"internal error replaying the case: {type(exc).__name__}: {exc}",
-            steps=tuple(session.steps),
-            reproduce=reproduce,
-        )
-    else:
-        result = attrs.evolve(
-            base,
-            status=Status.PASS,
-            code_mismatch=bool(session.code_mismatches),
-            message="; ".join(session.code_mismatches),
-            severity=MINOR if session.code_mismatches else None,
-            steps=tuple(session.steps),
-        )
-    return apply_xfail(result, options.run_options())
+
+    run_options = options.run_options()
+    result = judge(
+        base, session, run, run_options, adapter=adapter, reproduce=options.reproduce(ident)
+    )
+    return apply_xfail(result, run_options)
 
 
 def verify_set(
