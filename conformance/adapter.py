@@ -57,6 +57,7 @@ class Profile(enum.Enum):
     STORAGE = "storage"
     CONFIG_2 = "config-2"
     CONFIG_3 = "config-3"
+    SECURITY = "security"
 
     @property
     def description(self) -> str:
@@ -72,6 +73,8 @@ _PROFILE_DESCRIPTIONS = {
     Profile.STORAGE: "storage charge/discharge records, losses, allocation, SD-GCs (D7)",
     Profile.CONFIG_2: "configuration #2: a GC platform linked to the EAC registry (D3)",
     Profile.CONFIG_3: "configuration #3: GCs from EACs cancelled for a beneficiary (D3)",
+    Profile.SECURITY: "authorization, hostile input, replay and concurrency over the registry's "
+    "web API (D2, D4, D9); needs hand-made requests (the http:// adapter's raw_http)",
 }
 
 

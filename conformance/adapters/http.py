@@ -44,12 +44,15 @@ import time
 import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from gc_conformance.adapter import AdapterFailure, AdapterUnavailable
 from gc_conformance.adapters.http_mapping import HttpMapping, MappingError, Route, lookup
+
+if TYPE_CHECKING:
+    from gc_conformance.adapters.http_raw import RawHttp
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_RETRIES = 2
@@ -158,8 +161,40 @@ class HttpAdapter:
                         f"capabilities: {route.method} {route.path} answered {response.status_code}"
                     )
                 served = dict(self._json(response, route))
-            self._capabilities = {**served, **self.mapping.capabilities}
+            merged = {**served, **self.mapping.capabilities}
+            profiles = merged.get("profiles")
+            if (
+                "profiles" not in self.mapping.capabilities
+                and isinstance(profiles, list)
+                and self.offers_raw_http()
+                and "security" not in profiles
+            ):
+                merged["profiles"] = [*profiles, "security"]
+            self._capabilities = merged
         return self._capabilities
+
+    # ------------------------------------------------------------------ beyond the contract
+
+    def offers_raw_http(self) -> bool:
+        """Whether the security profile's hand-made requests can be made against this registry.
+
+        They need the mapping's ``reset`` and ``state`` routes (every check starts
+        empty and compares the state around each hostile request) and a way to
+        get holders' credentials (a ``token`` route or a ``tokens`` file).
+        """
+        admin = self.mapping.admin
+        credentials = "token" in admin or bool(self._static_tokens)
+        return "reset" in admin and "state" in admin and credentials
+
+    def raw_http(self) -> RawHttp:
+        """Hand-made HTTP access for the security profile: a :class:`~.http_raw.RawHttp`.
+
+        A capability beyond the contract: checks that find no ``raw_http`` on an
+        adapter skip, with that reason. See ``docs/http.md`` (security profile).
+        """
+        from gc_conformance.adapters.http_raw import RawHttp
+
+        return RawHttp(self)
 
     def reset(self, setup: Mapping[str, Any]) -> None:
         route = self.mapping.admin.get("reset")
@@ -367,7 +402,7 @@ class HttpAdapter:
         shown = {
             k: f"Bearer {credential}" if k == "Authorization" else v for k, v in headers.items()
         }
-        body = self._redact(content.decode()) if content else ""
+        body = self._redact(content.decode(errors="replace")) if content else ""
         command = ["curl -sS -X", method, shlex.quote(url)]
         for key, value in shown.items():  # double quotes: the shell fills in the token variable
             command.append(
@@ -375,7 +410,9 @@ class HttpAdapter:
                 if key == "Authorization"
                 else "-H " + shlex.quote(f"{key}: {value}")
             )
-        if body:
+        if len(body) > _BODY_LIMIT:  # a hand-made oversized body: say what it was, not all of it
+            command.append(f"--data-binary @BODY  # {len(content)} bytes; starts as shown")
+        elif body:
             command.append("--data-raw " + shlex.quote(body))
         exchange: dict[str, Any] = {
             "method": method,

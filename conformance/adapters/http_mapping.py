@@ -145,6 +145,12 @@ class HttpMapping:
     token_party_field: str
     token_field: str
     source: str
+    # The request header the registry honours for safe retries of writes (None: it has none;
+    # the security profile's replay-by-key check is then skipped).
+    idempotency_header: str | None = None
+    # The largest request body the registry accepts, as it declares it (None: not declared;
+    # the security profile then uses its default, DEFAULT_HOSTILE_BODY_BYTES).
+    max_body_bytes: int | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -205,6 +211,12 @@ class HttpMapping:
         accepted = _object(data.get("accepted", {}), "accepted")
         errors = _object(data.get("errors", {}), "errors")
         token = _object(data.get("token", {}), "token")
+        limits = _object(data.get("limits", {}), "limits")
+        max_body = limits.get("max_body_bytes")
+        if max_body is not None and (
+            not isinstance(max_body, int) or isinstance(max_body, bool) or max_body < 1
+        ):
+            raise MappingError("limits.max_body_bytes", "a positive whole number of bytes")
         http_codes: dict[int, str] = {}
         for key, code in _object(errors.get("http_status", {}), "errors.http_status").items():
             if not str(key).isdigit() or not isinstance(code, str):
@@ -232,6 +244,10 @@ class HttpMapping:
             token_party_field=_string(token.get("party_field", "party"), "token.party_field"),
             token_field=_string(token.get("token_field", "access_token"), "token.token_field"),
             source=source,
+            idempotency_header=_optional_string(
+                data.get("idempotency_header"), "idempotency_header"
+            ),
+            max_body_bytes=max_body,
         )
 
     # ------------------------------------------------------------------ translation

@@ -31,6 +31,7 @@ CHECK_MODULES = (
     "gc_conformance.checks.configurations",
     "gc_conformance.checks.differential",
     "gc_conformance.checks.integrity",
+    "gc_conformance.checks.security",
 )
 
 

@@ -20,6 +20,14 @@ A request is handled in five steps, always in this order:
 Model calls are synchronous and run one at a time under a lock, so each
 request is atomic with respect to every other, as the model's single
 decide-and-apply path expects.
+
+Safe retries: a write may carry an ``Idempotency-Key`` header (the mapping's
+``idempotency_header``; the EnergyTag spec has none, so this is an extension).
+The server remembers, per credential's party, the key, the request it came
+with and the answer it got. The same key with the same request gets the first
+answer again (header ``Idempotent-Replayed: true``) and nothing is done twice;
+the same key with another request is refused (422). Keys are forgotten at a
+reset, and the oldest once :data:`IDEMPOTENCY_CAPACITY` are remembered.
 """
 
 from __future__ import annotations
@@ -51,6 +59,8 @@ from gc_conformance.server.auth import (
 
 DEFAULT_ISSUER = "ISSUER"
 MAX_BODY_BYTES = 1_048_576
+IDEMPOTENCY_CAPACITY = 10_000  # remembered keys (all parties); the oldest go first
+_KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))  # visible ASCII
 _FORBIDDEN = frozenset(
     {"NOT_AUTHORISED", "NOT_OWNER", "ISSUER_MAY_NOT_HOLD", "ISSUER_MAY_NOT_TRADE"}
 )
@@ -68,6 +78,7 @@ class ServerConfig:
     token_lifetime_s: float = DEFAULT_TOKEN_LIFETIME_S
     mapping: str | None = None  # a mapping file; None: the shipped EnergyTag v2 mapping
     bind_actor: bool = True
+    idempotency: bool = True  # honour the mapping's idempotency header; False: a broken variant
 
 
 class Problem(Exception):
@@ -120,6 +131,8 @@ class RegistryService:
         self._wall_clock = wall_clock or (lambda: _dt.datetime.now(_dt.UTC))
         self._lock = threading.Lock()
         self._action_ids = itertools.count(1)
+        # (party, key) -> (the request it came with, status, body of the first answer)
+        self._remembered: dict[tuple[str, str], tuple[str, int, bytes]] = {}
 
     # ------------------------------------------------------------------ pieces of a request
 
@@ -177,17 +190,62 @@ class RegistryService:
         body = await self.body(request)
         body.update(request.path_params)
         now = self.now(request)
+        key = self.idempotency_key(request)
+        fingerprint = json.dumps([route.name, body], sort_keys=True, default=repr)
         claimed = body.pop(route.actor_field, None) if route.actor_field else None
         actor = self.authorizer.authorize(Access.PARTY, principal, claimed)
+        assert principal is not None  # authorize refuses anonymous callers of PARTY routes
         fields = self.mapping.decode_request(route, body)
         plain = {**fields, "action": route.name, "actor": actor, "now": now}
         with self._lock:
+            remembered = self._remembered.get((principal.party, key)) if key else None
+            if remembered is not None:
+                return self._replay(remembered, fingerprint)
             answer = self.registry.execute(plain)
-        if answer.get("accepted"):
-            result = self.mapping.encode_result(route, answer.get("result", {}))
-            return JSONResponse({**self.envelope(now), **result}, status_code=route.status)
-        code = answer.get("code")
-        return _refusal(_status_for(code), code, str(answer.get("message", "")))
+            if answer.get("accepted"):
+                result = self.mapping.encode_result(route, answer.get("result", {}))
+                response: Response = JSONResponse(
+                    {**self.envelope(now), **result}, status_code=route.status
+                )
+            else:
+                code = answer.get("code")
+                response = _refusal(_status_for(code), code, str(answer.get("message", "")))
+            if key:
+                self._remember((principal.party, key), fingerprint, response)
+        return response
+
+    def idempotency_key(self, request: Request) -> str | None:
+        """The request's idempotency key (validated), or None when it has none or it is off."""
+        header = self.mapping.idempotency_header
+        if not header or not self.config.idempotency:
+            return None
+        key = request.headers.get(header)
+        if key is None:
+            return None
+        if not 1 <= len(key) <= 255 or not set(key) <= _KEY_CHARS:
+            raise Problem(
+                400, "INVALID_FIELD", f"{header} is 1-255 visible ASCII characters", header
+            )
+        return key
+
+    def _replay(self, remembered: tuple[str, int, bytes], fingerprint: str) -> Response:
+        first, status, content = remembered
+        if first != fingerprint:
+            header = self.mapping.idempotency_header
+            raise Problem(
+                422, "INVALID_FIELD", f"this {header} was already used for another request", header
+            )
+        return Response(
+            content,
+            status_code=status,
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    def _remember(self, slot: tuple[str, str], fingerprint: str, response: Response) -> None:
+        while len(self._remembered) >= IDEMPOTENCY_CAPACITY:
+            del self._remembered[next(iter(self._remembered))]
+        self._remembered[slot] = (fingerprint, response.status_code, bytes(response.body))
 
     async def admin(self, request: Request, name: str) -> Response:
         access = Access.PUBLIC if name == "capabilities" else Access.ADMIN
@@ -224,6 +282,7 @@ class RegistryService:
             raise Problem(422, "INVALID_FIELD", f"the setup is malformed: {exc}") from None
         self.tokens.issuer = issuer_id
         self.tokens.revoke_all()
+        self._remembered.clear()
         return JSONResponse({"reset": True, "issuer_id": issuer_id})
 
     def _mint(self, body: Mapping[str, Any]) -> Response:
