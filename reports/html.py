@@ -196,6 +196,16 @@ def _step_row(step: Mapping[str, Any]) -> dict[str, Any]:
         "expectation": step.get("expectation", ""),
         "answer": answer_text,
         "wrong": step_went_wrong(step),
+        "wire": [_wire_row(e) for e in step.get("exchanges") or () if isinstance(e, Mapping)],
+    }
+
+
+def _wire_row(exchange: Mapping[str, Any]) -> dict[str, str]:
+    """One recorded HTTP exchange of a step (HTTP adapters record them, secrets redacted)."""
+    outcome = exchange.get("error") or f"HTTP {exchange.get('status', '?')}"
+    return {
+        "line": f"{exchange.get('method', '?')} {exchange.get('url', '?')} -> {outcome}",
+        "curl": str(exchange.get("curl", "")),
     }
 
 

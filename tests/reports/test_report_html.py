@@ -186,3 +186,23 @@ def test_two_runs_of_the_same_suite_differ_only_on_the_date_line(tmp_path: Path)
     differing = [(a, b) for a, b in zip(lines_a, lines_b, strict=True) if a != b]
     assert len(differing) == 1
     assert 'class="date"' in differing[0][0] and "2000-01-01T00:00:00Z" in differing[0][0]
+
+
+def test_a_failing_step_recorded_over_http_shows_the_exchange_and_its_curl_escaped(
+    overrun_doc: dict[str, Any],
+) -> None:
+    doc = json.loads(json.dumps(overrun_doc))
+    failing = next(c for c in doc["checks"] if c["status"] == "fail" and c["steps"])
+    failing["steps"][-1]["exchanges"] = [
+        {
+            "method": "POST",
+            "url": "http://127.0.0.1:8000/certificates/certificates/transfer",
+            "status": 202,
+            "curl": "curl -sS -X POST 'http://127.0.0.1:8000/x' --data-raw '{\"a\":\"<script>\"}'",
+        }
+    ]
+    html = render_html(doc)
+    text = _text(html)
+    assert "POST http://127.0.0.1:8000/certificates/certificates/transfer -> HTTP 202" in text
+    assert "curl -sS -X POST 'http://127.0.0.1:8000/x'" in text
+    assert '<script>"}' not in html and "&lt;script&gt;" in html
