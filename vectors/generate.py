@@ -52,7 +52,10 @@ CASE_MODULES = (
 
 #: The shipped sets: the v2 vectors under the default policies, and named policy variants.
 MAIN_SET = "v2"
-VARIANTS: Mapping[str, Mapping[str, str]] = {"rounding-down": {"rounding": "DOWN"}}
+VARIANTS: Mapping[str, Mapping[str, str]] = {
+    "rounding-down": {"rounding": "DOWN"},
+    "split-from-end": {"split_origin": "FROM_END"},
+}
 
 POLICY_FLAGS = {
     "rounding": "PolicyRounding",
