@@ -219,16 +219,16 @@ class Session:
 
     def accept(self, action: str, actor: str, **fields: Any) -> Mapping[str, Any]:
         """Send a request the standard allows; fail the check if it is refused."""
-        before = None if action == "query" else self._snapshot()
+        before = None if action == "query" else self.snapshot()
         try:
             answer = self.send(action, actor, expectation="accept", **fields)
         except AdapterError:
             if before is not None:
-                self._require_unchanged(before, "a request that failed in the adapter")
+                self.require_unchanged(before, "a request that failed in the adapter")
             raise
         if not answer.accepted:
             if before is not None:
-                self._require_unchanged(before, "a refused request")
+                self.require_unchanged(before, "a refused request")
             raise CheckFailed(
                 f"{action} was refused although the standard allows it",
                 expected="accepted",
@@ -246,11 +246,11 @@ class Session:
         **fields: Any,
     ) -> Answer:
         """Send a request the standard forbids: it must be refused with ``code``, changing nothing."""
-        before = self._snapshot()
+        before = self.snapshot()
         try:
             answer = self.send(action, actor, expectation=f"reject {code}", **fields)
         except AdapterError:
-            self._require_unchanged(before, "a request that failed in the adapter")
+            self.require_unchanged(before, "a request that failed in the adapter")
             raise
         if answer.accepted:
             raise CheckFailed(
@@ -259,7 +259,7 @@ class Session:
                 observed=f"accepted {dict(answer.result)}",
                 severity=severity,
             )
-        self._require_unchanged(before, f"the refused {action}")
+        self.require_unchanged(before, f"the refused {action}")
         if answer.code != code:
             note = f"step {len(self.steps)}: expected {code}, got {answer.code}"
             self.code_mismatches.append(note)
@@ -314,11 +314,13 @@ class Session:
             for b in self.bundles(account_id=account_id, certificate_bundle_status=status)
         )
 
-    def _snapshot(self) -> tuple[Any, ...]:
+    def snapshot(self) -> tuple[Any, ...]:
+        """The observed state, canonical: what :meth:`require_unchanged` compares."""
         return canonical_state(self.observe())
 
-    def _require_unchanged(self, before: tuple[Any, ...], what: str) -> None:
-        after = self._snapshot()
+    def require_unchanged(self, before: tuple[Any, ...], what: str) -> None:
+        """Fail (critical) unless the state equals ``before``: refusals and failures are atomic."""
+        after = self.snapshot()
         if after != before:
             gone = sorted(set(before[1]) - set(after[1]))
             new = sorted(set(after[1]) - set(before[1]))

@@ -170,7 +170,7 @@ def require_eacs(s: Session, why: str) -> dict[Any, dict[str, Any]]:
     return {e.get("eac_id"): e for e in data}
 
 
-def _snapshot(s: Session) -> tuple[Any, ...]:
+def snapshot(s: Session) -> tuple[Any, ...]:
     eacs = eac_extension(s)
     return (
         canonical_state(s.observe()),
@@ -193,7 +193,7 @@ def refused(
     observable); a code outside ``codes`` is a code mismatch. Returns the code.
     """
     allowed = tuple(codes)
-    before = _snapshot(s)
+    before = snapshot(s)
     answer = s.send(action, actor, expectation=f"reject {'|'.join(allowed)}", **fields)
     if answer.accepted:
         raise CheckFailed(
@@ -202,7 +202,7 @@ def refused(
             observed=f"accepted {dict(answer.result)}",
             severity=severity,
         )
-    if _snapshot(s) != before:
+    if snapshot(s) != before:
         raise CheckFailed(
             f"the refused {action} changed the state of the GC or the EAC registry",
             expected="both registries unchanged",
@@ -329,14 +329,14 @@ def _capped_hours(
     total = 0
     for hour, metered, fields in requests:
         answer_code = None
-        before = _snapshot(s)
+        before = snapshot(s)
         answer = s.send(
             action, ISSUER_ID, expectation="accept or reject EXCEEDS_EAC_ENERGY", **fields
         )
         if not answer.accepted:
             answer_code = answer.code
             s.expect(
-                _snapshot(s) == before,
+                snapshot(s) == before,
                 f"the refused {action} changed the GC or the EAC registry",
                 expected="unchanged",
                 observed="changed",
@@ -719,13 +719,13 @@ def plain_cancel_coordinated(s: Session) -> None:
     ew = _back_everything(s)
     w = ew.world
     (bundle,) = [b["bundle_id"] for b in s.bundles(device_id=DEVICE)]
-    before = _snapshot(s)
+    before = snapshot(s)
     answer = s.send(
         "cancel", w.alice, expectation="reject NOT_COORDINATED", bundle_id=bundle, beneficiary=w.bob
     )
     if not answer.accepted:
         s.expect(
-            _snapshot(s) == before,
+            snapshot(s) == before,
             "the refused cancel changed nothing",
             expected="unchanged",
             observed="changed",

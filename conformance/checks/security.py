@@ -58,7 +58,6 @@ from gc_conformance.session import (
     NotApplicable,
     Session,
     World,
-    canonical_state,
     stamp,
 )
 
@@ -163,10 +162,6 @@ def send_parallel(
     return answers
 
 
-def snapshot(s: Session) -> tuple[Any, ...]:
-    return canonical_state(s.observe())
-
-
 def refused(
     s: Session,
     raw: RawHttp,
@@ -179,7 +174,7 @@ def refused(
     """``request`` must be refused with one of ``statuses`` and change nothing."""
     allowed = frozenset(statuses)
     shown = "401 or 403" if allowed == {401, 403} else "a 4xx"
-    baseline = snapshot(s) if before is None else before
+    baseline = s.snapshot() if before is None else before
     response = send(s, raw, request, f"reject {shown}")
     if response.accepted:
         raise CheckFailed(
@@ -194,15 +189,7 @@ def refused(
             expected=f"HTTP {shown}",
             observed=f"HTTP {response.status}: {response.message}",
         )
-    after = snapshot(s)
-    if after != baseline:
-        raise CheckFailed(
-            f"{what} was refused (HTTP {response.status}) but changed the registry's state",
-            expected="state unchanged",
-            observed=f"bundles removed {sorted(set(baseline[1]) - set(after[1]))}; "
-            f"added {sorted(set(after[1]) - set(baseline[1]))}",
-            severity=CRITICAL,
-        )
+    s.require_unchanged(baseline, f"{what}, refused with HTTP {response.status},")
     return response
 
 
@@ -278,7 +265,7 @@ def credentials_required(s: Session) -> None:
         issuance_request(s, raw, ISSUER_ID, 3),
         raw.admin_request("state"),
     ]
-    before = snapshot(s)
+    before = s.snapshot()
     for label, header in bad.items():
         for request in requests:
             hostile = request.evolve(authorization=header, credential=label)
@@ -362,7 +349,7 @@ def holder_cannot_act_on_others_bundles(s: Session) -> None:
         ("reserve", {"bundle_id": active, "quantity": 10}),
         ("withdraw", {"bundle_id": active, "reason": "bob says so", "quantity": 10}),
     ]
-    before = snapshot(s)
+    before = s.snapshot()
     for named in (w.bob, w.alice, ISSUER_ID):
         for action, fields in operations:
             request = raw.request(action, named, **fields).evolve(
@@ -454,7 +441,7 @@ def issuer_powers_need_the_issuer(s: Session) -> None:
     w, _, _ = holder_world(s)
     alice = raw.bearer(w.alice)
     account = {"account_id": "ACC-MALLORY", "holder_id": w.alice, "account_name": "mallory"}
-    before = snapshot(s)
+    before = s.snapshot()
     for named in (w.alice, ISSUER_ID):
         for request, what in (
             (issuance_request(s, raw, named, 4), "an issuance"),
@@ -767,7 +754,7 @@ def hostile_requests_refused(s: Session) -> None:
     raw = raw_access(s)
     w, bundle, _ = holder_world(s)
     strategy = hostile_requests(s, raw, w, bundle)
-    baseline = snapshot(s)
+    baseline = s.snapshot()
     problems: list[Exception] = []
 
     def probe(hostile: Hostile) -> None:
@@ -782,7 +769,7 @@ def hostile_requests_refused(s: Session) -> None:
                     observed=f"HTTP {response.status}: {_short(response.body)}",
                     severity=CRITICAL if response.accepted else Severity.MAJOR,
                 )
-            after = snapshot(s)
+            after = s.snapshot()
             if after != baseline:
                 raise CheckFailed(
                     f"a hostile request was refused (HTTP {response.status}) but changed the "
