@@ -18,7 +18,7 @@ which
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -238,39 +238,80 @@ class Session:
 
     def reject(
         self,
-        code: str,
+        code: str | Sequence[str],
         action: str,
         actor: str,
         *,
         severity: Severity = Severity.CRITICAL,
         **fields: Any,
     ) -> Answer:
-        """Send a request the standard forbids: it must be refused with ``code``, changing nothing."""
+        """Send a request the standard forbids: it must be refused, changing nothing, with
+        ``code`` (or one of several codes, where the standard allows more than one)."""
+        allowed = (code,) if isinstance(code, str) else tuple(code)
         before = self.snapshot()
         try:
-            answer = self.send(action, actor, expectation=f"reject {code}", **fields)
+            answer = self.send(action, actor, expectation=f"reject {'|'.join(allowed)}", **fields)
         except AdapterError:
             self.require_unchanged(before, "a request that failed in the adapter")
             raise
         if answer.accepted:
             raise CheckFailed(
                 f"{action} was accepted although the standard forbids it",
-                expected=f"rejected {code}",
+                expected=f"rejected {' or '.join(allowed)}",
                 observed=f"accepted {dict(answer.result)}",
                 severity=severity,
             )
         self.require_unchanged(before, f"the refused {action}")
-        if answer.code != code:
-            note = f"step {len(self.steps)}: expected {code}, got {answer.code}"
-            self.code_mismatches.append(note)
-            if self.strict_codes:
-                raise CodeMismatch(
-                    f"{action} was refused, but with the wrong canonical code",
-                    expected=f"rejected {code}",
-                    observed=f"rejected {answer.code}: {answer.message}",
-                    severity=Severity.MINOR,
-                )
+        self.expect_code(answer, allowed, action)
         return answer
+
+    def expect_code(self, answer: Answer, allowed: Sequence[str], action: str) -> None:
+        """A refusal with a code outside ``allowed`` is a code mismatch: recorded, and a
+        failure (minor) under strict codes. The verdict itself was already right."""
+        if answer.code in allowed:
+            return
+        wanted = " or ".join(allowed)
+        self.code_mismatches.append(f"step {len(self.steps)}: expected {wanted}, got {answer.code}")
+        if self.strict_codes:
+            raise CodeMismatch(
+                f"{action} was refused, but with the wrong canonical code",
+                expected=f"rejected {wanted}",
+                observed=f"rejected {answer.code}: {answer.message}",
+                severity=Severity.MINOR,
+            )
+
+    def expect_equal(
+        self,
+        observed: object,
+        expected: object,
+        message: str,
+        *,
+        severity: Severity = Severity.MAJOR,
+    ) -> None:
+        """Fail unless ``observed == expected``, showing both."""
+        self.expect(
+            observed == expected, message, expected=expected, observed=observed, severity=severity
+        )
+
+    def created(
+        self,
+        result: Mapping[str, Any],
+        key: str,
+        what: str,
+        *,
+        severity: Severity = Severity.MAJOR,
+    ) -> Any:
+        """``result[key]``: an accepted request must name what it created, or later steps
+        could not refer to it (every certificate and record is traceable)."""
+        value = result.get(key)
+        self.expect(
+            value is not None,
+            f"an accepted {what} must name what it created",
+            expected=f"result.{key}",
+            observed=dict(result),
+            severity=severity,
+        )
+        return value
 
     def expect(
         self,
@@ -289,8 +330,11 @@ class Session:
     # ------------------------------------------------------------------ observation
 
     def observe(self) -> dict[str, list[dict[str, Any]]]:
+        return self._read(self._observe_raw())
+
+    def _read(self, raw: object) -> dict[str, list[dict[str, Any]]]:
         try:
-            return read_state(self.adapter.observe())
+            return read_state(raw)
         except Exception as exc:
             raise AdapterError(
                 len(self.steps), f"observe failed: {type(exc).__name__}: {exc}"
@@ -315,8 +359,29 @@ class Session:
         )
 
     def snapshot(self) -> tuple[Any, ...]:
-        """The observed state, canonical: what :meth:`require_unchanged` compares."""
-        return canonical_state(self.observe())
+        """The observed state, canonical: what :meth:`require_unchanged` compares.
+
+        Includes the optional ``eacs`` observation (configurations #2/#3), so that a
+        refused request which changed the EAC registry is caught like one that changed
+        a GC bundle.
+        """
+        raw = self._observe_raw()
+        state = self._read(raw)
+        eacs = raw.get("eacs") if isinstance(raw, Mapping) else None
+        extension = (
+            tuple(sorted(repr(sorted(dict(e).items())) for e in eacs if isinstance(e, Mapping)))
+            if isinstance(eacs, list)
+            else None
+        )
+        return (*canonical_state(state), extension)
+
+    def _observe_raw(self) -> object:
+        try:
+            return self.adapter.observe()
+        except Exception as exc:
+            raise AdapterError(
+                len(self.steps), f"observe failed: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def require_unchanged(self, before: tuple[Any, ...], what: str) -> None:
         """Fail (critical) unless the state equals ``before``: refusals and failures are atomic."""
@@ -324,10 +389,11 @@ class Session:
         if after != before:
             gone = sorted(set(before[1]) - set(after[1]))
             new = sorted(set(after[1]) - set(before[1]))
+            eacs = "; the EACs changed" if before[2] != after[2] else ""
             raise CheckFailed(
                 f"{what} changed the registry's state (a refused or failed operation must be atomic)",
                 expected="state unchanged",
-                observed=f"bundles removed {gone}; bundles added {new}",
+                observed=f"bundles removed {gone}; bundles added {new}{eacs}",
                 severity=Severity.CRITICAL,
             )
 
@@ -386,14 +452,7 @@ class Session:
                 quantity=wh,
                 energy_wh=str(wh),
             )
-        bundle_id = result.get("bundle_id")
-        self.expect(
-            bundle_id is not None,
-            "an accepted issuance must name the bundle it created",
-            expected="result.bundle_id",
-            observed=dict(result),
-        )
-        return bundle_id
+        return self.created(result, "bundle_id", "issuance")
 
     def next_free_certificate(self) -> int:
         """One past the highest certificate ID the registry shows (for issuer-created ranges)."""

@@ -31,9 +31,7 @@ from gc_conformance.session import (
     STAMP,
     AdapterError,
     CheckFailed,
-    CodeMismatch,
     Session,
-    canonical_state,
 )
 from gc_conformance.vectors.files import VectorFile, VectorSet
 from gc_conformance.vectors.format import (
@@ -205,12 +203,12 @@ class Replay:
         where = f"{'setup ' if setup else ''}step {number} ({action})"
         # Every write is bracketed: a refused request, or one that failed in the adapter, must
         # leave the state as it was (IT-001).
-        before = None if action == "query" else canonical_state(self.s.observe())
+        before = None if action == "query" else self.s.snapshot()
         try:
             answer = self.s.send(action, actor, expectation=expectation, **fields)
         except AdapterError:
             if before is not None:
-                self._unchanged(before, f"{where}: a request that failed in the adapter")
+                self.s.require_unchanged(before, f"{where}: a request that failed in the adapter")
             raise
         if step["expect"] == "accept":
             if not answer.accepted:
@@ -230,29 +228,8 @@ class Replay:
                 severity=CRITICAL,
             )
         if before is not None:
-            self._unchanged(before, f"{where}: the refused request")
-        if answer.code != expected_code:
-            note = f"{where}: expected {expected_code}, got {answer.code}"
-            self.s.code_mismatches.append(note)
-            if self.s.strict_codes:
-                raise CodeMismatch(
-                    f"{where} was refused, but with another canonical code",
-                    expected=f"rejected {expected_code}",
-                    observed=f"rejected {answer.code}: {answer.message}",
-                    severity=MINOR,
-                )
-
-    def _unchanged(self, before: tuple[Any, ...], what: str) -> None:
-        after = canonical_state(self.s.observe())
-        if after != before:
-            gone = sorted(set(before[1]) - set(after[1]))
-            new = sorted(set(after[1]) - set(before[1]))
-            raise CheckFailed(
-                f"{what} changed the registry's state (a refused or failed request must be atomic)",
-                expected="state unchanged",
-                observed=f"bundles removed {gone}; bundles added {new}",
-                severity=CRITICAL,
-            )
+            self.s.require_unchanged(before, f"{where}: the refused request")
+        self.s.expect_code(answer, (str(expected_code),), where)
 
     def _locate(self, symbol: str, plain: Mapping[str, Any]) -> None:
         wanted = plain_to_key(plain)

@@ -48,12 +48,9 @@ from gc_conformance.outcomes import Severity
 from gc_conformance.session import (
     ISSUER_ID,
     AdapterError,
-    CheckFailed,
-    CodeMismatch,
     NotApplicable,
     Session,
     World,
-    canonical_state,
     device_record,
 )
 
@@ -170,14 +167,6 @@ def require_eacs(s: Session, why: str) -> dict[Any, dict[str, Any]]:
     return {e.get("eac_id"): e for e in data}
 
 
-def snapshot(s: Session) -> tuple[Any, ...]:
-    eacs = eac_extension(s)
-    return (
-        canonical_state(s.observe()),
-        None if eacs is None else sorted(repr(sorted(e.items())) for e in eacs),
-    )
-
-
 def refused(
     s: Session,
     codes: Iterable[str],
@@ -187,53 +176,17 @@ def refused(
     severity: Severity = Severity.CRITICAL,
     **fields: Any,
 ) -> str | None:
-    """Like ``Session.reject`` where the standard allows several codes, and for both registries.
+    """``Session.reject`` where the standard allows several codes; returns the code given.
 
-    The request must be refused and change nothing (GC bundles, and the EACs when
-    observable); a code outside ``codes`` is a code mismatch. Returns the code.
+    The session's atomicity snapshot includes the EACs when they are observable, so
+    a refusal that changed the EAC registry fails like one that changed a GC bundle.
     """
-    allowed = tuple(codes)
-    before = snapshot(s)
-    answer = s.send(action, actor, expectation=f"reject {'|'.join(allowed)}", **fields)
-    if answer.accepted:
-        raise CheckFailed(
-            f"{action} was accepted although the standard forbids it",
-            expected=f"rejected {' or '.join(allowed)}",
-            observed=f"accepted {dict(answer.result)}",
-            severity=severity,
-        )
-    if snapshot(s) != before:
-        raise CheckFailed(
-            f"the refused {action} changed the state of the GC or the EAC registry",
-            expected="both registries unchanged",
-            observed="state changed",
-            severity=Severity.CRITICAL,
-        )
-    if answer.code not in allowed:
-        note = f"step {len(s.steps)}: expected {' or '.join(allowed)}, got {answer.code}"
-        s.code_mismatches.append(note)
-        if s.strict_codes:
-            raise CodeMismatch(
-                f"{action} was refused, but with the wrong canonical code",
-                expected=f"rejected {' or '.join(allowed)}",
-                observed=f"rejected {answer.code}: {answer.message}",
-                severity=Severity.MINOR,
-            )
-    return answer.code
+    return s.reject(tuple(codes), action, actor, severity=severity, **fields).code
 
 
 def reject_both(s: Session, code: str, action: str, actor: str, **fields: Any) -> None:
-    """``Session.reject`` that also requires the EACs (when observable) to be unchanged."""
-    eacs_before = eac_extension(s)
+    """``Session.reject``: the GC bundles and the EACs (when observable) stay unchanged."""
     s.reject(code, action, actor, **fields)
-    if eacs_before is not None:
-        s.expect(
-            eac_extension(s) == eacs_before,
-            f"the refused {action} changed the EAC registry",
-            expected="EACs unchanged",
-            observed="EACs changed",
-            severity=Severity.CRITICAL,
-        )
 
 
 def linked_hour(
@@ -329,19 +282,13 @@ def _capped_hours(
     total = 0
     for hour, metered, fields in requests:
         answer_code = None
-        before = snapshot(s)
+        before = s.snapshot()
         answer = s.send(
             action, ISSUER_ID, expectation="accept or reject EXCEEDS_EAC_ENERGY", **fields
         )
         if not answer.accepted:
             answer_code = answer.code
-            s.expect(
-                snapshot(s) == before,
-                f"the refused {action} changed the GC or the EAC registry",
-                expected="unchanged",
-                observed="changed",
-                severity=Severity.CRITICAL,
-            )
+            s.require_unchanged(before, f"the refused {action}")
             s.expect(
                 answer_code == "EXCEEDS_EAC_ENERGY",
                 f"hour {hour} may only be refused for lack of EAC energy",
@@ -380,11 +327,10 @@ def _declared_hours(
             continue
         s.accept(action, ISSUER_ID, **fields)
         got = issued_wh(s, hour)
-        s.expect(
-            got == want,
+        s.expect_equal(
+            got,
+            want,
             f"hour {hour} gets what the declared practice ({cap}, {suspension}) gives",
-            expected=want,
-            observed=got,
             severity=Severity.MINOR,
         )
 
@@ -719,29 +665,13 @@ def plain_cancel_coordinated(s: Session) -> None:
     ew = _back_everything(s)
     w = ew.world
     (bundle,) = [b["bundle_id"] for b in s.bundles(device_id=DEVICE)]
-    before = snapshot(s)
+    before = s.snapshot()
     answer = s.send(
         "cancel", w.alice, expectation="reject NOT_COORDINATED", bundle_id=bundle, beneficiary=w.bob
     )
     if not answer.accepted:
-        s.expect(
-            snapshot(s) == before,
-            "the refused cancel changed nothing",
-            expected="unchanged",
-            observed="changed",
-            severity=Severity.CRITICAL,
-        )
-        if answer.code != "NOT_COORDINATED":
-            s.code_mismatches.append(
-                f"step {len(s.steps)}: expected NOT_COORDINATED, got {answer.code}"
-            )
-            if s.strict_codes:
-                raise CodeMismatch(
-                    "cancel was refused, but with the wrong canonical code",
-                    expected="rejected NOT_COORDINATED",
-                    observed=f"rejected {answer.code}: {answer.message}",
-                    severity=Severity.MINOR,
-                )
+        s.require_unchanged(before, "the refused cancel")
+        s.expect_code(answer, ("NOT_COORDINATED",), "cancel")
         return
     eacs = require_eacs(s, "whether the accepted plain cancel also cancelled the EACs")
     live = {

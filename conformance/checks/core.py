@@ -133,15 +133,7 @@ def production_request(
 def issue_over(s: Session, w: World, device: str, start: str, end: str, wh: int) -> Any:
     """Issue ``wh`` for an arbitrary interval (``s.issue`` covers whole hours); the bundle ID."""
     action, fields = production_request(s, w, device, start, end, wh)
-    result = s.accept(action, ISSUER_ID, **fields)
-    bundle_id = result.get("bundle_id")
-    s.expect(
-        bundle_id is not None,
-        "an accepted issuance must name the bundle it created",
-        expected="result.bundle_id",
-        observed=dict(result),
-    )
-    return bundle_id
+    return s.created(s.accept(action, ISSUER_ID, **fields), "bundle_id", "issuance")
 
 
 def record(s: Session, bundle_id: Any) -> dict[str, Any]:
@@ -255,6 +247,32 @@ def expect_split_of(s: Session, parent: dict[str, Any], what: str) -> list[dict[
         severity=CRITICAL,
     )
     expect_partition(s, (low, high), children, what)
+    return children
+
+
+def status_quantities(bundles: Iterable[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """(status, quantity) of each bundle, sorted: what a split is judged by."""
+    return sorted((b["certificate_bundle_status"], b["bundle_quantity"]) for b in bundles)
+
+
+def expect_split_into(
+    s: Session,
+    parent: dict[str, Any],
+    what: str,
+    expected: list[tuple[str, int]],
+    message: str,
+    *,
+    severity: Severity = CRITICAL,
+) -> list[dict[str, Any]]:
+    """``parent`` was split into children partitioning its range with these statuses and sizes."""
+    children = expect_split_of(s, parent, what)
+    s.expect(
+        status_quantities(children) == expected,
+        message,
+        expected=expected,
+        observed=shortlist(children),
+        severity=severity,
+    )
     return children
 
 
@@ -611,14 +629,12 @@ def partial_cancel_partitions(s: Session) -> None:
         observed=(cancelled["bundle_quantity"], cancelled.get("beneficiary")),
         severity=CRITICAL,
     )
-    children = expect_split_of(s, issued, "a partial cancellation")
-    s.expect(
-        sorted((b["certificate_bundle_status"], b["bundle_quantity"]) for b in children)
-        == [("ACTIVE", 600), ("CANCELLED", 400)],
+    expect_split_into(
+        s,
+        issued,
+        "a partial cancellation",
+        [("ACTIVE", 600), ("CANCELLED", 400)],
         "the parent became one cancelled and one active child",
-        expected=[("ACTIVE", 600), ("CANCELLED", 400)],
-        observed=shortlist(children),
-        severity=CRITICAL,
     )
 
 
@@ -781,14 +797,12 @@ def claim_within_cancelled(s: Session) -> None:
         quantity=401,
     )
     s.accept("claim", w.alice, bundle_id=cancelled["bundle_id"], claimant=CONSUMER, quantity=150)
-    children = expect_split_of(s, cancelled, "a partial claim")
-    s.expect(
-        sorted((b["certificate_bundle_status"], b["bundle_quantity"]) for b in children)
-        == [("CANCELLED", 250), ("CLAIMED", 150)],
+    expect_split_into(
+        s,
+        cancelled,
+        "a partial claim",
+        [("CANCELLED", 250), ("CLAIMED", 150)],
         "the cancelled part became 150 claimed and 250 still cancelled",
-        expected=[("CANCELLED", 250), ("CLAIMED", 150)],
-        observed=shortlist(children),
-        severity=CRITICAL,
     )
 
 
@@ -850,13 +864,13 @@ def partial_reserve_partitions(s: Session) -> None:
     w = s.world()
     bundle, issued = alice_issues(s, w)
     s.accept("reserve", w.alice, bundle_id=bundle, quantity=250, kind="LOCKED")
-    children = expect_split_of(s, issued, "a partial lock")
-    s.expect(
-        sorted((b["certificate_bundle_status"], b["bundle_quantity"]) for b in children)
-        == [("ACTIVE", 750), ("LOCKED", 250)],
+    expect_split_into(
+        s,
+        issued,
+        "a partial lock",
+        [("ACTIVE", 750), ("LOCKED", 250)],
         "the parent became one locked and one active child",
-        expected=[("ACTIVE", 750), ("LOCKED", 250)],
-        observed=shortlist(children),
+        severity=Severity.MAJOR,
     )
 
 
@@ -914,14 +928,12 @@ def partial_withdraw_partitions(s: Session) -> None:
     w = s.world()
     bundle, issued = alice_issues(s, w)
     s.accept("withdraw", ISSUER_ID, bundle_id=bundle, reason="metering error", quantity=250)
-    children = expect_split_of(s, issued, "a partial withdrawal")
-    s.expect(
-        sorted((b["certificate_bundle_status"], b["bundle_quantity"]) for b in children)
-        == [("ACTIVE", 750), ("WITHDRAWN", 250)],
+    expect_split_into(
+        s,
+        issued,
+        "a partial withdrawal",
+        [("ACTIVE", 750), ("WITHDRAWN", 250)],
         "the parent became one withdrawn and one active child",
-        expected=[("ACTIVE", 750), ("WITHDRAWN", 250)],
-        observed=shortlist(children),
-        severity=CRITICAL,
     )
 
 
@@ -1601,12 +1613,7 @@ def issuance_date_stamp(s: Session) -> None:
     )
     if s.capabilities.clock is Clock.CONTROLLED:
         today = s.now.strftime("%Y-%m-%d")
-        s.expect(
-            stamp == today,
-            "the issuance date is the day the request was carried out",
-            expected=today,
-            observed=stamp,
-        )
+        s.expect_equal(stamp, today, "the issuance date is the day the request was carried out")
     else:  # the registry's own clock: at least not before the production it certifies
         produced = s.hour(0)[0][:10]
         s.expect(
@@ -1840,11 +1847,8 @@ def query_filters_exact(s: Session) -> None:
             str(b["bundle_id"]) for b in every if b["account_id"] == w.account(holder)
         )
         got = _query_ids(s, holder)
-        s.expect(
-            got == expected,
-            f"an unfiltered query by {holder} returns exactly that holder's bundles",
-            expected=expected,
-            observed=got,
+        s.expect_equal(
+            got, expected, f"an unfiltered query by {holder} returns exactly that holder's bundles"
         )
 
 
@@ -1933,9 +1937,8 @@ def ended_bundles_remain(s: Session) -> None:
         ],
         key=str,
     )
-    s.expect(
-        summary == expected,
+    s.expect_equal(
+        summary,
+        expected,
         "every ended bundle is still on record with its status, beneficiary and claimant",
-        expected=expected,
-        observed=summary,
     )

@@ -63,15 +63,7 @@ def asserted(
 
 
 def issue(s: Session, fields: dict[str, Any]) -> Any:
-    result = s.accept("issue_bundle", ISSUER_ID, **fields)
-    bundle_id = result.get("bundle_id")
-    s.expect(
-        bundle_id is not None,
-        "an accepted issuance names the bundle it created",
-        expected="result.bundle_id",
-        observed=dict(result),
-    )
-    return bundle_id
+    return s.created(s.accept("issue_bundle", ISSUER_ID, **fields), "bundle_id", "issuance")
 
 
 @check(
@@ -103,12 +95,8 @@ def recorded_as_asserted(s: Session) -> None:
         fields["end"],
         "ACTIVE",
     )
-    s.expect(
-        shown == wanted,
-        "the bundle is recorded exactly as the issuer asserted it",
-        expected=wanted,
-        observed=shown,
-        severity=CRITICAL,
+    s.expect_equal(
+        shown, wanted, "the bundle is recorded exactly as the issuer asserted it", severity=CRITICAL
     )
 
 

@@ -36,6 +36,7 @@ from gc_conformance.checks.core import (
     record,
     shortlist,
     span,
+    status_quantities,
     total,
 )
 from gc_conformance.checks.issuer_created import asserted
@@ -360,12 +361,7 @@ def records_kept_five_years(s: Session) -> None:
         [("CANCELLED", 200, CONSUMER), ("CLAIMED", 100, CONSUMER), ("EXPIRED", 700, None)],
         key=str,
     )
-    s.expect(
-        summary == expected,
-        "five years on, every record of the issuance is still there",
-        expected=expected,
-        observed=summary,
-    )
+    s.expect_equal(summary, expected, "five years on, every record of the issuance is still there")
 
 
 # ====================================================================== error correction (D10)
@@ -513,8 +509,7 @@ def downward_defers(s: Session) -> None:
     )
     at_home = [b for b in of_production(s, WIND, start) if b["account_id"] == w.account(w.alice)]
     s.expect(
-        sorted((b["certificate_bundle_status"], b["bundle_quantity"]) for b in at_home)
-        == [("WITHDRAWN", 100)],
+        status_quantities(at_home) == [("WITHDRAWN", 100)],
         "the 100 untouched certificates were withdrawn",
         expected=[("WITHDRAWN", 100)],
         observed=shortlist(at_home),
@@ -522,11 +517,10 @@ def downward_defers(s: Session) -> None:
     )
     expect_issued_total(s, WIND, start, 1000, "the correction")
     issued = submit(s, w, 10, 1000)
-    s.expect(
-        issued == 700,
+    s.expect_equal(
+        issued,
+        700,
         "the next issuance is reduced by the 300 Wh that could not be withdrawn",
-        expected=700,
-        observed=issued,
         severity=CRITICAL,
     )
 
@@ -542,28 +536,22 @@ def insufficient_hour_moves_on(s: Session) -> None:
     w = s.world()
     _sold_then_corrected(s, w, 700)  # 300 Wh to deduct
     first = submit(s, w, 10, 100)
-    s.expect(
-        first == 0,
+    s.expect_equal(
+        first,
+        0,
         "the same-hour issuance of 100 Wh is taken entirely by the deduction",
-        expected=0,
-        observed=first,
         severity=CRITICAL,
     )
     second = submit(s, w, 11, 1000)
-    s.expect(
-        second == 800,
+    s.expect_equal(
+        second,
+        800,
         "the remaining 200 Wh are deducted from the next issuance of another hour",
-        expected=800,
-        observed=second,
         severity=CRITICAL,
     )
     later = submit(s, w, 12, 1000)
-    s.expect(
-        later == 1000,
-        "once the deduction is made, later issuances are whole",
-        expected=1000,
-        observed=later,
-        severity=CRITICAL,
+    s.expect_equal(
+        later, 1000, "once the deduction is made, later issuances are whole", severity=CRITICAL
     )
 
 
@@ -592,11 +580,10 @@ def deduction_follows_policy(s: Session) -> None:
     w = s.world()
     _sold_then_corrected(s, w, 700)  # 300 Wh to deduct, from the 10:00 hour
     got = (submit(s, w, 3, 500), submit(s, w, 10, 1000))
-    s.expect(
-        got == wanted,
+    s.expect_equal(
+        got,
+        wanted,
         f"under {policy}, the 03:00 and 10:00 issuances give {wanted}",
-        expected=wanted,
-        observed=got,
         severity=CRITICAL,
     )
 

@@ -255,14 +255,7 @@ def record(s: Session, sw: StorageWorld, status: str, n: int, wh: int, *, day: i
         "submit_storage_data", ISSUER_ID, **data_fields(s, sw, status, n, wh, soc_pct=soc, day=day)
     )
     sw.stored_wh = after
-    record_id = result.get("record_id")
-    s.expect(
-        record_id is not None,
-        "an accepted charge or discharge interval names the record it created",
-        expected="result.record_id",
-        observed=dict(result),
-    )
-    return record_id
+    return s.created(result, "record_id", "charge or discharge interval")
 
 
 def commission(s: Session, sw: StorageWorld) -> int:
@@ -272,6 +265,14 @@ def commission(s: Session, sw: StorageWorld) -> int:
     (800 / 1000 = 4/5). The start-up energy carries no GCs; its discharge record is
     allocated so that the pool is empty afterwards. Returns the next free interval.
     """
+    scr, sdr = startup_records(s, sw)
+    allocate(s, sw, [sdr], [(scr, sdr, 800)])
+    return 2
+
+
+def startup_records(s: Session, sw: StorageWorld) -> tuple[Any, Any]:
+    """The start-up charge (1000 Wh, interval 0) and discharge (800 Wh, interval 1), not yet
+    allocated; under the efficiency-factor method the factor is set over them."""
     scr = record(s, sw, "CHARGING", 0, 1000)
     sdr = record(s, sw, "DISCHARGING", 1, 800)
     if sw.loss == "EFFICIENCY_FACTOR":
@@ -282,8 +283,7 @@ def commission(s: Session, sw: StorageWorld) -> int:
             window_start=interval(s, sw, 0)[0],
             window_end=interval(s, sw, 2)[0],
         )
-    allocate(s, sw, [sdr], [(scr, sdr, 800)])
-    return 2
+    return scr, sdr
 
 
 def produce(s: Session, sw: StorageWorld, n: int, wh: int, device: str = "DEV-WIND") -> Any:
@@ -412,14 +412,7 @@ def expect_allocation(
 
 def issue_sd_gc(s: Session, sdr: Any) -> Any:
     result = s.accept("issue_storage_gc", ISSUER_ID, sdr_id=sdr)
-    bundle_id = result.get("bundle_id")
-    s.expect(
-        bundle_id is not None,
-        "an accepted SD-GC issuance names the bundle it created",
-        expected="result.bundle_id",
-        observed=dict(result),
-    )
-    return bundle_id
+    return s.created(result, "bundle_id", "SD-GC issuance")
 
 
 def observed_bundle(s: Session, bundle_id: Any, what: str) -> dict[str, Any]:
@@ -1068,21 +1061,15 @@ def interval_formulas(s: Session) -> None:
         )
         ids.append(result.get("record_id"))
         if result.get("loss_wh") is not None:
-            s.expect(
-                result["loss_wh"] == loss,
-                f"the {status.lower()} interval's loss follows the formula",
-                expected=loss,
-                observed=result["loss_wh"],
+            s.expect_equal(
+                result["loss_wh"], loss, f"the {status.lower()} interval's loss follows the formula"
             )
         data = storage_extension(s)
         if data is not None:
             systems = [x for x in data.get("systems", ()) if x.get("storage_id") == STORAGE_ID]
             held = systems[0].get("state_of_charge_wh") if systems else None
-            s.expect(
-                held == pool,
-                "the pool holds the charged energy net of the formulas' losses",
-                expected=pool,
-                observed=held,
+            s.expect_equal(
+                held, pool, "the pool holds the charged energy net of the formulas' losses"
             )
     scr, first = ids
     cancel_for_charge(s, sw, scr, bundle)
@@ -1131,21 +1118,13 @@ def each_wh_once(s: Session) -> None:
     allocate(s, sw, [third], [(b, third, 800)])
     seen = allocations_seen(s, sw)
     from_a = sum(row.get(a, 0) for row in seen.values())
-    s.expect(
-        from_a == 800,
-        "SCR A's 800 net Wh are allocated exactly once",
-        expected=800,
-        observed=from_a,
-        severity=Severity.CRITICAL,
+    s.expect_equal(
+        from_a, 800, "SCR A's 800 net Wh are allocated exactly once", severity=Severity.CRITICAL
     )
     for sdr, wh in ((first, 600), (second, 200), (third, 800)):
         got = sum(seen.get(sdr, {}).values())
-        s.expect(
-            got == wh,
-            f"SDR {sdr} receives exactly what it discharged",
-            expected=wh,
-            observed=got,
-            severity=Severity.CRITICAL,
+        s.expect_equal(
+            got, wh, f"SDR {sdr} receives exactly what it discharged", severity=Severity.CRITICAL
         )
     expect_allocation(s, sw, third, {b: 800}, "the used-up SCR gives nothing more")
     issue_sd_gc(s, first)
@@ -1202,11 +1181,8 @@ def _ordered(s: Session, method: str, requirement: str) -> None:
         expect_allocation(s, sw, sdr, {scr: 800}, f"{method} order ({requirement})")
         bundle = issue_sd_gc(s, sdr)
         got = energy_source(s, sw, bundle)
-        s.expect(
-            got == source,
-            f"the SD-GC carries the energy source of the charge {method} allocated",
-            expected=source,
-            observed=got,
+        s.expect_equal(
+            got, source, f"the SD-GC carries the energy source of the charge {method} allocated"
         )
 
 
@@ -1378,12 +1354,8 @@ def sd_gc_volume_and_interval(s: Session) -> None:
         severity=Severity.CRITICAL,
     )
     total = sum(b["bundle_quantity"] for b in storage_bundles(s))
-    s.expect(
-        total == 800,
-        "the SDR gives no other storage certificate",
-        expected=800,
-        observed=total,
-        severity=Severity.CRITICAL,
+    s.expect_equal(
+        total, 800, "the SDR gives no other storage certificate", severity=Severity.CRITICAL
     )
 
 
@@ -1406,12 +1378,7 @@ def sd_gc_storage_tag_and_source(s: Session) -> None:
         observed=(seen.get("is_storage"), original.get("is_storage")),
     )
     got = energy_source(s, sw, bundle_id)
-    s.expect(
-        got == "wind",
-        "the SD-GC passes on the input GCs' energy source",
-        expected="wind",
-        observed=got,
-    )
+    s.expect_equal(got, "wind", "the SD-GC passes on the input GCs' energy source")
 
 
 @check("storage.sdgc.locations_and_origin", requirements=["STOR-026"], profile=STORAGE)
@@ -1467,13 +1434,7 @@ def sdr_serves_once(s: Session) -> None:
         fields["allocations"] = [["SCR-ANY", sdr, 1]]
     s.reject("SDR_ALREADY_USED", "allocate_storage", sw.operator, **fields)
     total = sum(b["bundle_quantity"] for b in storage_bundles(s))
-    s.expect(
-        total == 800,
-        "one SD-GC of the SDR's volume",
-        expected=800,
-        observed=total,
-        severity=Severity.CRITICAL,
-    )
+    s.expect_equal(total, 800, "one SD-GC of the SDR's volume", severity=Severity.CRITICAL)
 
 
 @check(
@@ -1491,16 +1452,7 @@ def unknown_beneficiary(s: Session) -> None:
     allocated from the backed charge only, and get their SD-GC.
     """
     sw = storage_world(s)
-    scr0 = record(s, sw, "CHARGING", 0, 1000)
-    sdr0 = record(s, sw, "DISCHARGING", 1, 800)
-    if sw.loss == "EFFICIENCY_FACTOR":
-        s.accept(
-            "set_efficiency_factor",
-            ISSUER_ID,
-            storage_id=STORAGE_ID,
-            window_start=interval(s, sw, 0)[0],
-            window_end=interval(s, sw, 2)[0],
-        )
+    scr0, sdr0 = startup_records(s, sw)
     if sw.discretion:
         allocate(s, sw, [sdr0], [(scr0, sdr0, 800)])
     s.accept("assign_unknown_beneficiary", sw.operator, sdr_id=sdr0)
@@ -1550,11 +1502,10 @@ def time_shift_claim_uses_everything_once(s: Session) -> None:
         bundles.append(cancelled.get("bundle_id", sd_gc))
     s.accept("claim_time_shift", sw.operator, bundle_id=bundles[0], claimant=w.bob)
     seen = observed_bundle(s, bundles[0], "the claimed SD-GC")
-    s.expect(
-        seen["certificate_bundle_status"] == "CLAIMED",
+    s.expect_equal(
+        seen["certificate_bundle_status"],
+        "CLAIMED",
         "the SD-GC behind a time-shift claim is claimed",
-        expected="CLAIMED",
-        observed=seen["certificate_bundle_status"],
     )
     s.reject(
         "ALREADY_CLAIMED", "claim_time_shift", sw.operator, bundle_id=bundles[0], claimant=w.bob
@@ -1634,14 +1585,12 @@ def sd_gc_ordinary_lifecycle(s: Session) -> None:
     w = sw.world
     _, sdr, _ = _cycle(s, sw)
     sd_gc = issue_sd_gc(s, sdr)
-    moved = s.accept(
-        "transfer", sw.operator, bundle_id=sd_gc, to_account=w.account(w.bob), quantity=300
-    ).get("bundle_id")
-    s.expect(
-        moved is not None,
-        "the partial transfer names the moved part",
-        expected="result.bundle_id",
-        observed=None,
+    moved = s.created(
+        s.accept(
+            "transfer", sw.operator, bundle_id=sd_gc, to_account=w.account(w.bob), quantity=300
+        ),
+        "bundle_id",
+        "partial transfer",
         severity=Severity.MINOR,
     )
     cancelled = s.accept("cancel", w.bob, bundle_id=moved, beneficiary=w.bob).get(
@@ -1653,10 +1602,6 @@ def sd_gc_ordinary_lifecycle(s: Session) -> None:
         for b in storage_bundles(s)
         if b["account_id"] == sw.account and b["certificate_bundle_status"] == "ACTIVE"
     )
-    s.expect(
-        kept == 500,
-        "the rest of the SD-GC stays active with alice",
-        expected=500,
-        observed=kept,
-        severity=Severity.MINOR,
+    s.expect_equal(
+        kept, 500, "the rest of the SD-GC stays active with alice", severity=Severity.MINOR
     )
