@@ -27,6 +27,21 @@ class Status(enum.Enum):
     XPASS = "xpass"  # passed, although the vendor's xfail file expected a failure
 
 
+class SkipKind(enum.Enum):
+    """Why a check was skipped, which decides what the skip means for the run's verdict.
+
+    A skip is never a pass. ``NOT_CLAIMED`` and ``NOT_APPLICABLE`` leave nothing
+    the registry owes unverified (a profile it does not claim; a feature the
+    standard does not require, such as clock control or a reset endpoint).
+    ``NOT_VERIFIED`` means a requirement the registry *does* owe could not be
+    verified through what it offers: the run cannot be a plain PASS.
+    """
+
+    NOT_CLAIMED = "not-claimed"
+    NOT_APPLICABLE = "not-applicable"
+    NOT_VERIFIED = "not-verified"
+
+
 class Severity(enum.Enum):
     """How bad a failure is: a double-counting hole outranks a wrong error code."""
 

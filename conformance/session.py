@@ -35,7 +35,7 @@ from gc_conformance.adapter import (
     read_answer,
     read_state,
 )
-from gc_conformance.outcomes import Severity, Step
+from gc_conformance.outcomes import Severity, SkipKind, Step
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -66,10 +66,17 @@ class CodeMismatch(CheckFailed):
 
 
 class NotApplicable(Exception):
-    """The check does not apply to this registry (profile, style or clock); the reason is shown."""
+    """The check does not apply to this registry (profile, style or clock); the reason is shown.
 
-    def __init__(self, reason: str) -> None:
+    ``kind`` says what the skip means for the verdict (see :class:`SkipKind`):
+    a feature the standard does not require is ``NOT_APPLICABLE``; a requirement
+    the registry owes but the suite could not verify through what it offers is
+    ``NOT_VERIFIED``.
+    """
+
+    def __init__(self, reason: str, kind: SkipKind = SkipKind.NOT_APPLICABLE) -> None:
         self.reason = reason
+        self.kind = kind
         super().__init__(reason)
 
 
