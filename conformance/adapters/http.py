@@ -132,6 +132,7 @@ class HttpAdapter:
         self._ids: dict[str, dict[str, Any]] = {t: {} for t in self.mapping.id_tables}
         self._names: dict[str, dict[str, str]] = {t: {} for t in self.mapping.id_tables}
         self._seen: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self._learn_issuer()
         self._capabilities: dict[str, Any] | None = None
         self._client = httpx.Client(timeout=timeout, transport=transport)
         self.exchanges: collections.deque[dict[str, Any]] = collections.deque(maxlen=500)
@@ -376,7 +377,7 @@ class HttpAdapter:
         ``fields`` are contract fields (translated by the mapping and the ID
         tables); placeholders without a value are filled with ``0``.
         """
-        context = {"actor": actor, "now": None, "before": []}
+        context: dict[str, Any] = {"actor": actor, "now": None, "before": []}
         body = self._body(route, dict(fields or {}), context)
         path = route.path
         for name in route.placeholders():
@@ -399,6 +400,7 @@ class HttpAdapter:
         issuer = setup.get("issuer", {})
         self._issuer = issuer.get("issuer_id") if isinstance(issuer, Mapping) else None
         self._tokens.clear()
+        self._learn_issuer()
 
     def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
         self._current = []
@@ -451,7 +453,7 @@ class HttpAdapter:
         self, route: Route, fields: Mapping[str, Any], context: Mapping[str, Any]
     ) -> dict[str, Any]:
         """The API body (or query parameters) of ``route`` for these contract fields."""
-        translated = copy.deepcopy(dict(fields))
+        translated = copy.deepcopy(dict(fields)) if route.contract_fields else {}
         for path, table in route.ids.items():
             found, value = _pop(translated, path)
             if found:
@@ -506,6 +508,11 @@ class HttpAdapter:
                 self.learn_id(learn.table, str(name), registry_id)
 
     # ------------------------------------------------------------------ ID tables (public)
+
+    def _learn_issuer(self) -> None:
+        if isinstance(self._issuer, str):
+            for table, registry_id in self.mapping.issuer_ids.items():
+                self.learn_id(table, self._issuer, registry_id)
 
     def translate_id(self, table: str, name: Any) -> Any:
         """The registry's ID for the suite's ``name`` in ID table ``table``.
@@ -580,7 +587,9 @@ class HttpAdapter:
                 inner, self._current = self._current, saved
                 if inner is not saved:
                     saved.extend(inner)
-            listed = answer.get("result", {}).get("bundles") if answer.get("accepted") else None
+            if not answer.get("accepted"):
+                continue  # e.g. an unknown target account: the request will be refused anyway
+            listed = answer.get("result", {}).get("bundles")
             if not isinstance(listed, list):
                 raise AdapterFailure(self._explain("a query to infer the result answered no list"))
             for bundle in listed:

@@ -168,6 +168,7 @@ class Route:
     infer_result: bool = False
     test_only: bool = False  # added by the vendor only for testing: security probes skip it
     public: bool = False  # needs no credential by design (e.g. capabilities)
+    contract_fields: bool = True  # False: the body is only derived fields and constants
 
     @property
     def idempotent(self) -> bool:
@@ -216,6 +217,7 @@ class HttpMapping:
     bundle_ids: Mapping[str, str] = attrs.field(factory=dict)  # bundle field -> ID table
     error_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     token_party_table: str | None = None  # the token route names the party by its registry ID
+    issuer_ids: Mapping[str, Any] = attrs.field(factory=dict)  # ID table -> the issuer's ID
 
     # ------------------------------------------------------------------ loading
 
@@ -335,6 +337,7 @@ class HttpMapping:
             bundle_ids=_ids(bundle.get("ids"), "bundle.ids", id_tables),
             error_patterns=tuple(patterns),
             token_party_table=party_table,
+            issuer_ids=_issuer_ids(data.get("issuer_ids"), id_tables),
         )
 
     # ------------------------------------------------------------------ translation
@@ -461,7 +464,16 @@ def _route(
         infer_result=bool(spec.get("infer_result", False)),
         test_only=bool(spec.get("test_only", False)),
         public=bool(spec.get("public", False)),
+        contract_fields=bool(spec.get("contract_fields", True)),
     )
+
+
+def _issuer_ids(raw: object, id_tables: frozenset[str]) -> dict[str, Any]:
+    data = dict(_object(raw if raw is not None else {}, "issuer_ids"))
+    for table in data:
+        if table not in id_tables:
+            raise MappingError(f"issuer_ids.{table}", f"names no table of id_tables ({table!r})")
+    return data
 
 
 def _ids(raw: object, field: str, id_tables: frozenset[str]) -> dict[str, str]:
