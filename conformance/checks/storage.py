@@ -56,10 +56,9 @@ import attrs
 
 from gc_conformance.adapter import IssuanceStyle, Profile
 from gc_conformance.checks import check
-from gc_conformance.outcomes import Severity
+from gc_conformance.outcomes import Severity, SkipKind
 from gc_conformance.session import (
     ISSUER_ID,
-    AdapterError,
     CheckFailed,
     NotApplicable,
     Session,
@@ -358,18 +357,17 @@ def allocate(
 
 def storage_extension(s: Session) -> Mapping[str, Any] | None:
     """The optional ``storage`` key of ``observe()``, or None when the registry has none."""
-    try:
-        raw = s.adapter.observe()
-    except Exception as exc:
-        raise AdapterError(len(s.steps), f"observe failed: {type(exc).__name__}: {exc}") from exc
-    data = raw.get("storage") if isinstance(raw, Mapping) else None
+    data = s.observe_extension("storage")
     return data if isinstance(data, Mapping) else None
 
 
 def require_storage_extension(s: Session, why: str) -> Mapping[str, Any]:
     data = storage_extension(s)
     if data is None:
-        raise NotApplicable(f"observe() has no 'storage' extension, needed to see {why}")
+        raise NotApplicable(
+            f"observe() has no 'storage' extension, needed to see {why}",
+            kind=SkipKind.NOT_VERIFIED,
+        )
     return data
 
 
