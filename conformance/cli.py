@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gc_conformance import STANDARD_REVISION, __version__
+from gc_conformance.errors import HarnessError
 from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT
 from gc_conformance.reference import InvalidInput, Policies
 
@@ -492,6 +493,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"gc-conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except HarnessError as exc:  # e.g. a mapping file that breaks its schema (usage, exit 2)
+        print(f"gc-conformance: error: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

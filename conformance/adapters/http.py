@@ -69,7 +69,6 @@ from gc_conformance.adapter import AdapterFailure, AdapterUnavailable
 from gc_conformance.adapters.http_mapping import (
     _PLACEHOLDER,
     HttpMapping,
-    MappingError,
     Route,
     _pop,
     _put,
@@ -159,10 +158,7 @@ class HttpAdapter:
         for key, var in _OPTIONS.items():
             if key not in option and env.get(var):
                 option[key] = env[var]
-        try:
-            mapping = HttpMapping.load(option.get("mapping"))
-        except MappingError as exc:
-            raise AdapterUnavailable(f"http adapter mapping: {exc}") from exc
+        mapping = HttpMapping.load(option.get("mapping"))  # MappingError: a usage error (2)
         timeout = _number(option.get("timeout"), "timeout", DEFAULT_TIMEOUT_S)
         retries = int(_number(option.get("retries"), "retries", DEFAULT_RETRIES))
         party_tokens = _read_tokens(option.get("tokens"))

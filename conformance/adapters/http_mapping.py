@@ -56,6 +56,8 @@ from typing import Any
 import attrs
 import jsonschema
 
+from gc_conformance.errors import UsageError
+
 FORMAT = "gc-conformance-http-mapping/1"
 DEFAULT_MAPPING = "energytag-v2"
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -64,13 +66,13 @@ SCHEMA_FILE = "mapping.schema.json"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.@]+)\}")
 
 
-class MappingError(ValueError):
-    """A mapping file is not usable: names the field and the rule it breaks."""
+class MappingError(UsageError, ValueError):
+    """A mapping file is not usable: names the field and the rule it breaks (exit code 2)."""
 
     def __init__(self, field: str, rule: str) -> None:
-        self.field = field
         self.rule = rule
-        super().__init__(f"{field}: {rule}")
+        super().__init__(rule, field=field)
+        self.field: str = field
 
 
 @attrs.frozen

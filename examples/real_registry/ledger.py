@@ -28,7 +28,7 @@ from typing import Any
 
 MAX_READING = dt.timedelta(hours=1)
 EXEMPTIONS = ("OWN_CONSUMPTION", "TESTING", "SUPPORT_RECOVERY")
-_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(Z|[+-]\d{2}:\d{2})", re.ASCII)
+_STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z", re.ASCII)
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 _SCHEMA = """
@@ -72,6 +72,8 @@ class Ledger:
     def __init__(self, path: str, issuer_name: str, country: str) -> None:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self.country = country
@@ -564,7 +566,7 @@ def _quantity(value: object) -> int | None:
 def _instant(value: object, name: str) -> dt.datetime:
     match = _STAMP.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise Refused(422, f"{name} {value!r} is not an ISO 8601 date and time")
+        raise Refused(422, f"{name} {value!r} is not an ISO 8601 UTC time (YYYY-MM-DDThh:mm:ssZ)")
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:

@@ -253,7 +253,6 @@ def test_a_bad_mapping_names_the_field(change: dict[str, Any], field: str) -> No
         ("http://127.0.0.1:8000?token=abc", "never the URL"),
         ("http://127.0.0.1:8000?colour=blue", "unknown http adapter option 'colour'"),
         ("http://127.0.0.1:8000?timeout=soon", "not a number"),
-        ("http://127.0.0.1:8000?mapping=/nonexistent.json", "no mapping file"),
         ("http://", "not an http(s)://HOST"),
     ],
 )
