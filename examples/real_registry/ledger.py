@@ -102,7 +102,9 @@ class Ledger:
     def add_key(self, key: str, user_id: object, expires_at: float) -> None:
         with self.transaction() as db:
             self._user(db, user_id)
-            db.execute("INSERT INTO api_keys VALUES (?, ?, ?)", (key, int(str(user_id)), expires_at))
+            db.execute(
+                "INSERT INTO api_keys VALUES (?, ?, ?)", (key, int(str(user_id)), expires_at)
+            )
 
     def user_for_key(self, key: str, now: float) -> sqlite3.Row | None:
         row = self._db.execute(
@@ -239,7 +241,7 @@ class Ledger:
             )
             if whole == 0:
                 return {"issued_wh": 0}
-            snapshot = {k: device[k] for k in device.keys() if k != "next_certificate"}
+            snapshot = {k: device[k] for k in device.keys() if k != "next_certificate"}  # noqa: SIM118 (a Row iterates values)
             cursor = db.execute(
                 "INSERT INTO issuances (device_id, start, end, issued_on, valid_until, device) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -450,7 +452,9 @@ class Ledger:
         return row  # type: ignore[no-any-return]
 
     def _device(self, db: sqlite3.Connection, device_id: object) -> sqlite3.Row:
-        row = db.execute("SELECT * FROM devices WHERE id = ?", (_int_or_text(device_id),)).fetchone()
+        row = db.execute(
+            "SELECT * FROM devices WHERE id = ?", (_int_or_text(device_id),)
+        ).fetchone()
         if row is None:
             raise Refused(404, f"device {device_id!r} not found")
         return row  # type: ignore[no-any-return]
