@@ -177,6 +177,11 @@ def _known_policies() -> dict[str, tuple[str, frozenset[str] | None]]:
             # D6 asks for plausible production; how far above nameplate capacity x hours a
             # registry still accepts is its own declared margin (0 = nameplate exactly).
             "capacity_tolerance_percent": ("percent", None),
+            # D2 lets the issuer hold certificates for these purposes only; NONE: not offered.
+            "exempt_accounts": (
+                "list",
+                frozenset({"OWN_CONSUMPTION", "TESTING", "SUPPORT_RECOVERY", "NONE"}),
+            ),
         }
     )
     known.update(EXTRA_POLICIES)

@@ -228,6 +228,11 @@ class Session:
         kind = SkipKind.NOT_APPLICABLE if action in OPTIONAL_ACTIONS else SkipKind.NOT_VERIFIED
         raise NotApplicable(f"the registry does not offer the {action!r} action", kind=kind)
 
+    def offers(self, action: str) -> bool:
+        """Whether the registry offers ``action``: a check that uses an optional action only
+        as one part of its scenario leaves that part out instead of skipping everything."""
+        return self.capabilities.offers(action)
+
     def require_reset(self, why: str) -> None:
         """Skip unless the registry can be emptied (a check that needs an empty registry)."""
         if not self.capabilities.reset:
