@@ -539,13 +539,24 @@ def malformed_fields_refused(s: Session) -> None:
     """Requests with a missing or malformed field are refused, not guessed at."""
     w = s.world()
     bundle, _ = alice_issues(s, w)
-    s.reject("INVALID_FIELD", "transfer", w.alice, bundle_id=bundle)  # no to_account
-    s.reject(
-        "INVALID_FIELD", "cancel", w.alice, bundle_id=bundle, beneficiary=CONSUMER, purpose="GIFT"
-    )
+    found = s.deviations()  # every malformed request is judged, not only the first
+    with found.step():
+        s.reject("INVALID_FIELD", "transfer", w.alice, bundle_id=bundle)  # no to_account
+    with found.step():
+        s.reject(
+            "INVALID_FIELD",
+            "cancel",
+            w.alice,
+            bundle_id=bundle,
+            beneficiary=CONSUMER,
+            purpose="GIFT",
+        )
     if s.offers("reserve"):
-        s.reject("INVALID_FIELD", "reserve", w.alice, bundle_id=bundle, kind="FOREVER")
-    s.reject("INVALID_FIELD", "query", ISSUER_ID, status="SHINY", severity=MINOR)
+        with found.step():
+            s.reject("INVALID_FIELD", "reserve", w.alice, bundle_id=bundle, kind="FOREVER")
+    with found.step():
+        s.reject("INVALID_FIELD", "query", ISSUER_ID, status="SHINY", severity=MINOR)
+    found.judge()
 
 
 # ====================================================================== quantities
@@ -556,26 +567,34 @@ def non_positive_quantities_refused(s: Session) -> None:
     """Zero, negative and fractional quantities are refused by every operation that takes one."""
     w = s.world()
     bundle, _ = alice_issues(s, w)
+    found = s.deviations()  # every bad quantity is judged, not only the first
     for bad in (0, -5, 2.5):
-        s.reject(
-            "INVALID_QUANTITY",
-            "transfer",
-            w.alice,
-            bundle_id=bundle,
-            to_account=w.account(w.bob),
-            quantity=bad,
-        )
-        s.reject(
-            "INVALID_QUANTITY",
-            "cancel",
-            w.alice,
-            bundle_id=bundle,
-            beneficiary=CONSUMER,
-            quantity=bad,
-        )
+        with found.step():
+            s.reject(
+                "INVALID_QUANTITY",
+                "transfer",
+                w.alice,
+                bundle_id=bundle,
+                to_account=w.account(w.bob),
+                quantity=bad,
+            )
+        with found.step():
+            s.reject(
+                "INVALID_QUANTITY",
+                "cancel",
+                w.alice,
+                bundle_id=bundle,
+                beneficiary=CONSUMER,
+                quantity=bad,
+            )
     if s.offers("reserve"):
-        s.reject("INVALID_QUANTITY", "reserve", w.alice, bundle_id=bundle, quantity=0)
-    s.reject("INVALID_QUANTITY", "withdraw", ISSUER_ID, bundle_id=bundle, reason="t", quantity=-1)
+        with found.step():
+            s.reject("INVALID_QUANTITY", "reserve", w.alice, bundle_id=bundle, quantity=0)
+    with found.step():
+        s.reject(
+            "INVALID_QUANTITY", "withdraw", ISSUER_ID, bundle_id=bundle, reason="t", quantity=-1
+        )
+    found.judge()
 
 
 @check("core.quantity.exceeding_bundle_refused", requirements=["QTY-002"])
@@ -1269,12 +1288,16 @@ def malformed_timestamps_refused(s: Session) -> None:
         f"{day}t01:00:00z",
         "2023-02-29T01:00:00Z",  # not a leap year
     )
+    found = s.deviations()  # every malformed stamp is judged, not only the first
     for bad in bad_ends:
         action, fields = production_request(s, w, WIND, start, bad, 100)
-        s.reject("INVALID_TIMESTAMP", action, ISSUER_ID, **fields)
+        with found.step():
+            s.reject("INVALID_TIMESTAMP", action, ISSUER_ID, **fields)
     for bad in (f"{day}T00:00:00", f"{day}T00:00:60Z", f"{day}T00:00:00-00:00"):
         action, fields = production_request(s, w, WIND, bad, end, 100)
-        s.reject("INVALID_TIMESTAMP", action, ISSUER_ID, **fields)
+        with found.step():
+            s.reject("INVALID_TIMESTAMP", action, ISSUER_ID, **fields)
+    found.judge()
 
 
 @check("core.timestamps.interval_over_hour_refused", requirements=["TIME-002"])
