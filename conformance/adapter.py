@@ -29,6 +29,13 @@ Observation
     interval). Certificate ID numbering is the vendor's: the suite compares
     ranges relative to each issuance's first certificate, never absolute IDs.
 
+Tiers
+    ``reset`` and ``observe`` are optional (``capabilities()["reset"]``,
+    ``["observe"]``), and so is every action (``["actions"]``): the session
+    works in a per-check namespace without reset, derives the state from
+    ``query`` without observe, and skips exactly the checks that need a missing
+    action (see :class:`Capabilities` and ``docs/adapters.md``).
+
 Failures
     An adapter raises :class:`AdapterFailure` (or anything else) when the
     registry could not answer: a timeout, a 5xx, a malformed answer. The suite
