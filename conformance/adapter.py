@@ -29,6 +29,13 @@ Observation
     interval). Certificate ID numbering is the vendor's: the suite compares
     ranges relative to each issuance's first certificate, never absolute IDs.
 
+Tiers
+    ``reset`` and ``observe`` are optional (``capabilities()["reset"]``,
+    ``["observe"]``), and so is every action (``["actions"]``): the session
+    works in a per-check namespace without reset, derives the state from
+    ``query`` without observe, and skips exactly the checks that need a missing
+    action (see :class:`Capabilities` and ``docs/adapters.md``).
+
 Failures
     An adapter raises :class:`AdapterFailure` (or anything else) when the
     registry could not answer: a timeout, a 5xx, a malformed answer. The suite
@@ -177,6 +184,11 @@ def _known_policies() -> dict[str, tuple[str, frozenset[str] | None]]:
             # D6 asks for plausible production; how far above nameplate capacity x hours a
             # registry still accepts is its own declared margin (0 = nameplate exactly).
             "capacity_tolerance_percent": ("percent", None),
+            # D2 lets the issuer hold certificates for these purposes only; NONE: not offered.
+            "exempt_accounts": (
+                "list",
+                frozenset({"OWN_CONSUMPTION", "TESTING", "SUPPORT_RECOVERY", "NONE"}),
+            ),
         }
     )
     known.update(EXTRA_POLICIES)

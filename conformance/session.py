@@ -32,7 +32,7 @@ import datetime as _dt
 import re
 import uuid
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -78,6 +78,42 @@ class CheckFailed(Exception):
 
 class CodeMismatch(CheckFailed):
     """Refused as required, but with another canonical code than the standard's rule implies."""
+
+
+class Deviations:
+    """Collects the failures of independent steps, so a scenario judges every one of them.
+
+    A check probing many malformed requests must not stop at the first wrong
+    answer: the vendor needs the whole list. ``with found.step(): ...`` records a
+    :class:`CheckFailed` and goes on; :meth:`judge` raises one failure naming
+    all of them (a :class:`CodeMismatch` only when every one is a code mismatch),
+    at the worst severity found. Adapter errors are never collected.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[CheckFailed] = []
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        try:
+            yield
+        except CheckFailed as exc:
+            self.found.append(exc)
+
+    def judge(self) -> None:
+        if not self.found:
+            return
+        if len(self.found) == 1:
+            raise self.found[0]
+        order = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
+        worst = min((f.severity for f in self.found), key=order.index)
+        kind = CodeMismatch if all(isinstance(f, CodeMismatch) for f in self.found) else CheckFailed
+        raise kind(
+            f"{len(self.found)} deviations: " + "; ".join(f.message for f in self.found),
+            expected=" | ".join(f.expected for f in self.found),
+            observed=" | ".join(f.observed for f in self.found),
+            severity=worst,
+        )
 
 
 class NotApplicable(Exception):
@@ -228,6 +264,11 @@ class Session:
         kind = SkipKind.NOT_APPLICABLE if action in OPTIONAL_ACTIONS else SkipKind.NOT_VERIFIED
         raise NotApplicable(f"the registry does not offer the {action!r} action", kind=kind)
 
+    def offers(self, action: str) -> bool:
+        """Whether the registry offers ``action``: a check that uses an optional action only
+        as one part of its scenario leaves that part out instead of skipping everything."""
+        return self.capabilities.offers(action)
+
     def require_reset(self, why: str) -> None:
         """Skip unless the registry can be emptied (a check that needs an empty registry)."""
         if not self.capabilities.reset:
@@ -357,6 +398,10 @@ class Session:
         self.require_unchanged(before, f"the refused {action}")
         self.expect_code(answer, allowed, action)
         return answer
+
+    def deviations(self) -> Deviations:
+        """A collector for independent steps whose failures should all be reported."""
+        return Deviations()
 
     def expect_code(self, answer: Answer, allowed: Sequence[str], action: str) -> None:
         """A refusal with a code outside ``allowed`` is a code mismatch: recorded, and a
@@ -768,6 +813,7 @@ __all__ = [
     "AdapterFailure",
     "CheckFailed",
     "CodeMismatch",
+    "Deviations",
     "NotApplicable",
     "Session",
     "World",

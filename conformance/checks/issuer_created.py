@@ -20,6 +20,7 @@ from gc_conformance.checks.core import (
     MINOR,
     SOLAR,
     WIND,
+    capacity_limit,
     expect_unique_certificates,
     record,
     span,
@@ -265,7 +266,8 @@ def capacity_plausibility(s: Session) -> None:
     w = _setup(s)
     if s.policy("capacity", "NAMEPLATE") == "DISABLED":
         raise NotApplicable("the registry declares capacity plausibility DISABLED")
-    fields = asserted(s, w, first=s.next_free_certificate(), quantity=1001, device=SOLAR)
+    limit = capacity_limit(s, 1000)  # 1 kW x 1 h, plus the declared tolerance
+    fields = asserted(s, w, first=s.next_free_certificate(), quantity=limit + 1, device=SOLAR)
     s.reject("CAPACITY_EXCEEDED", "issue_bundle", ISSUER_ID, severity=MINOR, **fields)
 
 
