@@ -220,7 +220,8 @@ def _verify(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
     print(
         f"gc-conformance vectors: {summary['verdict'].upper()} ({counts}) "
-        f"set {vector_set.name}, root {vector_set.root[:12]}; registry "
+        f"set {vector_set.name}, root {document['run']['vectors']['root'][:12]}"
+        f"{'' if document['run']['vectors']['shipped'] else ' (NOT the shipped set)'}; registry "
         f"{document['registry']['name']}"
     )
     if summary["code_mismatches"]:

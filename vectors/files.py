@@ -368,3 +368,49 @@ def _parents(root: Traversable) -> list[Traversable]:
         return [installed_root()]
     except ModuleNotFoundError:
         return []
+
+
+def content_root(node: Traversable, *, depth: int = 0) -> str:
+    """The set's root hash **recomputed from the files' bytes**, never read from ``index.json``.
+
+    The same formula the generator uses (``format.root_hash`` over each listed
+    file's SHA-256 and each variant's root), so a set whose cases were removed
+    and whose index hashes were regenerated gets a different root than the
+    shipped one. A listed file that is missing hashes as ``missing``.
+    """
+    index = _read_json(node.joinpath("index.json"), "index.json")
+    listed = index.get("files") if isinstance(index, dict) else None
+    files: dict[str, str] = {}
+    for path in sorted(listed or {}) if isinstance(listed, dict) else ():
+        try:
+            files[str(path)] = sha256(node.joinpath(*str(path).split("/")).read_bytes())
+        except (OSError, ValueError):
+            files[str(path)] = "missing"
+    variants: dict[str, str] | None = None
+    named = index.get("variants") if isinstance(index, dict) else None
+    if isinstance(named, dict) and depth < 2:
+        variants = {}
+        for name in sorted(named):
+            variant = node.joinpath("variants", str(name))
+            try:
+                variants[str(name)] = content_root(variant, depth=depth + 1)
+            except VectorFileError:
+                variants[str(name)] = "missing"
+    return root_hash(files, variants)
+
+
+def identity(location: str | None = None) -> dict[str, Any]:
+    """Which vector set this is, judged by content: recomputed root, declared root, shipped?"""
+    node, shown = resolve(location)
+    index = _read_json(node.joinpath("index.json"), f"{shown}/index.json")
+    declared = index.get("root") if isinstance(index, dict) else None
+    root = content_root(node)
+    shipped_root = root if location is None else content_root(installed_root())
+    return {
+        "set": str(index.get("set")) if isinstance(index, dict) else None,
+        "location": shown,
+        "root": root,
+        "index_root": declared if isinstance(declared, str) else None,
+        "index_root_matches": declared == root,
+        "shipped": root == shipped_root,
+    }
