@@ -10,6 +10,7 @@ observe.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -226,3 +227,21 @@ def test_a_declared_capacity_tolerance_moves_the_limit() -> None:
     session = Session(Tiered(), Capabilities.from_plain(plain))
     assert capacity_limit(session, 1000) == 1100
     assert capacity_limit(session, 250) == 275
+
+
+class IssuesAnyAge(Tiered):
+    """A wall-clock registry that never checks validity at issuance (answers as if it issued)."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        old = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=300)
+        if request["action"] == "submit_production" and request["start"] < old.isoformat():
+            return {"accepted": True, "result": {"bundle_id": "OLD-1", "issued_wh": 1000}}
+        return super().execute(request)
+
+
+def test_a_wall_clock_registry_issuing_expired_production_fails() -> None:
+    adapter = IssuesAnyAge(clock="fixed", reset=False, observe=False)
+    results = run(adapter, [get_check("core.validity.long_past_production_refused")])
+    (result,) = results.values()
+    assert result.status is Status.FAIL, result.describe()
+    assert "VAL-010" in result.requirements
