@@ -212,6 +212,7 @@ def test_faulty_registries_are_caught_without_reset_or_observe(
         ({"profiles": ["core", "gold"]}, "capabilities.profiles[1]"),
         ({"clock": "atomic"}, "capabilities.clock"),
         ({"colour": "blue"}, "capabilities.colour"),
+        ({"tier": "minimal"}, "capabilities.tier"),
         ({"name": ""}, "capabilities.name"),
     ],
 )
@@ -250,3 +251,10 @@ def test_a_wall_clock_registry_issuing_expired_production_fails() -> None:
     (result,) = results.values()
     assert result.status is Status.FAIL, result.describe()
     assert "VAL-010" in result.requirements
+
+
+def test_capabilities_survive_their_plain_form() -> None:
+    """The run freezes capabilities as to_plain() and reads them back (workers, run document)."""
+    for tier in TIERS.values():
+        parsed = Capabilities.from_plain(Tiered(**tier).capabilities())  # type: ignore[arg-type]
+        assert Capabilities.from_plain(parsed.to_plain()) == parsed
