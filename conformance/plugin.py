@@ -137,12 +137,12 @@ def _read_capabilities(config: pytest.Config) -> Capabilities:
     try:
         adapter = load_adapter(options.adapter_spec)
     except AdapterUnavailable as exc:
-        pytest.exit(f"adapter unavailable: {exc}", returncode=3)
+        _unavailable(f"adapter unavailable: {exc}")
     try:
         raw = call_within("capabilities()", adapter.capabilities, options.check_timeout)
         return Capabilities.from_plain(raw)
     except (AdapterCallFailed, AdapterContractError, ConfigurationError) as exc:
-        pytest.exit(f"capabilities unusable: {exc}", returncode=3)
+        _unavailable(f"capabilities unusable: {exc}")
     finally:
         with contextlib.suppress(AdapterCallFailed):
             call_within("close()", adapter.close, options.check_timeout)
@@ -233,7 +233,7 @@ def gc_adapter(gc_options: RunOptions) -> Iterator[RegistryAdapter]:
     try:
         adapter = load_adapter(gc_options.adapter_spec)
     except AdapterUnavailable as exc:
-        pytest.exit(f"adapter unavailable: {exc}", returncode=3)
+        _unavailable(f"adapter unavailable: {exc}")
     yield adapter
     try:  # bounded like a check: a close() that hangs or exits must not hang or end the run
         call_within("close()", adapter.close, gc_options.check_timeout)
@@ -300,6 +300,17 @@ def collected_results() -> list[CheckResult]:
 
 def reset_collected() -> None:
     _SINK.clear()
+    UNAVAILABLE.clear()
+
+
+# Why the adapter could not be used, when the plugin stopped the run for it (exit 3): pytest's
+# own INTERNAL_ERROR is also 3, and must not be mistaken for it.
+UNAVAILABLE: list[str] = []
+
+
+def _unavailable(message: str) -> Any:
+    UNAVAILABLE.append(message)
+    pytest.exit(message, returncode=3)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

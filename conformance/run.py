@@ -149,11 +149,16 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
                 status = pytest.main(arguments)
         except KeyboardInterrupt:
             status, interrupted = pytest.ExitCode.INTERRUPTED, "the run was interrupted"
-    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+    if status == pytest.ExitCode.USAGE_ERROR:
         print(untrusted.terminal(output.getvalue()))
         return EXIT_USAGE, None
-    if status == EXIT_UNREACHABLE:
+    if plugin.UNAVAILABLE:
+        print(f"gc-conformance: {untrusted.terminal(plugin.UNAVAILABLE[0])}")
         return EXIT_UNREACHABLE, None
+    if status == pytest.ExitCode.INTERNAL_ERROR:
+        # pytest (or pytest-xdist, after a worker crashed) stopped: what finished is kept,
+        # the rest is missing, and the run is incomplete, never a pass.
+        interrupted = "pytest stopped with an internal error (a crashed worker?)"
     if status == pytest.ExitCode.INTERRUPTED:
         interrupted = "the run was interrupted (Ctrl-C or a signal) before every check finished"
     results = plugin.collected_results()

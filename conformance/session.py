@@ -374,13 +374,38 @@ class Session:
         """
         raw = self._observe_raw()
         state = self._read(raw)
-        eacs = raw.get("eacs") if isinstance(raw, Mapping) else None
+        eacs = self._extension(raw, "eacs", list)
         extension = (
-            tuple(sorted(repr(sorted(dict(e).items())) for e in eacs if isinstance(e, Mapping)))
-            if isinstance(eacs, list)
-            else None
+            None if eacs is None else tuple(sorted(repr(sorted(dict(e).items())) for e in eacs))
         )
         return (*canonical_state(state), extension)
+
+    def extension(self, name: str, kind: type[list[Any]] | type[Mapping[str, Any]]) -> Any:
+        """The optional ``name`` key of ``observe()``: None only when the registry has none.
+
+        A broken answer is a contract error (the check's verdict is *error*), never
+        "no data": ``observe()`` that is not an object, or an extension of the wrong
+        shape, must not turn a check into a skip.
+        """
+        return self._extension(self._observe_raw(), name, kind)
+
+    def _extension(
+        self, raw: object, name: str, kind: type[list[Any]] | type[Mapping[str, Any]]
+    ) -> Any:
+        if not isinstance(raw, Mapping):
+            raise AdapterError(
+                len(self.steps), f"observe() answered a {type(raw).__name__}, not an object"
+            )
+        if name not in raw or raw[name] is None:
+            return None
+        value = raw[name]
+        if kind is list:
+            if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
+                raise AdapterError(len(self.steps), f"observe().{name} must be a list of objects")
+            return [dict(e) for e in value]
+        if not isinstance(value, Mapping):
+            raise AdapterError(len(self.steps), f"observe().{name} must be an object")
+        return value
 
     def _observe_raw(self) -> object:
         try:

@@ -47,7 +47,6 @@ from gc_conformance.checks import check
 from gc_conformance.outcomes import Severity
 from gc_conformance.session import (
     ISSUER_ID,
-    AdapterError,
     NotApplicable,
     Session,
     World,
@@ -152,12 +151,8 @@ def issued_wh(s: Session, hour: int, device: str = DEVICE, day: int = 0) -> int:
 
 def eac_extension(s: Session) -> list[dict[str, Any]] | None:
     """The optional ``eacs`` key of ``observe()``, or None when the registry has none."""
-    try:
-        raw = s.adapter.observe()
-    except Exception as exc:
-        raise AdapterError(len(s.steps), f"observe failed: {type(exc).__name__}: {exc}") from exc
-    data = raw.get("eacs") if isinstance(raw, Mapping) else None
-    return [dict(e) for e in data if isinstance(e, Mapping)] if isinstance(data, list) else None
+    found: list[dict[str, Any]] | None = s.extension("eacs", list)
+    return found
 
 
 def require_eacs(s: Session, why: str) -> dict[Any, dict[str, Any]]:

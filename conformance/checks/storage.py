@@ -59,7 +59,6 @@ from gc_conformance.checks import check
 from gc_conformance.outcomes import Severity
 from gc_conformance.session import (
     ISSUER_ID,
-    AdapterError,
     CheckFailed,
     NotApplicable,
     Session,
@@ -358,12 +357,8 @@ def allocate(
 
 def storage_extension(s: Session) -> Mapping[str, Any] | None:
     """The optional ``storage`` key of ``observe()``, or None when the registry has none."""
-    try:
-        raw = s.adapter.observe()
-    except Exception as exc:
-        raise AdapterError(len(s.steps), f"observe failed: {type(exc).__name__}: {exc}") from exc
-    data = raw.get("storage") if isinstance(raw, Mapping) else None
-    return data if isinstance(data, Mapping) else None
+    found: Mapping[str, Any] | None = s.extension("storage", Mapping)
+    return found
 
 
 def require_storage_extension(s: Session, why: str) -> Mapping[str, Any]:
