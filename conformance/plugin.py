@@ -26,7 +26,7 @@ import datetime as _dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -308,7 +308,7 @@ def reset_collected() -> None:
 UNAVAILABLE: list[str] = []
 
 
-def _unavailable(message: str) -> Any:
+def _unavailable(message: str) -> NoReturn:
     UNAVAILABLE.append(message)
     pytest.exit(message, returncode=3)
 
