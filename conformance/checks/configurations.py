@@ -47,6 +47,7 @@ from gc_conformance.checks import check
 from gc_conformance.outcomes import Severity
 from gc_conformance.session import (
     ISSUER_ID,
+    AdapterError,
     NotApplicable,
     Session,
     World,
@@ -151,7 +152,11 @@ def issued_wh(s: Session, hour: int, device: str = DEVICE, day: int = 0) -> int:
 
 def eac_extension(s: Session) -> list[dict[str, Any]] | None:
     """The optional ``eacs`` key of ``observe()``, or None when the registry has none."""
-    found: list[dict[str, Any]] | None = s.extension("eacs", list)
+    try:
+        raw = s.adapter.observe()
+    except Exception as exc:
+        raise AdapterError(len(s.steps), f"observe failed: {type(exc).__name__}: {exc}") from exc
+    found: list[dict[str, Any]] | None = s.extension_of(raw, "eacs", list)
     return found
 
 
