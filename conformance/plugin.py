@@ -111,6 +111,12 @@ _CAPABILITIES = pytest.StashKey[dict[str, Any]]()
 _WORKER_KEY = "gc_conformance_capabilities"
 
 
+def declared(capabilities: Capabilities) -> dict[str, Any]:
+    """The capabilities as the adapter declared them (``to_plain`` minus derived fields such
+    as ``tier``), so that ``Capabilities.from_plain`` reads them back to the same value."""
+    return {k: v for k, v in capabilities.to_plain().items() if k != "tier"}
+
+
 def frozen_capabilities(config: pytest.Config) -> Capabilities:
     """The run's capabilities: read once (controller), handed to workers, never re-read."""
     if _CAPABILITIES not in config.stash:
@@ -118,7 +124,7 @@ def frozen_capabilities(config: pytest.Config) -> Capabilities:
         if isinstance(workerinput, dict) and _WORKER_KEY in workerinput:
             config.stash[_CAPABILITIES] = json.loads(workerinput[_WORKER_KEY])
         else:
-            config.stash[_CAPABILITIES] = _read_capabilities(config).to_plain()
+            config.stash[_CAPABILITIES] = declared(_read_capabilities(config))
     return Capabilities.from_plain(config.stash[_CAPABILITIES])
 
 
@@ -153,7 +159,7 @@ def pytest_configure_node(node: Any) -> None:
     """xdist (controller): every worker gets the capabilities the controller read."""
     config = node.config
     if config.getoption("--gc-adapter", default=None):
-        node.workerinput[_WORKER_KEY] = json.dumps(frozen_capabilities(config).to_plain())
+        node.workerinput[_WORKER_KEY] = json.dumps(declared(frozen_capabilities(config)))
 
 
 def run_options(config: pytest.Config) -> RunOptions:

@@ -142,7 +142,7 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
     interrupted: str | None = None
     with tempfile.TemporaryDirectory(prefix="gc-conformance-") as scratch:
         frozen = Path(scratch) / "capabilities.json"
-        frozen.write_text(json.dumps(capabilities.to_plain()), encoding="utf-8")
+        frozen.write_text(json.dumps(plugin.declared(capabilities)), encoding="utf-8")
         arguments = [*pytest_arguments(request), "--gc-capabilities", str(frozen)]
         try:
             with contextlib.redirect_stdout(output) if request.quiet else contextlib.nullcontext():
