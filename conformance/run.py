@@ -212,7 +212,8 @@ def save_failures(
 def write_outputs(document: dict[str, Any], request: RunRequest) -> None:
     if request.json_path:
         request.json_path.write_text(
-            json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n",
+            encoding="utf-8",
         )
     if request.junit_path:
         from gc_conformance.reports import render_junit
