@@ -225,14 +225,7 @@ class Session:
         self.max_examples = 60  # the run's depth for property-based checks
         # The namespace (no reset): a suffix unique to this session, added to every ID the
         # check names. Empty when the registry is reset before each check.
-        self.namespace = "" if capabilities.reset else uuid.uuid4().hex[:8]
-        self._wire: dict[str, str] = {}  # logical ID -> ID on the wire
-        self._logical: dict[str, str] = {}  # ID on the wire -> logical ID
-        self._accounts: dict[str, None] = {}  # logical account IDs named (ordered set)
-        if self.namespace:
-            # Issuer-created ranges start far from any other session's (IDs the issuer asserts
-            # may be unique registry-wide).
-            self._issued_ranges = (int(self.namespace, 16) % 1_000_000 + 1) * 1_000_000
+        self._enter_namespace("" if capabilities.reset else uuid.uuid4().hex[:8])
 
     @property
     def tier(self) -> str:
@@ -310,7 +303,10 @@ class Session:
                     "does not offer",
                     kind=SkipKind.NOT_VERIFIED,
                 )
-            return  # a fresh namespace stands in for an empty registry
+            # A fresh namespace stands in for an empty registry: a check that resets several
+            # times (the differential check, once per example) never meets its earlier IDs.
+            self._enter_namespace(uuid.uuid4().hex[:8])
+            return
         setup: dict[str, Any] = {
             "issuer": {"issuer_id": ISSUER_ID, "name": "Conformance Test Issuer", "domain": "NL"},
             "configuration": configuration,
@@ -466,6 +462,17 @@ class Session:
             )
 
     # ------------------------------------------------------------------ namespace
+
+    def _enter_namespace(self, namespace: str) -> None:
+        """Name everything from here on in ``namespace`` ("" when the registry is reset)."""
+        self.namespace = namespace
+        self._wire: dict[str, str] = {}  # logical ID -> ID on the wire
+        self._logical: dict[str, str] = {}  # ID on the wire -> logical ID
+        self._accounts: dict[str, None] = {}  # logical account IDs named (ordered set)
+        if namespace:
+            # Issuer-created ranges start far from any other session's (IDs the issuer asserts
+            # may be unique registry-wide).
+            self._issued_ranges = (int(namespace, 16) % 1_000_000 + 1) * 1_000_000
 
     def wire_id(self, logical: str) -> str:
         """The ID ``logical`` goes over the wire as (itself when there is no namespace)."""
