@@ -175,7 +175,9 @@ def scope_line(
     text = f"{verdict.value.upper()} — {', '.join(judged) or 'no profile'}"
     if styles:
         text += f" ({', '.join(styles)})"
-    ran = sum(1 for r in checks if r.status is not Status.SKIP)
+    ran = sum(
+        1 for r in checks if r.status is not Status.SKIP and not r.message.startswith("no result:")
+    )
     if vectors is not None and vectors.get("replayed"):
         ran -= int(vectors.get("cases", 0))  # the vector cases are counted on their own
     text += f": {ran} check{'s' if ran != 1 else ''} ran"
