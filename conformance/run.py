@@ -65,10 +65,10 @@ def probe_adapter(spec: str, timeout: float | None = None) -> Capabilities:
     try:
         raw = call_within("capabilities()", adapter.capabilities, timeout)
         return Capabilities.from_plain(raw)
+    except ConfigurationError:  # before AdapterContractError: it names the field at fault
+        raise
     except AdapterContractError as exc:
         raise AdapterUnavailable(f"capabilities() answered outside the contract: {exc}") from exc
-    except ConfigurationError:
-        raise
     except AdapterCallFailed as exc:
         raise AdapterUnavailable(str(exc)) from exc
     except Exception as exc:
