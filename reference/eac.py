@@ -277,6 +277,22 @@ class EacLinkCancelled:
     eac_ids: tuple[str, ...]
 
 
+@attrs.frozen
+class EacReleaseFromGcs:
+    """#2: every GC these EACs backed was withdrawn; they go back to the device's account."""
+
+    actor: str  # the GC Issuer
+    eac_ids: tuple[str, ...]
+
+
+@attrs.frozen
+class EacExpireForGcs:
+    """#2: every GC these EACs backed has expired unused; the EACs expire with them (D8)."""
+
+    actor: str  # the GC Issuer
+    eac_ids: tuple[str, ...]
+
+
 # ----------------------------------------------------------------------------- effects
 
 
@@ -414,6 +430,8 @@ class EacRegistry:
             EacCancelForGcs: self._decide_cancel_for_gcs,
             EacExport: self._decide_export,
             EacLinkCancelled: self._decide_link_cancelled,
+            EacReleaseFromGcs: self._decide_release_from_gcs,
+            EacExpireForGcs: self._decide_expire_for_gcs,
         }
 
     # ------------------------------------------------------------------ public API
@@ -808,6 +826,39 @@ class EacRegistry:
                 )
             new = attrs.evolve(eac, gc_issuer_id=cmd.actor, gc_configuration=3)
             effects.append(EacChanged(eac, new))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    def _backing_eacs_of(self, actor: object, eac_ids: object) -> list[Eac]:
+        """The named EACs, each backing ``actor``'s GCs (#2); refused otherwise."""
+        self._require_gc_issuer(actor)
+        found = self._known_eacs(eac_ids)
+        for eac in found:
+            if eac.gc_issuer_id != actor or eac.status is not EacStatus.BACKING_GC:
+                raise _refuse(
+                    ErrorCode.EAC_NOT_ACTIVE,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} is {eac.status.name}, not backing {actor!r}'s GCs",
+                )
+        return found
+
+    def _decide_release_from_gcs(self, cmd: EacReleaseFromGcs, now: _dt.datetime) -> _Decision:
+        effects: list[Any] = []
+        for eac in self._backing_eacs_of(cmd.actor, cmd.eac_ids):
+            device = self._devices[eac.device_id]
+            new = attrs.evolve(
+                eac,
+                account_id=device.account_id,
+                status=EacStatus.ACTIVE,
+                gc_issuer_id=None,
+                gc_configuration=None,
+            )
+            effects.append(EacChanged(eac, new))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    def _decide_expire_for_gcs(self, cmd: EacExpireForGcs, now: _dt.datetime) -> _Decision:
+        effects: list[Any] = []
+        for eac in self._backing_eacs_of(cmd.actor, cmd.eac_ids):
+            effects.append(EacChanged(eac, attrs.evolve(eac, status=EacStatus.EXPIRED)))
         return tuple(e.new.eac_id for e in effects), effects
 
     # ------------------------------------------------------------------ the one place state changes
