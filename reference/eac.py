@@ -26,7 +26,14 @@ from typing import Any
 
 import attrs
 
-from gc_conformance.reference.errors import ErrorCode, InvalidInput, ModelInvariantBroken, Problem
+from gc_conformance.reference.errors import (
+    ErrorCode,
+    InvalidInput,
+    ModelInvariantBroken,
+    Problem,
+    absurd_field,
+    safe_repr,
+)
 from gc_conformance.reference.history import Accepted, Outcome, Rejected
 from gc_conformance.reference.policies import (
     EnergyInput,
@@ -450,6 +457,9 @@ class EacRegistry:
         decide = self._deciders.get(type(command))
         if decide is None:
             raise _refuse(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+        absurd = absurd_field(command)
+        if absurd is not None:
+            raise _refuse(absurd.code, absurd.field, absurd.message)
         value, effects = decide(command, at)
         return at, value, effects
 
@@ -468,7 +478,8 @@ class EacRegistry:
         action_id = len(self._log) + 1
         at = self._last_at or _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
         actor = getattr(command, "actor", "")
-        self._log.append(EacActionRecord(action_id, at, str(actor), command, problem, ()))
+        actor_text = actor if isinstance(actor, str) else safe_repr(actor)
+        self._log.append(EacActionRecord(action_id, at, actor_text, command, problem, ()))
         return Rejected(action_id, problem)
 
     def eac(self, eac_id: str) -> Eac | None:

@@ -92,7 +92,14 @@ from gc_conformance.reference.entities import (
     ProductionRecord,
     require_text,
 )
-from gc_conformance.reference.errors import ErrorCode, InvalidInput, ModelInvariantBroken, Problem
+from gc_conformance.reference.errors import (
+    ErrorCode,
+    InvalidInput,
+    ModelInvariantBroken,
+    Problem,
+    absurd_field,
+    safe_repr,
+)
 from gc_conformance.reference.history import (
     Accepted,
     ActionRecord,
@@ -304,6 +311,9 @@ class Registry:
         decide = self._deciders.get(type(command))
         if decide is None:
             raise _Refuse(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+        absurd = absurd_field(command)
+        if absurd is not None:  # before any check that would repr() the value
+            raise _Refuse(absurd.code, absurd.field, absurd.message)
         value, effects = decide(command, at)
         return at, value, effects
 
@@ -334,6 +344,9 @@ class Registry:
 
     def query(self, query: Query) -> Outcome[tuple[Bundle, ...]]:
         """Current bundles matching every given filter, in ID order. Reads are not logged."""
+        absurd = absurd_field(query)
+        if absurd is not None:
+            return Rejected(0, absurd)
         try:
             return Accepted(0, self._select(query))
         except _Refuse as refusal:
@@ -514,7 +527,7 @@ class Registry:
         problem: Problem,
     ) -> Rejected:
         stamp = at if at is not None else _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-        actor_text = actor if isinstance(actor, str) else repr(actor)
+        actor_text = actor if isinstance(actor, str) else safe_repr(actor)
         self._log_refusals[len(self._log_commands)] = (action_id, actor_text, problem)
         self._log_commands.append(command)
         self._log_at.append(stamp)
