@@ -18,6 +18,7 @@ from __future__ import annotations
 import enum
 import reprlib
 from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -205,7 +206,8 @@ def _children(value: object) -> Iterator[object]:
     if isinstance(value, list | tuple | set | frozenset):
         return iter(value)
     if attrs.has(type(value)):
-        return (getattr(value, f.name) for f in attrs.fields(type(value)))
+        record: Any = type(value)
+        return (getattr(value, f.name) for f in attrs.fields(record))
     return iter(())
 
 
@@ -216,7 +218,8 @@ def absurd_field(command: object) -> Problem | None:
     """
     if not attrs.has(type(command)):
         return None
-    for field in attrs.fields(type(command)):
+    record: Any = type(command)
+    for field in attrs.fields(record):
         stack = [(getattr(command, field.name), 0)]
         seen = 0
         while stack:

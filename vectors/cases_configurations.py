@@ -464,9 +464,11 @@ def _ordinary_bundle(t: Tape) -> None:
     )
 
 
-def _correct(t: Tape, wh: int, hour: int = 1) -> None:
+def _correct(t: Tape, wh: int, hour: int = 1) -> dict[str, Any]:
     start, end = t.hour(hour)
-    t.send("correct_production", ISSUER, device_id=WIND, start=start, end=end, energy_wh=str(wh))
+    return t.send(
+        "correct_production", ISSUER, device_id=WIND, start=start, end=end, energy_wh=str(wh)
+    )
 
 
 _c2(
