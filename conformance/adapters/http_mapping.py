@@ -16,6 +16,31 @@ in ``.*`` moves every remaining field of that object under the API prefix on
 the right (``""`` for the body's top level). Fields a mapping does not name
 keep their names. Value tables translate enumerated values (bundle statuses)
 between the contract's canonical names and the API's spelling.
+
+What real APIs need beyond renames (issue 14), each optional:
+
+* **ID tables** (``id_tables``, a route's ``ids`` and ``learn``): the registry
+  generates its own (integer) IDs for accounts, devices and parties; the
+  adapter learns each from the answer that created it and translates the
+  suite's names both ways (``bundle.ids`` for records read back);
+* **list wrapping**: an API path ending in ``[]`` sends a one-element list
+  (``"bundle_id": "bundle_ids[]"``) and reads one back;
+* **derived fields** (``derived``): templates such as ``"{actor@party}"``,
+  ``"{device_id@device}"`` or ``"{now}"``, for an acting party spelled in two
+  fields or a value built from others; ``constants`` for fixed ones;
+* **results inferred from state** (``infer_result``): when the answer does not
+  name the bundles a request produced, the adapter queries before and after
+  and names them from the difference;
+* **free-text errors** (``errors.patterns``): regular expression -> code;
+* **query strings** (``send_as: "query"``);
+* **multi-request actions** (``before``: requests sent first, e.g. create the
+  user an account is then opened for, ``unless_known`` the user exists);
+* **test-only and public routes** (``test_only``, ``public``): what a vendor
+  added only for testing, and what needs no credential by design; the
+  security probes leave both out of their credential checks.
+
+A mapping file is validated against ``mappings/mapping.schema.json`` (shipped
+with the package) before it is read; every error names the field.
 """
 
 from __future__ import annotations
@@ -29,20 +54,25 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import jsonschema
+
+from gc_conformance.errors import UsageError
 
 FORMAT = "gc-conformance-http-mapping/1"
 DEFAULT_MAPPING = "energytag-v2"
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _READ_METHODS = frozenset({"GET"})  # idempotent reads: the only requests the adapter retries
+SCHEMA_FILE = "mapping.schema.json"
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.@]+)\}")
 
 
-class MappingError(ValueError):
-    """A mapping file is not usable: names the field and the rule it breaks."""
+class MappingError(UsageError, ValueError):
+    """A mapping file is not usable: names the field and the rule it breaks (exit code 2)."""
 
     def __init__(self, field: str, rule: str) -> None:
-        self.field = field
         self.rule = rule
-        super().__init__(f"{field}: {rule}")
+        super().__init__(rule, field=field)
+        self.field: str = field
 
 
 @attrs.frozen
@@ -80,13 +110,18 @@ class Renames:
             elif found:
                 moved.append((src, rest))
         for dst, value in moved:
+            if dst.endswith("[]"):
+                dst, value = dst[:-2], [value]
             _put(out, dst, value)
         return out
 
     def from_api(self, data: Mapping[str, Any]) -> dict[str, Any]:
         out = copy.deepcopy(dict(data))
         moved = [
-            (src, value) for src, dst in self.pairs for found, value in [_pop(out, dst)] if found
+            (src, _unwrap(value) if dst.endswith("[]") else value)
+            for src, dst in self.pairs
+            for found, value in [_pop(out, dst.removesuffix("[]"))]
+            if found
         ]
         for src, dst in self.wildcards:
             if dst:
@@ -98,6 +133,19 @@ class Renames:
         for src, value in moved:
             _put(out, src, value)
         return out
+
+
+@attrs.frozen
+class Learn:
+    """After an accepted request: remember that the suite's ``name`` is the registry's ``id``.
+
+    ``name`` is a template over the request (``"{account.account_id}"``); ``id``
+    a dotted path in the answer body (``"id"``); ``table`` the ID table.
+    """
+
+    table: str
+    name: str
+    id: str
 
 
 @attrs.frozen
@@ -113,6 +161,16 @@ class Route:
     constants: Mapping[str, Any] = attrs.field(factory=dict)  # fixed body fields
     actor_field: str | None = None
     status: int = 200
+    ids: Mapping[str, str] = attrs.field(factory=dict)  # contract field -> ID table
+    derived: Mapping[str, Any] = attrs.field(factory=dict)  # API path -> template or constant
+    send_as: str = "json"  # "json" (a JSON body) or "query" (a query string)
+    learn: tuple[Learn, ...] = ()
+    unless_known: tuple[str, str] | None = None  # (table, name template): skip when known
+    before: tuple[Route, ...] = ()  # requests sent first (multi-request actions)
+    infer_result: bool = False
+    test_only: bool = False  # added by the vendor only for testing: security probes skip it
+    public: bool = False  # needs no credential by design (e.g. capabilities)
+    contract_fields: bool = True  # False: the body is only derived fields and constants
 
     @property
     def idempotent(self) -> bool:
@@ -120,6 +178,11 @@ class Route:
 
     def placeholders(self) -> list[str]:
         return re.findall(r"\{([A-Za-z0-9_]+)\}", self.path)
+
+    @property
+    def probed(self) -> bool:
+        """Whether the security profile's credential probes cover this route."""
+        return not (self.test_only or self.public)
 
 
 @attrs.frozen
@@ -151,6 +214,12 @@ class HttpMapping:
     # The largest request body the registry accepts, as it declares it (None: not declared;
     # the security profile then uses its default, DEFAULT_HOSTILE_BODY_BYTES).
     max_body_bytes: int | None = None
+    # Kinds of names the registry replaces by IDs of its own (accounts, devices, parties).
+    id_tables: frozenset[str] = frozenset()
+    bundle_ids: Mapping[str, str] = attrs.field(factory=dict)  # bundle field -> ID table
+    error_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    token_party_table: str | None = None  # the token route names the party by its registry ID
+    issuer_ids: Mapping[str, Any] = attrs.field(factory=dict)  # ID table -> the issuer's ID
 
     # ------------------------------------------------------------------ loading
 
@@ -179,6 +248,8 @@ class HttpMapping:
         data = _object(raw, "mapping")
         if data.get("format") != FORMAT:
             raise MappingError("format", f"must be {FORMAT!r}")
+        validate_schema(data)
+        id_tables = frozenset(str(k) for k in data.get("id_tables", ()))
         tables = {
             key: {str(k): str(v) for k, v in _object(table, f"value_tables.{key}").items()}
             for key, table in _object(data.get("value_tables", {}), "value_tables").items()
@@ -191,7 +262,12 @@ class HttpMapping:
             parsed = {}
             for key, spec in _object(data.get(section, {}), section).items():
                 parsed[key] = _route(
-                    key, spec, f"{section}.{key}", tables, actor_default if allow_actor else None
+                    key,
+                    spec,
+                    f"{section}.{key}",
+                    tables,
+                    actor_default if allow_actor else None,
+                    id_tables,
                 )
             return parsed
 
@@ -222,6 +298,17 @@ class HttpMapping:
             if not str(key).isdigit() or not isinstance(code, str):
                 raise MappingError(f"errors.http_status.{key}", "HTTP status -> canonical code")
             http_codes[int(key)] = code
+        patterns = []
+        for i, item in enumerate(errors.get("patterns", ())):
+            try:
+                patterns.append((re.compile(item["match"]), str(item["code"])))
+            except re.error as exc:
+                raise MappingError(
+                    f"errors.patterns.{i}.match", f"not a regular expression: {exc}"
+                ) from None
+        party_table = token.get("party_id")
+        if party_table is not None and party_table not in id_tables:
+            raise MappingError("token.party_id", f"names no table of id_tables ({party_table!r})")
         return cls(
             name=_string(data.get("name", source), "name"),
             actions=actions,
@@ -248,6 +335,11 @@ class HttpMapping:
                 data.get("idempotency_header"), "idempotency_header"
             ),
             max_body_bytes=max_body,
+            id_tables=id_tables,
+            bundle_ids=_ids(bundle.get("ids"), "bundle.ids", id_tables),
+            error_patterns=tuple(patterns),
+            token_party_table=party_table,
+            issuer_ids=_issuer_ids(data.get("issuer_ids"), id_tables),
         )
 
     # ------------------------------------------------------------------ translation
@@ -315,6 +407,7 @@ def _route(
     field: str,
     tables: Mapping[str, Mapping[str, str]],
     actor_default: str | None,
+    id_tables: frozenset[str] = frozenset(),
 ) -> Route:
     spec = _object(raw, field)
     method = spec.get("method", "POST")
@@ -329,6 +422,31 @@ def _route(
     actor = spec.get("actor_field", actor_default)
     if actor is not None and not isinstance(actor, str):
         raise MappingError(f"{field}.actor_field", "a field name or null")
+    learn = []
+    for i, item in enumerate(spec.get("learn", ())):
+        if item.get("table") not in id_tables:
+            raise MappingError(
+                f"{field}.learn.{i}.table", f"names no table of id_tables ({item.get('table')!r})"
+            )
+        learn.append(Learn(str(item["table"]), str(item["name"]), str(item["id"])))
+    unless = spec.get("unless_known")
+    if unless is not None and unless.get("table") not in id_tables:
+        raise MappingError(
+            f"{field}.unless_known.table", f"names no table of id_tables ({unless.get('table')!r})"
+        )
+    derived = dict(_object(spec.get("derived", {}), f"{field}.derived"))
+    for key, template in derived.items():
+        if isinstance(template, str):
+            for ref in _PLACEHOLDER.findall(template):
+                table = ref.partition("@")[2]
+                if table and table not in id_tables:
+                    raise MappingError(
+                        f"{field}.derived.{key}", f"names no table of id_tables ({table!r})"
+                    )
+    before = tuple(
+        _route(f"{name}.before.{i}", step, f"{field}.before.{i}", tables, actor, id_tables)
+        for i, step in enumerate(spec.get("before", ()))
+    )
     return Route(
         name=name,
         method=method,
@@ -339,7 +457,33 @@ def _route(
         constants=dict(_object(spec.get("constants", {}), f"{field}.constants")),
         actor_field=actor,
         status=status,
+        ids=_ids(spec.get("ids"), f"{field}.ids", id_tables),
+        derived=derived,
+        send_as=str(spec.get("send_as", "json")),
+        learn=tuple(learn),
+        unless_known=None if unless is None else (str(unless["table"]), str(unless["name"])),
+        before=before,
+        infer_result=bool(spec.get("infer_result", False)),
+        test_only=bool(spec.get("test_only", False)),
+        public=bool(spec.get("public", False)),
+        contract_fields=bool(spec.get("contract_fields", True)),
     )
+
+
+def _issuer_ids(raw: object, id_tables: frozenset[str]) -> dict[str, Any]:
+    data = dict(_object(raw if raw is not None else {}, "issuer_ids"))
+    for table in data:
+        if table not in id_tables:
+            raise MappingError(f"issuer_ids.{table}", f"names no table of id_tables ({table!r})")
+    return data
+
+
+def _ids(raw: object, field: str, id_tables: frozenset[str]) -> dict[str, str]:
+    data = _object(raw if raw is not None else {}, field)
+    for key, table in data.items():
+        if table not in id_tables:
+            raise MappingError(f"{field}.{key}", f"names no table of id_tables ({table!r})")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def _values(raw: object, field: str, tables: Mapping[str, Any]) -> dict[str, str]:
@@ -397,6 +541,45 @@ def _put(data: dict[str, Any], path: str, value: Any) -> None:
     _put(inner, rest, value)
 
 
+def _unwrap(value: Any) -> Any:
+    """The one element of a one-element list (list-wrapped API fields), else the value."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+_VALIDATOR: list[Any] = []  # the compiled schema validator, built on first use
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of mapping files, as shipped (``mappings/mapping.schema.json``)."""
+    text = (resources.files("gc_conformance.adapters") / "mappings" / SCHEMA_FILE).read_text(
+        encoding="utf-8"
+    )
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate_schema(data: Mapping[str, Any]) -> None:
+    """Check ``data`` against the mapping schema; the first error names its field."""
+    if not _VALIDATOR:
+        _VALIDATOR.append(jsonschema.Draft202012Validator(schema()))
+    try:
+        errors = list(_VALIDATOR[0].iter_errors(data))
+    except (RecursionError, ValueError, TypeError) as exc:  # hostile nesting or values
+        raise MappingError("mapping", f"cannot be validated: {type(exc).__name__}") from None
+    if not errors:
+        return
+    error = sorted(errors, key=lambda e: (-len(e.absolute_path), str(list(e.absolute_path))))[0]
+    path = [str(p) for p in error.absolute_path]
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
+        extra = re.findall(r"'([^']*)'", error.message)
+        if extra:
+            path.append(extra[0])
+        raise MappingError(".".join(path) or "mapping", "is not a field of a mapping file")
+    if "propertyNames" in error.schema_path:
+        path.append(str(error.instance))
+    raise MappingError(".".join(path) or "mapping", error.message[:300])
+
+
 def lookup(data: object, path: str) -> Any:
     """The value at dotted ``path`` (list indexes allowed: ``detail.0.type``), or None."""
     current = data
@@ -410,4 +593,15 @@ def lookup(data: object, path: str) -> Any:
     return current
 
 
-__all__ = ["DEFAULT_MAPPING", "FORMAT", "HttpMapping", "MappingError", "Renames", "Route", "lookup"]
+__all__ = [
+    "DEFAULT_MAPPING",
+    "FORMAT",
+    "HttpMapping",
+    "Learn",
+    "MappingError",
+    "Renames",
+    "Route",
+    "lookup",
+    "schema",
+    "validate_schema",
+]

@@ -20,10 +20,7 @@ what went over the wire like any other. It decides nothing: the checks judge.
 from __future__ import annotations
 
 import json
-import shlex
 import threading
-import time
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +28,7 @@ import attrs
 import httpx
 
 from gc_conformance.adapter import AdapterFailure
-from gc_conformance.adapters.http_mapping import HttpMapping
+from gc_conformance.adapters.http_mapping import HttpMapping, Route
 
 if TYPE_CHECKING:
     from gc_conformance.adapters.http import HttpAdapter
@@ -100,15 +97,7 @@ class RawHttp:
 
     def bearer(self, party: str) -> str:
         """The ``Authorization`` value the adapter uses for ``party`` (minted when needed)."""
-        from gc_conformance.adapters.http import _Refused
-
-        try:
-            token = self._adapter._token_for(party)
-        except _Refused as refused:
-            raise AdapterFailure(f"no credential for {party!r}: {refused.answer}") from None
-        if not token:
-            raise AdapterFailure(f"the adapter has no credential for {party!r}")
-        return f"Bearer {token}"
+        return self._adapter.authorization(party)
 
     @property
     def can_mint(self) -> bool:
@@ -116,21 +105,7 @@ class RawHttp:
 
     def mint(self, party: str, expires_in: int) -> str:
         """A fresh token for ``party`` that expires in ``expires_in`` seconds (admin route)."""
-        route = self.mapping.admin.get("token")
-        if route is None:
-            raise AdapterFailure(f"the mapping {self.mapping.source} has no token route")
-        body = {self.mapping.token_party_field: party, "expires_in": expires_in}
-        response = self._adapter._send(route, body, self._adapter._admin_token, admin=True)
-        if response.status_code // 100 != 2:
-            raise AdapterFailure(
-                self._adapter._explain(f"minting a token answered {response.status_code}")
-            )
-        parsed = _parsed(response)
-        token = parsed.get(self.mapping.token_field) if isinstance(parsed, Mapping) else None
-        if not isinstance(token, str) or not token:
-            raise AdapterFailure("the token route answered no token")
-        self._adapter._secrets.add(token)
-        return token
+        return self._adapter.mint_credential(party, expires_in)
 
     # ------------------------------------------------------------------ building requests
 
@@ -146,21 +121,30 @@ class RawHttp:
         route = self.mapping.actions.get(action)
         if route is None:
             raise AdapterFailure(f"the mapping {self.mapping.source} has no route for {action!r}")
-        body = self.mapping.encode_request(route, fields)
-        if route.actor_field:
-            body[route.actor_field] = actor
-        path = route.path
-        for name in route.placeholders():
-            value = body.pop(name, "")
-            path = path.replace("{" + name + "}", urllib.parse.quote(str(value), safe=""))
+        method, path, body = self._adapter.route_request(route, actor, fields)
         return RawRequest(
-            route.method,
+            method,
             path,
             body,
             authorization=self.bearer(actor),
             credential=credential or f"{actor}'s token",
             as_party=actor,
         )
+
+    def route_request(self, route: Route, actor: str = "") -> RawRequest:
+        """A request to any route of the mapping (action or admin), with no credential.
+
+        The body is what the adapter would send with no contract fields (for
+        probes that must be refused before the body matters).
+        """
+        method, path, body = self._adapter.route_request(route, actor)
+        return RawRequest(method, path, body, as_party=actor)
+
+    def probed_routes(self) -> list[tuple[str, Route]]:
+        """Every route the credential probes cover: not ``test_only``, not ``public``."""
+        routes = [(f"actions.{k}", r) for k, r in self.mapping.actions.items()]
+        routes += [(f"admin.{k}", r) for k, r in self.mapping.admin.items()]
+        return [(name, route) for name, route in routes if route.probed]
 
     def admin_request(self, name: str, body: Any = None) -> RawRequest:
         """A request to an admin route (``reset``, ``state``, ``history``, ``token``), no credential."""
@@ -176,7 +160,7 @@ class RawHttp:
 
     def send(self, request: RawRequest, *, now: str | None = None) -> RawResponse:
         """Send ``request`` once (never retried); a transport failure is an AdapterFailure."""
-        return self._send_with(self._adapter._client, request, now)
+        return self._adapter.send_raw(request, now=now)
 
     def parallel(
         self, requests: Sequence[RawRequest], *, now: str | None = None
@@ -187,10 +171,9 @@ class RawHttp:
         """
         barrier = threading.Barrier(len(requests))
         results: list[RawResponse | Exception] = [AdapterFailure("not sent") for _ in requests]
-        timeout = self._adapter._client.timeout
 
         def one(index: int) -> None:
-            with httpx.Client(timeout=timeout) as client:
+            with self._adapter.new_client() as client:
                 try:
                     barrier.wait(timeout=30)
                     results[index] = self._send_with(client, requests[index], now)
@@ -205,75 +188,7 @@ class RawHttp:
         return results
 
     def _send_with(self, client: httpx.Client, request: RawRequest, now: str | None) -> RawResponse:
-        adapter = self._adapter
-        url = self.base_url + request.path
-        headers: dict[str, str] = {"Accept": "application/json"}
-        if now is not None and self.mapping.clock_header and adapter._clock_controlled():
-            headers[self.mapping.clock_header] = now
-        content = request.payload()
-        if content and request.content is None:
-            headers["Content-Type"] = "application/json"
-        headers.update(request.headers)
-        if request.authorization is not None:
-            headers["Authorization"] = request.authorization
-        exchange = self._record(request, url, headers, content)
-        started = time.perf_counter()
-        try:
-            adapter.requests_sent += 1
-            response = client.request(request.method, url, headers=headers, content=content)
-        except httpx.TransportError as exc:
-            exchange["error"] = f"{type(exc).__name__}: {exc}"
-            raise AdapterFailure(
-                f"{request.method} {url} failed: {exc}; reproduce: {exchange['curl']}"
-            ) from exc
-        exchange["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        exchange["status"] = response.status_code
-        exchange["response"] = adapter._redact(response.text)[:_BODY_LIMIT]
-        body = _parsed(response)
-        answer = adapter._refusal(response.status_code, body)
-        return RawResponse(
-            status=response.status_code,
-            body=body,
-            headers=dict(response.headers),
-            code=answer.get("code") if not 200 <= response.status_code < 300 else None,
-            message=str(answer.get("message", "")),
-            exchange=exchange,
-        )
-
-    def _record(
-        self, request: RawRequest, url: str, headers: Mapping[str, str], content: bytes
-    ) -> dict[str, Any]:
-        """The exchange as the adapter records one: secrets redacted, a curl command."""
-        adapter = self._adapter
-        shown: dict[str, str] = {}
-        for key, value in headers.items():
-            redacted = adapter._redact(value)
-            if key == "Authorization" and redacted != value:
-                redacted = "Bearer $TOKEN"
-            shown[key] = redacted
-        text = adapter._redact(content.decode(errors="replace")) if content else ""
-        command = ["curl -sS -X", request.method, shlex.quote(url)]
-        for key, value in shown.items():
-            command.append(
-                f'-H "{key}: {value}"'
-                if value == "Bearer $TOKEN"
-                else "-H " + shlex.quote(f"{key}: {value}")
-            )
-        if len(text) > _BODY_LIMIT:
-            command.append(f"--data-binary @BODY  # {len(content)} bytes; starts as shown")
-        elif text:
-            command.append("--data-raw " + shlex.quote(text))
-        exchange: dict[str, Any] = {
-            "method": request.method,
-            "url": url,
-            "as": request.as_party or "(anonymous)",
-            "credential": request.credential,
-            "request_headers": shown,
-            "request": text[:_BODY_LIMIT],
-            "curl": " ".join(command),
-        }
-        adapter.exchanges.append(exchange)
-        return exchange
+        return self._adapter.send_raw(request, now=now, client=client)
 
 
 def _parsed(response: httpx.Response) -> Any:

@@ -173,7 +173,7 @@ def refused(
 ) -> RawResponse:
     """``request`` must be refused with one of ``statuses`` and change nothing."""
     allowed = frozenset(statuses)
-    shown = "401 or 403" if allowed == {401, 403} else "a 4xx"
+    shown = {frozenset({401, 403}): "401 or 403", frozenset({401}): "401"}.get(allowed, "a 4xx")
     baseline = s.snapshot() if before is None else before
     response = send(s, raw, request, f"reject {shown}")
     if response.accepted:
@@ -185,7 +185,10 @@ def refused(
         )
     if response.status not in allowed:
         raise CheckFailed(
-            f"{what} was not refused as an unauthenticated or forbidden request",
+            f"{what} was not refused as "
+            + (
+                "an unauthenticated request" if allowed == {401} else "unauthenticated or forbidden"
+            ),
             expected=f"HTTP {shown}",
             observed=f"HTTP {response.status}: {response.message}",
         )
@@ -238,13 +241,19 @@ def issuance_request(
 
 @check("security.auth.credentials_required", requirements=["SEC-001"], profile=SECURITY)
 def credentials_required(s: Session) -> None:
-    """No credential, a forged one or a malformed Authorization header gets 401/403 and nothing else.
+    """No credential, a forged one or a malformed Authorization header gets 401 on EVERY route.
 
-    Each of alice's operations on her own bundle, a query and an issuance is
-    sent with each bad credential; every one must be refused as
-    unauthenticated (401, or 403) and leave the state as it was. A registry
-    that falls back to a default party, or decides from the body's
-    ``source_id`` when the token is missing, fails here.
+    Every route the mapping defines — each action and each admin route, except
+    those it declares ``public`` (needing no credential by design) or
+    ``test_only`` (added by the vendor for testing) — is sent with each bad
+    credential. Alice's transfer, cancellation and query of her own bundle and
+    an issuance are sent well-formed (so that only the credential is wrong);
+    the other routes with the body the adapter sends for no fields. Every one
+    must be refused with 401 — no or an invalid credential (RFC 6750 section
+    3.1); 403 means an authenticated party that may not act, which these are
+    not — and leave the state as it was. A registry that falls back to a
+    default party, or decides from the body's ``source_id`` when the token is
+    missing, fails here.
     """
     raw = raw_access(s)
     w, bundle, _ = holder_world(s)
@@ -258,13 +267,24 @@ def credentials_required(s: Session) -> None:
         "alice's token without its scheme": alice.removeprefix("Bearer "),
     }
     to_bob = w.account(w.bob)
-    requests = [
-        raw.request("transfer", w.alice, bundle_id=bundle, to_account=to_bob, quantity=10),
-        raw.request("cancel", w.alice, bundle_id=bundle, beneficiary=CONSUMER, quantity=10),
-        raw.request("query", w.alice),
-        issuance_request(s, raw, ISSUER_ID, 3),
-        raw.admin_request("state"),
-    ]
+    actions = raw.mapping.actions
+    well_formed: dict[str, RawRequest] = {}
+    if "transfer" in actions:
+        well_formed["actions.transfer"] = raw.request(
+            "transfer", w.alice, bundle_id=bundle, to_account=to_bob, quantity=10
+        )
+    if "cancel" in actions:
+        well_formed["actions.cancel"] = raw.request(
+            "cancel", w.alice, bundle_id=bundle, beneficiary=CONSUMER, quantity=10
+        )
+    if "query" in actions:
+        well_formed["actions.query"] = raw.request("query", w.alice)
+    issuance = issuance_request(s, raw, ISSUER_ID, 3)
+    style = "submit_production" if issuance.path == _path_of(raw, "submit_production") else ""
+    well_formed[f"actions.{style or 'issue_bundle'}"] = issuance
+    probed = raw.probed_routes()
+    requests = [well_formed[name] for name, _ in probed if name in well_formed]
+    requests += [raw.route_request(r, w.alice) for name, r in probed if name not in well_formed]
     before = s.snapshot()
     for label, header in bad.items():
         for request in requests:
@@ -274,9 +294,14 @@ def credentials_required(s: Session) -> None:
                 raw,
                 hostile,
                 f"{request.method} {request.path} with {label}",
-                statuses=(401, 403),
+                statuses=(401,),
                 before=before,
             )
+
+
+def _path_of(raw: RawHttp, action: str) -> str | None:
+    route = raw.mapping.actions.get(action)
+    return route.path if route is not None else None
 
 
 @check("security.auth.expired_credential_refused", requirements=["SEC-002"], profile=SECURITY)
@@ -318,7 +343,7 @@ def expired_credential_refused(s: Session) -> None:
             raw,
             request.evolve(authorization=header, credential=stale),
             f"{request.method} {request.path} with an expired credential",
-            statuses=(401, 403),
+            statuses=(401,),
         )
 
 
@@ -461,8 +486,8 @@ def issuer_powers_need_the_issuer(s: Session) -> None:
         "token": {raw.mapping.token_party_field: ISSUER_ID},
     }
     for name, body in admin_bodies.items():
-        if name not in raw.mapping.admin:
-            continue
+        if name not in raw.mapping.admin or not raw.mapping.admin[name].probed:
+            continue  # a route added only for testing (or public by design) is not probed
         request = raw.admin_request(name, body).evolve(
             authorization=alice, credential="alice's token", as_party=w.alice
         )

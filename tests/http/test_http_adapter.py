@@ -253,7 +253,6 @@ def test_a_bad_mapping_names_the_field(change: dict[str, Any], field: str) -> No
         ("http://127.0.0.1:8000?token=abc", "never the URL"),
         ("http://127.0.0.1:8000?colour=blue", "unknown http adapter option 'colour'"),
         ("http://127.0.0.1:8000?timeout=soon", "not a number"),
-        ("http://127.0.0.1:8000?mapping=/nonexistent.json", "no mapping file"),
         ("http://", "not an http(s)://HOST"),
     ],
 )
@@ -271,3 +270,74 @@ def test_options_come_from_the_spec_or_the_environment() -> None:
     assert adapter.retries == 0  # the spec wins over the environment
     assert adapter._client.timeout.read == 3
     assert adapter._admin_token == "t" * 20
+
+
+# ---------------------------------------------------------------------- mappings for real APIs
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"actions": {"transfer": {"path": "/x", "bogus": 1}}}, "actions.transfer.bogus"),
+        ({"errors": {"patterns": [{"match": "(", "code": "X"}]}}, "errors.patterns.0.match"),
+        (
+            {
+                "id_tables": ["user"],
+                "actions": {
+                    "transfer": {
+                        "path": "/x",
+                        "learn": [{"table": "nope", "name": "{a}", "id": "id"}],
+                    }
+                },
+            },
+            "actions.transfer.learn.0.table",
+        ),
+        ({"admin": {"reset": {"path": "/r", "test_only": "yes"}}}, "admin.reset.test_only"),
+        ({"actions": {"query": {"path": "/q", "send_as": "form"}}}, "actions.query.send_as"),
+        (
+            {"actions": {"transfer": {"path": "/x", "derived": {"u": "{actor@who}"}}}},
+            "actions.transfer.derived.u",
+        ),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_the_mapping_schema_names_the_field_of_new_features(
+    change: dict[str, Any], field: str
+) -> None:
+    raw = {**json.loads(_shipped_text()), **change}
+    with pytest.raises(MappingError) as raised:
+        HttpMapping.from_plain(raw)
+    assert raised.value.field == field
+    assert raised.value.exit_code == 2  # a usage error, never a traceback
+
+
+def test_an_api_path_ending_in_brackets_wraps_the_value_in_a_list() -> None:
+    renames = Renames.parse({"bundle_id": "bundle_ids[]"}, "fields")
+    assert renames.to_api({"bundle_id": 7, "x": 1}) == {"bundle_ids": [7], "x": 1}
+    assert renames.from_api({"bundle_ids": [7], "x": 1}) == {"bundle_id": 7, "x": 1}
+
+
+def test_the_security_profile_uses_only_the_public_extension_api() -> None:
+    import inspect
+    import re
+
+    from gc_conformance.adapters import http_raw
+    from gc_conformance.checks import security
+
+    for module in (http_raw, security):
+        source = inspect.getsource(module)
+        assert not re.search(r"\badapter\._[a-z]", source), module.__name__
+        assert "_token_for" not in source and "._refusal" not in source
+
+
+def test_free_text_refusals_are_read_through_the_pattern_table() -> None:
+    raw = json.loads(_shipped_text())
+    raw["errors"] = {
+        "message": "error",
+        "patterns": [{"match": "not yours", "code": "NOT_OWNER"}, {"match": ".", "code": "X"}],
+        "http_status": {"404": "UNKNOWN_BUNDLE"},
+    }
+    adapter = HttpAdapter("http://127.0.0.1:9", mapping=HttpMapping.from_plain(raw))
+    assert adapter.read_refusal(403, {"error": "bundle 3 is not yours"})["code"] == "NOT_OWNER"
+    assert adapter.read_refusal(422, {"error": "odd"})["code"] == "X"
+    adapter.close()

@@ -355,3 +355,65 @@ def test_idempotency_keys_are_validated_replayed_and_scoped(served: Served) -> N
         adapter.reset({"issuer": {"issuer_id": "ISSUER-T"}})  # a reset forgets every key
         fresh = client.post("/accounts/account", json=account, headers=keyed)
         assert fresh.status_code == 200 and "idempotent-replayed" not in fresh.headers
+
+
+# ---------------------------------------------------------------------- every route, 401 only
+
+
+class ForbiddingAuthorizer(Authorizer):
+    """Answers 403 (not 401) to a request without a valid credential: the wrong status."""
+
+    def authenticate(self, authorization: str | None) -> Principal | None:
+        try:
+            principal = super().authenticate(authorization)
+        except AuthError as exc:
+            raise AuthError(403, exc.code, exc.message) from None
+        if principal is None:
+            raise AuthError(403, "NOT_AUTHORISED", "forbidden")
+        return principal
+
+
+def test_the_credential_check_covers_every_probed_route_of_the_mapping() -> None:
+    with variant() as adapter:
+        result = verdict(adapter, "security.auth.credentials_required")
+        assert result.status is Status.PASS, result.message
+        probed = adapter.raw_http().probed_routes()
+    mapping = HttpMapping.load()
+    every = [*mapping.actions.values(), *mapping.admin.values()]
+    assert len(probed) == len(every) - 2  # capabilities is public; reset is test_only
+    assert {name for name, _ in probed} >= {f"actions.{a}" for a in mapping.actions}
+    sent = [step for step in result.steps if step.request.get("action") == "http"]
+    assert len(sent) == 6 * len(probed)  # six bad credentials on every probed route
+    assert {step.request["path"].split("?")[0] for step in sent} >= {
+        route.path for _, route in probed if "{" not in route.path
+    }
+
+
+def test_a_403_where_a_401_is_due_fails_the_credential_check() -> None:
+    service_config = server_config()
+    app = create_app(service_config)
+    service = app.state.service
+    service.authorizer = ForbiddingAuthorizer(service.tokens)
+    with variant(app) as adapter:
+        failed(verdict(adapter, "security.auth.credentials_required"), "401")
+
+
+def test_routes_declared_test_only_are_not_probed() -> None:
+    from importlib import resources
+
+    shipped = resources.files("gc_conformance.adapters") / "mappings" / "energytag-v2.json"
+    raw = json.loads(shipped.read_text(encoding="utf-8"))
+    raw["admin"]["history"]["test_only"] = True
+    mapping = HttpMapping.from_plain(raw)
+    with variant() as served:
+        adapter = HttpAdapter(served.base_url, token=TOKEN, mapping=mapping)
+        try:
+            probed = dict(adapter.raw_http().probed_routes())
+            assert "admin.history" not in probed and "admin.reset" not in probed
+            assert "admin.capabilities" not in probed and "admin.state" in probed
+            result = verdict(adapter, "security.auth.credentials_required")
+        finally:
+            adapter.close()
+    assert result.status is Status.PASS, result.message
+    paths = {step.request.get("path") for step in result.steps}
+    assert "/extensions/admin/history" not in paths

@@ -1,0 +1,47 @@
+"""``python -m examples.real_registry [--port N] [--db PATH] [--issuer NAME]``: run GridLedger.
+
+Binds 127.0.0.1 only. The admin (issuing body) API key comes from
+``GRIDLEDGER_ADMIN_KEY`` (else one is generated and printed). The first output
+line is ``serving http://127.0.0.1:PORT`` once the socket listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import sys
+import tempfile
+
+import uvicorn
+
+from examples.real_registry.app import create_app
+from examples.real_registry.ledger import Ledger
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m examples.real_registry")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--db", default="", help="sqlite file (default: a fresh temporary one)")
+    parser.add_argument("--issuer", default="GridLedger Issuing Body")
+    parser.add_argument("--country", default="NL")
+    args = parser.parse_args(argv)
+    key = os.environ.get("GRIDLEDGER_ADMIN_KEY") or secrets.token_urlsafe(24)
+    path = args.db or os.path.join(tempfile.mkdtemp(prefix="gridledger-"), "ledger.sqlite3")
+    app = create_app(Ledger(path, args.issuer, args.country), key)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    sock.listen(128)
+    host, port = sock.getsockname()[:2]
+    print(f"serving http://{host}:{port}", flush=True)
+    if "GRIDLEDGER_ADMIN_KEY" not in os.environ:
+        print(f"admin key: {key}", flush=True)
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
