@@ -36,21 +36,40 @@ from typing import Any
 import attrs
 
 from gc_conformance.reference.bundles import BundleStatus, Cancellation, CancellationPurpose
-from gc_conformance.reference.commands import Cancel
+from gc_conformance.reference.commands import (
+    Cancel,
+    CorrectProduction,
+    IssueBundle,
+    SubmitProduction,
+)
 from gc_conformance.reference.eac import (
     Eac,
     EacBackGcs,
     EacCancelForGcs,
+    EacExpireForGcs,
     EacExport,
     EacIssuingBody,
     EacLinkCancelled,
     EacRegistry,
+    EacReleaseFromGcs,
     EacStatus,
 )
-from gc_conformance.reference.effects import ReadingRecognised, StatusChanged
+from gc_conformance.reference.effects import (
+    DebtChanged,
+    Issued,
+    ReadingRecognised,
+    Split,
+    StatusChanged,
+)
 from gc_conformance.reference.entities import Device, Issuer
 from gc_conformance.reference.errors import ErrorCode, InvalidInput
-from gc_conformance.reference.history import Accepted, BundleResult, Outcome
+from gc_conformance.reference.history import (
+    Accepted,
+    BundleResult,
+    CorrectionResult,
+    IssuanceResult,
+    Outcome,
+)
 from gc_conformance.reference.policies import EnergyInput, Policies, parse_energy
 from gc_conformance.reference.registry import BookFactory, Refusal, Registry
 from gc_conformance.reference.timestamps import Interval, format_timestamp, production_interval
@@ -200,6 +219,48 @@ class HourSuspended:
         }
 
 
+@attrs.frozen(weakref_slot=False)
+class GcUnlinked:
+    """#2: GCs of an issuance were withdrawn; the Wh they took from each EAC is given back."""
+
+    issuance_id: int
+    links: tuple[tuple[str, int], ...]
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "effect": "eac_unlink",
+            "issuance_id": self.issuance_id,
+            "links": [{"eac_id": e, "wh": wh} for e, wh in self.links],
+        }
+
+
+@attrs.frozen
+class EacSync:
+    """What the EAC registry must do so that it stays in step with a #2/#3 GC action."""
+
+    back: tuple[str, ...] = ()  # #2: EACs newly backing GCs (a routed correction)
+    link_cancelled: tuple[str, ...] = ()  # #3: cancelled EACs newly linked to this Issuer
+    cancel: tuple[str, ...] = ()  # #2: EACs whose GCs were cancelled
+    release: tuple[str, ...] = ()  # #2: EACs no GC draws on any more (all withdrawn)
+    expire: tuple[str, ...] = ()  # #2: EACs whose GCs all expired unused
+
+    def requests(self, gc_issuer_id: str) -> list[Any]:
+        made: list[Any] = []
+        for ids, build in (
+            (self.back, EacBackGcs),
+            (self.link_cancelled, EacLinkCancelled),
+            (self.cancel, EacCancelForGcs),
+            (self.release, EacReleaseFromGcs),
+            (self.expire, EacExpireForGcs),
+        ):
+            if ids:
+                made.append(build(gc_issuer_id, ids))
+        return made
+
+
+_ENDED_BY_USE = (BundleStatus.CANCELLED, BundleStatus.CANCELLED_FOR_STORAGE)
+
+
 @attrs.frozen
 class LinkedIssuance:
     """Outcome of a linked issuance: what was issued, what suspended, which EACs back it."""
@@ -229,7 +290,7 @@ def _refuse(code: ErrorCode, field: str, message: str) -> Refusal:
 class LinkBook:
     """The GC registry's record of the EACs behind its GCs (#2 and #3)."""
 
-    effect_types: tuple[type, ...] = (GcLinked, HourSuspended)
+    effect_types: tuple[type, ...] = (GcLinked, HourSuspended, GcUnlinked)
 
     def __init__(
         self, registry: Registry, eac: EacRegistry, policies: ConfigurationPolicies
@@ -239,43 +300,400 @@ class LinkBook:
         self.policies = policies
         self._linked_wh: dict[str, int] = {}
         self._links: dict[int, tuple[tuple[str, int], ...]] = {}
+        self._beneficiaries: dict[int, str] = {}  # #3 issuance -> the EACs' beneficiary
+        self._issuances_of_eac: dict[str, tuple[int, ...]] = {}
         self._suspended: list[HourSuspended] = []
         self._coordinating = False  # not state: set only while LinkedRegistries decides
 
     def deciders(self) -> Mapping[type, Any]:
-        found: dict[type, Any] = {
-            IssueLinkedGcs: self._decide_issue_linked,
-            CancelLinkedGcs: self._decide_cancel_linked,
-            ConvertEacs: self._decide_convert,
-            IssueFromCancelledEacs: self._decide_issue_from_cancelled,
-        }
-        if self._registry.issuer.configuration == 2:
-            found[Cancel] = self._decide_plain_cancel
+        """The linked requests, and every other request of the registry sealed (D3).
+
+        Every decider the registry already has (core and storage) is wrapped by
+        :meth:`_seal`, so that no path into a #2/#3 registry can issue an unlinked
+        GC or change GCs without the EAC registry following.
+        """
+        registry = self._registry
+        found: dict[type, Any] = {}
+        for command_type in registry.command_types():
+            decide = registry.decider(command_type)
+            assert decide is not None
+            found[command_type] = self._sealed(decide)
+        for command_type in (SubmitProduction, IssueBundle):
+            found[command_type] = self._refused_unlinked(found[command_type])
+        correct = registry.decider(CorrectProduction)
+        assert correct is not None
+        found[CorrectProduction] = self._sealed(self._routed_correction(correct))
+        found.update(
+            {
+                IssueLinkedGcs: self._sealed(self._decide_issue_linked),
+                CancelLinkedGcs: self._sealed(self._decide_cancel_linked),
+                ConvertEacs: self._sealed(self._decide_convert),
+                IssueFromCancelledEacs: self._sealed(self._decide_issue_from_cancelled),
+            }
+        )
+        if registry.issuer.configuration == 2:
+            found[Cancel] = self._sealed(self._plain_cancel(found[Cancel]))
         return found
 
-    def _decide_plain_cancel(self, cmd: Cancel, now: _dt.datetime) -> Any:
-        """#2: a GC backed by EACs is cancelled only together with them (CancelLinkedGcs)."""
-        bundle = self._registry._current_bundle(cmd.bundle_id)
-        if self._links.get(bundle.issuance_id):
+    def _plain_cancel(self, decide: Any) -> Any:
+        def decide_plain_cancel(cmd: Cancel, now: _dt.datetime) -> Any:
+            """#2: a GC backed by EACs is cancelled only together with them (CancelLinkedGcs)."""
+            bundle = (
+                self._registry.bundle(cmd.bundle_id) if isinstance(cmd.bundle_id, int) else None
+            )
+            if bundle is not None and self._links.get(bundle.issuance_id):
+                raise _refuse(
+                    ErrorCode.NOT_COORDINATED,
+                    "bundle_id",
+                    f"bundle {bundle.bundle_id} is backed by EACs: cancel it with CancelLinkedGcs",
+                )
+            return decide(cmd, now)
+
+        return decide_plain_cancel
+
+    def _refused_unlinked(self, decide: Any) -> Any:
+        def decide_refused(cmd: Any, now: _dt.datetime) -> Any:
+            """Ordinary issuance has no EAC behind it: refused after its own checks (D3)."""
+            decide(cmd, now)
+            raise self._unlinked_refusal(cmd)
+
+        return decide_refused
+
+    def _unlinked_refusal(self, cmd: Any) -> Refusal:
+        configuration = self._registry.issuer.configuration
+        linked = "IssueLinkedGcs or ConvertEacs" if configuration == 2 else "IssueFromCancelledEacs"
+        return _refuse(
+            ErrorCode.WRONG_CONFIGURATION,
+            "command",
+            f"a configuration #{configuration} registry issues GCs only linked to EACs (D3); "
+            f"{type(cmd).__name__} would issue GCs with no EAC behind them: use {linked}",
+        )
+
+    def _sealed(self, decide: Any) -> Any:
+        def decide_sealed(cmd: Any, now: _dt.datetime) -> Any:
+            value, effects = decide(cmd, now)
+            return value, self._seal(cmd, value, effects)
+
+        return decide_sealed
+
+    def _seal(self, cmd: Any, value: Any, effects: list[Any]) -> list[Any]:
+        """Refuse what would break D3 in this registry; add the #2 unlink effects.
+
+        * every GC issued must be linked to EACs (storage-discharge GCs excepted:
+          the GCs cancelled to charge the storage carry the link, D7);
+        * what changes GCs backed by EACs must reach the EAC registry too, so
+          outside :class:`LinkedRegistries` it is refused (NOT_COORDINATED).
+        """
+        linked = {e.issuance_id for e in effects if isinstance(e, GcLinked)}
+        for effect in effects:
+            if (
+                isinstance(effect, Issued)
+                and not effect.issuance.is_storage
+                and effect.issuance.issuance_id not in linked
+            ):
+                raise self._unlinked_refusal(cmd)
+        if self._registry.issuer.configuration == 2:
+            effects = effects + self._unlinks(effects)
+        primary = getattr(value, "eac_request", None)
+        sync = self.eac_sync(effects, tuple(getattr(primary, "eac_ids", ())))
+        if sync != EacSync() and not self._coordinating:
             raise _refuse(
                 ErrorCode.NOT_COORDINATED,
-                "bundle_id",
-                f"bundle {bundle.bundle_id} is backed by EACs: cancel it with CancelLinkedGcs",
+                "command",
+                f"{type(cmd).__name__} changes GCs backed by EACs: send it through both "
+                "registries together (LinkedRegistries)",
             )
-        return self._registry._decide_cancel(cmd, now)
+        return effects
+
+    def _planned_bundles(self, effects: Sequence[Any]) -> dict[int, tuple[int, int]]:
+        """bundle ID -> (issuance ID, Wh) for the bundles an action acts on or creates."""
+        found: dict[int, tuple[int, int]] = {}
+        registry = self._registry
+        for effect in effects:
+            if isinstance(effect, Split):
+                parent = found.get(effect.parent_id)
+                if parent is None:
+                    bundle = registry.bundle(effect.parent_id)
+                    if bundle is None:
+                        continue
+                    parent = (bundle.issuance_id, bundle.quantity)
+                for child, start, end in effect.children:
+                    found[child] = (parent[0], end - start + 1)
+            elif isinstance(effect, Issued):
+                found[effect.bundle_id] = (effect.issuance.issuance_id, effect.issuance.quantity)
+        return found
+
+    def _bundle_info(self, planned: Mapping[int, tuple[int, int]], bundle_id: int) -> Any:
+        info = planned.get(bundle_id)
+        if info is None:
+            bundle = self._registry.bundle(bundle_id)
+            if bundle is None:
+                return None
+            info = (bundle.issuance_id, bundle.quantity)
+        return info
+
+    def _unlinks(self, effects: Sequence[Any]) -> list[Any]:
+        """#2: withdrawn GCs give their Wh back to the EACs, last link first."""
+        planned = self._planned_bundles(effects)
+        withdrawn: dict[int, int] = {}
+        for effect in effects:
+            if isinstance(effect, StatusChanged) and effect.new is BundleStatus.WITHDRAWN:
+                info = self._bundle_info(planned, effect.bundle_id)
+                if info is not None and self._links.get(info[0]):
+                    withdrawn[info[0]] = withdrawn.get(info[0], 0) + info[1]
+        unlinks: list[Any] = []
+        for issuance_id, wh in sorted(withdrawn.items()):
+            left = wh
+            given: list[tuple[str, int]] = []
+            for eac_id, linked_wh in reversed(self._links[issuance_id]):
+                if left == 0:
+                    break
+                share = min(left, linked_wh)
+                if share:
+                    given.append((eac_id, share))
+                    left -= share
+            unlinks.append(GcUnlinked(issuance_id, tuple(given)))
+        return unlinks
+
+    def eac_sync(self, effects: Sequence[Any], handled: Sequence[str] = ()) -> EacSync:
+        """What the EAC registry must do to follow ``effects`` (EACs in ``handled`` excepted)."""
+        registry = self._registry
+        issuer_id = registry.issuer.issuer_id
+        skip = set(handled)
+        back: list[str] = []
+        link_cancelled: list[str] = []
+        for effect in effects:
+            if isinstance(effect, GcLinked):
+                for eac_id, _ in effect.links:
+                    eac = self.eac.eac(eac_id)
+                    if eac is None or eac_id in skip or eac.gc_issuer_id == issuer_id:
+                        continue
+                    target = back if effect.configuration == 2 else link_cancelled
+                    if eac_id not in target:
+                        target.append(eac_id)
+        if registry.issuer.configuration != 2:
+            return EacSync(link_cancelled=tuple(link_cancelled))
+        planned = self._planned_bundles(effects)
+        cancel: set[str] = set()
+        ending: set[int] = set()
+        touched: set[int] = set()
+        for effect in effects:
+            if not isinstance(effect, StatusChanged):
+                continue
+            info = self._bundle_info(planned, effect.bundle_id)
+            if info is None or not self._links.get(info[0]):
+                continue
+            if effect.new in _ENDED_BY_USE:
+                cancel.update(e for e, _ in self._links[info[0]])
+            elif effect.new is BundleStatus.EXPIRED:
+                ending.add(effect.bundle_id)
+                touched.add(info[0])
+        given_back: dict[str, int] = {}
+        for effect in effects:
+            if isinstance(effect, GcUnlinked):
+                for eac_id, wh in effect.links:
+                    given_back[eac_id] = given_back.get(eac_id, 0) + wh
+        release = {e for e, wh in given_back.items() if self._linked_wh.get(e, 0) - wh <= 0}
+        expire: set[str] = set()
+        for issuance_id in touched:
+            for eac_id, _ in self._links[issuance_id]:
+                if all(
+                    not self._live_outside(other, ending)
+                    for other in self._issuances_of_eac.get(eac_id, ())
+                    if self._links.get(other)
+                ):
+                    expire.add(eac_id)
+
+        def backing(ids: set[str]) -> tuple[str, ...]:
+            chosen = []
+            for eac_id in sorted(ids - skip):
+                eac = self.eac.eac(eac_id)
+                if eac is not None and eac.status is EacStatus.BACKING_GC:
+                    chosen.append(eac_id)
+            return tuple(chosen)
+
+        cancelled = backing(cancel)
+        released = backing(release - cancel)
+        expired = backing(expire - cancel - release)
+        return EacSync(tuple(back), tuple(link_cancelled), cancelled, released, expired)
+
+    def _live_outside(self, issuance_id: int, ending: set[int]) -> bool:
+        return any(
+            b.status.is_live and b.bundle_id not in ending
+            for b in self._registry.bundles_of_issuance(issuance_id)
+        )
+
+    def _routed_correction(self, decide: Any) -> Any:
+        def decide_correction(cmd: CorrectProduction, now: _dt.datetime) -> Any:
+            """D10 upward correction: the difference is issued through the link, like an hour."""
+            value, effects = decide(cmd, now)
+            index = next((i for i, e in enumerate(effects) if isinstance(e, Issued)), None)
+            if index is None:
+                return value, effects
+            return self._route_issued(value, list(effects), index, now)
+
+        return decide_correction
+
+    def _route_issued(
+        self, value: CorrectionResult, effects: list[Any], index: int, now: _dt.datetime
+    ) -> Any:
+        registry = self._registry
+        issued: Issued = effects[index]
+        issuance = issued.issuance
+        interval = Interval(issuance.production_start, issuance.production_end)
+        beneficiary: str | None = None
+        location: str | None = None
+        transferable = True
+        if registry.issuer.configuration == 2:
+            device = registry.device(issuance.device_id)
+            assert device is not None
+            eacs = self._eligible_eacs(device.device_id, interval, registry.issuer.issuer_id, now)
+        else:
+            prior = [
+                i
+                for i in registry.issuances_of_reading(issuance.device_id, interval.start)
+                if i in self._beneficiaries
+            ]
+            if not prior:
+                raise _refuse(
+                    ErrorCode.NO_UNDERLYING_EAC,
+                    "interval",
+                    f"no cancelled EACs back {issuance.device_id!r} over {interval}",
+                )
+            beneficiary = self._beneficiaries[prior[0]]
+            ids: list[str] = []
+            for i in prior:
+                ids.extend(e for e, _ in self._links[i] if e not in ids)
+            eacs = [e for e in (self.eac.eac(i) for i in ids) if e is not None]
+            location = eacs[0].consumption_location if eacs else None
+            transferable = False
+            first = registry.issuance(prior[0])
+            assert first is not None
+            issuance = attrs.evolve(issuance, account_id=first.account_id)
+        wanted = issuance.quantity
+        issue, links = self._draw(eacs, wanted, {})
+        replacement: list[Any] = []
+        result = value.issued
+        assert result is not None
+        if issue:
+            expiry = min([issuance.expiry] + [e.expiry for e in eacs if e.eac_id in dict(links)])
+            routed = attrs.evolve(
+                issuance,
+                range_end=issuance.range_start + issue - 1,
+                expiry=expiry,
+                eac_ids=tuple(e for e, _ in links),
+                transferable=transferable,
+            )
+            replacement.append(Issued(routed, issued.bundle_id))
+            replacement.extend(
+                self._link_effects(
+                    routed.issuance_id,
+                    issued.bundle_id,
+                    links,
+                    beneficiary,
+                    location,
+                    interval,
+                    now,
+                )
+            )
+            result = IssuanceResult(routed.issuance_id, issued.bundle_id, issue, result.deducted_wh)
+        else:
+            result = IssuanceResult(None, None, 0, result.deducted_wh)
+        if issue < wanted:
+            replacement.append(
+                HourSuspended(
+                    issuance.device_id, interval.start, interval.end, wanted, issue, wanted - issue
+                )
+            )
+        effects[index : index + 1] = replacement
+        return attrs.evolve(value, issued=result), effects
+
+    def _link_effects(
+        self,
+        issuance_id: int,
+        bundle_id: int,
+        links: tuple[tuple[str, int], ...],
+        beneficiary: str | None,
+        location: str | None,
+        interval: Interval,
+        now: _dt.datetime,
+    ) -> list[Any]:
+        registry = self._registry
+        made: list[Any] = [
+            GcLinked(
+                issuance_id,
+                registry.issuer.issuer_id,
+                registry.issuer.configuration,
+                links,
+                beneficiary,
+            )
+        ]
+        if beneficiary is not None:
+            cancellation = Cancellation(
+                beneficiary,
+                CancellationPurpose.CONSUMPTION,
+                now,
+                interval.start,
+                interval.end,
+                location,
+            )
+            made.append(  # #3: cancelled at issuance for the EAC's beneficiary
+                StatusChanged(
+                    bundle_id,
+                    BundleStatus.ACTIVE,
+                    BundleStatus.CANCELLED,
+                    cancellation=cancellation,
+                )
+            )
+        return made
+
+    def _eligible_eacs(
+        self, device_id: str, interval: Interval, gc_issuer_id: str, now: _dt.datetime
+    ) -> list[Eac]:
+        """#2: the device's EACs for the hour still free, or already backing this Issuer."""
+        eac_device = self.eac.device(device_id)
+        if eac_device is None:
+            return []
+        return [
+            e
+            for e in self.eac.eacs_covering(device_id, interval)
+            if now < e.expiry
+            and (
+                (e.status is EacStatus.ACTIVE and e.account_id == eac_device.account_id)
+                or (e.status is EacStatus.BACKING_GC and e.gc_issuer_id == gc_issuer_id)
+            )
+        ]
 
     def fingerprint(self) -> tuple[Any, ...]:
         return (
             tuple(sorted(self._linked_wh.items())),
             tuple(sorted(self._links.items())),
+            tuple(sorted(self._beneficiaries.items())),
             tuple(self._suspended),
         )
 
     def apply(self, effect: Any) -> None:
         if isinstance(effect, GcLinked):
             self._links[effect.issuance_id] = effect.links
+            if effect.beneficiary is not None:
+                self._beneficiaries[effect.issuance_id] = effect.beneficiary
             for eac_id, wh in effect.links:
                 self._linked_wh[eac_id] = self._linked_wh.get(eac_id, 0) + wh
+                self._issuances_of_eac[eac_id] = (
+                    *self._issuances_of_eac.get(eac_id, ()),
+                    effect.issuance_id,
+                )
+        elif isinstance(effect, GcUnlinked):
+            remaining = dict(self._links[effect.issuance_id])
+            for eac_id, wh in effect.links:
+                remaining[eac_id] -= wh
+                self._linked_wh[eac_id] -= wh
+            self._links[effect.issuance_id] = tuple(
+                (e, wh)
+                for e, wh in self._links[effect.issuance_id]
+                if remaining[e] > 0
+                for wh in (remaining[e],)
+            )
         elif isinstance(effect, HourSuspended):
             self._suspended.append(effect)
 
@@ -400,25 +818,31 @@ class LinkBook:
         transferable: bool,
         beneficiary: str | None,
         consumption_location: str | None,
-        first_id: int,
     ) -> tuple[int | None, int | None, int, int, tuple[tuple[str, int], ...]]:
+        """One metered hour through the link: D10 deductions first, then the EACs' cover."""
         registry = self._registry
         face_wh = registry.policies.rounding.apply(metered)
-        issue, links = self._draw(eacs, face_wh, taken)
+        deducted = 0
+        if not any(isinstance(e, DebtChanged) for e in effects):  # one request, one settlement
+            deducted = registry.plan_deductions(
+                device.device_id, interval.start.hour, face_wh, effects
+            )
+        wanted = face_wh - deducted
+        issue, links = self._draw(eacs, wanted, taken)
         issuance_id = bundle_id = None
         if issue:
             expiry = min(
                 [registry.policies.validity.expiry(interval.end)]
                 + [e.expiry for e in eacs if e.eac_id in dict(links)]
             )
-            result = registry._plan_issuance(
+            result = registry.plan_issuance(
                 device,
                 interval,
-                first_id,
                 issue,
                 now,
                 effects,
                 account_id=account_id,
+                deducted=deducted,
                 attributes={
                     "expiry": expiry,
                     "eac_ids": tuple(e for e, _ in links),
@@ -427,41 +851,20 @@ class LinkBook:
             )
             issuance_id, bundle_id = result.issuance_id, result.bundle_id
             assert issuance_id is not None and bundle_id is not None
-            effects.append(
-                GcLinked(
-                    issuance_id,
-                    registry.issuer.issuer_id,
-                    registry.issuer.configuration,
-                    links,
-                    beneficiary,
+            effects.extend(
+                self._link_effects(
+                    issuance_id, bundle_id, links, beneficiary, consumption_location, interval, now
                 )
             )
-            if beneficiary is not None:
-                cancellation = Cancellation(
-                    beneficiary,
-                    CancellationPurpose.CONSUMPTION,
-                    now,
-                    interval.start,
-                    interval.end,
-                    consumption_location,
-                )
-                effects.append(  # #3: cancelled at issuance for the EAC's beneficiary
-                    StatusChanged(
-                        bundle_id,
-                        BundleStatus.ACTIVE,
-                        BundleStatus.CANCELLED,
-                        cancellation=cancellation,
-                    )
-                )
-        if issue < face_wh:
+        if issue < wanted:
             effects.append(
                 HourSuspended(
                     device.device_id,
                     interval.start,
                     interval.end,
-                    face_wh,
+                    wanted,
                     issue,
-                    face_wh - issue,
+                    wanted - issue,
                 )
             )
         effects.append(
@@ -475,7 +878,7 @@ class LinkBook:
                 device.gross_or_net.name,
             )
         )
-        return issuance_id, bundle_id, issue, face_wh - issue, links
+        return issuance_id, bundle_id, issue, wanted - issue, links
 
     # ---- #2
 
@@ -497,17 +900,7 @@ class LinkBook:
                 "interval",
                 f"no EAC production period of {device.device_id!r} contains {interval}",
             )
-        eac_device = self.eac.device(device.device_id)
-        assert eac_device is not None
-        eacs = [
-            e
-            for e in self.eac.eacs_covering(device.device_id, interval)
-            if now < e.expiry
-            and (
-                (e.status is EacStatus.ACTIVE and e.account_id == eac_device.account_id)
-                or (e.status is EacStatus.BACKING_GC and e.gc_issuer_id == cmd.actor)
-            )
-        ]
+        eacs = self._eligible_eacs(device.device_id, interval, cmd.actor, now)
         effects: list[Any] = []
         iid, bid, issued, suspended, links = self._plan_hour(
             device,
@@ -521,7 +914,6 @@ class LinkBook:
             transferable=True,
             beneficiary=None,
             consumption_location=None,
-            first_id=self._registry._next_certificate_id,
         )
         request = EacBackGcs(cmd.actor, tuple(e for e, _ in links)) if links else None
         value = LinkedIssuance(
@@ -574,7 +966,6 @@ class LinkBook:
         effects: list[Any] = []
         taken: dict[str, int] = {}
         seen: list[Interval] = []
-        next_id = self._registry._next_certificate_id
         iids: list[int] = []
         bids: list[int] = []
         links: list[tuple[str, int]] = []
@@ -602,9 +993,7 @@ class LinkBook:
                 transferable=True,
                 beneficiary=None,
                 consumption_location=None,
-                first_id=next_id,
             )
-            next_id += issued
             if iid is not None and bid is not None:
                 iids.append(iid)
                 bids.append(bid)
@@ -700,7 +1089,6 @@ class LinkBook:
             transferable=False,
             beneficiary=cmd.beneficiary,
             consumption_location=locations.pop(),
-            first_id=registry._next_certificate_id,
         )
         request = EacLinkCancelled(cmd.actor, tuple(e for e, _ in links)) if links else None
         value = LinkedIssuance(
@@ -728,18 +1116,24 @@ class LinkedRegistries:
     def execute(self, command: Any, now: _dt.datetime | str) -> Outcome[Any]:
         """Decide in the GC registry, then in the EAC registry; apply in both or in neither."""
         eac_request: Any = None
+        decisions: list[tuple[Any, tuple[_dt.datetime, Any, list[Any]]]] = []
         try:
             with self.book.coordinating():
                 at, value, gc_effects = self.gc.prepare(command, now)  # type: ignore[arg-type]
-            eac_request = getattr(value, "eac_request", None)
-            eac_decision = None
-            if eac_request is not None:
-                eac_decision = self.eac.prepare(eac_request, at)
+            primary = getattr(value, "eac_request", None)
+            requests = [] if primary is None else [primary]
+            handled = tuple(getattr(primary, "eac_ids", ()))
+            sync = self.book.eac_sync(gc_effects, handled)
+            requests.extend(sync.requests(self.gc.issuer.issuer_id))
+            # Each request names EACs no other one names, so each is decided on the
+            # state as it stands and all are applied together (or none).
+            for eac_request in requests:
+                decisions.append((eac_request, self.eac.prepare(eac_request, at)))
         except (Refusal, InvalidInput) as exc:
             self.eac.record_refusal(eac_request or command, exc.problem)
             return self.gc.record_refusal(command, exc.problem)
-        if eac_decision is not None:
-            self.eac.commit(eac_request, *eac_decision)
+        for request, decision in decisions:
+            self.eac.commit(request, *decision)
         return self.gc.commit(command, at, value, gc_effects)
 
     def fingerprint(self) -> tuple[Any, ...]:

@@ -20,12 +20,15 @@ same vocabulary) and reports:
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
+from gc_conformance.reference.errors import InvalidInput
 from gc_conformance.reference.invariants import Finding, Risk
+from gc_conformance.reference.timestamps import parse_timestamp
 
 
 @attrs.frozen
@@ -72,6 +75,8 @@ def check_cross_registry(
     """Check one EAC registry's history against the histories of the GC registries linked to it."""
     findings: list[Finding] = []
     eacs: dict[Any, _EacView] = {}
+    eac_history = list(eac_history)
+    eac_certified = _eac_periods(eac_history)
     for action_id, effect in _accepted_effects(eac_history):
         if effect.get("effect") != "eac":
             continue
@@ -111,11 +116,21 @@ def check_cross_registry(
             findings.append(Finding(Risk.MALFORMED_HISTORY, f"unreadable EAC effect: {exc}"))
 
     links: list[_Link] = []
+    unlinked_wh: dict[Any, int] = {}
     for history in gc_histories:
+        history = list(history)
+        findings.extend(_gc_side(history))
         for action_id, effect in _accepted_effects(history):
-            if effect.get("effect") != "eac_link":
+            kind = effect.get("effect")
+            if kind not in ("eac_link", "eac_unlink"):
                 continue
             try:
+                if kind == "eac_unlink":
+                    for link in effect["links"]:
+                        unlinked_wh[link["eac_id"]] = unlinked_wh.get(link["eac_id"], 0) + int(
+                            link["wh"]
+                        )
+                    continue
                 for link in effect["links"]:
                     links.append(
                         _Link(
@@ -129,6 +144,7 @@ def check_cross_registry(
                     )
             except (KeyError, TypeError, ValueError) as exc:
                 findings.append(Finding(Risk.MALFORMED_HISTORY, f"unreadable link: {exc}"))
+        findings.extend(_configuration_1_eacs(eac_certified, history))
 
     linked_wh: dict[Any, int] = {}
     issuers: dict[Any, set[Any]] = {}
@@ -174,6 +190,7 @@ def check_cross_registry(
                 )
             )
     for eac_id, wh in sorted(linked_wh.items(), key=lambda kv: str(kv[0])):
+        wh -= unlinked_wh.get(eac_id, 0)  # withdrawn GCs gave their Wh back (#2)
         if wh > eacs[eac_id].face_value_wh:
             findings.append(
                 Finding(
@@ -190,3 +207,163 @@ def check_cross_registry(
                 )
             )
     return CrossRegistryReport(tuple(findings))
+
+
+def _stamp(value: Any) -> _dt.datetime | None:
+    try:
+        return parse_timestamp(value, "timestamp")
+    except InvalidInput:
+        return None
+
+
+def _eac_periods(
+    eac_history: Iterable[Mapping[str, Any]],
+) -> dict[Any, list[tuple[_dt.datetime, _dt.datetime, Any, Any]]]:
+    """device -> (start, end, EAC ID, issuing body) of every EAC issued for it.
+
+    The issuing body is the actor of the action that issued the EAC (the body
+    reports production to itself), so the history alone says who issued it.
+    """
+    found: dict[Any, list[tuple[_dt.datetime, _dt.datetime, Any, Any]]] = {}
+    eac_history = list(eac_history)
+    actors = {a.get("action_id"): a.get("actor") for a in eac_history}
+    for action_id, effect in _accepted_effects(eac_history):
+        if effect.get("effect") != "eac" or effect.get("from") is not None:
+            continue
+        issuing_body = actors.get(action_id)
+        start = _stamp(effect.get("production_start"))
+        end = _stamp(effect.get("production_end"))
+        if start is not None and end is not None:
+            found.setdefault(effect.get("device_id"), []).append(
+                (start, end, effect.get("eac_id"), issuing_body)
+            )
+    return found
+
+
+def _configuration_1_eacs(
+    eac_certified: Mapping[Any, list[tuple[_dt.datetime, _dt.datetime, Any, Any]]],
+    gc_history: Iterable[Mapping[str, Any]],
+) -> list[Finding]:
+    """D3 #1: the EAC Issuing Body issues GCs *instead of* EACs.
+
+    A #1 GC registry's issuance for a device and hour inside the production
+    period of an EAC issued for the same device certifies that energy twice.
+    """
+    findings: list[Finding] = []
+    if not eac_certified:
+        return findings
+    reported: set[Any] = set()
+    for action_id, effect in _accepted_effects(gc_history):
+        if effect.get("effect") != "issue" or effect.get("registry_configuration") != 1:
+            continue
+        periods = eac_certified.get(effect.get("device_id"))
+        start = _stamp(effect.get("production_start"))
+        end = _stamp(effect.get("production_end"))
+        if not periods or start is None or end is None:
+            continue
+        for eac_start, eac_end, eac_id, body in periods:
+            if body != effect.get("issuer_id"):
+                continue  # another body's EAC: the #1 rule binds the body that became GC Issuer
+            if eac_start < end and start < eac_end and eac_id not in reported:
+                reported.add(eac_id)
+                findings.append(
+                    Finding(
+                        Risk.DOUBLE_ISSUANCE,
+                        f"EAC {eac_id} issued for device {effect.get('device_id')!r} over a period "
+                        f"whose production configuration-#1 GCs certify (issuance "
+                        f"{effect.get('issuance_id')}): #1 issues GCs instead of EACs",
+                        action_id,
+                    )
+                )
+    return findings
+
+
+def _gc_side(history: list[Mapping[str, Any]]) -> list[Finding]:
+    """D3 rules a #2/#3 GC history shows on its own.
+
+    * every #2/#3 GC is linked to EACs (storage-discharge GCs excepted: the
+      GCs cancelled to charge the storage carry the link), for no more Wh
+      than its links give it;
+    * a #3 GC is non-transferable, never transferred, and cancelled only for
+      the beneficiary its EACs were cancelled for.
+    """
+    findings: list[Finding] = []
+    issued: dict[Any, tuple[int, Any, Any]] = {}  # issuance -> (Wh, configuration, action)
+    linked: dict[Any, int] = {}
+    beneficiary: dict[Any, Any] = {}
+    bundle_issuance: dict[Any, Any] = {}
+    for action_id, effect in _accepted_effects(history):
+        kind = effect.get("effect")
+        try:
+            if kind == "issue":
+                iid = effect["issuance_id"]
+                bundle_issuance[effect["bundle_id"]] = iid
+                configuration = effect.get("registry_configuration")
+                if configuration in (2, 3) and not effect.get("is_storage"):
+                    wh = int(effect["range_end"]) - int(effect["range_start"]) + 1
+                    issued[iid] = (wh, configuration, action_id)
+                    if configuration == 3 and effect.get("transferable") is not False:
+                        findings.append(
+                            Finding(
+                                Risk.DOUBLE_DISCLOSURE,
+                                f"#3 issuance {iid} issued transferable: #3 GCs go only to the "
+                                "EAC's beneficiary",
+                                action_id,
+                            )
+                        )
+            elif kind == "eac_link":
+                try:
+                    wh = sum(int(x["wh"]) for x in effect["links"])
+                except (KeyError, TypeError, ValueError):
+                    continue  # reported once, by the link reader
+                iid = effect.get("issuance_id")
+                linked[iid] = linked.get(iid, 0) + wh
+                if effect.get("beneficiary") is not None:
+                    beneficiary[iid] = effect["beneficiary"]
+            elif kind == "split":
+                parent = bundle_issuance.get(effect["parent_id"])
+                for child in effect["children"]:
+                    bundle_issuance[child["bundle_id"]] = parent
+            elif kind == "transfer":
+                iid = bundle_issuance.get(effect["bundle_id"])
+                if iid in issued and issued[iid][1] == 3:
+                    findings.append(
+                        Finding(
+                            Risk.DOUBLE_DISCLOSURE,
+                            f"#3 GC bundle {effect['bundle_id']} transferred",
+                            action_id,
+                        )
+                    )
+            elif kind == "status" and effect.get("to") == "CANCELLED":
+                iid = bundle_issuance.get(effect["bundle_id"])
+                named = beneficiary.get(iid)
+                if iid in issued and issued[iid][1] == 3 and effect.get("beneficiary") != named:
+                    findings.append(
+                        Finding(
+                            Risk.DOUBLE_DISCLOSURE,
+                            f"#3 GC bundle {effect['bundle_id']} cancelled for "
+                            f"{effect.get('beneficiary')!r}, its EACs for {named!r}",
+                            action_id,
+                        )
+                    )
+        except (KeyError, TypeError, ValueError) as exc:
+            findings.append(Finding(Risk.MALFORMED_HISTORY, f"unreadable GC effect: {exc}"))
+    for iid, (wh, configuration, action_id) in issued.items():
+        backed = linked.get(iid, 0)
+        if backed == 0:
+            findings.append(
+                Finding(
+                    Risk.DOUBLE_ISSUANCE,
+                    f"#{configuration} issuance {iid} of {wh} Wh linked to no EAC (D3)",
+                    action_id,
+                )
+            )
+        elif wh > backed:
+            findings.append(
+                Finding(
+                    Risk.DOUBLE_ISSUANCE,
+                    f"#{configuration} issuance {iid} of {wh} Wh, its EACs give it {backed} Wh",
+                    action_id,
+                )
+            )
+    return findings

@@ -26,7 +26,14 @@ from typing import Any
 
 import attrs
 
-from gc_conformance.reference.errors import ErrorCode, InvalidInput, ModelInvariantBroken, Problem
+from gc_conformance.reference.errors import (
+    ErrorCode,
+    InvalidInput,
+    ModelInvariantBroken,
+    Problem,
+    absurd_field,
+    safe_repr,
+)
 from gc_conformance.reference.history import Accepted, Outcome, Rejected
 from gc_conformance.reference.policies import (
     EnergyInput,
@@ -277,6 +284,22 @@ class EacLinkCancelled:
     eac_ids: tuple[str, ...]
 
 
+@attrs.frozen
+class EacReleaseFromGcs:
+    """#2: every GC these EACs backed was withdrawn; they go back to the device's account."""
+
+    actor: str  # the GC Issuer
+    eac_ids: tuple[str, ...]
+
+
+@attrs.frozen
+class EacExpireForGcs:
+    """#2: every GC these EACs backed has expired unused; the EACs expire with them (D8)."""
+
+    actor: str  # the GC Issuer
+    eac_ids: tuple[str, ...]
+
+
 # ----------------------------------------------------------------------------- effects
 
 
@@ -414,6 +437,8 @@ class EacRegistry:
             EacCancelForGcs: self._decide_cancel_for_gcs,
             EacExport: self._decide_export,
             EacLinkCancelled: self._decide_link_cancelled,
+            EacReleaseFromGcs: self._decide_release_from_gcs,
+            EacExpireForGcs: self._decide_expire_for_gcs,
         }
 
     # ------------------------------------------------------------------ public API
@@ -432,6 +457,9 @@ class EacRegistry:
         decide = self._deciders.get(type(command))
         if decide is None:
             raise _refuse(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+        absurd = absurd_field(command)
+        if absurd is not None:
+            raise _refuse(absurd.code, absurd.field, absurd.message)
         value, effects = decide(command, at)
         return at, value, effects
 
@@ -450,7 +478,8 @@ class EacRegistry:
         action_id = len(self._log) + 1
         at = self._last_at or _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
         actor = getattr(command, "actor", "")
-        self._log.append(EacActionRecord(action_id, at, str(actor), command, problem, ()))
+        actor_text = actor if isinstance(actor, str) else safe_repr(actor)
+        self._log.append(EacActionRecord(action_id, at, actor_text, command, problem, ()))
         return Rejected(action_id, problem)
 
     def eac(self, eac_id: str) -> Eac | None:
@@ -808,6 +837,39 @@ class EacRegistry:
                 )
             new = attrs.evolve(eac, gc_issuer_id=cmd.actor, gc_configuration=3)
             effects.append(EacChanged(eac, new))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    def _backing_eacs_of(self, actor: object, eac_ids: object) -> list[Eac]:
+        """The named EACs, each backing ``actor``'s GCs (#2); refused otherwise."""
+        self._require_gc_issuer(actor)
+        found = self._known_eacs(eac_ids)
+        for eac in found:
+            if eac.gc_issuer_id != actor or eac.status is not EacStatus.BACKING_GC:
+                raise _refuse(
+                    ErrorCode.EAC_NOT_ACTIVE,
+                    "eac_ids",
+                    f"EAC {eac.eac_id} is {eac.status.name}, not backing {actor!r}'s GCs",
+                )
+        return found
+
+    def _decide_release_from_gcs(self, cmd: EacReleaseFromGcs, now: _dt.datetime) -> _Decision:
+        effects: list[Any] = []
+        for eac in self._backing_eacs_of(cmd.actor, cmd.eac_ids):
+            device = self._devices[eac.device_id]
+            new = attrs.evolve(
+                eac,
+                account_id=device.account_id,
+                status=EacStatus.ACTIVE,
+                gc_issuer_id=None,
+                gc_configuration=None,
+            )
+            effects.append(EacChanged(eac, new))
+        return tuple(e.new.eac_id for e in effects), effects
+
+    def _decide_expire_for_gcs(self, cmd: EacExpireForGcs, now: _dt.datetime) -> _Decision:
+        effects: list[Any] = []
+        for eac in self._backing_eacs_of(cmd.actor, cmd.eac_ids):
+            effects.append(EacChanged(eac, attrs.evolve(eac, status=EacStatus.EXPIRED)))
         return tuple(e.new.eac_id for e in effects), effects
 
     # ------------------------------------------------------------------ the one place state changes

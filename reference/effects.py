@@ -49,6 +49,13 @@ class Issued:
             "issuance_date": format_date(iss.issuance_date),
             "expiry": format_timestamp(iss.expiry),
             "corrects_issuance_id": iss.corrects_issuance_id,
+            # What a third party's history must show for the configuration rules (D3) and
+            # D10 deductions to be auditable from the history alone.
+            "issuer_id": iss.issuer_id,
+            "registry_configuration": iss.registry_configuration,
+            "transferable": iss.transferable,
+            "is_storage": iss.is_storage,
+            "deducted_wh": iss.deducted_wh,
         }
 
 

@@ -16,6 +16,9 @@ them. Add new members at the end of their group.
 from __future__ import annotations
 
 import enum
+import reprlib
+from collections.abc import Iterator
+from typing import Any
 
 import attrs
 
@@ -169,3 +172,65 @@ class InvalidInput(GCReferenceError, ValueError):
 
 class ModelInvariantBroken(GCReferenceError, AssertionError):
     """The model itself broke one of its invariants: a bug in the oracle, never a verdict."""
+
+
+# ----------------------------------------------------------------------------- absurd input
+
+#: Deepest nesting of lists, tuples, dicts and records a request field may have. The
+#: deepest legitimate field (ConvertEacs.hours: a tuple of (start, end, Wh) tuples inside
+#: a record) is three levels; anything far deeper is an attack or a bug, and answering it
+#: must not recurse (a 1000-deep ID made repr() raise RecursionError).
+MAX_FIELD_DEPTH = 16
+#: Most elements (containers and leaves) a request field may hold.
+MAX_FIELD_SIZE = 100_000
+
+_SAFE_REPR = reprlib.Repr()
+_SAFE_REPR.maxlevel = 3
+_SAFE_REPR.maxstring = 80
+_SAFE_REPR.maxother = 80
+
+
+def safe_repr(value: object) -> str:
+    """A short repr that cannot recurse without bound, for messages about bad input."""
+    try:
+        return _SAFE_REPR.repr(value)
+    except Exception:  # a hostile __repr__: name the type only
+        return f"<{type(value).__name__}>"
+
+
+def _children(value: object) -> Iterator[object]:
+    if isinstance(value, str | bytes | int | float | bool) or value is None:
+        return iter(())
+    if isinstance(value, dict):
+        return iter([*value.keys(), *value.values()])
+    if isinstance(value, list | tuple | set | frozenset):
+        return iter(value)
+    if attrs.has(type(value)):
+        record: Any = type(value)
+        return (getattr(value, f.name) for f in attrs.fields(record))
+    return iter(())
+
+
+def absurd_field(command: object) -> Problem | None:
+    """The first field of ``command`` nested or sized beyond reason, as an INVALID_FIELD problem.
+
+    Walks iteratively (never recursively), so it answers for any depth.
+    """
+    if not attrs.has(type(command)):
+        return None
+    record: Any = type(command)
+    for field in attrs.fields(record):
+        stack = [(getattr(command, field.name), 0)]
+        seen = 0
+        while stack:
+            value, depth = stack.pop()
+            seen += 1
+            if depth > MAX_FIELD_DEPTH or seen > MAX_FIELD_SIZE:
+                reason = (
+                    f"nested more than {MAX_FIELD_DEPTH} levels deep"
+                    if depth > MAX_FIELD_DEPTH
+                    else f"holds more than {MAX_FIELD_SIZE} elements"
+                )
+                return Problem(ErrorCode.INVALID_FIELD, field.name, f"the value is {reason}")
+            stack.extend((child, depth + 1) for child in _children(value))
+    return None

@@ -357,6 +357,8 @@ class _Replay:
         self.devices: dict[Any, _Device] = {}
         self.attributed: dict[Any, Key] = {}  # issuance -> the production it was issued for
         self.debts: dict[tuple[Any, Any], int] = {}
+        self.debt_hours: dict[tuple[Any, Any], Any] = {}  # debt -> its hour of day (None: any)
+        self.meter_intervals: dict[Any, _IntervalIndex] = {}  # meter -> readings, by device
         self.scratch = _Scratch()
         # --- accounts ---
         self.accounts: set[Any] = set()
@@ -820,6 +822,7 @@ class _Replay:
                     f"{_fmt(interval[1])} and again for {_fmt(other_start)} to {_fmt(other_end)}",
                 )
             index.add(interval[0], interval[1], None)
+            self._check_meter(e.get("meter_id"), device, interval)
         scratch = self.scratch
         scratch.used = True
         if key not in scratch.readings:
@@ -831,6 +834,26 @@ class _Replay:
             totals.alone += 1
         production.recognised, production.metered = recognised, metered
 
+    def _check_meter(
+        self, meter: Any, device: Any, interval: tuple[_dt.datetime, _dt.datetime]
+    ) -> None:
+        """D6: a meter measures one device; two devices' readings of one meter for one hour
+        certify the same energy twice."""
+        if meter is None or type(meter) is bool:
+            return
+        index = self.meter_intervals.get(meter)
+        if index is None:
+            index = self.meter_intervals[meter] = _IntervalIndex()
+        for other_start, other_end, other in index.overlapping(*interval):
+            if other != device:
+                self.find(
+                    Risk.DOUBLE_ISSUANCE,
+                    f"meter {meter!r} read for device {device!r} from {_fmt(interval[0])} to "
+                    f"{_fmt(interval[1])} and for device {other!r} from {_fmt(other_start)} to "
+                    f"{_fmt(other_end)}: one meter's energy certified for two devices",
+                )
+        index.add(interval[0], interval[1], device)
+
     def debt(self, e: Mapping[str, Any]) -> None:
         """An outstanding D10 deduction of a device (``remaining_wh`` 0: settled)."""
         device = _identifier(e["device_id"], "device_id")
@@ -838,6 +861,7 @@ class _Replay:
         remaining = _whole(e["remaining_wh"], "remaining_wh", 0)
         change = remaining - self.debts.get((device, debt_id), 0)
         self.debts[(device, debt_id)] = remaining
+        self.debt_hours[(device, debt_id)] = e.get("hour_of_day")
         totals = self.devices.get(device)
         if totals is None:
             totals = self.devices[device] = _Device()
@@ -885,6 +909,8 @@ class _Replay:
                         "(D10: issue the difference to a higher corrected production)",
                         bid,
                     )
+        if scratch.issues and self.debts:
+            self._deductions_taken(scratch)
         for iid, quantity in scratch.withdrawals:
             key = self.attributed.get(iid)
             if key is not None:
@@ -905,6 +931,35 @@ class _Replay:
                 self._check_device(previous)
         for device in scratch.devices:
             self._check_device(device)
+
+    def _deductions_taken(self, scratch: _Scratch) -> None:
+        """D10: an issuance for a device that owes a deduction it could take must take it.
+
+        A debt pinned to an hour of day is owed by that hour's issuances; one
+        with no hour by every issuance. An action that issues for the device and
+        records no deduction change of it left the debt open: the GCs it issued
+        count energy the earlier, over-issued GCs already carry.
+        """
+        sd_gcs = self.storage.sd_gc_issuances
+        changed = set(scratch.devices)
+        for iid, bid, key, quantity, _ in scratch.issues:
+            if key is None or iid in sd_gcs or key[0] in changed or quantity <= 0:
+                continue
+            hour = key[1].hour
+            owed = sum(
+                remaining
+                for (device, debt_id), remaining in self.debts.items()
+                if device == key[0]
+                and remaining > 0
+                and self.debt_hours.get((device, debt_id)) in (None, hour)
+            )
+            if owed:
+                self.find(
+                    Risk.DOUBLE_ISSUANCE,
+                    f"issuance {iid} of {quantity} Wh for device {key[0]!r} from {_fmt(key[1])} "
+                    f"took none of the {owed} Wh of D10 deductions the device owes for that hour",
+                    bid,
+                )
 
     def _back_debt(self, scratch: _Scratch, device: Any, added: int) -> None:
         """D10 deductions arise only from a downward correction, up to the Wh it removed."""
@@ -1162,7 +1217,7 @@ _EFFECTS = {
     "account": _Replay.account,
 }
 # Effects that carry no certificate lineage (registration, EAC links, suspended hours).
-_IGNORED = frozenset({"device", "eac_link", "suspension"})
+_IGNORED = frozenset({"device", "eac_link", "eac_unlink", "suspension"})
 
 
 def check_invariants(

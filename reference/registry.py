@@ -92,7 +92,14 @@ from gc_conformance.reference.entities import (
     ProductionRecord,
     require_text,
 )
-from gc_conformance.reference.errors import ErrorCode, InvalidInput, ModelInvariantBroken, Problem
+from gc_conformance.reference.errors import (
+    ErrorCode,
+    InvalidInput,
+    ModelInvariantBroken,
+    Problem,
+    absurd_field,
+    safe_repr,
+)
 from gc_conformance.reference.history import (
     Accepted,
     ActionRecord,
@@ -304,6 +311,9 @@ class Registry:
         decide = self._deciders.get(type(command))
         if decide is None:
             raise _Refuse(ErrorCode.INVALID_FIELD, "command", f"unknown request {type(command)!r}")
+        absurd = absurd_field(command)
+        if absurd is not None:  # before any check that would repr() the value
+            raise _Refuse(absurd.code, absurd.field, absurd.message)
         value, effects = decide(command, at)
         return at, value, effects
 
@@ -334,6 +344,9 @@ class Registry:
 
     def query(self, query: Query) -> Outcome[tuple[Bundle, ...]]:
         """Current bundles matching every given filter, in ID order. Reads are not logged."""
+        absurd = absurd_field(query)
+        if absurd is not None:
+            return Rejected(0, absurd)
         try:
             return Accepted(0, self._select(query))
         except _Refuse as refusal:
@@ -401,6 +414,58 @@ class Registry:
         """The sub-Wh remainder carried to the device's next reading (see ``Rounding``)."""
         return self._carries.get(device_id, Decimal(0))
 
+    # ------------------------------------------------------------------ guard API for books
+    # The small public surface the books (storage, configurations) decide with, so that a
+    # rule lives in one place and sealing a path cannot miss a private copy.
+
+    def decider(self, command_type: type) -> Decider | None:
+        """The decider currently registered for ``command_type`` (a book may wrap it)."""
+        return self._deciders.get(command_type)
+
+    def command_types(self) -> tuple[type, ...]:
+        """Every request type this registry decides (core and books so far)."""
+        return tuple(self._deciders)
+
+    def plan_issuance(
+        self,
+        device: Device,
+        interval: Interval,
+        quantity: int,
+        now: _dt.datetime,
+        effects: list[Any],
+        *,
+        account_id: str | None = None,
+        deducted: int = 0,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> IssuanceResult:
+        """Plan an ``Issued`` effect for ``quantity`` Wh from the next free certificate ID."""
+        planned = sum(e.issuance.quantity for e in effects if isinstance(e, Issued))
+        return self._plan_issuance(
+            device,
+            interval,
+            self._next_certificate_id + planned,
+            quantity,
+            now,
+            effects,
+            account_id=account_id,
+            deducted=deducted,
+            attributes=attributes,
+        )
+
+    def plan_deductions(self, device_id: str, hour: int, face_wh: int, effects: list[Any]) -> int:
+        """D10: plan taking outstanding deductions from ``face_wh``; returns the Wh deducted."""
+        return self._plan_deductions(device_id, hour, face_wh, effects)
+
+    def issuances_of_reading(self, device_id: str, start: _dt.datetime) -> list[int]:
+        """The issuances made from one reading: the original first, then corrections."""
+        return self._issuances_of_reading((device_id, start))
+
+    def bundles_of_issuance(self, issuance_id: int) -> list[Bundle]:
+        """The current (not superseded) bundles of an issuance, by ID."""
+        if issuance_id not in self._current_by_issuance:
+            return []
+        return [self._bundles[b] for b in sorted(self._current_of_issuance(issuance_id))]
+
     def locked_by_issuer(self, bundle_id: int) -> bool:
         """Whether ``bundle_id`` is LOCKED by the GC Issuer (only the issuer releases it)."""
         return bundle_id in self._issuer_locks
@@ -462,7 +527,7 @@ class Registry:
         problem: Problem,
     ) -> Rejected:
         stamp = at if at is not None else _dt.datetime(1970, 1, 1, tzinfo=_dt.UTC)
-        actor_text = actor if isinstance(actor, str) else repr(actor)
+        actor_text = actor if isinstance(actor, str) else safe_repr(actor)
         self._log_refusals[len(self._log_commands)] = (action_id, actor_text, problem)
         self._log_commands.append(command)
         self._log_at.append(stamp)

@@ -433,3 +433,112 @@ _c3(
     C3_MANDATE,
     [MANDATE],
 )
+
+
+# ----------------------------------------------------------------------------- every path linked (issue 15)
+
+SEALED = flag(
+    "EveryPathLinked",
+    "A #2/#3 registry issues GCs only through the link: an ordinary production submission or "
+    "issuer-created bundle is refused (WRONG_CONFIGURATION), an upward correction is issued "
+    "against the EACs like an hour (CONF-023..026).",
+    "GCs are issued with no EAC behind them, beyond the EACs' energy (issue 15: 10 MWh of GCs "
+    "against 2 MWh of EACs).",
+)
+
+
+def _ordinary_submission(t: Tape) -> None:
+    t.send("submit_production", ISSUER, **_hour(t, 1, 1_500_000))
+
+
+def _ordinary_bundle(t: Tape) -> None:
+    fields = {k: v for k, v in _hour(t, 1, 1_500_000).items() if k != "meter_id"}
+    t.send(
+        "issue_bundle",
+        ISSUER,
+        account_id="ACC-ALICE",
+        range_start=1,
+        range_end=1_500_000,
+        quantity=1_500_000,
+        **fields,
+    )
+
+
+def _correct(t: Tape, wh: int, hour: int = 1) -> dict[str, Any]:
+    start, end = t.hour(hour)
+    return t.send(
+        "correct_production", ISSUER, device_id=WIND, start=start, end=end, energy_wh=str(wh)
+    )
+
+
+_c2(
+    "ordinary-submission",
+    "a plain production submission of 1 500 000 Wh in a #2 registry",
+    _ordinary_submission,
+    ["CONF-023"],
+    flags=[LINKED, SEALED],
+)
+_c2(
+    "ordinary-bundle",
+    "an issuer-created bundle of 1 500 000 Wh in a #2 registry",
+    _ordinary_bundle,
+    ["CONF-023"],
+    flags=[LINKED, SEALED],
+)
+_c2(
+    "correction-routed",
+    "hour 1 issued 600 000 Wh, corrected to 900 000: the 300 000 Wh difference is linked to the "
+    "same EAC",
+    lambda t: (linked(t), _correct(t, 900_000)),
+    ["CONF-024"],
+    flags=[LINKED, SEALED],
+)
+_c2(
+    "correction-withdraws-and-unlinks",
+    "hour 1 issued 600 000 Wh, corrected to 250 000: the untouched 350 000 Wh are withdrawn",
+    lambda t: (linked(t), _correct(t, 250_000)),
+    ["CONF-024"],
+    flags=[LINKED, SEALED],
+)
+_c3(
+    "ordinary-submission",
+    "a plain production submission in a #3 registry",
+    _ordinary_submission,
+    ["CONF-026"],
+    flags=[CANCELLED_EACS, SEALED],
+)
+_c3(
+    "correction-routed",
+    "hour 1 issued 600 000 Wh from an EAC cancelled for acme, corrected to 900 000: the 300 000 "
+    "Wh difference is issued from the same EAC and cancelled for acme at once",
+    lambda t: (from_cancelled(t, _cancelled(t)), _correct(t, 900_000)),
+    ["CONF-026", "CONF-012"],
+    flags=[CANCELLED_EACS, SEALED],
+)
+
+
+def _deducted_next_day(t: Tape) -> None:
+    bundle = first_bundle(linked(t))
+    t.send("transfer", ALICE, bundle_id=bundle, to_account="ACC-BOB")  # no longer withdrawable
+    _correct(t, 100_000)  # 500 000 Wh wrongly issued: deducted from the next hour-1 issuance
+    t.advance(days=2)
+    t.send(
+        "eac_report_production",
+        BODY,
+        device_id=WIND,
+        meter_id="M-WIND",
+        start="2024-03-02T00:00:00Z",
+        end="2024-03-03T00:00:00Z",
+        energy_wh="2000000",
+    )
+    linked(t, **{k: v for k, v in _hour(t, 1, 600_000, day=1).items() if k in ("start", "end")})
+
+
+_c2(
+    "deduction-next-linked",
+    "600 000 Wh issued and transferred, corrected to 100 000; the next day's hour 1 reads "
+    "600 000 Wh and its linked GCs are 100 000 Wh (D10)",
+    _deducted_next_day,
+    ["CONF-025"],
+    flags=[LINKED, SEALED],
+)

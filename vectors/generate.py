@@ -335,6 +335,13 @@ def build_set(policies: Choice, set_name: str, recorder: Recorder) -> dict[str, 
                     "requirements": sorted(flags_used[name]),
                     "failure": explained.failure,
                 }
+            # tcIds number the tests in file order (groups as first met, each group's tests in
+            # the order they were added), whatever order the cases of several groups came in.
+            numbered = 0
+            for group in groups.values():
+                for test in group["tests"]:
+                    numbered += 1
+                    test["tcId"] = numbered
             body: dict[str, Any] = {
                 "schema": f"{test_type}.schema.json",
                 "area": area,

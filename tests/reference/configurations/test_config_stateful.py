@@ -14,10 +14,14 @@ from gc_conformance.reference import (
     Account,
     BundleStatus,
     Cancel,
+    CorrectProduction,
+    Expire,
+    IssueBundle,
     OpenAccount,
     RegisterDevice,
     SubmitProduction,
     Transfer,
+    Withdraw,
 )
 from gc_conformance.reference.configurations import (
     CancelLinkedGcs,
@@ -140,6 +144,68 @@ class _Linked(RuleBasedStateMachine):
     def expire(self, days_ahead: int) -> None:
         self.eac.execute(EacExpire("EIB"), self.tick(24 * days_ahead))
 
+    # --- ordinary requests: where the issue-15 bugs lived. Each must be refused or
+    # --- routed through the link; the checkers run after every step.
+
+    @rule(
+        month=months,
+        day=days,
+        hour=hours,
+        wh=hour_wh,
+        bundle=st.booleans(),
+        direct=st.booleans(),
+    )
+    def ordinary_issuance(
+        self, month: int, day: int, hour: int, wh: int, bundle: bool, direct: bool
+    ) -> None:
+        interval = hour_of(month, day, hour)
+        command: Any = (
+            IssueBundle("GCI", "DEV-1", "G-PROD", *interval, 10**9, 10**9 + wh, wh + 1, wh + 1)
+            if bundle
+            else SubmitProduction("GCI", "DEV-1", "M-1", *interval, wh)
+        )
+        before = self.pair.fingerprint()
+        send = self.pair.gc.execute if direct else self.pair.execute
+        outcome = send(command, self.tick())
+        assert not outcome.accepted, "a #2/#3 registry issued GCs with no EAC behind them"
+        assert self.pair.fingerprint() == before
+
+    @rule(index=picks, factor=st.sampled_from([0, 0.25, 0.5, 0.99, 1.01, 1.5, 3]))
+    def correct(self, index: int, factor: float) -> None:
+        gc = self.pair.gc
+        issued = [gc.issuance(i) for i in range(1, 200) if gc.issuance(i) is not None]
+        if not issued:
+            return
+        issuance = issued[index % len(issued)]
+        assert issuance is not None
+        reading = gc.production(issuance.device_id, issuance.production_start)
+        if reading is None:
+            return
+        wh = int(reading.recognised_wh * factor)
+        interval = (stamp(issuance.production_start), stamp(issuance.production_end))
+        self.linked_outcome(CorrectProduction("GCI", issuance.device_id, *interval, wh))
+
+    @rule(index=picks, quantity=st.one_of(st.none(), st.integers(1, 500_000)), direct=st.booleans())
+    def withdraw(self, index: int, quantity: int | None, direct: bool) -> None:
+        live = sorted(
+            (b for b in self.pair.gc.current_bundles() if b.status.is_live),
+            key=lambda b: b.bundle_id,
+        )
+        if live:
+            command = Withdraw("GCI", live[index % len(live)].bundle_id, "meter fault", quantity)
+            if direct:
+                before = self.pair.fingerprint()
+                outcome = self.pair.gc.execute(command, self.tick())
+                if not outcome.accepted:
+                    assert self.pair.fingerprint() == before
+            else:
+                self.linked_outcome(command)
+
+    @rule(days_ahead=st.sampled_from([1, 30, 200, 400]))
+    def expire_gcs(self, days_ahead: int) -> None:
+        self.linked_outcome(Expire("GCI"))
+        self.tick(24 * days_ahead)
+
     @invariant()
     def no_double_counting(self) -> None:
         gc = self.pair.gc
@@ -157,6 +223,8 @@ class _Linked(RuleBasedStateMachine):
             if issuance is None:
                 break
             assert issuance.registry_configuration == self.configuration
+            assert issuance.eac_ids, "every #2/#3 GC is linked to EACs"
+            assert issuance.transferable is (self.configuration == 2)
             for eac_id in issuance.eac_ids:
                 eac = self.eac.eac(eac_id)
                 assert eac is not None and issuance.expiry <= eac.expiry
