@@ -108,6 +108,7 @@ from gc_conformance.reference.policies import (
     CorrectionDeduction,
     Policies,
     Rounding,
+    RoundingCarry,
     SplitOrigin,
     ValidityReading,
 )
@@ -231,6 +232,7 @@ __all__ = [
     "Reserve",
     "ReserveKind",
     "Rounding",
+    "RoundingCarry",
     "SetEfficiencyFactor",
     "SplitOrigin",
     "StorageBook",

@@ -876,6 +876,8 @@ class LinkBook:
                 str(metered),
                 device.meter_id,
                 device.gross_or_net.name,
+                None,  # the linked path rounds each reading on its own, carrying nothing
+                registry.policies.rounding.name,
             )
         )
         return issuance_id, bundle_id, issue, wanted - issue, links

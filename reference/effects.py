@@ -124,7 +124,9 @@ class ReadingRecognised:
     ``carried`` is the device's sub-Wh rounding remainder after this reading
     (exact decimal text), carried to its next reading (see ``Rounding``);
     ``None`` when the reading does not take part in the carry (it is then
-    left as it was).
+    left as it was). ``rounded_alone`` names the rounding (``DOWN`` or
+    ``NEAREST``) of a reading rounded on its own (``RoundingCarry.PER_READING``),
+    so a checker can hold its hour to its own reading; absent under a carry.
     """
 
     device_id: str
@@ -135,9 +137,10 @@ class ReadingRecognised:
     meter_id: str
     gross_or_net: str  # GrossOrNet name
     carried: str | None = None
+    rounded_alone: str | None = None
 
     def to_plain(self) -> dict[str, Any]:
-        return {
+        plain = {
             "effect": "reading",
             "device_id": self.device_id,
             "meter_id": self.meter_id,
@@ -148,6 +151,9 @@ class ReadingRecognised:
             "gross_or_net": self.gross_or_net,
             "carried_wh": self.carried,
         }
+        if self.rounded_alone is not None:
+            plain["rounded_alone"] = self.rounded_alone
+        return plain
 
 
 @attrs.frozen(weakref_slot=False)

@@ -81,7 +81,7 @@ import gc
 import heapq
 import re
 from collections.abc import Iterable, Mapping
-from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
+from decimal import ROUND_FLOOR, Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Any
 
 import attrs
@@ -832,7 +832,42 @@ class _Replay:
         totals.metered = total
         if e.get("carried_wh") is None:
             totals.alone += 1
+            self._check_alone(e, device, interval, recognised, metered)
         production.recognised, production.metered = recognised, metered
+
+    def _check_alone(
+        self,
+        e: Mapping[str, Any],
+        device: Any,
+        interval: tuple[_dt.datetime, _dt.datetime],
+        recognised: int,
+        metered: int | Decimal,
+    ) -> None:
+        """A reading rounded on its own (no carried remainder) is held to its own hour (D5).
+
+        Rounded to the nearest Wh (halves up) it recognises at most
+        floor(metered + 1/2); a reading that names ``rounded_alone: DOWN``
+        at most floor(metered): under DOWN no hour is certified above its
+        own production. Nothing carried, nothing can legitimately move in.
+        """
+        if recognised <= metered:
+            return
+        rounded = e.get("rounded_alone")
+        if rounded is not None and rounded not in ("DOWN", "NEAREST"):
+            raise _Malformed(f"rounded_alone {rounded!r} is not DOWN or NEAREST")
+        if isinstance(metered, int):
+            bound = metered
+        elif rounded == "DOWN":
+            bound = int(metered.to_integral_value(rounding=ROUND_FLOOR))
+        else:
+            bound = int(_EXACT.add(metered, _HALF).to_integral_value(rounding=ROUND_FLOOR))
+        if recognised > bound:
+            self.find(
+                Risk.DOUBLE_ISSUANCE,
+                f"{recognised} Wh recognised for device {device!r} over {_fmt(interval[0])} to "
+                f"{_fmt(interval[1])} from its own {metered} Wh reading, rounded on its own "
+                f"({rounded or 'no carried remainder'}): at most {bound} Wh",
+            )
 
     def _check_meter(
         self, meter: Any, device: Any, interval: tuple[_dt.datetime, _dt.datetime]

@@ -162,6 +162,41 @@ class CorrectionDeduction(enum.Enum):
     NEXT_ISSUANCE = "the device's next issuance, whatever its hour"
 
 
+class RoundingCarry(enum.Enum):
+    """Whether a reading's sub-Wh remainder is carried to the device's next reading (D5).
+
+    D5 says a metered volume is rounded (nearest or down) but not whether each
+    reading is rounded on its own or the device's running total is. Carrying
+    keeps a device's certified total equal to its rounded metered total, but
+    moves up to a Wh between hours: under DOWN, 0.5 Wh then 0.5 Wh are
+    certified 0 then 1 Wh, the second hour above its own 0.5 Wh. Rounding
+    each reading on its own never certifies an hour above its own rounded
+    reading (under DOWN, never above its production) and loses the
+    remainders instead. Either way each reading's certified Wh is recorded
+    next to its metered Wh, so an auditor can check every hour.
+    """
+
+    CARRY = "the sub-Wh remainder is carried to the device's next reading (running total rounded)"
+    PER_READING = "each reading is rounded on its own; remainders are dropped, nothing carried"
+
+    def round_reading(
+        self,
+        rounding: Rounding,
+        energy_wh: Decimal,
+        remainder: Decimal,
+        replacing: Decimal = _ZERO,
+    ) -> tuple[int, Decimal | None]:
+        """Whole Wh for a reading (or its change, when ``replacing`` a value on record).
+
+        The second value is the device's new carried remainder, or ``None``
+        under PER_READING (the reading takes no part in a carry).
+        """
+        if self is RoundingCarry.CARRY:
+            return rounding.carry(energy_wh, remainder, replacing)
+        before = rounding.apply(replacing) if replacing else 0
+        return rounding.apply(energy_wh) - before, None
+
+
 @attrs.frozen
 class Policies:
     """The lifecycle policy values in force for one registry. Defaults follow the seed."""
@@ -171,6 +206,13 @@ class Policies:
     capacity: CapacityPlausibility = CapacityPlausibility.NAMEPLATE
     split_origin: SplitOrigin = SplitOrigin.FROM_START
     correction_deduction: CorrectionDeduction = CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
+    rounding_carry: RoundingCarry = RoundingCarry.CARRY
+
+    def round_reading(
+        self, energy_wh: Decimal, remainder: Decimal, replacing: Decimal = _ZERO
+    ) -> tuple[int, Decimal | None]:
+        """Whole Wh for a reading under ``rounding`` and ``rounding_carry`` (see both)."""
+        return self.rounding_carry.round_reading(self.rounding, energy_wh, remainder, replacing)
 
     def describe(self) -> dict[str, str]:
         """Policy name -> value name, as reports and vectors print them."""

@@ -115,6 +115,7 @@ from gc_conformance.reference.policies import (
     CapacityPlausibility,
     CorrectionDeduction,
     Policies,
+    RoundingCarry,
     SplitOrigin,
     parse_energy,
     parse_quantity,
@@ -409,6 +410,12 @@ class Registry:
 
     def outstanding_deductions(self, device_id: str) -> int:
         return sum(d.remaining_wh for d in self._debts.get(device_id, {}).values())
+
+    def _rounded_alone(self) -> str | None:
+        """The rounding a reading effect names when readings are rounded on their own."""
+        if self.policies.rounding_carry is RoundingCarry.PER_READING:
+            return self.policies.rounding.name
+        return None
 
     def rounding_remainder(self, device_id: str) -> Decimal:
         """The sub-Wh remainder carried to the device's next reading (see ``Rounding``)."""
@@ -982,7 +989,7 @@ class Registry:
         self._check_still_valid(interval, now)
         self._check_fresh_interval(device, interval)
         self._check_capacity(device, interval, energy)
-        face_wh, carried = self.policies.rounding.carry(
+        face_wh, carried = self.policies.round_reading(
             energy, self.rounding_remainder(device.device_id)
         )
         effects: list[Effect] = []
@@ -1010,6 +1017,7 @@ class Registry:
                 cmd.meter_id,
                 gross_or_net.name,
                 _plain_decimal(carried),
+                self._rounded_alone(),
             )
         )
         return result, effects
@@ -1056,7 +1064,7 @@ class Registry:
         self._check_still_valid(interval, now)
         self._check_fresh_interval(device, interval)
         self._check_capacity(device, interval, energy)
-        face_wh, carried = self.policies.rounding.carry(
+        face_wh, carried = self.policies.round_reading(
             energy, self.rounding_remainder(device.device_id)
         )
         if quantity > face_wh:
@@ -1099,6 +1107,7 @@ class Registry:
                 device.meter_id,
                 device.gross_or_net.name,
                 _plain_decimal(carried),
+                self._rounded_alone(),
             )
         )
         return result, effects
@@ -1378,7 +1387,7 @@ class Registry:
         # The device's running total changes by (energy - on_record): the Wh recognised change
         # by the whole-Wh change of the rounded running total (Rounding.carry), so that a
         # correction below one Wh moves only the carried remainder.
-        difference, carried = self.policies.rounding.carry(
+        difference, carried = self.policies.round_reading(
             energy, self.rounding_remainder(device.device_id), replacing=on_record
         )
         effects: list[Effect] = []
@@ -1440,6 +1449,7 @@ class Registry:
                 reading.meter_id,
                 reading.gross_or_net,
                 _plain_decimal(carried),
+                self._rounded_alone(),
             )
         )
         return CorrectionResult(issued, tuple(withdrawn), withdrawn_wh, deferred), effects
@@ -1858,9 +1868,9 @@ def _production_record(reading: ReadingRecognised) -> ProductionRecord:
     )
 
 
-def _plain_decimal(value: Decimal) -> str:
-    """An exact decimal as plain positional text (``0.5``, ``-0.25``, ``0``)."""
-    return sys.intern(format(value, "f"))
+def _plain_decimal(value: Decimal | None) -> str | None:
+    """An exact decimal as plain positional text (``0.5``, ``-0.25``, ``0``); None stays None."""
+    return None if value is None else sys.intern(format(value, "f"))
 
 
 def bundle_to_plain(bundle: Bundle) -> dict[str, Any]:

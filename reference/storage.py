@@ -21,8 +21,10 @@ The flow, per storage system:
    beyond its metered charge.
 4. Losses: under EFFICIENCY_FACTOR a charge's loss is fixed once a factor is
    in force (``SetEfficiencyFactor``); under INTERVAL_FORMULAS the charge loss
-   is fixed when the SCR is recorded and the self-discharge/discharge losses
-   of later intervals are taken from the stored SCRs in allocation order.
+   is fixed when the SCR is recorded (at most its charge; any larger loss of a
+   charging interval is taken from the pool like a self-discharge, so no Wh
+   vanish) and the self-discharge/discharge losses of later intervals are
+   taken from the stored SCRs in allocation order.
 5. ``AllocateStorage``: SCR Wh net of losses go to SDRs by the fixed method.
 6. ``IssueStorageGC``: once an SDR is fully allocated and every SCR behind it
    is fully backed by cancelled GCs, one SD-GC of the SDR's volume is issued.
@@ -872,7 +874,13 @@ class StorageBook:
                     f"{-losses.total_wh} Wh created in the store",
                 )
             if status is StorageStatus.CHARGING:
-                charge_loss = min(energy, math.ceil(losses.charge_wh))
+                # D7: the pool reflects the metered state of charge, so no Wh may vanish.
+                # The charged energy bears the loss up to its own size; a loss beyond it
+                # (the store lost more than was charged) came from energy already stored
+                # and is taken from the pool, as a self-discharge would be.
+                whole = math.ceil(losses.charge_wh)
+                charge_loss = min(energy, whole)
+                pool_loss = whole - charge_loss
             else:
                 pool_loss = math.ceil(losses.total_wh)
         elif status is StorageStatus.CHARGING and track.factor is not None:
@@ -910,7 +918,10 @@ class StorageBook:
             effects.append(IdleRecorded(storage.storage_id, interval.start, interval.end, soc))
             result = StorageRecordResult(None, pool_loss if formulas else None)
         if pool_loss:
-            cause = "DISCHARGE" if status is StorageStatus.DISCHARGING else "SELF_DISCHARGE"
+            cause = {
+                StorageStatus.DISCHARGING: "DISCHARGE",
+                StorageStatus.CHARGING: "CHARGE",
+            }.get(status, "SELF_DISCHARGE")
             borne = 0
             view = track.holdings.view()
             for position, wh in self._plan_take(storage, pool_loss, interval.start, view):

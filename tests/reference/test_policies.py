@@ -78,6 +78,7 @@ def test_default_policies_follow_the_seed_and_describe_by_name() -> None:
         "capacity": "NAMEPLATE",
         "split_origin": "FROM_START",
         "correction_deduction": "SAME_HOUR_OF_DAY_FIRST",
+        "rounding_carry": "CARRY",
     }
 
 

@@ -179,3 +179,30 @@ def test_pool_loss_beyond_stored_energy_is_unattributed() -> None:
     w.data("IDLE", hour(11), 0, "9")  # 100 Wh self-discharge from SCR-1
     assert w.book.scr("SCR-1").net_wh == 900
     assert w.book.pool("BATT").unattributed_loss_wh == 0
+
+
+def test_charge_loss_beyond_the_charge_is_taken_from_the_pool() -> None:
+    # Issue 15: QT = 10 000 Wh; 1000 Wh charged (SoC 0 -> 10 %, no loss), then 10 Wh charged
+    # while SoC falls 10 % -> 9 %: loss (0.10 - 0.09 + 0.001) x 10 000 = 110 Wh.
+    assert interval_losses(10_000, F(10), F(9), charged_wh=10).charge_wh == 110
+    w = World(loss="INTERVAL_FORMULAS")
+    w.data("CHARGING", hour(10), 1000, "10")
+    assert w.book.pool("BATT").state_of_charge_wh == 1000
+    # The 10 Wh charge bears 10 Wh (its whole size); the other 100 Wh are not lost from
+    # the books but taken from SCR-1, so the pool matches the metered 900 Wh.
+    assert w.data("CHARGING", hour(11), 10, "9").value.loss_wh == 10
+    assert w.book.scr("SCR-2").net_wh == 0
+    assert w.book.scr("SCR-1").net_wh == 900
+    assert w.book.pool("BATT").state_of_charge_wh == 900
+    assert w.book.pool("BATT").unattributed_loss_wh == 0
+
+
+def test_charge_loss_at_the_limit_books_nothing_on_the_pool() -> None:
+    # Loss exactly the charge (SoC unchanged at 10 %, 10 Wh charged): all on the SCR.
+    w = World(loss="INTERVAL_FORMULAS")
+    w.data("CHARGING", hour(10), 1000, "10")
+    assert w.data("CHARGING", hour(11), 10, "10").value.loss_wh == 10
+    assert w.book.scr("SCR-1").net_wh == 1000
+    # One Wh over: 11 Wh lost with 10 charged -> 1 Wh from SCR-1.
+    assert w.data("CHARGING", hour(12), 10, "9.999").value.loss_wh == 10
+    assert w.book.scr("SCR-1").net_wh == 999
