@@ -65,6 +65,7 @@ POLICY_FLAGS = {
     "correction_deduction": "PolicyCorrectionDeduction",
     "monthly_cap": "PolicyMonthlyCap",
     "hour_suspension": "PolicyHourSuspension",
+    "rounding_carry": "PolicyRoundingCarry",
 }
 #: ConfigurationPolicies fields under the names registries declare them (capabilities).
 CONFIG_NAMES = {"monthly_cap": "monthly_cap", "suspension": "hour_suspension"}
