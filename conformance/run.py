@@ -22,6 +22,7 @@ import pytest
 
 from gc_conformance import plugin
 from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities
+from gc_conformance.environment import describe_environment
 from gc_conformance.outcomes import CheckResult, Status
 from gc_conformance.results import build_run_document, exit_code
 from gc_conformance.runner import RunOptions
@@ -40,6 +41,7 @@ class RunRequest:
     report_path: Path | None = None
     failures_dir: Path | None = None  # where failing sequences are saved for `replay`
     quiet: bool = False
+    maxfail: int | None = None  # -x/--maxfail: stop after this many failed checks
 
 
 def probe_adapter(spec: str) -> Capabilities:
@@ -94,6 +96,8 @@ def pytest_arguments(request: RunRequest) -> list[str]:
         args += ["--gc-xfail", str(request.xfail_path)]
     if request.workers:
         args += ["-n", request.workers]
+    if request.maxfail:
+        args += ["--maxfail", str(request.maxfail)]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "gc_conformance.plugin"]
     return args
@@ -122,6 +126,7 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
         print("gc-conformance: no check ran (check the --check and --profile selection)")
         return EXIT_USAGE, None
     document = build_run_document(results, capabilities, options, started=started, finished=_now())
+    document["environment"] = describe_environment()
     write_outputs(document, request)
     _print_summary(document)
     if request.failures_dir is not None:

@@ -69,7 +69,8 @@ def test_policies_lists_every_policy_with_its_default(capsys: pytest.CaptureFixt
         "OPERATOR_DISCRETION",
     }
     assert listed["loss_method"]["scope"].startswith("storage system")
-    assert listed["suspension"]["default"] == "SUSPEND_WHOLE_HOUR"
+    assert listed["hour_suspension"]["default"] == "SUSPEND_WHOLE_HOUR"
+    assert "suspension" not in listed, "one name per policy: the one capabilities use"
     assert listed["eac.face_value"]["default"] == "ONE_MWH"
 
 
