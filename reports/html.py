@@ -251,8 +251,16 @@ def _natural(text: str) -> tuple[Any, ...]:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
 
 
+def changed_step(message: str) -> int | None:
+    """The step a failure names first (``"step 8: the refused cancel changed ..."``): the
+    harness's convention for the step that went wrong although its answer looked right."""
+    match = re.match(r"step (\d+):", message)
+    return int(match.group(1)) if match else None
+
+
 def _problem(check: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     steps = check.get("steps") or []
+    named = changed_step(str(check.get("message", "")))
     return {
         **check,
         "requirement_rows": [
@@ -264,12 +272,12 @@ def _problem(check: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]]) -
                 for rid in check["requirements"]
             )
         ],
-        "step_rows": [_step_row(step) for step in steps],
-        "lineage": draw_lineage(steps) if steps else None,
+        "step_rows": [_step_row(step, named) for step in steps],
+        "lineage": draw_lineage(steps, changed_by=named) if steps else None,
     }
 
 
-def _step_row(step: Mapping[str, Any]) -> dict[str, Any]:
+def _step_row(step: Mapping[str, Any], named: int | None = None) -> dict[str, Any]:
     request = step.get("request") or {}
     fields = {k: v for k, v in request.items() if k not in ("action", "actor", "now")}
     answer = step.get("answer")
@@ -289,7 +297,7 @@ def _step_row(step: Mapping[str, Any]) -> dict[str, Any]:
         "fields": _compact(fields),
         "expectation": step.get("expectation", ""),
         "answer": answer_text,
-        "wrong": step_went_wrong(step),
+        "wrong": step_went_wrong(step) or (named is not None and step.get("number") == named),
         "wire": [_wire_row(e) for e in step.get("exchanges") or () if isinstance(e, Mapping)],
     }
 
