@@ -134,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         help="compare with a previous run document: new failures, fixed, unchanged "
         "(printed, and shown in the --report)",
     )
+    run.add_argument(
         "--no-vectors",
         action="store_true",
         help="do not replay the golden vectors (a full run replays those the registry's "
@@ -401,6 +402,8 @@ def _after_run(
 
             args.report.write_text(render_html(document, previous=previous), encoding="utf-8")
     print_written({"run document": args.json, "JUnit XML": args.junitxml, "report": args.report})
+
+
 def _vectors_identity() -> dict[str, Any] | None:
     """The shipped vector set, its root recomputed from the files' content."""
     from gc_conformance.vectors.files import VectorFileError, identity
