@@ -265,3 +265,25 @@ def tolerate_broken_pipe() -> Iterator[None]:
             # the real stream may still hold text for the closed pipe: drop it quietly
             with contextlib.suppress(OSError, ValueError):
                 original.flush()
+
+
+# ---------------------------------------------------------------- the console's counts
+
+STATUS_WORDS = ("pass", "fail", "error", "skip", "xfail", "xpass")
+
+
+def count_line(document: Mapping[str, Any]) -> str:
+    """The run's counts as the console prints them, split into checks and golden vector cases
+    (whose IDs carry ``#``), so they agree with pytest's own line, which counts checks only."""
+    checks: dict[str, int] = dict.fromkeys(STATUS_WORDS, 0)
+    cases: dict[str, int] = dict.fromkeys(STATUS_WORDS, 0)
+    for check in document["checks"]:
+        target = cases if "#" in str(check["id"]) else checks
+        target[check["status"]] = target.get(check["status"], 0) + 1
+
+    def text(counts: Mapping[str, int]) -> str:
+        return ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "none"
+
+    if not any(cases.values()):
+        return text(checks)
+    return f"checks: {text(checks)}; golden vectors: {text(cases)}"

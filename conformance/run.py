@@ -23,6 +23,7 @@ import pytest
 
 from gc_conformance import plugin, untrusted
 from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities
+from gc_conformance.cli_support import count_line
 from gc_conformance.environment import describe_environment
 from gc_conformance.errors import ConfigurationError
 from gc_conformance.outcomes import CheckResult, Status
@@ -232,7 +233,7 @@ def _print_summary(document: dict[str, Any]) -> None:
         print(
             f"gc-conformance: INCOMPLETE RUN — {summary['incomplete']}; no verdict on the registry"
         )
-    counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
+    counts = count_line(document)  # checks and vector cases apart: agrees with pytest's line
     print(f"gc-conformance: {untrusted.terminal(summary['scope'])}")
     print(f"  {verdict.meaning} ({counts}); exit {verdict.exit_code}")
     if verdict is Verdict.NO_CHECKS:

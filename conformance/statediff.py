@@ -100,10 +100,8 @@ def atomicity_failure(
     same convention as the differential check's messages).
     """
     number = step.get("number", "?") if step is not None else "?"
-    message = (
-        f"step {number}: {what} changed the registry's state "
-        "(a refused or failed operation must be atomic)"
-    )
+    named = what if what.startswith(f"step {number}") else f"step {number}: {what}"
+    message = f"{named} changed the registry's state (a refused or failed operation must be atomic)"
     expected = f"state unchanged by {describe_step(step)}"
     observed = f"after {describe_step(step)}:\n" + "\n".join(state_diff(before, after))
     return message, expected, observed

@@ -157,7 +157,8 @@ def report_view(document: Mapping[str, Any]) -> dict[str, Any]:
         "scope": _scope(document, profiles),
         "environment": _environment_rows(document),
         "timing": _timing(document),
-        "passed_checks": [c for c in checks if c["status"] == "pass"],
+        "passed_checks": [c for c in checks if c["status"] == "pass" and "#" not in c["id"]],
+        "passed_vectors": _passed_vector_groups(checks),
         "other_checks": [c for c in checks if c["status"] not in ("pass", "skip")],
         "section_of": {r["clause"]: section_reference(r["clause"]) for r in requirements},
     }
@@ -186,6 +187,15 @@ def _scope(document: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]]) -
     else:
         parts.append("golden vectors: not replayed in this run")
     return "; ".join(parts)
+
+
+def _passed_vector_groups(checks: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """Passed golden vector cases (IDs ``file#case``), one entry per vector file: hundreds of
+    passing cases read as a line, the failing ones stay in full among the failures."""
+    groups: Counter[str] = Counter(
+        c["id"].partition("#")[0] for c in checks if c["status"] == "pass" and "#" in c["id"]
+    )
+    return sorted(groups.items())
 
 
 def _environment_rows(document: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -302,7 +312,7 @@ def _natural(text: str) -> tuple[Any, ...]:
 def changed_step(message: str) -> int | None:
     """The step a failure names first (``"step 8: the refused cancel changed ..."``): the
     harness's convention for the step that went wrong although its answer looked right."""
-    match = re.match(r"step (\d+):", message)
+    match = re.match(r"step (\d+)\b", message)
     return int(match.group(1)) if match else None
 
 

@@ -77,3 +77,10 @@ def test_a_failed_step_is_named_as_failed_in_the_adapter() -> None:
     step = {**REFUSED_STEP, "answer": None}
     _, _, observed = atomicity_failure(WHOLE, SPLIT, "a request that failed in the adapter", step)
     assert observed.startswith("after step 8 (transfer by alice, failed in the adapter):")
+
+
+def test_a_caller_that_already_names_the_step_is_not_prefixed_twice() -> None:
+    message, _, _ = atomicity_failure(
+        WHOLE, SPLIT, "step 8 (transfer): the refused request", REFUSED_STEP
+    )
+    assert message.startswith("step 8 (transfer): the refused request changed the registry's state")
