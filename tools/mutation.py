@@ -489,6 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--target", action="append", default=[], metavar="FILE=SPEC")
     parser.add_argument("--sample", type=int, default=0, help="run only N mutants (by --seed)")
     parser.add_argument("--only", default="", help="only mutants whose location contains this")
+    parser.add_argument(
+        "--rerun", type=Path, help="only the mutants a previous --verbose log shows SURVIVED"
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants; run nothing")
     parser.add_argument("--max-examples", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
@@ -503,6 +506,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     mutants = [m for path in targets for m in mutants_of(path)]
     if args.only:
         mutants = [m for m in mutants if args.only in f"{m.where()} {m.description}"]
+    if args.rerun:
+        survived = {
+            line.rsplit(": SURVIVED", 1)[0]
+            for line in args.rerun.read_text(encoding="utf-8").splitlines()
+            if line.endswith(": SURVIVED")
+        }
+        mutants = [m for m in mutants if f"{m.where()}: {m.description}" in survived]
     if args.sample and args.sample < len(mutants):
         mutants = sorted(
             random.Random(args.seed).sample(mutants, args.sample), key=lambda m: m.index

@@ -248,13 +248,13 @@ def test_the_check_names_core_requirements_and_is_property_based() -> None:
 
 
 @pytest.mark.parametrize(
-    ("broken", "what"),
-    [(ShortRemainder, "state differs"), (ZeroMeansWhole, "accepted a transfer")],
+    ("broken", "what", "examples"),
+    [(ShortRemainder, "state differs", EXAMPLES), (ZeroMeansWhole, "accepted a transfer", 60)],
 )
 def test_a_broken_registry_is_caught_with_a_short_sequence(
-    broken: type[ReferenceAdapter], what: str
+    broken: type[ReferenceAdapter], what: str, examples: int
 ) -> None:
-    result = differential(broken())
+    result = differential(broken(), max_examples=examples)
     assert result.status is Status.FAIL, result.describe()
     assert what in result.message
     assert result.expected and result.observed
@@ -483,7 +483,7 @@ def test_a_failure_names_only_the_requirements_of_the_divergent_step() -> None:
     assert wrong_state.status is Status.FAIL
     assert set(wrong_state.requirements) <= set(STATE_AFTER["transfer"])
     assert "AUTH-001" not in wrong_state.requirements
-    zero = differential(ZeroMeansWhole())
+    zero = differential(ZeroMeansWhole(), max_examples=60)
     assert zero.requirements == ("QTY-001",), zero.describe()
     stranger = differential(OwnCodes())
     assert stranger.code_mismatch and set(stranger.requirements) <= {

@@ -1,0 +1,619 @@
+"""Rules tested at their edges: the limit, one under, one over; large magnitudes; every party
+in every role; every field missing and in every wrong JSON type; identity across issuances.
+
+The targeted checks test each rule in one comfortable scenario (a 1000 Wh
+bundle, half of it transferred, the other holder acting). Defects hide where
+those scenarios never look: a comparison off by one at the exact limit, an
+integer that overflows at 10^7 Wh, a ``>`` that should be ``>=``, a beneficiary
+treated as the holder, a field of the wrong type taken for a default, a
+certificate number handed out again in a *new* issuance after a withdrawal.
+Mutation testing of the example registries (``tools/mutation.py``) showed
+these as surviving mutants; each check here names the rule it pushes to its
+edge, and fails a registry only on that rule's SHALL (a SHOULD edge, such as
+the declared capacity plausibility, is reported under the SHOULD alone).
+
+Refusals here judge the verdict and atomicity, not the canonical code, where
+the standard fixes no code for the fault (a field in the wrong JSON type may
+fairly be refused as malformed or as naming nothing that exists).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from gc_conformance.adapter import IssuanceStyle
+from gc_conformance.checks import check
+from gc_conformance.outcomes import Severity
+from gc_conformance.session import (
+    ISSUER_ID,
+    STAMP,
+    CheckFailed,
+    Session,
+    World,
+    device_record,
+    stamp,
+)
+
+CRITICAL, MAJOR, MINOR = Severity.CRITICAL, Severity.MAJOR, Severity.MINOR
+WIND, SOLAR = "DEV-WIND", "DEV-SOLAR"
+BENEFICIARY = "carol"  # a party with an account, named as beneficiary of alice's cancellation
+NOBODY = "mallory"  # a party with no account at all
+TEN_MILLION = 10_000_000
+BIG = "DEV-BIG"  # 20 MW: 10^7 Wh in one hour is within its capacity
+
+
+class EdgeFailed(CheckFailed):
+    """A failure naming only the requirement(s) the failing edge is about (see the runner)."""
+
+    def __init__(self, message: str, *, requirements: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.requirements = requirements
+
+
+# ====================================================================== helpers
+
+
+def refused(
+    s: Session,
+    action: str,
+    actor: str,
+    why: str,
+    *,
+    severity: Severity = CRITICAL,
+    requirements: tuple[str, ...] = (),
+    **fields: Any,
+) -> None:
+    """``action`` must be refused (any code: see the module docstring) and change nothing."""
+    before = s.snapshot()
+    answer = s.send(action, actor, expectation="reject", **fields)
+    if answer.accepted:
+        message = f"{action} was accepted although {why}"
+        expected, observed = "refused, nothing changed", f"accepted {dict(answer.result)}"
+        if requirements:
+            raise EdgeFailed(
+                message,
+                expected=expected,
+                observed=observed,
+                severity=severity,
+                requirements=requirements,
+            )
+        raise CheckFailed(message, expected=expected, observed=observed, severity=severity)
+    try:
+        s.require_unchanged(before, f"the refused {action} ({why})")
+    except CheckFailed as exc:
+        raise EdgeFailed(
+            exc.message,
+            expected=exc.expected,
+            observed=exc.observed,
+            severity=exc.severity,
+            requirements=("IT-001",),
+        ) from None
+
+
+def issuance_of(s: Session, bundle_id: Any) -> tuple[Any, Any]:
+    """(device, production start) of a bundle: its issuance, numbering-free."""
+    found = s.bundle(bundle_id)
+    s.expect(found is not None, "a bundle an accepted answer named is observable (D9)",
+             expected=f"bundle {bundle_id!r}", observed="absent")  # fmt: skip
+    assert found is not None
+    return found.get("device_id"), found.get("production_starting_interval")
+
+
+def conserved(s: Session, device: str, start: str, total: int, what: str) -> None:
+    """The current bundles of one issuance hold ``total`` exactly and partition one range."""
+    bundles = [
+        b
+        for b in s.observe()["bundles"]
+        if b.get("device_id") == device and b.get("production_starting_interval") == start
+    ]
+    held = sum(b["bundle_quantity"] for b in bundles)
+    spans = sorted(
+        (b["certificate_bundle_id_range_start"], b["certificate_bundle_id_range_end"])
+        for b in bundles
+    )
+    lengths = [b["bundle_quantity"] == b["certificate_bundle_id_range_end"]
+               - b["certificate_bundle_id_range_start"] + 1 for b in bundles]  # fmt: skip
+    gaps = [a for a, b in itertools.pairwise(spans) if b[0] != a[1] + 1]
+    if held != total or not all(lengths) or gaps or any(q <= 0 for q in _quantities(bundles)):
+        raise EdgeFailed(
+            f"after {what}, the issuance's bundles do not hold exactly what was issued in one "
+            "unbroken range of positive bundles",
+            expected=f"{total} certificates in contiguous ranges, each quantity = range length",
+            observed=f"{held} certificates in {spans} (quantities {_quantities(bundles)})",
+            severity=CRITICAL,
+            requirements=("DC-007", "SPLIT-001", "SPLIT-002", "SPLIT-004"),
+        )
+
+
+def _quantities(bundles: Iterable[Mapping[str, Any]]) -> list[int]:
+    return [int(b["bundle_quantity"]) for b in bundles]
+
+
+def issue_wh(s: Session, w: World, wh: int, hour: int = 0, device: str = WIND) -> Any:
+    return s.issue(device, w.meters.get(device, "M-BIG"), hour, wh, account=w.account(w.alice))
+
+
+def production(
+    s: Session, device: str, meter: str, start: str, end: str, energy: int | str
+) -> dict[str, Any]:
+    return {
+        "device_id": device,
+        "meter_id": meter,
+        "start": start,
+        "end": end,
+        "energy_wh": str(energy),
+    }
+
+
+def shifted(moment: str, **delta: float) -> str:
+    parsed = _dt.datetime.strptime(moment, STAMP).replace(tzinfo=_dt.UTC)
+    return stamp(parsed + _dt.timedelta(**delta))
+
+
+# ====================================================================== quantities at the limit
+
+
+@check(
+    "edges.quantity.at_one_under_one_over",
+    requirements=["QTY-001", "QTY-002", "SPLIT-001", "SPLIT-004", "DC-007"],
+)
+def quantity_edges(s: Session) -> None:
+    """Every operation taking a quantity: one over what is held refused, all of it and all but
+    one accepted, leaving no empty bundle; 1 accepted and 0 refused."""
+    w = s.world()
+    bundle = issue_wh(s, w, 1000)
+    device, start = issuance_of(s, bundle)
+    to_bob: dict[str, Any] = {"to_account": w.account(w.bob)}
+    # transfer: held + 1 refused; held - 1 accepted (remainder of 1); then 1 of 1 (whole)
+    refused(s, "transfer", w.alice, "it asks for one more than the bundle holds",
+            requirements=("QTY-002",), bundle_id=bundle, quantity=1001, **to_bob)  # fmt: skip
+    moved = s.accept("transfer", w.alice, bundle_id=bundle, quantity=999, **to_bob)
+    conserved(s, device, start, 1000, "a transfer of all but one")
+    rest = moved.get("remainder_id")
+    rest = rest if rest is not None else _the_other(s, w.account(w.alice), device)
+    refused(s, "transfer", w.alice, "it asks for 2 of a bundle of 1", requirements=("QTY-002",),
+            bundle_id=rest, quantity=2, **to_bob)  # fmt: skip
+    refused(s, "transfer", w.alice, "a quantity of 0 is not a positive number of certificates",
+            requirements=("QTY-001",), bundle_id=rest, quantity=0, **to_bob)  # fmt: skip
+    s.accept("transfer", w.alice, bundle_id=rest, quantity=1, **to_bob)
+    conserved(s, device, start, 1000, "a transfer of exactly what the bundle holds")
+    s.expect_equal(s.balance(w.account(w.alice)), 0, "alice gave all 1000 away; nothing stays",
+                   severity=CRITICAL)  # fmt: skip
+    s.expect_equal(s.balance(w.account(w.bob)), 1000, "bob holds all 1000", severity=CRITICAL)
+    # cancel, reserve and withdraw at the limit, on a fresh bundle of 10
+    cases: tuple[tuple[str, dict[str, Any], str], ...] = (
+        ("cancel", {"beneficiary": "Consumer-X"}, w.alice),
+        ("reserve", {}, w.alice),
+        ("withdraw", {"reason": "edge"}, ISSUER_ID),
+    )
+    for action, extra, actor in cases:
+        hour = {"cancel": 1, "reserve": 2, "withdraw": 3}[action]
+        small = issue_wh(s, w, 10, hour=hour)
+        dev, first = issuance_of(s, small)
+        refused(s, action, actor, "it asks for 11 of a bundle of 10", requirements=("QTY-002",),
+                bundle_id=small, quantity=11, **extra)  # fmt: skip
+        s.accept(action, actor, bundle_id=small, quantity=10, **extra)
+        conserved(s, dev, first, 10, f"a {action} of exactly what the bundle holds")
+
+
+def _the_other(s: Session, account: str, device: str) -> Any:
+    found = [b for b in s.bundles(account_id=account, device_id=device)
+             if b["certificate_bundle_status"] == "ACTIVE"]  # fmt: skip
+    s.expect(len(found) == 1, "the remainder of a split stays with the sender (SPLIT-001)",
+             expected="one active remainder", observed=found)  # fmt: skip
+    return found[0]["bundle_id"]
+
+
+@check(
+    "edges.quantity.claims_and_overasks",
+    requirements=["CLAIM-002", "QTY-002", "DC-005", "DC-007"],
+)
+def claim_edges(s: Session) -> None:
+    """A claim of one more than was cancelled is refused; all of it is accepted, once."""
+    w = s.world()
+    bundle = issue_wh(s, w, 50)
+    device, start = issuance_of(s, bundle)
+    s.accept("cancel", w.alice, bundle_id=bundle, beneficiary="Consumer-X", quantity=50)
+    refused(s, "claim", w.alice, "it claims 51 of 50 cancelled", requirements=("QTY-002",),
+            bundle_id=bundle, claimant="Consumer-X", quantity=51)  # fmt: skip
+    s.accept("claim", w.alice, bundle_id=bundle, claimant="Consumer-X", quantity=50)
+    conserved(s, device, start, 50, "a claim of exactly what was cancelled")
+    refused(s, "claim", w.alice, "the certificates were claimed already",
+            requirements=("DC-005",), bundle_id=bundle, claimant="Consumer-X")  # fmt: skip
+
+
+# ====================================================================== magnitudes
+
+
+@check(
+    "edges.magnitude.ten_million_wh",
+    requirements=["ATTR-003", "SPLIT-001", "SPLIT-002", "QTY-002", "DC-007"],
+)
+def ten_million(s: Session) -> None:
+    """10^7 Wh issued, split near both ends and in the middle, over-asked: nothing lost or made."""
+    w = s.world()
+    s.accept("register_device", ISSUER_ID,
+             device=device_record(BIG, "M-BIG", w.account(w.alice), 20_000_000, "wind"))  # fmt: skip
+    bundle = issue_wh(s, w, TEN_MILLION, device=BIG)
+    device, start = issuance_of(s, bundle)
+    issued = s.bundle(bundle)
+    assert issued is not None
+    s.expect_equal(issued["bundle_quantity"], TEN_MILLION, "10^7 Wh issue 10^7 certificates",
+                   severity=CRITICAL)  # fmt: skip
+    to_bob: dict[str, Any] = {"to_account": w.account(w.bob)}
+    refused(s, "transfer", w.alice, "it asks for 10^7 + 1 of 10^7", requirements=("QTY-002",),
+            bundle_id=bundle, quantity=TEN_MILLION + 1, **to_bob)  # fmt: skip
+    moved = s.accept("transfer", w.alice, bundle_id=bundle, quantity=TEN_MILLION - 1, **to_bob)
+    conserved(s, device, start, TEN_MILLION, "a transfer of 10^7 - 1")
+    part = moved.get("bundle_id")
+    if part is None:
+        part = s.bundles(account_id=w.account(w.bob), device_id=BIG)[0]["bundle_id"]
+    s.accept("cancel", w.bob, bundle_id=part, beneficiary="Consumer-X", quantity=5_000_000)
+    conserved(s, device, start, TEN_MILLION, "a cancellation of 5 * 10^6 of 10^7 - 1")
+    s.expect_equal(s.balance(w.account(w.bob)), 4_999_999, "bob keeps 10^7 - 1 - 5 * 10^6",
+                   severity=CRITICAL)  # fmt: skip
+    s.expect_equal(s.balance(w.account(w.bob), "CANCELLED"), 5_000_000,
+                   "5 * 10^6 cancelled", severity=CRITICAL)  # fmt: skip
+
+
+# ====================================================================== every party in every role
+
+
+@check(
+    "edges.roles.every_party",
+    requirements=["AUTH-001", "AUTH-002", "AUTH-003", "AUTH-004", "AUTH-006", "DC-006"],
+)
+def every_party_in_every_role(s: Session) -> None:
+    """Only the holder transfers, cancels, claims, reserves and releases; only the issuer
+    withdraws: the issuer, another holder, the beneficiary and a party with no account are refused."""
+    w = s.world()
+    # carol (the beneficiary of alice's cancellation below) has an account; mallory has none
+    others = {"the GC Issuer": ISSUER_ID, "another holder": w.bob,
+              "the beneficiary": BENEFICIARY, "a party with no account": NOBODY}  # fmt: skip
+    bundle = issue_wh(s, w, 100)
+    to_bob: dict[str, Any] = {"to_account": w.account(w.bob)}
+    for role, party in others.items():
+        refused(s, "transfer", party, f"{role} is not the holder",
+                requirements=("AUTH-001",), bundle_id=bundle, **to_bob)  # fmt: skip
+        refused(s, "transfer", party, f"{role} is not the holder (part)",
+                requirements=("AUTH-001",), bundle_id=bundle, quantity=1, **to_bob)  # fmt: skip
+        refused(s, "cancel", party, f"{role} is not the holder", requirements=("AUTH-002",),
+                bundle_id=bundle, beneficiary=BENEFICIARY)  # fmt: skip
+        if party != ISSUER_ID:  # the issuer may lock a holder's bundle (AUTH-004's note)
+            refused(s, "reserve", party, f"{role} is not the holder",
+                    requirements=("AUTH-004",), bundle_id=bundle)  # fmt: skip
+    for party in (w.alice, w.bob, BENEFICIARY, NOBODY):
+        refused(s, "withdraw", party, "only the GC Issuer withdraws",
+                requirements=("AUTH-006",), bundle_id=bundle, reason="edge")  # fmt: skip
+    s.accept("reserve", w.alice, bundle_id=bundle)
+    for role, party in others.items():
+        if party != ISSUER_ID:
+            refused(s, "release", party, f"{role} is not the holder",
+                    requirements=("AUTH-004",), bundle_id=bundle)  # fmt: skip
+    s.accept("release", w.alice, bundle_id=bundle)
+    s.accept("cancel", w.alice, bundle_id=bundle, beneficiary=BENEFICIARY)
+    for role, party in others.items():
+        refused(s, "claim", party, f"{role} does not hold the cancelled certificates",
+                requirements=("AUTH-003",), bundle_id=bundle, claimant=BENEFICIARY)  # fmt: skip
+    refused(s, "claim", w.alice, "only the beneficiary named at cancellation is claimed for",
+            requirements=("DC-006",), bundle_id=bundle, claimant="Someone Else")  # fmt: skip
+    s.accept("claim", w.alice, bundle_id=bundle, claimant=BENEFICIARY)
+
+
+# ====================================================================== fields missing, wrong types
+
+#: One value of each JSON type; a field is sent with every one its type is not.
+JSON_VALUES: dict[str, Any] = {
+    "null": None,
+    "boolean": True,
+    "integer": 7,
+    "number": 7.5,
+    "string": "seven",
+    "array": [7],
+    "object": {"value": 7},
+}
+#: Per action: each field -> the JSON types a correct value may have (the others are wrong).
+#: ``bundle_id`` is the registry's own opaque ID (a string or an integer); ``quantity``
+#: may be left out (the whole bundle), not sent as null.
+FIELD_TYPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "transfer": {"bundle_id": ("integer", "string"), "to_account": ("string",),
+                 "quantity": ("integer",)},
+    "cancel": {"bundle_id": ("integer", "string"), "beneficiary": ("string",),
+               "quantity": ("integer",)},
+    "claim": {"bundle_id": ("integer", "string"), "claimant": ("string",),
+              "quantity": ("integer",)},
+    "reserve": {"bundle_id": ("integer", "string"), "quantity": ("integer",)},
+    "withdraw": {"bundle_id": ("integer", "string"), "reason": ("string",),
+                 "quantity": ("integer",)},
+    "submit_production": {"device_id": ("string",), "meter_id": ("string",),
+                          "start": ("string",), "end": ("string",),
+                          "energy_wh": ("string", "integer")},
+}  # fmt: skip
+OPTIONAL = {"quantity"}
+
+
+@check(
+    "edges.fields.missing_and_wrong_types",
+    requirements=["IT-004", "IT-001", "QTY-001", "PROD-004", "TIME-001", "CANC-002"],
+)
+def fields_missing_and_wrong_types(s: Session) -> None:
+    """Every required field missing, and every field in each wrong JSON type, is refused and
+    changes nothing; the same request with every field right is then accepted."""
+    w = s.world()
+    bundle = issue_wh(s, w, 100)
+    cancelled = issue_wh(s, w, 100, hour=1)
+    s.accept("cancel", w.alice, bundle_id=cancelled, beneficiary="Consumer-X")
+    start, end = s.hour(5)
+    valid: dict[str, tuple[str, dict[str, Any]]] = {
+        "transfer": (w.alice, {"bundle_id": bundle, "to_account": w.account(w.bob),
+                               "quantity": 1}),
+        "cancel": (w.alice, {"bundle_id": bundle, "beneficiary": "Consumer-X", "quantity": 1}),
+        "claim": (w.alice, {"bundle_id": cancelled, "claimant": "Consumer-X", "quantity": 1}),
+        "reserve": (w.alice, {"bundle_id": bundle, "quantity": 1}),
+        "withdraw": (ISSUER_ID, {"bundle_id": bundle, "reason": "edge", "quantity": 1}),
+    }  # fmt: skip
+    if IssuanceStyle.PRODUCTION_DATA in s.capabilities.issuance_styles:
+        valid["submit_production"] = (
+            ISSUER_ID,
+            production(s, WIND, w.meters[WIND], start, end, 100),
+        )
+    for action, (actor, fields) in valid.items():
+        for name in fields:
+            types = FIELD_TYPES[action][name]
+            if name not in OPTIONAL:
+                missing = {k: v for k, v in fields.items() if k != name}
+                refused(s, action, actor, f"the required field {name} is missing",
+                        requirements=_field_requirement(action, name), **missing)  # fmt: skip
+            for kind, value in JSON_VALUES.items():
+                if kind in types or (kind == "null" and name in OPTIONAL):
+                    continue
+                if name == "energy_wh" and kind == "number":
+                    continue  # 7.5 Wh written as a JSON number is a fair reading (D5 rounds)
+                wrong = {**fields, name: value}
+                refused(s, action, actor, f"{name} is a JSON {kind} ({value!r})",
+                        requirements=_field_requirement(action, name), **wrong)  # fmt: skip
+    # and with every field right, each is accepted (the refusals were for the fault alone)
+    moved = s.accept("transfer", w.alice, **valid["transfer"][1])
+    rest = moved.get("remainder_id")
+    rest = rest if rest is not None else _the_other(s, w.account(w.alice), WIND)
+    s.accept("cancel", w.alice, **{**valid["cancel"][1], "bundle_id": rest})
+    s.accept("claim", w.alice, **valid["claim"][1])
+    if "submit_production" in valid:
+        s.accept("submit_production", ISSUER_ID, **valid["submit_production"][1])
+
+
+def _field_requirement(action: str, name: str) -> tuple[str, ...]:
+    if name == "quantity":
+        return ("QTY-001",)
+    if name == "energy_wh":
+        return ("PROD-004",)
+    if name in ("start", "end"):
+        return ("TIME-001",)
+    if action == "cancel" and name == "beneficiary":
+        return ("CANC-002",)
+    return ("IT-004",)
+
+
+# ====================================================================== identity across issuances
+
+
+@check(
+    "edges.ids.unique_across_issuances",
+    requirements=["ID-002", "DC-003", "REC-001"],
+)
+def certificate_ids_unique_across_issuances(s: Session) -> None:
+    """No certificate ID is handed out twice, per device or registry-wide, across issuances,
+    withdrawn certificates included: a new issuance after a withdrawal gets new IDs."""
+    w = s.world()
+    seen: dict[tuple[Any, Any, str], set[tuple[int, int]]] = {}
+
+    def remember() -> None:
+        for b in s.observe()["bundles"]:
+            issuance = (b.get("device_id"), b.get("production_starting_interval"))
+            span = (b["certificate_bundle_id_range_start"], b["certificate_bundle_id_range_end"])
+            seen.setdefault((*issuance, str(b.get("issuance_id"))), set()).add(span)
+
+    first = issue_wh(s, w, 1000, hour=0)
+    solar = _solar_reading(s, w, hour=0)
+    remember()
+    s.accept("withdraw", ISSUER_ID, bundle_id=first, reason="metering error")
+    remember()
+    if solar is not None:
+        s.accept("withdraw", ISSUER_ID, bundle_id=solar, reason="metering error")
+        remember()
+    for hour in (1, 2):
+        issue_wh(s, w, 1000, hour=hour)
+        _solar_reading(s, w, hour=hour)
+        remember()
+    _judge_overlaps(s, seen)
+
+
+def _solar_reading(s: Session, w: World, hour: int) -> Any:
+    """A reading of the small solar device (another device), within its 1 kW capacity."""
+    return s.issue(SOLAR, w.meters[SOLAR], hour, 500, account=w.account(w.alice))
+
+
+def _judge_overlaps(s: Session, seen: Mapping[tuple[Any, Any, str], set[tuple[int, int]]]) -> None:
+    """Certificates of different issuances never share an ID: on one device, nor across the
+    registry. A registry numbering per device (each device from 1) qualifies an ID by its
+    device, so registry-wide the identity compared is (device, ID) for such a registry."""
+    groups = sorted(seen.items(), key=lambda item: repr(item[0]))
+    per_device = _numbers_per_device(groups)
+    for index, (one, spans) in enumerate(groups):
+        for other, others in groups[index + 1 :]:
+            if one[:2] == other[:2] and one[2] == other[2]:
+                continue
+            same_device = one[0] == other[0]
+            if not same_device and per_device:
+                continue
+            clash = [(a, b) for a in spans for b in others if a[0] <= b[1] and b[0] <= a[1]]
+            if clash:
+                scope = "of the same device" if same_device else "registry-wide"
+                raise EdgeFailed(
+                    f"two issuances {scope} share certificate IDs (IDs are never reused, not "
+                    "even those of withdrawn certificates)",
+                    expected="disjoint certificate ID ranges across issuances",
+                    observed=f"{one[0]} {one[1]} {clash[0][0]} and {other[0]} {other[1]} "
+                    f"{clash[0][1]}",
+                    severity=CRITICAL,
+                    requirements=("ID-002", "DC-003"),
+                )
+
+
+def _numbers_per_device(groups: list[tuple[tuple[Any, Any, str], set[tuple[int, int]]]]) -> bool:
+    """Whether the registry numbers per device: each device's lowest ID is the same number."""
+    lowest: dict[Any, int] = {}
+    for (device, _, _), spans in groups:
+        low = min(start for start, _ in spans)
+        lowest[device] = min(lowest.get(device, low), low)
+    return len(lowest) > 1 and len(set(lowest.values())) == 1
+
+
+# ====================================================================== intervals at their edges
+
+
+@check(
+    "edges.issuance.adjacent_and_one_second_overlaps",
+    requirements=["DC-001", "TIME-002", "TIME-004"],
+)
+def adjacent_intervals(s: Session) -> None:
+    """Back-to-back hours are both issued; an interval overlapping issued production by one
+    second is refused; 60 minutes is accepted and 60 minutes and one second refused."""
+    s.require_style(IssuanceStyle.PRODUCTION_DATA)
+    w = s.world()
+    meter = w.meters[WIND]
+    h1, h1_end = s.hour(1)
+    h2, h2_end = s.hour(2)
+    s.accept("submit_production", ISSUER_ID, **production(s, WIND, meter, h1, h1_end, 100))
+    s.accept("submit_production", ISSUER_ID, **production(s, WIND, meter, h2, h2_end, 100))
+    for start, end in (
+        (shifted(h2_end, seconds=-1), shifted(h2_end, minutes=30)),  # last second of hour 2
+        (shifted(h1, minutes=-30), shifted(h1, seconds=1)),  # first second of hour 1
+        (shifted(h1, minutes=59, seconds=59), shifted(h2, seconds=1)),  # across the seam
+    ):
+        refused(s, "submit_production", ISSUER_ID, f"{start}..{end} overlaps issued production",
+                requirements=("DC-001",), **production(s, WIND, meter, start, end, 1))  # fmt: skip
+    h5, _ = s.hour(5)
+    refused(s, "submit_production", ISSUER_ID, "the interval lasts 60 minutes and 1 second",
+            requirements=("TIME-002",),
+            **production(s, WIND, meter, h5, shifted(h5, hours=1, seconds=1), 10))  # fmt: skip
+    s.accept("submit_production", ISSUER_ID,
+             **production(s, WIND, meter, h5, shifted(h5, hours=1), 10))  # fmt: skip
+    h7, _ = s.hour(7)
+    s.accept("submit_production", ISSUER_ID,
+             **production(s, WIND, meter, h7, shifted(h7, minutes=59, seconds=59), 10))  # fmt: skip
+    s.accept("submit_production", ISSUER_ID,
+             **production(s, WIND, meter, shifted(h7, minutes=59, seconds=59),
+                          shifted(h7, hours=1), 1))  # fmt: skip
+
+
+@check("edges.production.interval_ending_now", requirements=["PROD-006"])
+def interval_ending_now(s: Session) -> None:
+    """Production whose interval ends exactly now has ended and is accepted; one second later
+    is refused (needs a clock the suite controls)."""
+    s.require_style(IssuanceStyle.PRODUCTION_DATA)
+    s.require_clock()
+    w = s.world()
+    now = stamp(s.now)
+    refused(s, "submit_production", ISSUER_ID, "the interval ends one second from now",
+            requirements=("PROD-006",),
+            **production(s, WIND, w.meters[WIND], shifted(now, minutes=-59, seconds=1),
+                         shifted(now, seconds=1), 10))  # fmt: skip
+    s.accept("submit_production", ISSUER_ID,
+             **production(s, WIND, w.meters[WIND], shifted(now, hours=-1), now, 10))  # fmt: skip
+
+
+@check("edges.timestamps.non_zero_utc_offsets", requirements=["TIME-001"])
+def non_zero_offsets(s: Session) -> None:
+    """A stamp with a non-zero UTC offset (``+02:00``, ``-05:30``) is refused: only strict UTC
+    ``...Z`` is accepted; a registry that took one as UTC wall time would move the hour."""
+    s.require_style(IssuanceStyle.PRODUCTION_DATA)
+    w = s.world()
+    start, end = s.hour(10)
+    for offset, hours in (("+02:00", 2), ("-05:30", -5.5), ("+14:00", 14)):
+        local_start = _local(start, hours) + offset
+        local_end = _local(end, hours) + offset
+        before = s.snapshot()
+        answer = s.send("submit_production", ISSUER_ID, expectation="reject INVALID_TIMESTAMP",
+                        **production(s, WIND, w.meters[WIND], local_start, local_end, 10))  # fmt: skip
+        if answer.accepted:
+            shown = s.bundle(answer.result.get("bundle_id"))
+            moved = shown is not None and shown.get("production_starting_interval") != start
+            raise EdgeFailed(
+                f"a production interval stamped with the UTC offset {offset} was accepted"
+                + (" and recorded at another instant than the one it names" if moved else ""),
+                expected=f"refused INVALID_TIMESTAMP (the same instant is {start}..{end})",
+                observed=f"accepted; recorded as "
+                f"{None if shown is None else shown.get('production_starting_interval')}",
+                severity=CRITICAL if moved else MAJOR,
+                requirements=("TIME-001",),
+            )
+        try:
+            s.require_unchanged(before, f"the refused reading stamped {offset}")
+        except CheckFailed as exc:
+            raise EdgeFailed(exc.message, expected=exc.expected, observed=exc.observed,
+                             severity=CRITICAL, requirements=("IT-001",)) from None  # fmt: skip
+
+
+def _local(utc: str, hours: float) -> str:
+    """The wall-clock time at UTC ``+hours`` of a UTC stamp, without its zone designator."""
+    return shifted(utc, hours=hours)[:-1]
+
+
+# ====================================================================== limits of declared policies
+
+
+@check("edges.capacity.at_the_nameplate_limit", requirements=["ATTR-003", "PROD-005"])
+def capacity_edges(s: Session) -> None:
+    """Under the declared NAMEPLATE plausibility, exactly capacity x interval is issued in full;
+    one Wh more is refused (PROD-005 is a SHOULD: reported alone); 1 W devices count too."""
+    s.require_style(IssuanceStyle.PRODUCTION_DATA)
+    if s.policy("capacity", "NAMEPLATE") != "NAMEPLATE":
+        from gc_conformance.session import NotApplicable
+
+        raise NotApplicable("the registry declares no NAMEPLATE capacity plausibility")
+    w = s.world()
+    s.accept("register_device", ISSUER_ID,
+             device=device_record("DEV-ONE-WATT", "M-ONE-WATT", w.account(w.alice), 1, "solar"))  # fmt: skip
+    s.accept("register_device", ISSUER_ID,
+             device=device_record("DEV-MW", "M-MW", w.account(w.alice), 1_000_000, "wind"))  # fmt: skip
+    for device, meter, capacity in (("DEV-ONE-WATT", "M-ONE-WATT", 1), ("DEV-MW", "M-MW", 10**6)):
+        start, end = s.hour(0)
+        refused(s, "submit_production", ISSUER_ID,
+                f"{capacity + 1} Wh in one hour is above the {capacity} W nameplate",
+                severity=MINOR, requirements=("PROD-005",),
+                **production(s, device, meter, start, end, capacity + 1))  # fmt: skip
+        result = s.accept("submit_production", ISSUER_ID,
+                          **production(s, device, meter, start, end, capacity))  # fmt: skip
+        issued = s.bundle(result.get("bundle_id"))
+        s.expect(issued is not None and issued["bundle_quantity"] == capacity,
+                 f"{capacity} Wh at the nameplate limit issue {capacity} certificates",
+                 expected=capacity, observed=issued, severity=CRITICAL)  # fmt: skip
+        half, half_end = s.hour(1)
+        half_end = shifted(half, minutes=30)
+        if capacity > 1:
+            refused(s, "submit_production", ISSUER_ID,
+                    f"{capacity // 2 + 1} Wh in 30 minutes is above the {capacity} W nameplate",
+                    severity=MINOR, requirements=("PROD-005",),
+                    **production(s, device, meter, half, half_end, capacity // 2 + 1))  # fmt: skip
+            s.accept("submit_production", ISSUER_ID,
+                     **production(s, device, meter, half, half_end, capacity // 2))  # fmt: skip
+
+
+@check("edges.devices.capacity_limits", requirements=["DEV-001"])
+def device_capacity_limits(s: Session) -> None:
+    """A device's capacity is a positive number of W: 1 W is registered, 0 and -1 are refused."""
+    w = s.world()
+    for capacity in (0, -1):
+        refused(s, "register_device", ISSUER_ID, f"a capacity of {capacity} W is not positive",
+                requirements=("DEV-001",),
+                device=device_record(f"DEV-C{capacity}", f"M-C{capacity}",
+                                     w.account(w.alice), capacity, "solar"))  # fmt: skip
+    s.accept("register_device", ISSUER_ID,
+             device=device_record("DEV-C1", "M-C1", w.account(w.alice), 1, "solar"))  # fmt: skip
+
+
+__all__ = ["EdgeFailed", "refused"]
