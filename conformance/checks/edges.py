@@ -705,3 +705,135 @@ def _expect_pool(
             severity=CRITICAL,
             requirements=(rule, "STOR-018"),
         )
+
+
+# ====================================================================== validity at its end (D8)
+
+_SECOND = _dt.timedelta(seconds=1)
+_READINGS = ("CALENDAR_YEAR", "ROLLING_12_MONTHS", "ROLLING_24_MONTHS")
+
+
+def _months_later(moment: _dt.datetime, months: int) -> _dt.datetime:
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    following = _dt.date(year + month // 12, month % 12 + 1, 1)
+    last_day = (following - _dt.timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def _validity_end(reading: str, production_end: _dt.datetime) -> _dt.datetime:
+    """The first instant a GC produced up to ``production_end`` is no longer valid."""
+    if reading == "CALENDAR_YEAR":
+        return _dt.datetime((production_end - _SECOND).year + 1, 1, 1, tzinfo=_dt.UTC)
+    return _months_later(production_end, 12 if reading == "ROLLING_12_MONTHS" else 24)
+
+
+@check("edges.validity.at_the_end_of_validity", requirements=["VAL-004", "VAL-008"])
+def validity_edges(s: Session) -> None:
+    """Under the declared validity reading, one second before the end certificates are used and
+    production is issued; at the end itself, use and issuance are refused (no sweep needed)."""
+    from gc_conformance.session import NotApplicable
+
+    s.require_clock()
+    s.require_style(IssuanceStyle.PRODUCTION_DATA)
+    reading = s.capabilities.policies.get("validity")
+    if reading not in _READINGS:
+        raise NotApplicable(f"no validity reading the suite can judge is declared ({reading!r})")
+    w = s.world()
+    for device, meter in (("DEV-LATE-1", "M-LATE-1"), ("DEV-LATE-2", "M-LATE-2")):
+        s.accept("register_device", ISSUER_ID,
+                 device=device_record(device, meter, w.account(w.alice), 5_000, "solar"))  # fmt: skip
+    start, end = s.hour(0)
+    used = issue_wh(s, w, 100, hour=0)
+    kept = s.issue(SOLAR, w.meters[SOLAR], 0, 100, account=w.account(w.alice))
+    ends = _validity_end(reading, _dt.datetime.strptime(end, STAMP).replace(tzinfo=_dt.UTC))
+    s.advance(seconds=(ends - _SECOND - s.now).total_seconds())
+    s.accept("transfer", w.alice, bundle_id=used, to_account=w.account(w.bob), quantity=10)
+    s.accept("submit_production", ISSUER_ID,
+             **production(s, "DEV-LATE-1", "M-LATE-1", start, end, 10))  # fmt: skip
+    s.advance(seconds=1)
+    for action, extra in (
+        ("transfer", {"to_account": w.account(w.bob)}),
+        ("cancel", {"beneficiary": "Consumer-X"}),
+        ("reserve", {}),
+    ):
+        refused(s, action, w.alice, f"the certificates' validity ({reading}) ended at {stamp(ends)}",
+                requirements=("VAL-004",), bundle_id=kept, **extra)  # fmt: skip
+    refused(s, "submit_production", ISSUER_ID,
+            f"the production's validity ({reading}) ended at {stamp(ends)}",
+            requirements=("VAL-008",),
+            **production(s, "DEV-LATE-2", "M-LATE-2", start, end, 10))  # fmt: skip
+
+
+# ====================================================================== queries at their edges
+
+
+@check("edges.query.production_period_bounds", requirements=["IT-003"])
+def query_period_bounds(s: Session) -> None:
+    """A query by production period matches the bundles whose interval overlaps it: a window
+    ending where an interval starts, or starting where it ends, does not match it."""
+    w = s.world()
+    bundle = issue_wh(s, w, 100, hour=5)
+    start, end = s.hour(5)
+    cases = (
+        (shifted(start, hours=-1), start, False),  # ends where the interval starts
+        (end, shifted(end, hours=1), False),  # starts where the interval ends
+        (shifted(start, hours=-1), shifted(start, seconds=1), True),  # its first second
+        (shifted(end, seconds=-1), shifted(end, hours=1), True),  # its last second
+    )
+    for low, high, matches in cases:
+        found = s.accept("query", ISSUER_ID, start=low, end=high).get("bundles")
+        ids = [b.get("bundle_id") for b in found] if isinstance(found, list) else None
+        if ids is None or (bundle in ids) != matches:
+            raise EdgeFailed(
+                f"a query for production between {low} and {high} "
+                + ("must return" if matches else "must not return")
+                + f" the bundle produced {start}..{end}",
+                expected="included" if matches else "not included",
+                observed=ids,
+                severity=MAJOR,
+                requirements=("IT-003",),
+            )
+
+
+# ====================================================================== registration at its edges
+
+
+@check("edges.devices.location_complete", requirements=["DEV-001"])
+def device_location_complete(s: Session) -> None:
+    """A device location needs its country and an address or both GPS coordinates: without the
+    country, with neither, or with one coordinate only it is refused."""
+    w = s.world()
+    incomplete = (
+        {"city": "Delft"},
+        {"country": "NL"},
+        {"country": "NL", "latitude": 52.0},
+        {"country": "NL", "longitude": 4.3},
+    )
+    for index, location in enumerate(incomplete):
+        record = device_record(
+            f"DEV-LOC-{index}", f"M-LOC-{index}", w.account(w.alice), 10, "solar"
+        )
+        refused(s, "register_device", ISSUER_ID, f"the location {location} is incomplete",
+                requirements=("DEV-001",), device={**record, "location": location})  # fmt: skip
+    record = device_record("DEV-GPS", "M-GPS", w.account(w.alice), 10, "solar")
+    s.accept("register_device", ISSUER_ID,
+             device={**record, "location": {"country": "NL", "latitude": 52.0, "longitude": 4.3}})  # fmt: skip
+
+
+@check("edges.roles.issuer_exemptions", requirements=["ROLE-001"])
+def issuer_exemptions(s: Session) -> None:
+    """The GC Issuer's own account must name one of the three D2 purposes: another purpose,
+    or none, is refused; each of the three is accepted."""
+    s.world()
+    for index, exemption in enumerate(("GIFT", "own_consumption", "", None)):
+        account = {"account_id": f"ACC-ISSUER-{index}", "holder_id": ISSUER_ID,
+                   "account_name": "issuer's own", "exemption": exemption}  # fmt: skip
+        if exemption is None:
+            del account["exemption"]
+        refused(s, "open_account", ISSUER_ID, f"the exemption {exemption!r} is not a D2 purpose",
+                requirements=("ROLE-001",), account=account)  # fmt: skip
+    for exemption in ("OWN_CONSUMPTION", "TESTING", "SUPPORT_RECOVERY"):
+        s.accept("open_account", ISSUER_ID,
+                 account={"account_id": f"ACC-ISSUER-{exemption}", "holder_id": ISSUER_ID,
+                          "account_name": "issuer's own", "exemption": exemption})  # fmt: skip
