@@ -752,11 +752,12 @@ def validity_edges(s: Session) -> None:
     s.accept("submit_production", ISSUER_ID,
              **production(s, "DEV-LATE-1", "M-LATE-1", start, end, 10))  # fmt: skip
     s.advance(seconds=1)
-    for action, extra in (
+    uses: tuple[tuple[str, dict[str, Any]], ...] = (
         ("transfer", {"to_account": w.account(w.bob)}),
         ("cancel", {"beneficiary": "Consumer-X"}),
         ("reserve", {}),
-    ):
+    )
+    for action, extra in uses:
         refused(s, action, w.alice, f"the certificates' validity ({reading}) ended at {stamp(ends)}",
                 requirements=("VAL-004",), bundle_id=kept, **extra)  # fmt: skip
     refused(s, "submit_production", ISSUER_ID,
