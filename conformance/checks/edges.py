@@ -764,6 +764,17 @@ def validity_edges(s: Session) -> None:
             f"the production's validity ({reading}) ended at {stamp(ends)}",
             requirements=("VAL-008",),
             **production(s, "DEV-LATE-2", "M-LATE-2", start, end, 10))  # fmt: skip
+    if reading == "CALENDAR_YEAR":
+        # Production ending at midnight on 1 January belongs to the year it ended in (its last
+        # second lies there): at that very instant its validity has ended too.
+        last_start, last_end = stamp(ends - _dt.timedelta(hours=1)), stamp(ends)
+        s.accept("register_device", ISSUER_ID,
+                 device=device_record("DEV-LATE-3", "M-LATE-3", w.account(w.alice), 5_000,
+                                      "solar"))  # fmt: skip
+        refused(s, "submit_production", ISSUER_ID,
+                f"production {last_start}..{last_end} was valid until {last_end} only",
+                requirements=("VAL-008",),
+                **production(s, "DEV-LATE-3", "M-LATE-3", last_start, last_end, 10))  # fmt: skip
 
 
 # ====================================================================== queries at their edges
