@@ -56,9 +56,80 @@ DEFAULT_TARGETS = (
     ("examples/toy_registry/registry.py", "examples.toy_registry.adapter:ToyAdapter"),
 )
 
-#: Mutants that cannot change what any client observes, by (file, function, mutation), with
-#: the reason. A key that no longer matches a mutant is reported, so the list cannot go stale.
-EQUIVALENT: dict[tuple[str, str, str], str] = {}
+_TOY = "examples/toy_registry/registry.py"
+_NUMBERING = "numbering is the vendor's own: the suite compares IDs only relative to each other"
+_MESSAGE = "the refusal's free text only; its number (mapped to the canonical code) is unchanged"
+
+#: Equivalent mutants: they change only what the standard leaves to the vendor (numbering,
+#: message text, a reading the standard leaves open), so no conformance suite may tell them
+#: apart. Not scored. By (file, function, mutation), with the reason; the smoke test fails
+#: when a key no longer names a mutant, so the list cannot go stale.
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    (_TOY, "<module>", "`1000000` -> `1000001`"): _NUMBERING,
+    (_TOY, "<module>", "`1000000` -> `999999`"): _NUMBERING,
+    (_TOY, "ToyLedger.__init__", "`1` -> `2`"): _NUMBERING,
+    (_TOY, "ToyLedger.__init__", "`1` -> `0`"): _NUMBERING,
+    (_TOY, "ToyLedger.__init__", "`1` -> `2` #2"): _NUMBERING,
+    (_TOY, "ToyLedger.__init__", "`1` -> `0` #2"): _NUMBERING,
+    (_TOY, "ToyLedger.record_reading", "`+` -> `-` in `self._next_lot += 1`"): _NUMBERING
+    + " (lot IDs count down, still unique)",
+    (_TOY, "ToyLedger.record_reading", "`1` -> `2`"): _NUMBERING + " (lot IDs step by 2)",
+    (_TOY, "ToyLedger._new_parcel_id", "`+` -> `-` in `self._next_parcel += 1`"): _NUMBERING
+    + " (bundle IDs count down, still unique)",
+    (_TOY, "ToyLedger._new_parcel_id", "`1` -> `2`"): _NUMBERING + " (bundle IDs step by 2)",
+    (
+        _TOY,
+        "LedgerError.__init__",
+        "statement removed: `super().__init__(f'E{fault.value} {fault.name}: {text}')`",
+    ): _MESSAGE,
+    (_TOY, "LedgerError.__init__", "statement removed: `self.text = text`"): _MESSAGE,
+    (_TOY, "_energy", "`<` -> `<=` in `energy < 0`"): "a reading of exactly 0 Wh refused "
+    "instead of issuing nothing: the standard allows both (SPLIT-004: nothing is issued either way)",
+    (_TOY, "_energy", "`>` -> `>=` in `energy.adjusted() > 18`"): "the toy's own ceiling of "
+    "10^18-10^19 Wh: no clause sets one, and under the declared NAMEPLATE plausibility no "
+    "device can produce that much anyway",
+    (_TOY, "_energy", "`18` -> `19`"): "as above (the ceiling moves to 10^20 Wh)",
+    (_TOY, "_energy", "`18` -> `17`"): "as above (the ceiling moves to 10^18 Wh)",
+}
+
+#: Surviving mutants that are real differences, but ones no SHALL of the standard decides:
+#: scored as survivors (never hidden), printed with the reason no check may fail them.
+UNJUDGED: dict[tuple[str, str, str], str] = {
+    **{
+        (_TOY, function, "statement removed: `self._last_change = when`"): "time order of "
+        "actions (IT-005) is a SHOULD: the toy forgets the instant of this action only for "
+        "its ordering rule"
+        for function in (
+            "ToyLedger.open_account",
+            "ToyLedger.register_unit",
+            "ToyLedger.record_reading",
+        )
+    },
+    **{
+        (_TOY, "ToyLedger.open_account", mutation): "an exemption on a holder's own account "
+        "(D2 exemptions are the issuer's) is refused by the model as a malformed field; no SHALL "
+        "of the standard says so"
+        for mutation in (
+            "`!=` -> `==` in `owner_id != self.operator_id`",
+            "statement removed: `raise LedgerError(Fault.BAD_FIELD, \"only the operator's own "
+            "account...`",
+            "`and` -> `or` in `purpose is not None and owner_id != self.operator_id`",
+        )
+    },
+    (_TOY, "ToyLedger.find", "`<` -> `<=` in `window[0] < window[1]`"): "an empty query window "
+    "answered with no bundles instead of refused: both are exact answers (IT-003)",
+    (
+        _TOY,
+        "ToyLedger.find",
+        "statement removed: `raise LedgerError(Fault.EMPTY_PERIOD, \"the window's start is not be...`",
+    ): "as above",
+    (
+        _TOY,
+        "ToyLedger._parcel",
+        "statement removed: `raise LedgerError(Fault.BAD_FIELD, 'parcel is required')`",
+    ): "a request without a bundle ID is refused as naming no bundle (UNKNOWN_BUNDLE) instead of "
+    "as malformed: refused either way (IT-004), and the standard fixes no code for it",
+}
 
 
 # ====================================================================== mutants
@@ -456,7 +527,11 @@ def report(result: Score, equivalent: dict[tuple[str, str, str], str]) -> str:
     ]
     if result.survived:
         lines.append("survivors:")
-        lines += [f"  {o.mutant.where()}: {o.mutant.description}" for o in result.survived]
+        lines += [
+            f"  {o.mutant.where()}: {o.mutant.description}"
+            + (f" -- unjudged: {UNJUDGED[o.mutant.key]}" if o.mutant.key in UNJUDGED else "")
+            for o in result.survived
+        ]
     if result.equivalent:
         lines.append("equivalent (not scored):")
         lines += [
