@@ -576,6 +576,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="append", default=[], help="only these checks")
     parser.add_argument("--fail-under", type=float, default=0.0, metavar="PERCENT")
     parser.add_argument("--verbose", action="store_true", help="print every mutant's outcome")
+    parser.add_argument(
+        "--run-equivalent", action="store_true", help="run the allow-listed equivalent mutants too"
+    )
     args = parser.parse_args(argv)
     targets = _targets(args.target)
     mutants = [m for path in targets for m in mutants_of(path)]
@@ -592,6 +595,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         mutants = sorted(
             random.Random(args.seed).sample(mutants, args.sample), key=lambda m: m.index
         )
+    skipped = [] if args.run_equivalent else [m for m in mutants if m.key in EQUIVALENT]
+    mutants = [m for m in mutants if m not in skipped]
     if args.list:
         for m in mutants:
             print(f"{m.where()}: {m.description}")
@@ -618,6 +623,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{outcome.mutant.where()}: {outcome.mutant.description}: {verdict}", flush=True)
 
     outcomes = run_mutants(mutants, targets, options, progress)
+    # Equivalent mutants are not run (they cannot be killed): counted as surviving equivalents.
+    outcomes += [Outcome(m, False, "equivalent (not run)", 0.0) for m in skipped]
     result = score(outcomes, EQUIVALENT)
     print(report(result, EQUIVALENT))
     print(f"({time.monotonic() - started:.0f} s, {args.jobs} job(s), seed {args.seed}, "

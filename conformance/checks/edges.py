@@ -209,7 +209,15 @@ def _the_other(s: Session, account: str, device: str) -> Any:
 
 @check(
     "edges.quantity.claims_and_overasks",
-    requirements=["CLAIM-002", "QTY-002", "DC-005", "DC-007"],
+    requirements=[
+        "CLAIM-002",
+        "QTY-002",
+        "DC-005",
+        "DC-007",
+        "SPLIT-001",
+        "SPLIT-002",
+        "SPLIT-004",
+    ],
 )
 def claim_edges(s: Session) -> None:
     """A claim of one more than was cancelled is refused; all of it is accepted, once."""
@@ -230,7 +238,7 @@ def claim_edges(s: Session) -> None:
 
 @check(
     "edges.magnitude.ten_million_wh",
-    requirements=["ATTR-003", "SPLIT-001", "SPLIT-002", "QTY-002", "DC-007"],
+    requirements=["ATTR-003", "SPLIT-001", "SPLIT-002", "SPLIT-004", "QTY-002", "DC-007"],
 )
 def ten_million(s: Session) -> None:
     """10^7 Wh issued, split near both ends and in the middle, over-asked: nothing lost or made."""
