@@ -497,9 +497,11 @@ def adjacent_intervals(s: Session) -> None:
     h2, h2_end = s.hour(2)
     s.accept("submit_production", ISSUER_ID, **production(s, WIND, meter, h1, h1_end, 100))
     s.accept("submit_production", ISSUER_ID, **production(s, WIND, meter, h2, h2_end, 100))
+    h0, h0_end = s.hour(0)  # ends where issued production starts
+    s.accept("submit_production", ISSUER_ID, **production(s, WIND, meter, h0, h0_end, 100))
     for start, end in (
         (shifted(h2_end, seconds=-1), shifted(h2_end, minutes=30)),  # last second of hour 2
-        (shifted(h1, minutes=-30), shifted(h1, seconds=1)),  # first second of hour 1
+        (shifted(h0, minutes=30), shifted(h1, seconds=1)),  # first second of hour 1
         (shifted(h1, minutes=59, seconds=59), shifted(h2, seconds=1)),  # across the seam
     ):
         refused(s, "submit_production", ISSUER_ID, f"{start}..{end} overlaps issued production",
