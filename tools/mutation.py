@@ -105,16 +105,19 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
             "ToyLedger.record_reading",
         )
     },
+    (
+        _TOY,
+        "ToyLedger.open_account",
+        "statement removed: `raise LedgerError(Fault.BAD_FIELD, \"only the operator's own "
+        "account...`",
+    ): "an exemption on a holder's own account (D2 exemptions are the issuer's) is refused by "
+    "the model as a malformed field; no SHALL of the standard says so",
     **{
-        (_TOY, "ToyLedger.open_account", mutation): "an exemption on a holder's own account "
-        "(D2 exemptions are the issuer's) is refused by the model as a malformed field; no SHALL "
-        "of the standard says so"
-        for mutation in (
-            "`!=` -> `==` in `owner_id != self.operator_id`",
-            "statement removed: `raise LedgerError(Fault.BAD_FIELD, \"only the operator's own "
-            "account...`",
-            "`and` -> `or` in `purpose is not None and owner_id != self.operator_id`",
-        )
+        (_TOY, function, "statement removed: `self._still_valid(parcel, when)`"): "a "
+        + what
+        + " of certificates past their validity that no sweep has marked expired: VAL-004 "
+        "names transfer, cancellation and reservation only (VAL-003 needs the expiry sweep)"
+        for function, what in (("ToyLedger.unhold", "release"), ("ToyLedger.revoke", "withdrawal"))
     },
     (_TOY, "ToyLedger.find", "`<` -> `<=` in `window[0] < window[1]`"): "an empty query window "
     "answered with no bundles instead of refused: both are exact answers (IT-003)",

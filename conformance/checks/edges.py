@@ -785,6 +785,12 @@ def validity_edges(s: Session) -> None:
                 f"production {last_start}..{last_end} was valid until {last_end} only",
                 requirements=("VAL-008",),
                 **production(s, "DEV-LATE-3", "M-LATE-3", last_start, last_end, 10))  # fmt: skip
+        # One second later, production whose last second lies in the new year is issued.
+        s.advance(seconds=1)
+        first_start = stamp(ends - _dt.timedelta(minutes=59, seconds=59))
+        s.accept("submit_production", ISSUER_ID,
+                 **production(s, "DEV-LATE-3", "M-LATE-3", first_start, stamp(ends + _SECOND),
+                              10))  # fmt: skip
 
 
 # ====================================================================== queries at their edges
