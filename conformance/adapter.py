@@ -332,7 +332,7 @@ class Capabilities:
                     "capabilities.actions",
                     f"{unclaimed[0]!r} belongs to no claimed profile",
                 )
-        return cls(
+        parsed = cls(
             name,
             version,
             profiles,
@@ -343,6 +343,13 @@ class Capabilities:
             observe=features["observe"],
             actions=actions,
         )
+        if "tier" in data and data["tier"] != parsed.tier:
+            raise CapabilitiesError(
+                "capabilities.tier",
+                f"{data['tier']!r} contradicts reset={parsed.reset} and observe={parsed.observe} "
+                f"(tier {parsed.tier!r}); leave it out, it is derived",
+            )
+        return parsed
 
     def to_plain(self) -> dict[str, Any]:
         plain: dict[str, Any] = {
@@ -370,6 +377,7 @@ _CAPABILITY_KEYS = frozenset(
         "clock",
         "policies",
         "actions",
+        "tier",  # as to_plain() writes it: must agree with reset and observe
         *CONTRACT_FEATURES,
     }
 )

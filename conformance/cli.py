@@ -283,7 +283,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise _UsageError(f"--profile: {exc}; known: {known}") from None
     if args.max_examples < 1:
         raise _UsageError("--max-examples must be at least 1")
-    if args.check_timeout < 0 or args.check_timeout != args.check_timeout:
+    if not (0 <= args.check_timeout < float("inf")):
         raise _UsageError("--check-timeout must be a number of seconds, 0 or more")
     if args.evidence is not None:
         from gc_conformance.evidence import archive_kind

@@ -92,10 +92,10 @@ def write_evidence(
         return
     with tarfile.open(path, "w:gz") as archive:
         for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
+            entry = tarfile.TarInfo(name)
+            entry.size = len(data)
+            entry.mode = 0o644
+            archive.addfile(entry, io.BytesIO(data))
 
 
 def archive_kind(path: Path) -> str:

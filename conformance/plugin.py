@@ -26,7 +26,7 @@ import datetime as _dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -111,6 +111,12 @@ _CAPABILITIES = pytest.StashKey[dict[str, Any]]()
 _WORKER_KEY = "gc_conformance_capabilities"
 
 
+def declared(capabilities: Capabilities) -> dict[str, Any]:
+    """The capabilities as the adapter declared them (``to_plain`` minus derived fields such
+    as ``tier``), so that ``Capabilities.from_plain`` reads them back to the same value."""
+    return {k: v for k, v in capabilities.to_plain().items() if k != "tier"}
+
+
 def frozen_capabilities(config: pytest.Config) -> Capabilities:
     """The run's capabilities: read once (controller), handed to workers, never re-read."""
     if _CAPABILITIES not in config.stash:
@@ -118,7 +124,7 @@ def frozen_capabilities(config: pytest.Config) -> Capabilities:
         if isinstance(workerinput, dict) and _WORKER_KEY in workerinput:
             config.stash[_CAPABILITIES] = json.loads(workerinput[_WORKER_KEY])
         else:
-            config.stash[_CAPABILITIES] = _read_capabilities(config).to_plain()
+            config.stash[_CAPABILITIES] = declared(_read_capabilities(config))
     return Capabilities.from_plain(config.stash[_CAPABILITIES])
 
 
@@ -137,12 +143,12 @@ def _read_capabilities(config: pytest.Config) -> Capabilities:
     try:
         adapter = load_adapter(options.adapter_spec)
     except AdapterUnavailable as exc:
-        pytest.exit(f"adapter unavailable: {exc}", returncode=3)
+        _unavailable(f"adapter unavailable: {exc}")
     try:
         raw = call_within("capabilities()", adapter.capabilities, options.check_timeout)
         return Capabilities.from_plain(raw)
     except (AdapterCallFailed, AdapterContractError, ConfigurationError) as exc:
-        pytest.exit(f"capabilities unusable: {exc}", returncode=3)
+        _unavailable(f"capabilities unusable: {exc}")
     finally:
         with contextlib.suppress(AdapterCallFailed):
             call_within("close()", adapter.close, options.check_timeout)
@@ -153,7 +159,7 @@ def pytest_configure_node(node: Any) -> None:
     """xdist (controller): every worker gets the capabilities the controller read."""
     config = node.config
     if config.getoption("--gc-adapter", default=None):
-        node.workerinput[_WORKER_KEY] = json.dumps(frozen_capabilities(config).to_plain())
+        node.workerinput[_WORKER_KEY] = json.dumps(declared(frozen_capabilities(config)))
 
 
 def run_options(config: pytest.Config) -> RunOptions:
@@ -233,7 +239,7 @@ def gc_adapter(gc_options: RunOptions) -> Iterator[RegistryAdapter]:
     try:
         adapter = load_adapter(gc_options.adapter_spec)
     except AdapterUnavailable as exc:
-        pytest.exit(f"adapter unavailable: {exc}", returncode=3)
+        _unavailable(f"adapter unavailable: {exc}")
     yield adapter
     try:  # bounded like a check: a close() that hangs or exits must not hang or end the run
         call_within("close()", adapter.close, gc_options.check_timeout)
@@ -300,6 +306,17 @@ def collected_results() -> list[CheckResult]:
 
 def reset_collected() -> None:
     _SINK.clear()
+    UNAVAILABLE.clear()
+
+
+# Why the adapter could not be used, when the plugin stopped the run for it (exit 3): pytest's
+# own INTERNAL_ERROR is also 3, and must not be mistaken for it.
+UNAVAILABLE: list[str] = []
+
+
+def _unavailable(message: str) -> NoReturn:
+    UNAVAILABLE.append(message)
+    pytest.exit(message, returncode=3)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -142,18 +142,23 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
     interrupted: str | None = None
     with tempfile.TemporaryDirectory(prefix="gc-conformance-") as scratch:
         frozen = Path(scratch) / "capabilities.json"
-        frozen.write_text(json.dumps(capabilities.to_plain()), encoding="utf-8")
+        frozen.write_text(json.dumps(plugin.declared(capabilities)), encoding="utf-8")
         arguments = [*pytest_arguments(request), "--gc-capabilities", str(frozen)]
         try:
             with contextlib.redirect_stdout(output) if request.quiet else contextlib.nullcontext():
                 status = pytest.main(arguments)
         except KeyboardInterrupt:
             status, interrupted = pytest.ExitCode.INTERRUPTED, "the run was interrupted"
-    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
+    if status == pytest.ExitCode.USAGE_ERROR:
         print(untrusted.terminal(output.getvalue()))
         return EXIT_USAGE, None
-    if status == EXIT_UNREACHABLE:
+    if plugin.UNAVAILABLE:
+        print(f"gc-conformance: {untrusted.terminal(plugin.UNAVAILABLE[0])}")
         return EXIT_UNREACHABLE, None
+    if status == pytest.ExitCode.INTERNAL_ERROR:
+        # pytest (or pytest-xdist, after a worker crashed) stopped: what finished is kept,
+        # the rest is missing, and the run is incomplete, never a pass.
+        interrupted = "pytest stopped with an internal error (a crashed worker?)"
     if status == pytest.ExitCode.INTERRUPTED:
         interrupted = "the run was interrupted (Ctrl-C or a signal) before every check finished"
     results = plugin.collected_results()
@@ -207,7 +212,8 @@ def save_failures(
 def write_outputs(document: dict[str, Any], request: RunRequest) -> None:
     if request.json_path:
         request.json_path.write_text(
-            json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n",
+            encoding="utf-8",
         )
     if request.junit_path:
         from gc_conformance.reports import render_junit

@@ -536,9 +536,16 @@ class Session:
         """
         return self._read(self._observe_raw())
 
-    def observe_extension(self, key: str) -> Any:
+    def observe_extension(
+        self, key: str, kind: type[list[Any]] | type[Mapping[str, Any]] | None = None
+    ) -> Any:
         """An optional extension of ``observe()`` (``storage``, ``eacs``), IDs in logical form;
-        None when the registry has no whole-state observe or no such extension."""
+        None when the registry has no whole-state observe or no such extension.
+
+        A broken answer is a contract error (the check's verdict is *error*), never
+        "no data": an ``observe()`` answer that is not an object, or an extension not
+        of ``kind``, must not turn a check into a skip.
+        """
         if not self.capabilities.observe:
             return None
         try:
@@ -547,7 +554,7 @@ class Session:
             raise AdapterError(
                 len(self.steps), f"observe failed: {type(exc).__name__}: {exc}"
             ) from exc
-        value = raw.get(key) if isinstance(raw, Mapping) else None
+        value = self.extension_of(raw, key, kind)
         return None if value is None else self.from_wire(value)
 
     def _read(self, raw: object) -> dict[str, list[dict[str, Any]]]:
@@ -585,13 +592,32 @@ class Session:
         """
         raw = self._observe_raw()
         state = self._read(raw)
-        eacs = raw.get("eacs") if isinstance(raw, Mapping) else None
+        eacs = self.extension_of(raw, "eacs", list)
         extension = (
-            tuple(sorted(repr(sorted(dict(e).items())) for e in eacs if isinstance(e, Mapping)))
-            if isinstance(eacs, list)
-            else None
+            None if eacs is None else tuple(sorted(repr(sorted(dict(e).items())) for e in eacs))
         )
         return (*canonical_state(state), extension)
+
+    def extension_of(
+        self, raw: object, name: str, kind: type[list[Any]] | type[Mapping[str, Any]] | None
+    ) -> Any:
+        """``raw[name]`` of an ``observe()`` answer, checked to be of ``kind`` (AdapterError if not)."""
+        if not isinstance(raw, Mapping):
+            raise AdapterError(
+                len(self.steps), f"observe() answered a {type(raw).__name__}, not an object"
+            )
+        if name not in raw or raw[name] is None:
+            return None
+        value = raw[name]
+        if kind is None:
+            return value
+        if kind is list:
+            if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
+                raise AdapterError(len(self.steps), f"observe().{name} must be a list of objects")
+            return [dict(e) for e in value]
+        if not isinstance(value, Mapping):
+            raise AdapterError(len(self.steps), f"observe().{name} must be an object")
+        return value
 
     def _observe_raw(self) -> object:
         if not self.capabilities.observe:

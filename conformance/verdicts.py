@@ -12,8 +12,8 @@ Precedence (the first that applies wins)::
     incomplete    the run was interrupted or crashed; some planned checks have no result
     fail          a check verifying a SHALL requirement failed
     error         a check could not get a usable answer (adapter error, timeout, contract error)
-    no-checks     no selected check ran at all (every one skipped)
     not-verified  a claimed requirement could not be verified (skip of kind not-verified)
+    no-checks     no selected check ran at all (every one skipped)
     waived        a SHALL failure was expected by the vendor's xfail file
     pass          everything else: every planned check has a result and none of the above
 
@@ -98,10 +98,10 @@ def decide(
         return Verdict.FAIL
     if "error" in statuses:
         return Verdict.ERROR
-    if not any(s in RAN for s in statuses):
-        return Verdict.NO_CHECKS
     if any(c.get("status") == "skip" and c.get("skip_kind") == "not-verified" for c in items):
         return Verdict.NOT_VERIFIED
+    if not any(s in RAN for s in statuses):
+        return Verdict.NO_CHECKS
     if any(c.get("status") == "xfail" and shall_of(c) for c in items):
         return Verdict.WAIVED
     return Verdict.PASS

@@ -179,6 +179,17 @@ def _verify(args: argparse.Namespace) -> int:
     except VectorFileError as exc:
         print(f"gc-conformance: error: unreadable vectors: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from gc_conformance.vectors.files import identity
+
+    found = identity(args.vectors)
+    if not found["index_root_matches"]:
+        print(
+            f"gc-conformance: error: {found['location']}/index.json: root "
+            f"{str(found['index_root'])[:12]} does not match the files' content (recomputed "
+            f"{found['root'][:12]}): the set was changed after generation; regenerate it",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     options = VerifyOptions(
         adapter_spec=args.adapter,
         vectors=args.vectors,

@@ -405,12 +405,24 @@ def identity(location: str | None = None) -> dict[str, Any]:
     index = _read_json(node.joinpath("index.json"), f"{shown}/index.json")
     declared = index.get("root") if isinstance(index, dict) else None
     root = content_root(node)
-    shipped_root = root if location is None else content_root(installed_root())
     return {
         "set": str(index.get("set")) if isinstance(index, dict) else None,
         "location": shown,
         "root": root,
         "index_root": declared if isinstance(declared, str) else None,
         "index_root_matches": declared == root,
-        "shipped": root == shipped_root,
+        "shipped": root in shipped_roots(),
     }
+
+
+def shipped_roots() -> set[str]:
+    """The roots of the installed main set and its variants, recomputed from their content."""
+    installed = installed_root()
+    roots = {content_root(installed)}
+    index = _read_json(installed.joinpath("index.json"), "installed:v2/index.json")
+    for name in index.get("variants", {}) if isinstance(index, dict) else ():
+        try:
+            roots.add(content_root(installed.joinpath("variants", str(name))))
+        except VectorFileError:
+            continue
+    return roots

@@ -357,7 +357,7 @@ def allocate(
 
 def storage_extension(s: Session) -> Mapping[str, Any] | None:
     """The optional ``storage`` key of ``observe()``, or None when the registry has none."""
-    data = s.observe_extension("storage")
+    data = s.observe_extension("storage", Mapping)
     return data if isinstance(data, Mapping) else None
 
 

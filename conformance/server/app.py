@@ -70,8 +70,10 @@ from gc_conformance.server.auth import (
     Authorizer,
     TokenStore,
 )
+from gc_conformance.server.openapi import openapi_document
 
 DEFAULT_ISSUER = "ISSUER"
+OPENAPI_PATH = "/openapi.json"  # public: the document generated from the mapping
 MAX_BODY_BYTES = 1_048_576
 IDEMPOTENCY_CAPACITY = 10_000  # remembered keys (all parties); the oldest go first
 IDEMPOTENCY_BUDGET_BYTES = 8 * 1_048_576  # remembered answers + keys, all parties
@@ -433,6 +435,13 @@ def create_app(
     for name, route in service.mapping.admin.items():
         _claim(seen, route)
         routes.append(StarletteRoute(route.path, for_admin(name), methods=[route.method]))
+    document = openapi_document(service.mapping)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    _claim(seen, Route(name="openapi", method="GET", path=OPENAPI_PATH))
+    routes.append(StarletteRoute(OPENAPI_PATH, openapi, methods=["GET"]))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -485,6 +494,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_HEADER_BYTES",
     "MAX_JSON_DEPTH",
+    "OPENAPI_PATH",
     "RegistryService",
     "ServerConfig",
     "create_app",

@@ -48,8 +48,8 @@ class _HeaderTimeoutProtocol(H11Protocol):
 
     header_timeout_s = HEADER_TIMEOUT_S
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
-        super().connection_made(transport)  # type: ignore[arg-type]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
         self._arm_header_timer()
 
     def on_response_complete(self) -> None:

@@ -10,6 +10,7 @@ observe.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -122,7 +123,12 @@ def test_a_missing_action_skips_exactly_the_checks_that_need_it() -> None:
     results = run(adapter, CHECKS)
     skipped = {k for k, r in results.items() if "does not offer" in r.message}
     assert skipped and all(r.status is Status.SKIP for k, r in results.items() if k in skipped)
-    assert {"core.reserve.blocks_use", "core.reserve.release_restores"} <= skipped
+    assert {k for k in skipped if k.startswith("core.")} == {
+        "core.reserve.blocks_use",
+        "core.reserve.non_owner_refused",
+        "core.reserve.partial_split_partitions_parent",
+        "core.reserve.release_restores",
+    }
     # Checks that used reserve only as one part still run the rest.
     for check_id in ("core.requests.malformed_fields_refused", "core.withdraw.final"):
         assert results[check_id].status is Status.PASS, results[check_id].describe()
@@ -206,6 +212,7 @@ def test_faulty_registries_are_caught_without_reset_or_observe(
         ({"profiles": ["core", "gold"]}, "capabilities.profiles[1]"),
         ({"clock": "atomic"}, "capabilities.clock"),
         ({"colour": "blue"}, "capabilities.colour"),
+        ({"tier": "minimal"}, "capabilities.tier"),
         ({"name": ""}, "capabilities.name"),
     ],
 )
@@ -226,3 +233,28 @@ def test_a_declared_capacity_tolerance_moves_the_limit() -> None:
     session = Session(Tiered(), Capabilities.from_plain(plain))
     assert capacity_limit(session, 1000) == 1100
     assert capacity_limit(session, 250) == 275
+
+
+class IssuesAnyAge(Tiered):
+    """A wall-clock registry that never checks validity at issuance (answers as if it issued)."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        old = _dt.datetime.now(_dt.UTC) - _dt.timedelta(days=300)
+        if request["action"] == "submit_production" and request["start"] < old.isoformat():
+            return {"accepted": True, "result": {"bundle_id": "OLD-1", "issued_wh": 1000}}
+        return super().execute(request)
+
+
+def test_a_wall_clock_registry_issuing_expired_production_fails() -> None:
+    adapter = IssuesAnyAge(clock="fixed", reset=False, observe=False)
+    results = run(adapter, [get_check("core.validity.long_past_production_refused")])
+    (result,) = results.values()
+    assert result.status is Status.FAIL, result.describe()
+    assert "VAL-010" in result.requirements
+
+
+def test_capabilities_survive_their_plain_form() -> None:
+    """The run freezes capabilities as to_plain() and reads them back (workers, run document)."""
+    for tier in TIERS.values():
+        parsed = Capabilities.from_plain(Tiered(**tier).capabilities())  # type: ignore[arg-type]
+        assert Capabilities.from_plain(parsed.to_plain()) == parsed
