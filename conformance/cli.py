@@ -20,6 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from gc_conformance import STANDARD_REVISION, __version__
+from gc_conformance.cli_support import (
+    ADAPTER_FORMS,
+    SuggestingParser,
+    check_adapter_spec,
+    check_input_file,
+    check_output_file,
+    check_output_folder,
+    load_run_document,
+    print_written,
+    public_policy_name,
+    tolerate_broken_pipe,
+)
 from gc_conformance.errors import HarnessError, InternalError, UsageError
 from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT
 from gc_conformance.reference import InvalidInput, Policies
@@ -28,7 +40,7 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = SuggestingParser(
         prog="gc-conformance",
         description="Conformance suite and reference model for EnergyTag Granular Certificate registries.",
     )
@@ -48,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         "--adapter",
         required=True,
         metavar="SPEC",
-        help="reference, faulty:NAME, package.module:Class",
+        help=f"the registry to test, one of: {ADAPTER_FORMS}",
     )
     run.add_argument(
         "--profile",
@@ -105,6 +117,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
     run.add_argument(
+        "-x",
+        "--maxfail",
+        nargs="?",
+        type=int,
+        const=1,
+        default=None,
+        metavar="N",
+        help="stop after N failed or errored checks (-x alone: after the first); "
+        "the verdict is then never PASS",
+    )
+    run.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD.json",
+        help="compare with a previous run document: new failures, fixed, unchanged "
+        "(printed, and shown in the --report)",
+    )
+    run.add_argument(
         "--no-vectors",
         action="store_true",
         help="do not replay the golden vectors (a full run replays those the registry's "
@@ -159,12 +189,20 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--schema", action="store_true", help="print the run document's JSON Schema and exit"
     )
+    report.add_argument(
+        "--compare",
+        type=Path,
+        metavar="OLD.json",
+        help="compare with a previous run document (new failures, fixed, unchanged)",
+    )
 
     replay = commands.add_parser(
         "replay", help="re-run a saved failing sequence against an adapter"
     )
     replay.add_argument("file", type=Path, help="a saved failure (JSON)")
-    replay.add_argument("--adapter", required=True, metavar="SPEC")
+    replay.add_argument(
+        "--adapter", required=True, metavar="SPEC", help=f"the registry, one of: {ADAPTER_FORMS}"
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -231,6 +269,8 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from gc_conformance.demo import render_html, run_demo
 
+    check_output_file(args.report, "--report")
+    check_output_file(args.json, "--json")
     result = run_demo(_parse_policy_args(args.policy))
     for number, step in enumerate(result.steps, 1):
         mark = "ok " if step.as_expected else "BAD"
@@ -298,9 +338,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     known_checks = {c.check_id for c in all_checks()}
     unknown = [c for c in args.check if c not in known_checks]
     if unknown:
+        from gc_conformance.cli_support import suggestion
+
         raise _UsageError(
-            f"--check: no check {', '.join(unknown)} (see `gc-conformance requirements`)"
+            f"--check: no check {', '.join(unknown)}{suggestion(unknown[0], known_checks)} "
+            "(see `gc-conformance requirements`)"
         )
+    _check_run_inputs(args)
+    previous = load_run_document(args.compare, "--compare") if args.compare else None
     options = RunOptions(
         adapter_spec=args.adapter,
         profiles=profiles,
@@ -320,12 +365,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report_path=args.report,
         failures_dir=args.save_failures,
         quiet=args.quiet,
+        maxfail=args.maxfail,
         evidence_path=args.evidence,
         vector_replay=None if args.no_vectors or args.check else _vector_replay(options),
         vectors_identity=_vectors_identity(),
     )
-    code, _ = run(request)
+    code, document = run(request)
+    if document is not None:
+        _after_run(document, previous, args)
     return code
+
+
+def _check_run_inputs(args: argparse.Namespace) -> None:
+    """Every input and output of `run`, checked before the first check runs (exit 2)."""
+    check_adapter_spec(args.adapter)
+    if args.maxfail is not None and args.maxfail < 1:
+        raise UsageError("must be at least 1", field="--maxfail")
+    check_output_file(args.json, "--json")
+    check_output_file(args.junitxml, "--junitxml")
+    check_output_file(args.report, "--report")
+    check_output_folder(args.save_failures, "--save-failures")
+    check_output_file(args.evidence, "--evidence")
+
+
+def _after_run(
+    document: dict[str, Any], previous: dict[str, Any] | None, args: argparse.Namespace
+) -> None:
+    """The comparison with a previous run (console and report), and where everything went."""
+    if previous is not None:
+        from gc_conformance.reports.compare import compare_runs
+
+        comparison = compare_runs(previous, document)
+        print(comparison.summary_line(str(args.compare)))
+        if args.report:
+            from gc_conformance.reports import render_html
+
+            args.report.write_text(render_html(document, previous=previous), encoding="utf-8")
+    print_written({"run document": args.json, "JUnit XML": args.junitxml, "report": args.report})
 
 
 def _vectors_identity() -> dict[str, Any] | None:
@@ -431,8 +507,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.source is None or (args.html is None and args.junitxml is None):
         raise _UsageError("report needs --from RUN.json and at least one of --html, --junitxml")
+    check_input_file(args.source, "--from")
+    check_output_file(args.html, "--html")
+    check_output_file(args.junitxml, "--junitxml")
+    previous = load_run_document(args.compare, "--compare") if args.compare else None
     try:
-        written = rerender(args.source, html=args.html, junit=args.junitxml)
+        written = rerender(args.source, html=args.html, junit=args.junitxml, previous=previous)
     except RunDocumentError as exc:
         raise _UsageError(f"{args.source} is not a usable run document: {exc}") from None
     except OSError as exc:
@@ -444,6 +524,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from gc_conformance.replay import replay_command
+
+    check_input_file(args.file, "file")
+    check_adapter_spec(args.adapter)
 
     code: int = replay_command(args.file, args.adapter)
     return code
@@ -501,7 +584,8 @@ def _policy_rows() -> list[dict[str, Any]]:
     for prefix, scope, defaults in records:
         for field in attrs.fields(type(defaults)):
             default = getattr(defaults, field.name)
-            rows.append(_policy_row(prefix + field.name, scope, type(default), default.name))
+            name = prefix + public_policy_name(field.name)
+            rows.append(_policy_row(name, scope, type(default), default.name))
     # Chosen by each storage system when it registers: there is no registry-wide default.
     per_system = "storage system (D7, declared at registration)"
     rows.append(_policy_row("allocation_method", per_system, AllocationMethod, "none"))
@@ -601,6 +685,14 @@ class _UsageError(UsageError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from gc_conformance.environment import record_command
+
+    record_command(argv)
+    with tolerate_broken_pipe():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     handlers = {
@@ -622,6 +714,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handlers[args.command](args)
+    except _UsageError as exc:
+        print(f"gc-conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except HarnessError as exc:
         return _report_error(exc)
     except Exception as exc:  # a bug in gc-conformance: say so, never as the vendor's fault

@@ -340,3 +340,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         incomplete="the run was interrupted" if interrupted else None,
     )
     Path(path).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> Any:
+    """Count a check judged *error* as a pytest error, not a failure: pytest's own summary line
+    then agrees with the run's ("2 errors" beside "ERROR (2 error)", never "2 failed")."""
+    if report.when != "call":
+        return None
+    for name, value in getattr(report, "user_properties", ()):
+        if name == RESULT_PROPERTY and json.loads(value).get("status") == Status.ERROR.value:
+            return "error", "E", "ERROR"
+    return None

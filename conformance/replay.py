@@ -227,10 +227,12 @@ def replay(
     try:
         lock.run_sequence(requests(), after)
     except CheckFailed as exc:
+        named = getattr(exc, "requirements", None)  # the divergent step's rule(s) only
         return _evolve(
             base,
             Status.FAIL,
             "; ".join([exc.message, *notes]),
+            requirements=tuple(named) if named else base.requirements,
             expected=exc.expected,
             observed=exc.observed,
             severity=exc.severity,

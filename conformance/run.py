@@ -23,11 +23,13 @@ import pytest
 
 from gc_conformance import plugin, untrusted
 from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities
+from gc_conformance.cli_support import count_line
+from gc_conformance.environment import describe_environment
 from gc_conformance.errors import ConfigurationError
 from gc_conformance.outcomes import CheckResult, Status
 from gc_conformance.results import build_run_document, exit_code
 from gc_conformance.runner import AdapterCallFailed, RunOptions, call_within, finish
-from gc_conformance.verdicts import Verdict
+from gc_conformance.verdicts import Verdict, seal
 
 EXIT_USAGE, EXIT_UNREACHABLE = 2, 3
 
@@ -47,6 +49,7 @@ class RunRequest:
     report_path: Path | None = None
     failures_dir: Path | None = None  # where failing sequences are saved for `replay`
     quiet: bool = False
+    maxfail: int | None = None  # -x/--maxfail: stop after this many failed checks
     evidence_path: Path | None = None  # one archive for the auditor (see evidence.py)
     vector_replay: VectorReplay | None = None
     vectors_identity: dict[str, Any] | None = None  # the vector set, recomputed from content
@@ -114,6 +117,8 @@ def pytest_arguments(request: RunRequest) -> list[str]:
         args += ["--gc-xfail", str(request.xfail_path)]
     if request.workers:
         args += ["-n", request.workers]
+    if request.maxfail:
+        args += ["--maxfail", str(request.maxfail)]
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         args += ["-p", "gc_conformance.plugin"]
     return args
@@ -180,6 +185,7 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
         incomplete=interrupted,
         vectors=vectors,
     )
+    document = seal({**document, "environment": describe_environment()})  # what made the run
     _print_summary(document)
     write_outputs(document, request)
     saved: list[Path] = []
@@ -233,7 +239,7 @@ def _print_summary(document: dict[str, Any]) -> None:
         print(
             f"gc-conformance: INCOMPLETE RUN — {summary['incomplete']}; no verdict on the registry"
         )
-    counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
+    counts = count_line(document)  # checks and vector cases apart: agrees with pytest's line
     print(f"gc-conformance: {untrusted.terminal(summary['scope'])}")
     print(f"  {verdict.meaning} ({counts}); exit {verdict.exit_code}")
     if verdict is Verdict.NO_CHECKS:

@@ -193,9 +193,13 @@ def _judge(
             steps=tuple(session.steps),
         )
     except CheckFailed as exc:
+        # A check that knows which of its requirements the failure is about names only those
+        # (the differential check: the rule of the divergent step, never all it exercises).
+        named = getattr(exc, "requirements", None)
         return attrs.evolve(
             base,
             status=Status.FAIL,
+            requirements=tuple(named) if named else base.requirements,
             message=exc.message,
             expected=exc.expected,
             observed=exc.observed,

@@ -698,14 +698,12 @@ class Session:
         """Fail (critical) unless the state equals ``before``: refusals and failures are atomic."""
         after = self.snapshot()
         if after != before:
-            gone = sorted(set(before[1]) - set(after[1]))
-            new = sorted(set(after[1]) - set(before[1]))
-            eacs = "; the EACs changed" if before[2] != after[2] else ""
+            from gc_conformance.statediff import atomicity_failure
+
+            step = self.steps[-1].to_plain() if self.steps else None
+            message, expected, observed = atomicity_failure(before, after, what, step)
             raise CheckFailed(
-                f"{what} changed the registry's state (a refused or failed operation must be atomic)",
-                expected="state unchanged",
-                observed=f"bundles removed {gone}; bundles added {new}{eacs}",
-                severity=Severity.CRITICAL,
+                message, expected=expected, observed=observed, severity=Severity.CRITICAL
             )
 
     # ------------------------------------------------------------------ the standard cast

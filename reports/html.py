@@ -24,7 +24,9 @@ from typing import Any
 import jinja2
 
 from gc_conformance.reports.charts import COLOURS, LABELS, STATUS_ORDER, status_chart
+from gc_conformance.reports.compare import compare_runs
 from gc_conformance.reports.lineage import KIND_FILL, draw_lineage, step_went_wrong
+from gc_conformance.reports.sections import section_reference
 
 PROBLEM_STATUSES = ("fail", "error", "xpass")
 _VERDICT_TEXT = {
@@ -52,12 +54,33 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(document: Mapping[str, Any]) -> str:
-    """Render a run document; the same document always gives the same bytes."""
+def render_html(document: Mapping[str, Any], *, previous: Mapping[str, Any] | None = None) -> str:
+    """Render a run document (compared with ``previous``, a run document of an earlier run,
+    when given); the same documents always give the same bytes."""
     environment = _environment()
     environment.globals["anchor"] = anchor
+    environment.globals["seconds"] = seconds
+    environment.globals["id_parts"] = id_parts
     template = environment.get_template("report.html.j2")
-    return with_content_security_policy(template.render(**report_view(document)))
+    view = report_view(document)
+    view["comparison"] = compare_runs(previous, document).to_plain() if previous else None
+    return with_content_security_policy(template.render(**view))
+
+
+def seconds(value: object) -> str:
+    """A check's duration for the reader: ``0.41 s``, ``12 s``, or ``—`` when not recorded."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        return "—"
+    if value < 10:
+        return f"{value:.2f} s"
+    return f"{value:.0f} s"
+
+
+def id_parts(check_id: str) -> list[str]:
+    """A check ID cut after each dot: the template joins the parts with ``<wbr>``, so an ID
+    wraps only between its words, never inside one."""
+    parts = check_id.split(".")
+    return [part + "." for part in parts[:-1]] + parts[-1:]
 
 
 _INLINE = re.compile(r"<(style|script)>(.*?)</\1>", re.DOTALL)
@@ -131,7 +154,85 @@ def report_view(document: Mapping[str, Any]) -> dict[str, Any]:
             for rid in document["summary"]["untested_shall"]
         ],
         "status_counts": _row_counts(checks),
+        "scope": _scope(document, profiles),
+        "environment": _environment_rows(document),
+        "timing": _timing(document),
+        "passed_checks": [c for c in checks if c["status"] == "pass" and "#" not in c["id"]],
+        "passed_vectors": _passed_vector_groups(checks),
+        "other_checks": [c for c in checks if c["status"] not in ("pass", "skip")],
+        "section_of": {r["clause"]: section_reference(r["clause"]) for r in requirements},
     }
+
+
+def _scope(document: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]]) -> str:
+    """What the verdict covers, in one line: the judged profiles, the unjudged, the vectors."""
+    recorded = document["summary"].get("scope")
+    if isinstance(recorded, str) and recorded:
+        return recorded  # the run's own line (verdict, judged profiles, vectors)
+    judged = [p["profile"] for p in profiles if p["verdict"] in ("pass", "fail", "error")]
+    parts = [f"judged: {', '.join(judged) if judged else 'no profile'}"]
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for p in profiles:
+        if p["profile"] not in judged:
+            by_reason[p["verdict"]].append(p["profile"])
+    parts += [f"{reason}: {', '.join(names)}" for reason, names in sorted(by_reason.items())]
+    styles = document["registry"].get("issuance_styles") or []
+    if styles:
+        parts.append(f"issuance: {', '.join(styles)}")
+    vectors = document.get("vectors")
+    if isinstance(vectors, Mapping) and vectors.get("replayed", True) and "cases" in vectors:
+        parts.append(
+            f"golden vectors: {vectors.get('passed', '?')} of {vectors['cases']} cases passed"
+        )
+    else:
+        parts.append("golden vectors: not replayed in this run")
+    return "; ".join(parts)
+
+
+def _passed_vector_groups(checks: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """Passed golden vector cases (IDs ``file#case``), one entry per vector file: hundreds of
+    passing cases read as a line, the failing ones stay in full among the failures."""
+    groups: Counter[str] = Counter(
+        c["id"].partition("#")[0] for c in checks if c["status"] == "pass" and "#" in c["id"]
+    )
+    return sorted(groups.items())
+
+
+def _environment_rows(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The command line and the machine that made the run (optional in the document)."""
+    env = document.get("environment")
+    if not isinstance(env, Mapping):
+        return []
+    rows = [
+        (label, str(env[key]))
+        for key, label in (
+            ("command", "Command line"),
+            ("python", "Python"),
+            ("os", "Operating system"),
+            ("machine", "Machine"),
+        )
+        if env.get(key)
+    ]
+    packages = env.get("packages")
+    if isinstance(packages, Mapping) and packages:
+        rows.append(("Packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))))
+    return rows
+
+
+def _timing(document: Mapping[str, Any]) -> str:
+    """Total time spent in checks and the slowest one, from the optional per-check durations."""
+    timed = [
+        (float(c["duration"]), c["id"])
+        for c in document["checks"]
+        if isinstance(c.get("duration"), int | float) and not isinstance(c.get("duration"), bool)
+    ]
+    if not timed:
+        return "per-check durations not recorded"
+    slowest = max(timed)
+    return (
+        f"{seconds(sum(d for d, _ in timed))} in {len(timed)} timed checks; "
+        f"slowest {slowest[1]} ({seconds(slowest[0])})"
+    )
 
 
 def anchor(check_id: str) -> str:
@@ -196,6 +297,7 @@ def _clauses(
         out.append(
             {
                 "clause": clause,
+                "section": section_reference(clause),
                 "requirements": rows,
                 "counts": [(s, counts[s]) for s in STATUS_ORDER if counts[s]],
             }
@@ -207,20 +309,33 @@ def _natural(text: str) -> tuple[Any, ...]:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
 
 
+def changed_step(message: str) -> int | None:
+    """The step a failure names first (``"step 8: the refused cancel changed ..."``): the
+    harness's convention for the step that went wrong although its answer looked right."""
+    match = re.match(r"step (\d+)\b", message)
+    return int(match.group(1)) if match else None
+
+
 def _problem(check: Mapping[str, Any], by_id: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     steps = check.get("steps") or []
+    named = changed_step(str(check.get("message", "")))
     return {
         **check,
         "requirement_rows": [
-            by_id.get(rid, {"id": rid, "level": "?", "title": "(not in this document's catalogue)"})
-            for rid in check["requirements"]
+            {**row, "section": section_reference(str(row.get("clause", "")))}
+            for row in (
+                by_id.get(
+                    rid, {"id": rid, "level": "?", "title": "(not in this document's catalogue)"}
+                )
+                for rid in check["requirements"]
+            )
         ],
-        "step_rows": [_step_row(step) for step in steps],
-        "lineage": draw_lineage(steps) if steps else None,
+        "step_rows": [_step_row(step, named) for step in steps],
+        "lineage": draw_lineage(steps, changed_by=named) if steps else None,
     }
 
 
-def _step_row(step: Mapping[str, Any]) -> dict[str, Any]:
+def _step_row(step: Mapping[str, Any], named: int | None = None) -> dict[str, Any]:
     request = step.get("request") or {}
     fields = {k: v for k, v in request.items() if k not in ("action", "actor", "now")}
     answer = step.get("answer")
@@ -240,7 +355,7 @@ def _step_row(step: Mapping[str, Any]) -> dict[str, Any]:
         "fields": _compact(fields),
         "expectation": step.get("expectation", ""),
         "answer": answer_text,
-        "wrong": step_went_wrong(step),
+        "wrong": step_went_wrong(step) or (named is not None and step.get("number") == named),
         "wire": [_wire_row(e) for e in step.get("exchanges") or () if isinstance(e, Mapping)],
     }
 

@@ -107,8 +107,16 @@ def step_went_wrong(step: Mapping[str, Any]) -> bool:
     return False  # "any", "accept or reject ...": every answer is allowed
 
 
-def build_lineage(steps: Iterable[Mapping[str, Any]]) -> nx.DiGraph:
-    """The lineage graph of the accepted steps; node and edge attributes carry the labels."""
+def build_lineage(
+    steps: Iterable[Mapping[str, Any]], *, changed_by: int | None = None
+) -> nx.DiGraph:
+    """The lineage graph of the accepted steps; node and edge attributes carry the labels.
+
+    ``changed_by`` is the step a check found to have changed the registry's state
+    although it was refused or failed: its answer says nothing was done, so the
+    bundle it named is marked (red, "changed by refused step N") rather than drawn
+    as untouched, and the drawing never contradicts what was observed.
+    """
     graph: nx.DiGraph = nx.DiGraph()
     device_accounts: dict[str, str] = {}
     order = 0
@@ -124,6 +132,8 @@ def build_lineage(steps: Iterable[Mapping[str, Any]]) -> nx.DiGraph:
     for step in steps:
         request = step.get("request") or {}
         answer = step.get("answer")
+        if changed_by is not None and step.get("number") == changed_by:
+            _mark_changed(graph, add, request, changed_by, answer)
         if not isinstance(answer, Mapping) or not answer.get("accepted"):
             continue
         result = answer.get("result") or {}
@@ -181,6 +191,31 @@ def build_lineage(steps: Iterable[Mapping[str, Any]]) -> nx.DiGraph:
     return graph
 
 
+def _mark_changed(
+    graph: nx.DiGraph, add: Any, request: Mapping[str, Any], number: int, answer: object
+) -> None:
+    """The bundle a refused (or failed) step named, when that step changed the state anyway."""
+    if isinstance(answer, Mapping) and answer.get("accepted"):
+        return  # an accepted step is drawn from its answer
+    bundle_id = request.get("bundle_id")
+    if bundle_id is None:
+        return
+    node = f"B{bundle_id}"
+    if node not in graph:
+        add(node, kind="active", label=f"bundle {bundle_id}", quantity=None)
+    data = graph.nodes[node]
+    data.update(wrong=True, changed_at=number)
+    refused = "failed" if not isinstance(answer, Mapping) else "refused"
+    data["events"].append(
+        Event(
+            number,
+            f"{request.get('action', '?')} {refused}, yet the registry's state changed "
+            "(the observed bundles are listed under Observed)",
+            False,
+        )
+    )
+
+
 def _split(
     graph: nx.DiGraph,
     add: Any,
@@ -231,9 +266,11 @@ def _split(
         graph.add_edge(parent, rest, step=number, wrong=wrong)
 
 
-def draw_lineage(steps: Sequence[Mapping[str, Any]]) -> LineagePicture | None:
+def draw_lineage(
+    steps: Sequence[Mapping[str, Any]], *, changed_by: int | None = None
+) -> LineagePicture | None:
     """Lay the lineage out for inline SVG, or None when the steps created no certificate."""
-    graph = build_lineage(steps)
+    graph = build_lineage(steps, changed_by=changed_by)
     if not any(data.get("kind") != "issuance" for _, data in graph.nodes(data=True)):
         return None
     nodes = sorted(graph.nodes, key=lambda n: graph.nodes[n]["order"])
@@ -288,7 +325,10 @@ def _describe(data: Mapping[str, Any]) -> tuple[list[str], str]:
     else:
         quantity = data.get("quantity")
         head = f"{data['label']}" + (f" · {quantity} Wh" if quantity is not None else "")
-        lines = [head, str(data.get("account") or "account unknown"), str(data["kind"])]
+        state = str(data["kind"])
+        if data.get("changed_at") is not None:
+            state = f"changed by refused step {data['changed_at']}"
+        lines = [head, str(data.get("account") or "account unknown"), state]
     return lines, " — ".join(line for line in lines if line)
 
 

@@ -8,14 +8,22 @@ rendered, so a malformed document (refused with the field named, see
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from gc_conformance.reports.html import render_html
 from gc_conformance.reports.junit import render_junit
 from gc_conformance.reports.schema import RUN_DOCUMENT_SCHEMA, load_run_document
 
 
-def rerender(source: Path, *, html: Path | None, junit: Path | None) -> list[Path]:
+def rerender(
+    source: Path,
+    *,
+    html: Path | None,
+    junit: Path | None,
+    previous: Mapping[str, Any] | None = None,
+) -> list[Path]:
     """Validate ``source`` and write the requested outputs; return the paths written.
 
     Raises :class:`~gc_conformance.reports.schema.RunDocumentError` for a bad
@@ -24,7 +32,7 @@ def rerender(source: Path, *, html: Path | None, junit: Path | None) -> list[Pat
     document = load_run_document(source)
     outputs: list[tuple[Path, str]] = []
     if html is not None:
-        outputs.append((html, render_html(document)))
+        outputs.append((html, render_html(document, previous=previous)))
     if junit is not None:
         outputs.append((junit, render_junit(document)))
     for path, text in outputs:

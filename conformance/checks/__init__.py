@@ -32,6 +32,7 @@ CHECK_MODULES = (
     "gc_conformance.checks.differential",
     "gc_conformance.checks.integrity",
     "gc_conformance.checks.security",
+    "gc_conformance.checks.edges",
 )
 
 

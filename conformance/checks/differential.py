@@ -54,6 +54,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
+import attrs
 import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis import strategies as st
@@ -76,7 +77,7 @@ from gc_conformance.adapter import (
     read_state,
 )
 from gc_conformance.checks import check
-from gc_conformance.outcomes import Severity
+from gc_conformance.outcomes import Severity, SkipKind
 from gc_conformance.reference import InvalidInput, Policies
 from gc_conformance.reference.invariants import check_invariants
 from gc_conformance.session import (
@@ -119,6 +120,169 @@ NOT_EXERCISED = frozenset(
 )
 
 _ANNOTATION = re.compile(r"\s*\[reference bundle_id=(?P<id>.+)\]$")
+
+
+# ====================================================================== which requirement a step is about
+
+
+class Divergence(CheckFailed):
+    """A divergence from the model, naming only the requirements the divergent step is about.
+
+    The runner reports a failure under ``requirements`` (not under every
+    requirement the check lists), so that a wrong split fails SPLIT-001, not
+    the eighteen rules the machine exercises, and a SHOULD divergence fails
+    no SHALL requirement.
+    """
+
+    def __init__(self, message: str, *, requirements: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.requirements = requirements
+
+
+class CodeDivergence(CodeMismatch):
+    """A refusal with another canonical code than the model's, naming the rule behind that code."""
+
+    def __init__(self, message: str, *, requirements: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.requirements = requirements
+
+
+#: Who may ask for each action (D2): the requirement a request by anyone else breaks.
+AUTHORITY = {
+    "transfer": "AUTH-001",
+    "cancel": "AUTH-002",
+    "claim": "AUTH-003",
+    "reserve": "AUTH-004",
+    "release": "AUTH-004",
+    "withdraw": "AUTH-006",
+    "submit_production": "AUTH-005",
+    "issue_bundle": "AUTH-005",
+    "open_account": "AUTH-007",
+    "register_device": "AUTH-007",
+    "expire": "VAL-007",
+    "correct_production": "CORR-009",
+    "query": "AUTH-008",
+}
+#: The requirement an accepted request of each action stands on (what a wrong refusal breaks).
+ALLOWED_BY = {
+    "transfer": ("XFER-002",),
+    "cancel": ("CANC-001",),
+    "claim": ("CLAIM-002",),
+    "reserve": ("RES-001",),
+    "release": ("RES-002",),
+    "withdraw": ("AUTH-006",),
+    "submit_production": ("PROD-007",),
+    "issue_bundle": ("ISS-001",),
+    "open_account": ("AUTH-007",),
+    "register_device": ("DEV-001",),
+    "query": ("IT-003",),
+    "expire": ("VAL-002",),
+    "correct_production": ("CORR-001",),
+}
+#: What the state after an accepted request of each action must show.
+STATE_AFTER = {
+    "transfer": ("XFER-001", "SPLIT-001", "SPLIT-002", "DC-002", "DC-003", "DC-007", "ID-001"),
+    "cancel": ("CANC-001", "SPLIT-001", "SPLIT-002", "DC-003", "DC-004", "DC-007", "ID-001"),
+    "claim": ("CLAIM-002", "SPLIT-001", "DC-005", "DC-006", "DC-007", "ID-001"),
+    "reserve": ("RES-001", "DC-007", "ID-001"),
+    "release": ("RES-002", "DC-007", "ID-001"),
+    "withdraw": ("WDR-001", "SPLIT-001", "DC-007", "ID-002"),
+    "submit_production": ("PROD-007", "ATTR-003", "DC-001", "DC-007"),
+    "issue_bundle": ("ISS-001", "DC-001", "DC-007"),
+    "open_account": ("AUTH-007",),
+    "register_device": ("DEV-001",),
+    "expire": ("VAL-002", "VAL-005", "VAL-006"),
+    "correct_production": ("CORR-001", "CORR-006"),
+}
+#: A refusal code of the model -> the requirement(s) that make the registry refuse.
+REFUSED_BY = {
+    "INVALID_QUANTITY": ("QTY-001",),
+    "QUANTITY_EXCEEDS_BUNDLE": ("QTY-002",),
+    "DUPLICATE_ISSUANCE": ("DC-001",),
+    "NOT_CANCELLED": ("CLAIM-001",),
+    "ALREADY_CLAIMED": ("DC-005",),
+    "BENEFICIARY_MISMATCH": ("DC-006",),
+    "CERTIFICATE_EXPIRED": ("VAL-004",),
+    "PRODUCTION_TOO_OLD": ("VAL-008",),
+    "INVALID_TIMESTAMP": ("TIME-001",),
+    "INTERVAL_TOO_LONG": ("TIME-002",),
+    "INVALID_INTERVAL": ("TIME-003",),
+    "INTERVAL_NOT_ENDED": ("PROD-006",),
+    "INVALID_ENERGY": ("PROD-004",),
+    "METER_MISMATCH": ("PROD-001",),
+    "GROSS_NET_MISMATCH": ("PROD-003",),
+    "UNKNOWN_DEVICE": ("PROD-002", "IT-004"),
+    "UNKNOWN_BUNDLE": ("IT-004",),
+    "UNKNOWN_ACCOUNT": ("XFER-005", "DEV-003", "IT-004"),
+    "UNKNOWN_PRODUCTION": ("CORR-007",),
+    "DUPLICATE_ACCOUNT": ("ROLE-003",),
+    "ISSUER_MAY_NOT_HOLD": ("ROLE-001",),
+    "DUPLICATE_DEVICE": ("DEV-002",),
+    "DUPLICATE_METER_ID": ("DEV-004",),
+    "STORAGE_CHARGE_NEEDS_SCR": ("CANC-003",),
+    "RANGE_OVERLAP": ("ISS-003",),
+    "RANGE_QUANTITY_MISMATCH": ("ISS-002",),
+    "QUANTITY_EXCEEDS_PRODUCTION": ("ISS-004",),
+    "ACCOUNT_MISMATCH": ("ISS-005",),
+    "INVALID_FIELD": ("IT-004",),
+    # SHOULD-level refusals: a registry that accepts these is not failed on a SHALL.
+    "CAPACITY_EXCEEDED": ("PROD-005",),
+    "SAME_ACCOUNT": ("XFER-004",),
+    "NOT_RESERVED": ("RES-002",),
+    "TIME_REVERSAL": ("IT-005",),
+    "CORRECTION_UNCHANGED": ("CORR-008",),
+}
+#: Of the requirements above, those the standard states as SHOULD (see the catalogue).
+SHOULD_LEVEL = frozenset({"PROD-005", "XFER-004", "RES-002", "IT-005", "CORR-008", "AUTH-008"})
+#: BUNDLE_NOT_ACTIVE by what the bundle is: the rule that makes that state final.
+_NOT_ACTIVE = {
+    "SPLIT": ("DC-008",),
+    "CANCELLED": ("DC-004", "XFER-003", "WDR-002"),
+    "CLAIMED": ("DC-005", "XFER-003", "WDR-002"),
+    "WITHDRAWN": ("WDR-001",),
+    "RESERVED": ("RES-001",),
+    "LOCKED": ("RES-001",),
+    "EXPIRED": ("VAL-003",),
+}
+#: The invariant checker's findings -> the D4 obligations they evidence.
+RISKS = {
+    "DOUBLE_ISSUANCE": "DC-001",
+    "DOUBLE_IN_TRANSFER": "DC-002",
+    "DOUBLE_REGISTRATION": "DC-003",
+    "DOUBLE_CANCELLATION": "DC-004",
+    "DOUBLE_USE": "DC-005",
+    "DOUBLE_DISCLOSURE": "DC-006",
+    "CONSERVATION": "DC-007",
+    "STATE_MISMATCH": "IT-002",
+}
+
+
+def refusal_requirements(
+    action: str, code: str | None, status: str | None = None
+) -> tuple[str, ...]:
+    """The requirement(s) behind the model's refusal ``code`` of ``action``.
+
+    ``status`` is the named bundle's status in the model (``"SPLIT"`` for a
+    split parent), which decides which rule makes a bundle no longer usable.
+    """
+    if code in ("NOT_OWNER", "NOT_AUTHORISED", "ISSUER_MAY_NOT_TRADE"):
+        return (AUTHORITY.get(action, "AUTH-001"),)
+    if code == "BUNDLE_NOT_ACTIVE":
+        found = _NOT_ACTIVE.get(status or "", ("DC-008", "XFER-003"))
+        if action == "transfer":
+            found = tuple(r for r in found if r != "WDR-002") or found
+        return found
+    if code == "QUANTITY_EXCEEDS_BUNDLE" and action == "claim":
+        return ("QTY-002", "CLAIM-002")
+    if code == "INVALID_FIELD" and action == "cancel":
+        return ("CANC-002", "IT-004")
+    return REFUSED_BY.get(str(code), ("IT-004",))
+
+
+def is_should(requirements: Iterable[str]) -> bool:
+    """Whether every requirement named is a SHOULD: a divergence there fails no SHALL."""
+    found = list(requirements)
+    return bool(found) and all(r in SHOULD_LEVEL for r in found)
 
 
 # ====================================================================== canonical form
@@ -292,15 +456,18 @@ def model_policies(capabilities: Capabilities) -> Policies:
 
     The machine provokes every decision those policies govern, so a registry
     that leaves one undeclared, or declares a value the model does not know,
-    cannot be compared: the check is skipped with the reason rather than run
-    under a guess.
+    cannot be compared. That is never a pass: the double-counting rules this
+    check verifies are owed whatever the registry declares, so the skip is
+    ``NOT_VERIFIED`` (the run cannot be a plain PASS) and says what to declare.
     """
     declared = dict(capabilities.policies)
     lifecycle = {field for field in Policies().describe()}
     unknown = sorted(set(declared) - lifecycle - NOT_EXERCISED)
     if unknown:
         raise NotApplicable(
-            f"the registry declares policies the reference model does not know: {unknown}"
+            f"the registry declares policies the reference model does not know: {unknown}; "
+            "the differential check (D4 double counting, D2 authority, D5 splits) is not verified",
+            kind=SkipKind.NOT_VERIFIED,
         )
     needed = list(ALWAYS_NEEDED)
     if capabilities.clock is Clock.CONTROLLED:
@@ -310,13 +477,17 @@ def model_policies(capabilities: Capabilities) -> Policies:
         raise NotApplicable(
             "the differential check needs the registry's declared value of "
             f"{', '.join(undeclared)} (capabilities().policies), since its random requests "
-            "reach every decision those policies govern"
+            "reach every decision those policies govern; the double-counting (D4), authority "
+            "(D2) and split (D5) rules it verifies are therefore not verified",
+            kind=SkipKind.NOT_VERIFIED,
         )
     try:
         return Policies.from_plain({k: v for k, v in declared.items() if k in lifecycle})
     except InvalidInput as exc:
         raise NotApplicable(
-            f"the reference model cannot take the declared policies: {exc}"
+            f"the reference model cannot take the declared policies: {exc}; "
+            "the differential check's requirements are not verified",
+            kind=SkipKind.NOT_VERIFIED,
         ) from None
 
 
@@ -357,6 +528,14 @@ class Lockstep:
         self.trail: list[dict[str, Any]] = []  # this sequence's requests, in the model's IDs
         #: Each request's bundle, described canonically, and whether its holder was the actor.
         self.trail_keys: list[tuple[Key, bool] | None] = []
+        #: SHOULD-level divergences seen (the registry read a SHOULD otherwise), one per kind:
+        #: reported under the SHOULD requirement only, after every SHALL was still checked.
+        self.should: dict[tuple[str, str, str], tuple[str, tuple[str, ...]]] = {}
+        self.policies: Policies = getattr(model, "policies", None) or Policies()
+        self._declared_policies = self.policies
+        #: Trail positions the model leaves out (a valid request the registry refused under a
+        #: SHOULD it reads otherwise: the model follows the registry, which stayed unchanged).
+        self.dropped: set[int] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -372,6 +551,9 @@ class Lockstep:
         self.model_to_registry.clear()
         self.registry_to_model.clear()
         self.certain.clear()
+        self.dropped.clear()
+        if self.policies != self._declared_policies:
+            self._rebuild_model(self._declared_policies)
         self._observe()
 
     def setup_cast(self) -> None:
@@ -393,16 +575,85 @@ class Lockstep:
             )
 
     def fail(
-        self, message: str, *, expected: str, observed: str, severity: Severity = MAJOR
+        self,
+        message: str,
+        *,
+        expected: str,
+        observed: str,
+        requirements: tuple[str, ...],
+        severity: Severity = MAJOR,
     ) -> CheckFailed:
         self.failed = True
         number = len(self.s.steps)
-        return CheckFailed(
+        return Divergence(
             f"step {number}: {message} (differential, seed {self.s.seed})",
             expected=expected,
             observed=observed,
             severity=severity,
+            requirements=requirements,
         )
+
+    # ------------------------------------------------------------------ SHOULD divergences
+
+    def _rebuild_model(self, policies: Policies) -> Mapping[str, Any] | None:
+        """A fresh model under ``policies``, sent the trail so far (leaving out the dropped);
+        the model's raw answer to the last request sent."""
+        self.model = type(self.model)(policies)  # type: ignore[call-arg]
+        self.policies = policies
+        self.model.reset(reference_setup())
+        last: Mapping[str, Any] | None = None
+        for position, request in enumerate(self.trail):
+            if position not in self.dropped:
+                last = self.model.execute(request)
+        self.model_keys_fresh = False
+        return last
+
+    def _should_divergence(
+        self, action: str, model: Answer, registry: Answer, status: str | None
+    ) -> Answer | None:
+        """Handle a verdict that differs from the model's only on a SHOULD; the model's new answer.
+
+        When the registry accepts what the model refuses by a SHOULD (a
+        reading above nameplate capacity, a transfer into the holding account,
+        a release of an active bundle, ...), or refuses a valid request the
+        standard asks for only as a SHOULD (a release), the divergence is
+        recorded under that SHOULD and the machine carries on, still checking
+        every SHALL about the state that follows: under a policy the registry
+        evidently applies (capacity not checked) the model is rebuilt with that
+        policy and decides again; otherwise the model keeps its answer and the
+        registry's state must show the same (the accepted no-op changed nothing
+        a SHALL protects). None when the divergence is not of this kind.
+        """
+        if model.accepted == registry.accepted:
+            return None
+        if registry.accepted:
+            requirements = refusal_requirements(action, model.code, status)
+            if action == "query" and model.code == "NOT_OWNER":
+                requirements = ("AUTH-008",)
+        else:
+            requirements = ALLOWED_BY.get(action, ())
+        if not is_should(requirements):
+            return None
+        kind = (action, str(model.code), "accepted" if registry.accepted else "refused")
+        what = (
+            f"{action}: the registry accepts what the model refuses with {model.code} "
+            f"({model.message})"
+            if registry.accepted
+            else f"{action}: the registry refuses ({registry.code}: {registry.message}) what the "
+            "model accepts"
+        )
+        self.should.setdefault(kind, (f"step {len(self.s.steps)}, seed {self.s.seed}: {what}",
+                                      requirements))  # fmt: skip
+        if registry.accepted and model.code == "CAPACITY_EXCEEDED":
+            from gc_conformance.reference.policies import CapacityPlausibility
+
+            permissive = attrs.evolve(self.policies, capacity=CapacityPlausibility.DISABLED)
+            return read_answer(self.model, self._rebuild_model(permissive))
+        if not registry.accepted:
+            self.dropped.add(len(self.trail) - 1)
+            self._rebuild_model(self.policies)
+            return registry  # the model now refuses it too: nothing changed on either side
+        return model
 
     # ------------------------------------------------------------------ one step
 
@@ -424,7 +675,8 @@ class Lockstep:
         """Send one request (``fields`` in model IDs) to both; fail on any divergence.
 
         ``compare=False`` compares the verdicts only (the cast's setup, whose
-        state is compared once it is complete).
+        state is compared once it is complete). A failure names only the
+        requirements the divergent step is about (see :class:`Divergence`).
         """
         request = {"action": action, "actor": actor, "now": stamp(self.s.now), **fields}
         self.trail.append(request)
@@ -433,6 +685,13 @@ class Lockstep:
         named = self.model_keys.get(hkey(fields["bundle_id"])) if "bundle_id" in fields else None
         by_holder = named is not None and self.holders().get(named[1][6]) == actor
         self.trail_keys.append(None if named is None else (named[1], by_holder))
+        status = named[1][7] if named is not None else None
+        if (
+            named is None
+            and "bundle_id" in fields
+            and fields["bundle_id"] in self.model_to_registry
+        ):
+            status = "SPLIT"  # a bundle that was current once: a split parent
         model_answer = read_answer(self.model, self.model.execute(request))
         sent = dict(fields)
         if "bundle_id" in sent:
@@ -445,9 +704,15 @@ class Lockstep:
             self.failed = True
             self._after_adapter_failure(before_model)
             raise
-        self._compare_verdicts(action, model_answer, answer)
+        should_answer = self._should_divergence(action, model_answer, answer, status)
+        accepted_noop = False
+        if should_answer is not None:
+            accepted_noop = answer.accepted and not should_answer.accepted
+            model_answer = should_answer
+        if not accepted_noop:  # the model decided again under the registry's reading: compare
+            self._compare_verdicts(action, model_answer, answer, status)
         if action == "query":
-            if answer.accepted:
+            if answer.accepted and model_answer.accepted:
                 self._compare_query(model_answer, answer)
             return model_answer, answer
         if model_answer.accepted:
@@ -461,16 +726,27 @@ class Lockstep:
         if expected or observed:
             if model_answer.accepted:
                 what = f"after the accepted {action}, the registry's state differs from the model's"
+                requirements = STATE_AFTER.get(action, ("IT-002",))
+            elif accepted_noop:
+                what = (
+                    f"the {action} the registry accepted (where the model refuses it by a SHOULD "
+                    "only) changed certificates it must leave as they are"
+                )
+                requirements = ("XFER-001", "DC-007") if action == "transfer" else ("DC-007",)
             else:
                 what = f"the refused {action} changed the registry's state (it must be atomic)"
+                requirements = ("IT-001",)
             raise self.fail(
                 f"{what} (bundles compared by issuance, offset, quantity, account, status)",
                 expected=expected,
                 observed=observed,
                 severity=CRITICAL,
+                requirements=requirements,
             )
         if model_answer.accepted:
             self._pair_named(action, model_answer.result, answer.result)
+            self.check_history(self.registry_state)
+        elif accepted_noop:
             self.check_history(self.registry_state)
         self._match_the_rest()
         return model_answer, answer
@@ -489,15 +765,19 @@ class Lockstep:
                 expected=f"state unchanged: {expected or 'as before'}",
                 observed=observed or "changed",
                 severity=CRITICAL,
+                requirements=("IT-001",),
             ) from None
 
-    def _compare_verdicts(self, action: str, model: Answer, registry: Answer) -> None:
+    def _compare_verdicts(
+        self, action: str, model: Answer, registry: Answer, status: str | None = None
+    ) -> None:
         if model.accepted and not registry.accepted:
             raise self.fail(
                 f"the registry refused a {action} the reference model accepts",
                 expected=f"accepted {dict(model.result)}",
                 observed=f"rejected {registry.code}: {registry.message}",
                 severity=MAJOR,
+                requirements=ALLOWED_BY.get(action, ("IT-004",)),
             )
         if registry.accepted and not model.accepted:
             raise self.fail(
@@ -505,17 +785,19 @@ class Lockstep:
                 expected=f"rejected {model.code}: {model.message}",
                 observed=f"accepted {dict(registry.result)}",
                 severity=CRITICAL if action != "query" else MAJOR,
+                requirements=refusal_requirements(action, model.code, status),
             )
         if not model.accepted and registry.code != model.code:
             kind = (action, str(model.code), str(registry.code))
             if self.on_code_mismatch == "raise":
                 self.failed = True
-                raise CodeMismatch(
+                raise CodeDivergence(
                     f"step {len(self.s.steps)}: {action} was refused, but with another canonical "
                     f"code than the reference model's (differential, seed {self.s.seed})",
                     expected=f"rejected {model.code}: {model.message}",
                     observed=f"rejected {registry.code}: {registry.message}",
                     severity=MINOR,
+                    requirements=refusal_requirements(action, model.code, status),
                 )
             self.notes.setdefault(
                 kind, f"{action}: the model refuses with {model.code}, the registry with "
@@ -533,6 +815,7 @@ class Lockstep:
                 observed="unreadable answer (no 'bundles' list of current bundles)"
                 if have is None
                 else "; ".join(sorted(describe_key(k) for k in have)) or "no bundles",
+                requirements=("IT-003",),
             )
 
     @staticmethod
@@ -593,6 +876,7 @@ class Lockstep:
                     observed=f"{field}={registry_id!r}: "
                     + (describe_key(in_registry[1]) if in_registry else "no such current bundle"),
                     severity=MAJOR,
+                    requirements=("IT-002",),
                 )
             self._link(model_id, registry_id, certain=True)
 
@@ -614,6 +898,7 @@ class Lockstep:
                     observed=f"bundle {registry_id!r}: "
                     + (describe_key(current[1]) if current else "no such current bundle"),
                     severity=CRITICAL,
+                    requirements=("IT-002", "ID-001", "DC-007"),
                 )
             unmatched_model.setdefault(key, []).append(model_id)
         unmatched_registry: dict[Key, list[Any]] = {}
@@ -688,12 +973,14 @@ class Lockstep:
         report = check_invariants(plain_history, plain_state)
         if not report.ok:
             findings = [f.to_plain() for f in report.findings]
+            risks = sorted({str(f.get("risk", "")).rsplit(".", 1)[-1] for f in findings})
             raise self.fail(
                 "the registry's own action history shows double counting "
                 "(reference invariant checker)",
                 expected="no findings",
                 observed="; ".join(f"{f.get('risk')}: {f.get('message')}" for f in findings[:5]),
                 severity=CRITICAL,
+                requirements=tuple(sorted({RISKS.get(r, "DC-007") for r in risks})),
             )
 
 
@@ -758,11 +1045,17 @@ class DifferentialMachine(RuleBasedStateMachine):
     right), downward corrections (which certificates are withdrawn and how a
     deduction is settled are readings of D10 beyond ``correction_deduction``),
     partial reservations, issuer locks and the issuer's own accounts (D2
-    allows them, does not require them), same-account transfers and releases
-    of active bundles (SHOULD refusals, not SHALL), queries of others'
-    accounts (AUTH-008 is a SHOULD), and claims, withdrawals or releases of
-    bundles past their validity but not yet swept (VAL-004 names transfer,
-    cancellation and reservation only).
+    allows them, does not require them), *partial* same-account transfers
+    (whether one splits the bundle in place is not said anywhere), queries of
+    others' accounts (AUTH-008 is a SHOULD), and claims, withdrawals or
+    releases of bundles past their validity but not yet swept (VAL-004 names
+    transfer, cancellation and reservation only).
+
+    SHOULD-level refusals (a whole transfer into the holding account, a
+    release of an active bundle, a reading above nameplate capacity) *are*
+    sent: a registry that reads them otherwise is reported under that SHOULD
+    only, and the machine carries on, checking every SHALL about the state
+    that follows (see :meth:`Lockstep._should_divergence`).
     """
 
     def __init__(self, lock: Lockstep) -> None:
@@ -1062,12 +1355,14 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     def transfer(self, data: st.DataObject) -> None:
         fault = self.fault(data, "actor", "actor", "quantity", "quantity", "bundle", "ghost",
-                           "unknown account")  # fmt: skip
+                           "unknown account", "same account")  # fmt: skip
         bundle, record = self.pick_bundle(data, fault)
         source = _text(record.get("account_id")) if record else ""
         targets = [a for a in sorted(self.lock.holders()) if a != source] or ["ACC-BOB"]
         to = "ACC-NOWHERE" if fault == "unknown account" else self.draw(data, targets, "to")
-        quantity = self.quantity(data, fault, record)
+        if fault == "same account" and source:
+            to = source  # whole bundles only (see the class docstring)
+        quantity = None if fault == "same account" else self.quantity(data, fault, record)
         fields = self.with_quantity(quantity, bundle_id=bundle, to_account=to)
         self.send("transfer", self.pick_actor(data, fault, record), **fields)
 
@@ -1106,9 +1401,14 @@ class DifferentialMachine(RuleBasedStateMachine):
         self.send("reserve", actor, bundle_id=bundle, kind=kind)
 
     def release(self, data: st.DataObject) -> None:
-        fault = self.fault(data, "actor", "bundle", "ghost")
+        fault = self.fault(data, "actor", "bundle", "ghost", "active")
+        wrong = ("ACTIVE",) if fault == "active" else _ENDED
         bundle, record = self.pick_bundle(
-            data, fault, ("RESERVED", "LOCKED"), valid_only=True, wrong=_ENDED
+            data,
+            "bundle" if fault == "active" else fault,
+            ("RESERVED", "LOCKED"),
+            valid_only=True,
+            wrong=wrong,
         )
         others = tuple(a for a in OTHER_ACTORS if a != ISSUER_ID)
         self.send("release", self.pick_actor(data, fault, record, others), bundle_id=bundle)
@@ -1284,6 +1584,18 @@ class Differential:
             )
         self.s.code_mismatches.extend(notes)
         self.s.steps.clear()  # a passing run's last random sequence means nothing in a report
+        if lock.should:
+            # Every SHALL held, the SHOULD divergences included (the machine carried on after
+            # each): report them under their SHOULD requirements only, never a SHALL's.
+            found = list(lock.should.values())
+            raise Divergence(
+                "the registry reads some SHOULD rules otherwise than the reference model "
+                f"(differential, seed {self.s.seed}); every SHALL held",
+                expected="the model's verdicts on SHOULD rules",
+                observed="; ".join(text for text, _ in found),
+                severity=MINOR,
+                requirements=tuple(sorted({r for _, rs in found for r in rs})),
+            )
 
 
 @check(

@@ -249,13 +249,13 @@ def test_the_check_names_core_requirements_and_is_property_based() -> None:
 
 
 @pytest.mark.parametrize(
-    ("broken", "what"),
-    [(ShortRemainder, "state differs"), (ZeroMeansWhole, "accepted a transfer")],
+    ("broken", "what", "examples"),
+    [(ShortRemainder, "state differs", EXAMPLES), (ZeroMeansWhole, "accepted a transfer", 60)],
 )
 def test_a_broken_registry_is_caught_with_a_short_sequence(
-    broken: type[ReferenceAdapter], what: str
+    broken: type[ReferenceAdapter], what: str, examples: int
 ) -> None:
-    result = differential(broken())
+    result = differential(broken(), max_examples=examples)
     assert result.status is Status.FAIL, result.describe()
     assert what in result.message
     assert result.expected and result.observed
@@ -430,3 +430,115 @@ def test_a_lockstep_can_be_driven_by_hand() -> None:
     assert model.accepted and answer.accepted
     assert session.steps[-1].request["bundle_id"] == "GC-7"
     assert lock.registry_id(model.result["remainder_id"]) == answer.result["remainder_id"]
+
+
+# ====================================================================== requirements named, SHOULDs
+
+
+class AcceptsSameAccount(ReferenceAdapter):
+    """Reads XFER-004 (a SHOULD) otherwise: a whole transfer into the holding account is a no-op."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        if request.get("action") == "transfer" and "quantity" not in request:
+            bundle = self.registry.bundle(request.get("bundle_id"))  # type: ignore[arg-type]
+            if bundle is not None and bundle.account_id == request.get("to_account"):
+                other = super().execute(request)
+                if other.get("code") == "SAME_ACCOUNT":
+                    return {"accepted": True, "result": {"bundle_id": request["bundle_id"]}}
+                return other
+        return super().execute(request)
+
+
+class AcceptsSameAccountAndLosesIt(ReferenceAdapter):
+    """As above, but the 'no-op' withdraws the bundle: a SHALL (DC-007) the SHOULD cannot hide."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        if request.get("action") == "transfer" and "quantity" not in request:
+            bundle = self.registry.bundle(request.get("bundle_id"))  # type: ignore[arg-type]
+            same = bundle is not None and bundle.account_id == request.get("to_account")
+            if same and super().execute(request).get("code") == "SAME_ACCOUNT":
+                lost = {"action": "withdraw", "actor": "ISSUER-T", "now": request["now"],
+                        "bundle_id": request["bundle_id"], "reason": "lost"}  # fmt: skip
+                super().execute(lost)
+                return {"accepted": True, "result": {"bundle_id": request["bundle_id"]}}
+        return super().execute(request)
+
+
+class IgnoresCapacity(ReferenceAdapter):
+    """Declares NAMEPLATE plausibility (PROD-005, a SHOULD) but accepts any reading."""
+
+    def __init__(self) -> None:
+        from gc_conformance.reference import Policies
+        from gc_conformance.reference.policies import CapacityPlausibility
+
+        super().__init__(Policies(capacity=CapacityPlausibility.DISABLED))
+
+    def capabilities(self) -> Mapping[str, Any]:
+        claimed = dict(super().capabilities())
+        claimed["policies"] = {**claimed["policies"], "capacity": "NAMEPLATE"}
+        return claimed
+
+
+class IgnoresCapacityAndShortRemainder(IgnoresCapacity, ShortRemainder):
+    """The SHOULD above, and a SHALL broken in every partial transfer."""
+
+
+def test_a_failure_names_only_the_requirements_of_the_divergent_step() -> None:
+    from gc_conformance.checks.differential import STATE_AFTER
+
+    wrong_state = differential(ShortRemainder())
+    assert wrong_state.status is Status.FAIL
+    assert set(wrong_state.requirements) <= set(STATE_AFTER["transfer"])
+    assert "AUTH-001" not in wrong_state.requirements
+    zero = differential(ZeroMeansWhole(), max_examples=60)
+    assert zero.requirements == ("QTY-001",), zero.describe()
+    stranger = differential(OwnCodes())
+    assert stranger.code_mismatch and set(stranger.requirements) <= {
+        "AUTH-001", "AUTH-002", "AUTH-003", "AUTH-004"
+    }, stranger.describe()  # fmt: skip
+
+
+@pytest.mark.parametrize("broken", [AcceptsSameAccount, IgnoresCapacity])
+def test_a_should_divergence_fails_no_shall(broken: type[ReferenceAdapter]) -> None:
+    from gc_conformance.catalogue import Level, load_catalogue
+
+    result = differential(broken(), max_examples=60)
+    assert result.status is Status.FAIL, result.describe()
+    catalogue = load_catalogue()
+    assert result.requirements
+    assert all(catalogue[r].level is Level.SHOULD for r in result.requirements), result.describe()
+    assert result.severity is Severity.MINOR and "every SHALL held" in result.message
+
+
+@pytest.mark.parametrize(
+    ("broken", "shall"),
+    [(AcceptsSameAccountAndLosesIt, "DC-007"), (IgnoresCapacityAndShortRemainder, "SPLIT-001")],
+)
+def test_after_an_accepted_should_refusal_every_shall_is_still_checked(
+    broken: type[ReferenceAdapter], shall: str
+) -> None:
+    result = differential(broken(), max_examples=60)
+    assert result.status is Status.FAIL, result.describe()
+    assert shall in result.requirements and result.severity is Severity.CRITICAL
+
+
+def test_a_dodged_policy_declaration_leaves_the_check_not_verified() -> None:
+    import attrs
+
+    from gc_conformance.checks.differential import model_policies
+    from gc_conformance.outcomes import SkipKind
+    from gc_conformance.session import NotApplicable
+
+    declared = Capabilities.from_plain(ReferenceAdapter().capabilities())
+    # An unknown policy name is a configuration error when capabilities are read; the check
+    # still refuses to run under a guess should one reach it.
+    unknown = attrs.evolve(declared, policies={**declared.policies, "rounding_of_halves": "EVEN"})
+    no_split = Capabilities.from_plain(DeclaresNoSplitOrigin().capabilities())
+    for capabilities in (unknown, no_split):
+        with pytest.raises(NotApplicable) as raised:
+            model_policies(capabilities)
+        assert raised.value.kind is SkipKind.NOT_VERIFIED
+    nothing = Capabilities.from_plain({**ReferenceAdapter().capabilities(), "policies": {}})
+    with pytest.raises(NotApplicable) as raised:
+        model_policies(nothing)
+    assert raised.value.kind is SkipKind.NOT_VERIFIED and "not verified" in raised.value.reason

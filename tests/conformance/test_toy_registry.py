@@ -139,9 +139,10 @@ def test_the_cli_run_of_the_guide_passes_and_skips_the_unclaimed_profiles(tmp_pa
     document = json.loads(out.read_text(encoding="utf-8"))
     assert code == 0
     counts = document["summary"]["counts"]
-    assert counts["pass"] == len(claimed_checks())
+    checks = [c for c in document["checks"] if "/" not in c["id"]]  # not the golden vectors
+    assert len([c for c in checks if c["status"] == "pass"]) == len(claimed_checks())
     assert counts["fail"] == counts["error"] == 0
-    skipped = [c for c in document["checks"] if c["status"] == "skip"]
+    skipped = [c for c in checks if c["status"] == "skip"]
     assert skipped and all("does not claim" in c["message"] for c in skipped)
     assert document["registry"]["policies"]["split_origin"] == "FROM_END"
 

@@ -117,6 +117,12 @@ def hostile_doc(overrun_doc: dict[str, Any], xfail_doc: dict[str, Any]) -> dict[
     doc["run"]["adapter"] = hostile("adapter")
     doc["run"]["xfail"] = {cid: hostile("xfail-reason") for cid in doc["run"]["xfail"]}
     doc["suite"]["vectors_root_hash"] = hostile("vectors-hash")
+    doc["environment"] = {
+        "command": hostile("env-command"),
+        "python": hostile("env-python"),
+        "os": hostile("env-os"),
+        "packages": {hostile("env-package"): hostile("env-version")},
+    }
     for check in doc["checks"]:
         check["message"] = hostile("message") + CONTROL
         check["expected"] = hostile("expected")
@@ -162,3 +168,15 @@ def hostile_doc(overrun_doc: dict[str, Any], xfail_doc: dict[str, Any]) -> dict[
             }
         )
     return doc
+
+
+@pytest.fixture(scope="session")
+def seven_failures_doc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A whole run (every profile) of a registry that splits bundles on refused partial
+    operations: seven checks fail, the rest pass or skip, as a vendor's first run might."""
+    return run_document(
+        _dir(tmp_path_factory, "seven"),
+        "--adapter",
+        "faulty:refused-partial-leaves-split",
+        "--no-vectors",  # the checks alone: seven failures (the vectors add six more cases)
+    )

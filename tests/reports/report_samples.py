@@ -48,6 +48,11 @@ SHOWN_TAGS = (
     "answer-message",
     "result-id",
     "adapter-error",
+    "env-command",
+    "env-python",
+    "env-os",
+    "env-package",
+    "env-version",
 )
 
 

@@ -23,7 +23,7 @@ REPORT_TAGS = {
     "html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "h3", "p", "div",
     "span", "b", "i", "small", "br", "a", "nav", "table", "thead", "tbody", "tr", "th", "td",
     "code", "pre", "ul", "li", "section", "form", "fieldset", "legend", "label", "input",
-    "svg", "g", "rect", "text", "path", "footer", "script",
+    "svg", "g", "rect", "text", "path", "footer", "script", "wbr",
 }  # fmt: skip
 
 

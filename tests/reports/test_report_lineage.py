@@ -131,3 +131,14 @@ def test_a_huge_sequence_is_capped_and_says_how_much_is_left_out() -> None:
     assert picture is not None
     assert len(picture.boxes) == MAX_NODES
     assert picture.omitted == len(build_lineage(steps)) - MAX_NODES > 0
+
+
+def test_a_refused_step_that_changed_the_state_is_marked_not_drawn_as_untouched() -> None:
+    refused = {**REFUSED, "number": 2, "request": {**REFUSED["request"], "bundle_id": 1}}
+    plain = draw_lineage([ISSUE, refused])
+    assert plain is not None and not any(box.wrong for box in plain.boxes)
+    marked = draw_lineage([ISSUE, refused], changed_by=2)
+    assert marked is not None
+    (box,) = [b for b in marked.boxes if b.node == "B1"]
+    assert box.wrong and box.lines[-1] == "changed by refused step 2"
+    assert any(e.step == 2 and not e.as_expected for e in marked.events)
