@@ -95,6 +95,10 @@ class Issuance:
     transferable: bool = True  # configuration #3 GCs are not (D3)
     # --- storage-discharge GCs (D7); production_start/end then hold the discharge interval ---
     storage_id: str | None = None
+    # D7: the device the D5 device attributes of an SD-GC describe (the original production
+    # device, carried from the cancelled GCs; several joined with "+"); ``device_id`` is the
+    # storage system the SD-GC is issued on, the key of its lineage
+    original_device_id: str | None = None
     storage_device_location: Location | None = None
     sdr_allocation_id: str | None = None
     storage_efficiency_factor: float | None = None

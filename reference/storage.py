@@ -1227,6 +1227,7 @@ class StorageBook:
         attributes = {
             "energy_source": _join(s.energy_source for s in sources),
             "technology_type": _join(s.technology_type for s in sources),
+            "original_device_id": _join(s.device_id for s in sources),
             "device_name": first.device_name,
             "device_capacity_w": first.device_capacity_w,
             "device_operational_date": first.device_operational_date,

@@ -369,3 +369,23 @@ def test_preparing_an_allocation_changes_nothing(method: str) -> None:
     assert w.reg.fingerprint() != before
     assert sum(wh for _, _, wh in value.allocations) == 1200
     assert w.book.pool("BATT").state_of_charge_wh == 600
+
+
+def test_sd_gc_names_the_original_device_its_d5_attributes_describe() -> None:
+    # D7: the SD-GC's D5 device attributes are the original production device's; the record
+    # names that device, and device_id / storage_id name the storage system it is issued on.
+    fifo = two_days("FIFO", 900)
+    fifo.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
+    one = fifo.reg.issuance(fifo.ok(IssueStorageGC(ISSUER, "SDR-2")).issuance_id)
+    assert one is not None
+    assert one.original_device_id == "SOLAR"
+    assert (one.device_name, one.device_location.city) == ("Solar park SOLAR", "Utrecht")
+    assert one.device_id == one.storage_id == "BATT"
+    # Two original devices: both named (the name and location are the first allocated one's).
+    lifo = two_days("LIFO", 1200)
+    lifo.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
+    both = lifo.reg.issuance(lifo.ok(IssueStorageGC(ISSUER, "SDR-2")).issuance_id)
+    assert both is not None and both.original_device_id == "SOLAR+WIND"
+    # An ordinary GC names no original device: it is its own.
+    ordinary = fifo.reg.issuance(1)
+    assert ordinary is not None and ordinary.original_device_id is None
