@@ -186,6 +186,9 @@ def _parser() -> argparse.ArgumentParser:
     from gc_conformance.vectors.commands import add_arguments as _vectors_arguments
 
     _vectors_arguments(vectors)
+    from gc_conformance.audit.cli import register as _register_audit
+
+    _register_audit(commands)  # issue 17: `gc-conformance audit`
     return parser
 
 
@@ -483,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "codes": _cmd_codes,
         "serve": _cmd_serve,
         "vectors": _cmd_vectors,
+        "audit": lambda a: int(a.handler(a)),
     }
     if args.command is None:
         parser.print_help()
