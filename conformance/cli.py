@@ -472,6 +472,12 @@ class _UsageError(Exception):
     pass
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from gc_conformance.audit.cli import handle
+
+    return handle(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -486,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "codes": _cmd_codes,
         "serve": _cmd_serve,
         "vectors": _cmd_vectors,
-        "audit": lambda a: int(a.handler(a)),
+        "audit": _cmd_audit,
     }
     if args.command is None:
         parser.print_help()

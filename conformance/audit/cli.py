@@ -47,7 +47,6 @@ def register(commands: Any) -> None:
         "--progress", action="store_true", help="report progress on stderr (default: on a TTY)"
     )
     audit.add_argument("--quiet", action="store_true", help="print only the summary")
-    audit.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:

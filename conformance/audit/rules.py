@@ -125,34 +125,15 @@ LEVEL_ZERO = (
 )
 
 
-def level_steps(k: int) -> list[tuple[str, str]]:
-    """Complete level ``k`` (``lvl{k}_raw`` exists): when it was split, its events' state.
-
-    Produces ``lvl{k}`` (with ``sup_eid``/``sup_aseq``: the effective split, the first
-    split of the bundle after its creation), ``evs{k}`` (each applied status or transfer
-    event with the bundle's state before and after it) and ``lvl{k+1}_raw`` (children of
-    this level's effective splits, inheriting the parent's state at the split).
-    """
-    raw, lvl, evs = f"lvl{k}_raw", f"lvl{k}", f"evs{k}"
-    return [
-        (
-            lvl,
-            f"""
-SELECT b.*, s.eid AS sup_eid, s.aseq AS sup_aseq FROM {raw} b LEFT JOIN (
-  SELECT bundle_id, eid, aseq FROM (
-    SELECT b.bundle_id, s.eid, s.aseq,
-           ROW_NUMBER() OVER (PARTITION BY b.bundle_id ORDER BY s.eid) AS rn
-    FROM {raw} b JOIN splits s ON s.parent_id = b.bundle_id AND s.eid > b.created_eid) t
-  WHERE rn = 1) s ON s.bundle_id = b.bundle_id""",
-        ),
-        (
-            evs,
-            f"""
+def event_state(bundles: str) -> str:
+    """Each applied status or transfer event of ``bundles``, with the bundle's state before
+    and after it (status, account, beneficiary), by window functions in action order."""
+    return f"""
 WITH e AS (
   SELECT x.eid, x.aseq, x.action_id, x.at_text, x.at_s, x.effect, x.bundle_id, x.from_account,
          x.to_account, x.to_status, x.has_beneficiary, x.beneficiary, x.claimant,
          b.init_status, b.init_account, b.init_ben, b.expiry, b.expiry_s
-  FROM ev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
+  FROM ev x JOIN {bundles} b ON x.bundle_id = b.bundle_id
   WHERE x.effect IN ('status', 'transfer') AND x.eid > b.created_eid
     AND (b.sup_eid IS NULL OR x.eid < b.sup_eid)
 ), g AS (
@@ -174,8 +155,7 @@ WITH e AS (
     CASE WHEN bg = 0 THEN init_ben ELSE MAX(CASE WHEN effect = 'status' AND has_beneficiary
       AND to_status <> 'CLAIMED' THEN beneficiary END) OVER (PARTITION BY bundle_id, bg)
       END AS ben_after,
-    ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid) AS n,
-    ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid DESC) AS last
+    ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid) AS n
   FROM g
 )
 SELECT h.*,
@@ -185,29 +165,77 @@ SELECT h.*,
     ELSE LAG(account_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS account_before,
   CASE WHEN n = 1 THEN init_ben
     ELSE LAG(ben_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS ben_before
-FROM h""",
+FROM h"""
+
+
+def level_steps(k: int) -> list[tuple[str, str]]:
+    """Complete level ``k`` (``lvl{k}_raw`` exists) and find the next one.
+
+    Produces ``lvl{k}`` (with ``sup_eid``/``sup_aseq``: the effective split, the first
+    split of the bundle after its creation), ``fin{k}`` (the state of each split bundle
+    when it was split: its last status, account and beneficiary before the split, plain
+    aggregates) and ``lvl{k+1}_raw`` (children of this level's effective splits,
+    inheriting that state).
+    """
+    raw, lvl, fin = f"lvl{k}_raw", f"lvl{k}", f"fin{k}"
+    return [
+        (
+            lvl,
+            f"""
+SELECT b.*, s.eid AS sup_eid, s.aseq AS sup_aseq FROM {raw} b LEFT JOIN (
+  SELECT bundle_id, eid, aseq FROM (
+    SELECT b.bundle_id, s.eid, s.aseq,
+           ROW_NUMBER() OVER (PARTITION BY b.bundle_id ORDER BY s.eid) AS rn
+    FROM {raw} b JOIN splits s ON s.parent_id = b.bundle_id AND s.eid > b.created_eid) t
+  WHERE rn = 1) s ON s.bundle_id = b.bundle_id""",
+        ),
+        (
+            fin,
+            f"""
+WITH e AS (
+  SELECT x.bundle_id, x.eid, x.effect, x.to_status, x.to_account, x.has_beneficiary,
+         x.beneficiary
+  FROM ev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
+  WHERE b.sup_eid IS NOT NULL AND x.effect IN ('status', 'transfer')
+    AND x.eid > b.created_eid AND x.eid < b.sup_eid
+), ls AS (
+  SELECT bundle_id, MAX(eid) AS eid FROM e WHERE effect = 'status' GROUP BY bundle_id
+), la AS (
+  SELECT bundle_id, MAX(eid) AS eid FROM e WHERE effect = 'transfer' GROUP BY bundle_id
+), lb AS (
+  SELECT bundle_id, MAX(eid) AS eid FROM e
+  WHERE effect = 'status' AND has_beneficiary AND to_status <> 'CLAIMED' GROUP BY bundle_id
+)
+SELECT b.bundle_id,
+  CASE WHEN ls.eid IS NULL THEN b.init_status ELSE es.to_status END AS status_after,
+  CASE WHEN la.eid IS NULL THEN b.init_account ELSE ea.to_account END AS account_after,
+  CASE WHEN lb.eid IS NULL THEN b.init_ben ELSE eb.beneficiary END AS ben_after
+FROM {lvl} b
+LEFT JOIN ls ON ls.bundle_id = b.bundle_id
+LEFT JOIN e es ON es.bundle_id = b.bundle_id AND es.eid = ls.eid
+LEFT JOIN la ON la.bundle_id = b.bundle_id
+LEFT JOIN e ea ON ea.bundle_id = b.bundle_id AND ea.eid = la.eid
+LEFT JOIN lb ON lb.bundle_id = b.bundle_id
+LEFT JOIN e eb ON eb.bundle_id = b.bundle_id AND eb.eid = lb.eid
+WHERE b.sup_eid IS NOT NULL""",
         ),
         (
             f"lvl{k + 1}_raw",
             f"""
 SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
   c.created_action, c.b_start, c.b_end, p.expiry, p.expiry_s, p.device_id, p.p_start,
-  p.p_end, p.p_start_s, p.p_end_s,
-  CASE WHEN f.bundle_id IS NULL THEN p.init_status ELSE f.status_after END AS init_status,
-  CASE WHEN f.bundle_id IS NULL THEN p.init_account ELSE f.account_after END AS init_account,
-  CASE WHEN f.bundle_id IS NULL THEN p.init_ben ELSE f.ben_after END AS init_ben
+  p.p_end, p.p_start_s, p.p_end_s, f.status_after AS init_status,
+  f.account_after AS init_account, f.ben_after AS init_ben
 FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
-LEFT JOIN (SELECT bundle_id, status_after, account_after, ben_after FROM {evs}
-           WHERE last = 1) f ON f.bundle_id = p.bundle_id""",
+JOIN {fin} f ON f.bundle_id = p.bundle_id""",
         ),
     ]
 
 
 def union_steps(levels: int) -> list[tuple[str, str]]:
-    """``bundles`` and ``evs``: every level's bundles and events together."""
+    """``bundles`` (every level together) and ``evs`` (their events' state, in one pass)."""
     bundles = " UNION ALL ".join(f"SELECT * FROM lvl{k}" for k in range(levels))
-    events = " UNION ALL ".join(f"SELECT * FROM evs{k}" for k in range(levels))
-    return [("bundles", bundles), ("evs", events)]
+    return [("bundles", bundles), ("evs", event_state("bundles"))]
 
 
 def _doing(effect: str = "x.effect", to: str = "x.to_status") -> str:
