@@ -29,6 +29,13 @@ Observation
     interval). Certificate ID numbering is the vendor's: the suite compares
     ranges relative to each issuance's first certificate, never absolute IDs.
 
+Tiers
+    ``reset`` and ``observe`` are optional (``capabilities()["reset"]``,
+    ``["observe"]``), and so is every action (``["actions"]``): the session
+    works in a per-check namespace without reset, derives the state from
+    ``query`` without observe, and skips exactly the checks that need a missing
+    action (see :class:`Capabilities` and ``docs/adapters.md``).
+
 Failures
     An adapter raises :class:`AdapterFailure` (or anything else) when the
     registry could not answer: a timeout, a 5xx, a malformed answer. The suite
@@ -40,10 +47,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
+from gc_conformance.errors import ConfigurationError
 from gc_conformance.reference import ErrorCode
 
 
@@ -140,9 +149,80 @@ ACTIONS: Mapping[str, frozenset[Profile]] = {
 }
 
 
+#: Optional parts of the contract a registry may lack (``capabilities()["reset"]`` and
+#: ``["observe"]``, default true). Without ``reset`` each check works in a namespace of its own
+#: (unique account, holder, device and meter IDs) and judges only what it created; without
+#: ``observe`` the session derives the state from ``query``, one per account it created.
+CONTRACT_FEATURES = ("reset", "observe")
+
+
+def _policy_names(kind: type[enum.Enum]) -> frozenset[str]:
+    return frozenset(member.name for member in kind)
+
+
+def _known_policies() -> dict[str, tuple[str, frozenset[str] | None]]:
+    """Policy name -> (shape, allowed values): ``one`` value, a comma-separated ``list``, or a
+    ``percent`` (a non-negative decimal number). Unknown names and values are configuration
+    errors: a policy the suite does not know would silently change nothing it judges."""
+    from gc_conformance.reference.allocation import AllocationMethod
+    from gc_conformance.reference.configurations import HourSuspension, MonthlyCap
+    from gc_conformance.reference.losses import LossConvention, LossMethod
+    from gc_conformance.reference.policies import Policies
+
+    known: dict[str, tuple[str, frozenset[str] | None]] = {
+        field.name: ("one", _policy_names(type(field.default)))
+        for field in attrs.fields(Policies)
+        if isinstance(field.default, enum.Enum)
+    }
+    known.update(
+        {
+            "monthly_cap": ("one", _policy_names(MonthlyCap)),
+            "hour_suspension": ("one", _policy_names(HourSuspension)),
+            "allocation_method": ("list", _policy_names(AllocationMethod)),
+            "loss_method": ("list", _policy_names(LossMethod)),
+            "loss_convention": ("one", _policy_names(LossConvention)),
+            # D6 asks for plausible production; how far above nameplate capacity x hours a
+            # registry still accepts is its own declared margin (0 = nameplate exactly).
+            "capacity_tolerance_percent": ("percent", None),
+            # D2 lets the issuer hold certificates for these purposes only; NONE: not offered.
+            "exempt_accounts": (
+                "list",
+                frozenset({"OWN_CONSUMPTION", "TESTING", "SUPPORT_RECOVERY", "NONE"}),
+            ),
+        }
+    )
+    known.update(EXTRA_POLICIES)
+    return known
+
+
+#: Actions the standard does not require of every registry (D9 lists them as API endpoints
+#: only; the expiry sweep is one way to apply D8): a registry without one skips the checks
+#: that send it as *not applicable*. Any other missing action leaves a SHALL the registry owes
+#: *not verified*.
+OPTIONAL_ACTIONS = frozenset({"reserve", "release", "expire"})
+
+#: Policies other modules of the harness add (name -> (shape, allowed values or None)).
+EXTRA_POLICIES: dict[str, tuple[str, frozenset[str] | None]] = {}
+
+
+def policy_percent(value: str) -> Decimal | None:
+    """A ``percent`` policy value as a Decimal, or None when it is not a non-negative number."""
+    try:
+        number = Decimal(value.strip())
+    except (InvalidOperation, AttributeError):
+        return None
+    return number if number.is_finite() and number >= 0 else None
+
+
 @attrs.frozen
 class Capabilities:
-    """What a registry says about itself; the suite selects and skips checks from it."""
+    """What a registry says about itself; the suite selects and skips checks from it.
+
+    ``reset`` and ``observe`` say which optional parts of the contract the
+    registry offers (the *tier*, see :attr:`tier`); ``actions`` is every action
+    it offers (default: every action of the profiles it claims). A check that
+    needs what is missing is skipped with that reason, never failed.
+    """
 
     name: str
     version: str
@@ -150,11 +230,69 @@ class Capabilities:
     issuance_styles: frozenset[IssuanceStyle]
     clock: Clock
     policies: Mapping[str, str] = attrs.field(factory=dict)
+    reset: bool = True
+    observe: bool = True
+    actions: frozenset[str] | None = None  # None: every action of the claimed profiles
+
+    @property
+    def offered_actions(self) -> frozenset[str]:
+        if self.actions is not None:
+            return self.actions
+        return frozenset(a for a, profiles in ACTIONS.items() if profiles & self.profiles)
+
+    def offers(self, action: str) -> bool:
+        return action in self.offered_actions
+
+    @property
+    def tier(self) -> str:
+        """The contract tier the run used: ``full`` (reset and observe), ``no-reset``,
+        ``no-observe`` or ``minimal`` (neither: namespaces and ``query`` only)."""
+        return {
+            (True, True): "full",
+            (False, True): "no-reset",
+            (True, False): "no-observe",
+            (False, False): "minimal",
+        }[(self.reset, self.observe)]
+
+    def contract_tier(self) -> dict[str, Any]:
+        """The tier as plain data, for the run document and reports."""
+        claimed = frozenset(a for a, p in ACTIONS.items() if p & self.profiles)
+        return {
+            "tier": self.tier,
+            "reset": self.reset,
+            "observe": self.observe,
+            "clock": self.clock.value,
+            "missing_actions": sorted(claimed - self.offered_actions),
+        }
 
     @classmethod
     def from_plain(cls, plain: object) -> Capabilities:
-        """Validate an adapter's ``capabilities()`` answer; a bad one names the field and rule."""
+        """Validate an adapter's ``capabilities()`` answer completely.
+
+        Anything wrong (a missing or mistyped field, an unknown profile, style,
+        clock, action, policy name or value, an unknown key) raises
+        :class:`CapabilitiesError` naming the field: a configuration error
+        (exit 3), never a run that silently skips what the declaration hid.
+        """
+        try:
+            return cls._parse(plain)
+        except CapabilitiesError:
+            raise
+        except AdapterContractError as exc:
+            field = (
+                exc.field if exc.field.startswith("capabilities") else f"capabilities.{exc.field}"
+            )
+            raise CapabilitiesError(field, exc.rule) from None
+
+    @classmethod
+    def _parse(cls, plain: object) -> Capabilities:
         data = _mapping(plain, "capabilities")
+        unknown = sorted(str(k) for k in data if k not in _CAPABILITY_KEYS)
+        if unknown:
+            raise CapabilitiesError(
+                f"capabilities.{unknown[0]}",
+                f"unknown field (known: {', '.join(sorted(_CAPABILITY_KEYS))})",
+            )
         name = _text(data, "name")
         version = _text(data, "version")
         profiles = frozenset(
@@ -162,35 +300,116 @@ class Capabilities:
             for i, value in enumerate(_list(data, "profiles"))
         )
         if Profile.CORE not in profiles:
-            raise AdapterContractError("capabilities.profiles", "every registry must claim 'core'")
+            raise CapabilitiesError("capabilities.profiles", "every registry must claim 'core'")
         styles = frozenset(
             _enum(IssuanceStyle, value, f"capabilities.issuance_styles[{i}]")
             for i, value in enumerate(_list(data, "issuance_styles"))
         )
         if not styles:
-            raise AdapterContractError(
+            raise CapabilitiesError(
                 "capabilities.issuance_styles", "name at least one issuance style"
             )
         clock = _enum(Clock, data.get("clock", "controlled"), "capabilities.clock")
-        policies_raw = _mapping(data.get("policies", {}), "capabilities.policies")
-        policies: dict[str, str] = {}
-        for key, value in policies_raw.items():
-            if not isinstance(key, str) or not isinstance(value, str):
-                raise AdapterContractError(
-                    f"capabilities.policies.{key}", "policy names and values are strings"
+        policies = _read_policies(data.get("policies", {}))
+        features = {}
+        for feature in CONTRACT_FEATURES:
+            value = data.get(feature, True)
+            if not isinstance(value, bool):
+                raise CapabilitiesError(f"capabilities.{feature}", "must be true or false")
+            features[feature] = value
+        actions: frozenset[str] | None = None
+        if "actions" in data:
+            listed = _list(data, "actions")
+            for i, action in enumerate(listed):
+                if not isinstance(action, str) or action not in ACTIONS:
+                    raise CapabilitiesError(
+                        f"capabilities.actions[{i}]", f"{action!r} is not a contract action"
+                    )
+            actions = frozenset(listed)
+            unclaimed = sorted(a for a in actions if not ACTIONS[a] & profiles)
+            if unclaimed:
+                raise CapabilitiesError(
+                    "capabilities.actions",
+                    f"{unclaimed[0]!r} belongs to no claimed profile",
                 )
-            policies[key] = value
-        return cls(name, version, profiles, styles, clock, policies)
+        parsed = cls(
+            name,
+            version,
+            profiles,
+            styles,
+            clock,
+            policies,
+            reset=features["reset"],
+            observe=features["observe"],
+            actions=actions,
+        )
+        if "tier" in data and data["tier"] != parsed.tier:
+            raise CapabilitiesError(
+                "capabilities.tier",
+                f"{data['tier']!r} contradicts reset={parsed.reset} and observe={parsed.observe} "
+                f"(tier {parsed.tier!r}); leave it out, it is derived",
+            )
+        return parsed
 
     def to_plain(self) -> dict[str, Any]:
-        return {
+        plain: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "profiles": sorted(p.value for p in self.profiles),
             "issuance_styles": sorted(s.value for s in self.issuance_styles),
             "clock": self.clock.value,
             "policies": dict(sorted(self.policies.items())),
+            "reset": self.reset,
+            "observe": self.observe,
+            "tier": self.tier,
         }
+        if self.actions is not None:
+            plain["actions"] = sorted(self.actions)
+        return plain
+
+
+_CAPABILITY_KEYS = frozenset(
+    {
+        "name",
+        "version",
+        "profiles",
+        "issuance_styles",
+        "clock",
+        "policies",
+        "actions",
+        "tier",  # as to_plain() writes it: must agree with reset and observe
+        *CONTRACT_FEATURES,
+    }
+)
+
+
+def _read_policies(raw: object) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise CapabilitiesError("capabilities.policies", "must be an object of name: value")
+    known = _known_policies()
+    policies: dict[str, str] = {}
+    for key, value in raw.items():
+        field = f"capabilities.policies.{key}"
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise CapabilitiesError(field, "policy names and values are strings")
+        if key not in known:
+            raise CapabilitiesError(field, f"no such policy (known: {', '.join(sorted(known))})")
+        shape, allowed = known[key]
+        if shape == "percent":
+            if policy_percent(value) is None:
+                raise CapabilitiesError(field, f"{value!r} is not a non-negative number")
+        else:
+            values = [v.strip() for v in value.split(",")] if shape == "list" else [value]
+            bad = [v for v in values if allowed is not None and v not in allowed]
+            if bad or not values or not all(values):
+                raise CapabilitiesError(
+                    field,
+                    f"{value!r} is not "
+                    + ("a comma-separated list of " if shape == "list" else "one of ")
+                    + ", ".join(sorted(allowed or ())),
+                )
+        policies[key] = value
+    return policies
 
 
 @runtime_checkable
@@ -234,6 +453,20 @@ class AdapterContractError(AdapterFailure):
         self.field = field
         self.rule = rule
         super().__init__(f"{field}: {rule}")
+
+
+class CapabilitiesError(ConfigurationError, AdapterContractError):
+    """``capabilities()`` declares something unknown, mistyped or contradictory (exit 3).
+
+    A :class:`~gc_conformance.errors.ConfigurationError` naming the field; also an
+    :class:`AdapterContractError`, so callers that catch contract errors keep working.
+    """
+
+    field: str  # always named here
+
+    def __init__(self, field: str, rule: str) -> None:
+        AdapterContractError.__init__(self, field, rule)
+        self.args = (f"{field}: {rule}",)
 
 
 class AdapterUnavailable(Exception):

@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from gc_conformance.adapter import Profile
+from gc_conformance.errors import InternalError
 
 ID_PATTERN = re.compile(r"^[A-Z]+-[0-9]{3}$")
 CLAUSE_PATTERN = re.compile(r"^.+ / D(?:[1-9]|1[0-5])$")
@@ -72,8 +73,11 @@ class Requirement:
         }
 
 
-class CatalogueError(ValueError):
-    """A catalogue entry breaks the catalogue's own rules (file, entry and field named)."""
+class CatalogueError(InternalError, ValueError):
+    """A catalogue entry breaks the catalogue's own rules (file, entry and field named).
+
+    The catalogue ships with the suite: a broken one is a bug in gc-conformance (exit 4).
+    """
 
 
 def load_catalogue() -> dict[str, Requirement]:

@@ -1,8 +1,12 @@
 """The ``gc-conformance`` command line.
 
-Exit codes are part of the interface CI pipelines rely on:
-0 every selected SHALL check passed, 1 some failed, 2 usage or configuration
-error, 3 the adapter could not be loaded or the registry could not answer.
+Exit codes are part of the interface CI pipelines rely on (README, docs/run-json.md):
+0 pass, 1 a SHALL check failed, 2 usage error (an option or input file),
+3 the adapter could not be loaded, its declaration is unusable, or the
+registry could not answer some check, 4 an internal error of gc-conformance,
+5 no selected check ran, 6 waived (SHALL failures expected by the xfail file),
+7 not verified, 8 incomplete (interrupted or crashed run). Every harness error
+maps to its code through :mod:`gc_conformance.errors`; none is a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gc_conformance import STANDARD_REVISION, __version__
+from gc_conformance.errors import HarnessError, InternalError, UsageError
 from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT
 from gc_conformance.reference import InvalidInput, Policies
 
@@ -99,6 +104,40 @@ def _parser() -> argparse.ArgumentParser:
         help="save each failing check's request sequence here, for `gc-conformance replay`",
     )
     run.add_argument("--quiet", action="store_true", help="print only the summary")
+    run.add_argument(
+        "--no-vectors",
+        action="store_true",
+        help="do not replay the golden vectors (a full run replays those the registry's "
+        "capabilities claim; a run selecting --check never does)",
+    )
+    run.add_argument(
+        "--evidence",
+        type=Path,
+        metavar="ARCHIVE",
+        help="also write an evidence archive (.zip or .tar.gz) for an auditor",
+    )
+
+    evidence = commands.add_parser(
+        "evidence",
+        help="package a saved run document as an evidence archive for an auditor",
+        description="Write one archive (.zip or .tar.gz): the run document, the HTML report "
+        "and JUnit XML rendered from it, saved failures, recorded HTTP exchanges and a "
+        "manifest of SHA-256 hashes. Check it with `gc-conformance verify-evidence`.",
+    )
+    evidence.add_argument("--from", dest="source", type=Path, required=True, metavar="RUN.json")
+    evidence.add_argument("--out", type=Path, required=True, metavar="ARCHIVE")
+    evidence.add_argument(
+        "--failures", type=Path, metavar="DIR", help="saved failures (run --save-failures DIR)"
+    )
+
+    verify_evidence = commands.add_parser(
+        "verify-evidence",
+        help="re-check an evidence archive offline",
+        description="Exit 0 when every file hashes as its manifest lists, the run document's "
+        "verdict and digest agree with its results and the reports are what it renders to; "
+        "1 naming what was doctored; 2 when the archive cannot be read.",
+    )
+    verify_evidence.add_argument("archive", type=Path, metavar="ARCHIVE")
 
     requirements = commands.add_parser(
         "requirements", help="print the requirement catalogue with the checks verifying each"
@@ -247,9 +286,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise _UsageError(f"--profile: {exc}; known: {known}") from None
     if args.max_examples < 1:
         raise _UsageError("--max-examples must be at least 1")
+    if not (0 <= args.check_timeout < float("inf")):
+        raise _UsageError("--check-timeout must be a number of seconds, 0 or more")
+    if args.evidence is not None:
+        from gc_conformance.evidence import archive_kind
+
+        archive_kind(args.evidence)
     try:
         xfail = read_xfail_file(args.xfail) if args.xfail else {}
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise _UsageError(f"--xfail: {exc}") from None
     from gc_conformance.checks import all_checks
 
@@ -278,9 +323,62 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report_path=args.report,
         failures_dir=args.save_failures,
         quiet=args.quiet,
+        evidence_path=args.evidence,
+        vector_replay=None if args.no_vectors or args.check else _vector_replay(options),
+        vectors_identity=_vectors_identity(),
     )
     code, _ = run(request)
     return code
+
+
+def _vectors_identity() -> dict[str, Any] | None:
+    """The shipped vector set, its root recomputed from the files' content."""
+    from gc_conformance.vectors.files import VectorFileError, identity
+
+    try:
+        return {**identity(None), "replayed": False}
+    except (VectorFileError, OSError):
+        return None
+
+
+def _vector_replay(options: Any) -> Any:
+    """The golden-vector replay a full run adds (the CLI is the one module reaching vectors)."""
+    from gc_conformance.adapter import Capabilities
+    from gc_conformance.outcomes import CheckResult, Status
+
+    def replay(capabilities: Capabilities) -> tuple[list[CheckResult], dict[str, Any]]:
+        from gc_conformance.adapters import load_adapter
+        from gc_conformance.runner import AdapterCallFailed, call_within
+        from gc_conformance.vectors.files import identity, load_set
+        from gc_conformance.vectors.verify import VerifyOptions, verify_set
+
+        vector_set = load_set(None)
+        verify = VerifyOptions(
+            adapter_spec=options.adapter_spec,
+            profiles=options.profiles,
+            strict_codes=options.strict_codes,
+        )
+        adapter = load_adapter(options.adapter_spec)
+        try:
+            results = verify_set(vector_set, adapter, capabilities, verify)
+        finally:
+            try:
+                call_within("close()", adapter.close, options.check_timeout)
+            except AdapterCallFailed as exc:
+                print(f"gc-conformance: warning: {exc}")
+        ran = [r for r in results if r.status is not Status.SKIP]
+        summary = {
+            **identity(None),
+            "replayed": True,
+            "cases": len(ran),
+            "passed": sum(1 for r in ran if r.status is Status.PASS),
+            "failed": sum(1 for r in ran if r.status is Status.FAIL),
+            "errors": sum(1 for r in ran if r.status is Status.ERROR),
+            "skipped": len(results) - len(ran),
+        }
+        return results, summary
+
+    return replay
 
 
 def _cmd_requirements(args: argparse.Namespace) -> int:
@@ -340,6 +438,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         written = rerender(args.source, html=args.html, junit=args.junitxml)
     except RunDocumentError as exc:
         raise _UsageError(f"{args.source} is not a usable run document: {exc}") from None
+    except OSError as exc:
+        raise _UsageError(f"cannot write the report: {exc}") from None
     for path in written:
         print(f"written {path}")
     return EXIT_OK
@@ -462,14 +562,45 @@ def _cmd_codes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_evidence(args: argparse.Namespace) -> int:
+    from gc_conformance.evidence import archive_kind, write_evidence
+    from gc_conformance.reports.schema import RunDocumentError, load_run_document
+
+    archive_kind(args.out)
+    try:
+        document = load_run_document(args.source)
+    except RunDocumentError as exc:
+        raise _UsageError(f"{args.source} is not a usable run document: {exc}") from None
+    failures = sorted(args.failures.glob("*.json")) if args.failures else []
+    try:
+        write_evidence(args.out, dict(document), failures=failures)
+    except OSError as exc:
+        raise _UsageError(f"cannot write {args.out}: {exc}") from None
+    print(f"evidence archive written to {args.out} (verdict {document['summary']['verdict']})")
+    return EXIT_OK
+
+
+def _cmd_verify_evidence(args: argparse.Namespace) -> int:
+    from gc_conformance.evidence import verify_evidence
+
+    problems = verify_evidence(args.archive)
+    if problems:
+        print(f"gc-conformance: {args.archive} does NOT verify:")
+        for problem in problems:
+            print(f"  {problem}")
+        return EXIT_FAIL
+    print(f"{args.archive}: every file matches its manifest; the run document is intact")
+    return EXIT_OK
+
+
 def _cmd_vectors(args: argparse.Namespace) -> int:
     from gc_conformance.vectors.commands import main as vectors_main
 
     return vectors_main(args)
 
 
-class _UsageError(Exception):
-    pass
+class _UsageError(UsageError):
+    """A wrong option or input of a subcommand (exit 2)."""
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
@@ -492,6 +623,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "codes": _cmd_codes,
         "serve": _cmd_serve,
         "vectors": _cmd_vectors,
+        "evidence": _cmd_evidence,
+        "verify-evidence": _cmd_verify_evidence,
         "audit": _cmd_audit,
     }
     if args.command is None:
@@ -499,9 +632,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handlers[args.command](args)
-    except _UsageError as exc:
-        print(f"gc-conformance: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except HarnessError as exc:
+        return _report_error(exc)
+    except Exception as exc:  # a bug in gc-conformance: say so, never as the vendor's fault
+        import os
+
+        if os.environ.get("GC_CONFORMANCE_DEBUG"):
+            raise
+        return _report_error(
+            InternalError(
+                f"{type(exc).__name__}: {exc} (a bug in gc-conformance; rerun with "
+                "GC_CONFORMANCE_DEBUG=1 for the traceback and report it)"
+            )
+        )
+
+
+def _report_error(exc: HarnessError) -> int:
+    """One line on stderr, control characters escaped; the error class's exit code."""
+    from gc_conformance.untrusted import terminal
+
+    kind = {2: "error", 3: "configuration error", 4: "internal error"}.get(exc.exit_code, "error")
+    print(f"gc-conformance: {kind}: {terminal(str(exc))}", file=sys.stderr)
+    return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -108,6 +108,10 @@ class CheckResult:
     steps: tuple[Step, ...] = ()
     reproduce: str = ""
     seed: int | None = None
+    # What a skip means for the run's verdict (None unless status is SKIP).
+    skip_kind: SkipKind | None = None
+    # Seconds the check took, measured by the runner (None: not measured).
+    duration: float | None = None
 
     def to_plain(self) -> dict[str, Any]:
         return {
@@ -127,6 +131,8 @@ class CheckResult:
             ],
             "reproduce": self.reproduce,
             "seed": self.seed,
+            "skip_kind": None if self.skip_kind is None else self.skip_kind.value,
+            "duration": self.duration,
         }
 
     @classmethod
@@ -155,6 +161,8 @@ class CheckResult:
             ),
             reproduce=data.get("reproduce", ""),
             seed=data.get("seed"),
+            skip_kind=None if data.get("skip_kind") is None else SkipKind(data["skip_kind"]),
+            duration=data.get("duration"),
         )
 
     def describe(self) -> str:

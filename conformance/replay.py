@@ -48,6 +48,7 @@ from gc_conformance.checks.differential import (
     named_pairs,
     parse_expectation,
 )
+from gc_conformance.errors import UsageError
 from gc_conformance.outcomes import CheckResult, Severity, Status
 from gc_conformance.reference import InvalidInput, Policies
 from gc_conformance.session import (
@@ -64,7 +65,7 @@ FORMAT = "gc-conformance-failure/1"
 EXIT_SAME, EXIT_DIVERGES, EXIT_CANNOT_REPLAY, EXIT_UNREACHABLE = 0, 1, 2, 3
 
 
-class ReplayFileError(ValueError):
+class ReplayFileError(UsageError, ValueError):
     """The file is not a saved failure this version can read (says which field and why)."""
 
 

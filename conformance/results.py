@@ -10,22 +10,27 @@ Shape (documented in docs/run-json.md, checked by tests)::
      "requirements": [{"id", "title", "clause", "level", "profile", "status", "checks"}],
      "checks": [CheckResult.to_plain(), ...]}
 
-The verdict: ``fail`` when a check verifying a SHALL requirement failed (a
-SHOULD or MAY failure is reported but does not fail the run), else ``error``
-when some check could not get an answer from the registry, else ``pass``.
+The verdict is made from the run's *plan* (the checks selected before the
+first one ran) by :func:`gc_conformance.verdicts.decide`: a planned check with
+no result is an error and marks the run incomplete; see that module for the
+verdicts and their exit codes. The document ends with a digest over itself
+(:func:`gc_conformance.verdicts.seal`), so an edited document is refused by
+``gc-conformance report --from``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from gc_conformance import STANDARD_REVISION, __version__
+from gc_conformance import STANDARD_REVISION, __version__, untrusted
 from gc_conformance.adapter import Capabilities, Profile
 from gc_conformance.catalogue import Level, coverage, load_catalogue
-from gc_conformance.outcomes import CheckResult, Status, worst
-from gc_conformance.runner import RunOptions
+from gc_conformance.outcomes import CheckResult, SkipKind, Status, worst
+from gc_conformance.runner import RunOptions, unanswered
+from gc_conformance.verdicts import Verdict, decide, seal
 
 FORMAT = "gc-conformance-run/1"
 
@@ -37,9 +42,35 @@ def build_run_document(
     *,
     started: str,
     finished: str,
+    plan: Sequence[str] | None = None,
+    incomplete: str | None = None,
+    vectors: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    checks = sorted(results, key=lambda r: r.check_id)
+    """The run document. ``plan``: the check IDs selected before the run (None: the results
+    are the plan). ``incomplete``: why the run stopped early (interrupted, crashed), or None.
+    ``vectors``: the golden-vector replay's summary, when the run replayed them.
+    """
+    got = {r.check_id: r for r in results}
     catalogue = load_catalogue()
+    missing = [cid for cid in (plan or ()) if cid not in got]
+    if missing:
+        from gc_conformance.checks import all_checks
+
+        known = {c.check_id: c for c in all_checks()}
+        for cid in missing:
+            check = known.get(cid)
+            got[cid] = unanswered(
+                cid,
+                "the check was selected but the run recorded no result for it (a crashed "
+                "worker, an interruption, or a result that could not be transported)",
+                requirements=check.requirements if check else (),
+                profile=check.profile.value if check else "",
+                title=check.title if check else "",
+            )
+        incomplete = incomplete or (
+            f"{len(missing)} of {len(plan or ())} selected checks have no result"
+        )
+    checks = sorted(got.values(), key=lambda r: r.check_id)
     by_requirement: dict[str, list[CheckResult]] = {rid: [] for rid in catalogue}
     for result in checks:
         for rid in result.requirements:
@@ -62,11 +93,21 @@ def build_run_document(
         )
 
     shall = {rid for rid, req in catalogue.items() if req.level is Level.SHALL}
-    failed_shall = [
-        r for r in checks if r.status is Status.FAIL and any(rid in shall for rid in r.requirements)
-    ]
-    errors = [r for r in checks if r.status is Status.ERROR]
-    verdict = "fail" if failed_shall else "error" if errors else "pass"
+    plain_checks = [untrusted.plain(r.to_plain()) for r in checks]
+    verdict = decide(plain_checks, shall, incomplete=incomplete is not None)
+    not_verified = sorted(
+        {
+            rid
+            for r in checks
+            if r.status is Status.SKIP and r.skip_kind is SkipKind.NOT_VERIFIED
+            for rid in r.requirements
+        }
+    )
+    waived = sorted(
+        r.check_id
+        for r in checks
+        if r.status is Status.XFAIL and any(rid in shall for rid in r.requirements)
+    )
 
     profiles = []
     for profile in Profile:
@@ -79,10 +120,17 @@ def build_run_document(
                 "counts": _counts(members),
             }
         )
-    return {
+    registry = untrusted.plain(capabilities.to_plain())
+    document = {
         "format": FORMAT,
         "summary": {
-            "verdict": verdict,
+            "verdict": verdict.value,
+            "meaning": verdict.meaning,
+            "exit_code": verdict.exit_code,
+            "incomplete": incomplete,
+            "scope": scope_line(verdict, capabilities, options, checks, vectors),
+            "not_verified": not_verified,
+            "waived": waived,
             "counts": _counts(checks),
             "code_mismatches": sum(1 for r in checks if r.code_mismatch),
             # A SHALL no check of the suite verifies (not: one this run did not select).
@@ -96,14 +144,56 @@ def build_run_document(
             "name": "gc-conformance",
             "version": __version__,
             "standard": STANDARD_REVISION,
-            "vectors_root_hash": vectors_root_hash(),
+            "vectors_root_hash": (vectors or {}).get("root") or vectors_root_hash(),
+            "catalogue_sha256": catalogue_hash(),
         },
-        "run": {**options.to_plain(), "started": started, "finished": finished},
-        "registry": capabilities.to_plain(),
+        "run": untrusted.plain(
+            {**options.to_plain(), "started": started, "finished": finished, "plan": plan}
+        ),
+        # The capabilities as read once, before the first check, and used by every check.
+        "registry": registry,
+        "vectors": None if vectors is None else untrusted.plain(dict(vectors)),
         "profiles": profiles,
         "requirements": requirements,
-        "checks": [r.to_plain() for r in checks],
+        "checks": plain_checks,
     }
+    return seal(document)
+
+
+def scope_line(
+    verdict: Verdict,
+    capabilities: Capabilities,
+    options: RunOptions,
+    checks: Sequence[CheckResult],
+    vectors: Mapping[str, Any] | None,
+) -> str:
+    """What was judged, in one line: "PASS — core, issuer-created + 312 vectors; 5 profiles not claimed"."""
+    judged = sorted(
+        p.value for p in capabilities.profiles if options.profiles is None or p in options.profiles
+    )
+    styles = sorted(s.value for s in capabilities.issuance_styles)
+    text = f"{verdict.value.upper()} — {', '.join(judged) or 'no profile'}"
+    if styles:
+        text += f" ({', '.join(styles)})"
+    ran = sum(1 for r in checks if r.status is not Status.SKIP)
+    if vectors is not None and vectors.get("replayed"):
+        ran -= int(vectors.get("cases", 0))  # the vector cases are counted on their own
+    text += f": {ran} check{'s' if ran != 1 else ''} ran"
+    if vectors is not None and vectors.get("replayed"):
+        text += f" + {vectors.get('passed', 0)}/{vectors.get('cases', 0)} golden vectors passed"
+    unclaimed = len([p for p in Profile if p not in capabilities.profiles])
+    if unclaimed:
+        text += f"; {unclaimed} profile{'s' if unclaimed != 1 else ''} not claimed"
+    return text
+
+
+def catalogue_hash() -> str:
+    """SHA-256 over the requirement catalogue as loaded (IDs, clauses, levels, texts)."""
+    from gc_conformance.verdicts import canonical
+
+    catalogue = load_catalogue()
+    plain = {rid: req.to_plain([]) for rid, req in sorted(catalogue.items())}
+    return hashlib.sha256(canonical(plain)).hexdigest()
 
 
 def vectors_root_hash() -> str | None:
@@ -132,8 +222,8 @@ def vectors_root_hash() -> str | None:
 
 
 def exit_code(document: Mapping[str, Any]) -> int:
-    """0 pass, 1 a SHALL check failed, 3 the registry could not answer some check."""
-    return {"pass": 0, "fail": 1, "error": 3}[document["summary"]["verdict"]]
+    """The exit code of the document's verdict (see :data:`gc_conformance.verdicts.EXIT_CODES`)."""
+    return Verdict(document["summary"]["verdict"]).exit_code
 
 
 def _counts(results: Iterable[CheckResult]) -> dict[str, int]:

@@ -13,20 +13,27 @@ import datetime as _dt
 import io
 import json
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
 
-from gc_conformance import plugin
+from gc_conformance import plugin, untrusted
 from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities
+from gc_conformance.errors import ConfigurationError
 from gc_conformance.outcomes import CheckResult, Status
 from gc_conformance.results import build_run_document, exit_code
-from gc_conformance.runner import RunOptions
+from gc_conformance.runner import AdapterCallFailed, RunOptions, call_within, finish
+from gc_conformance.verdicts import Verdict
 
 EXIT_USAGE, EXIT_UNREACHABLE = 2, 3
+
+#: Replays the golden vectors against a fresh adapter: (case results, vectors summary).
+#: Injected by the CLI, the one module allowed to reach the vectors code.
+VectorReplay = Callable[[Capabilities], tuple[list[CheckResult], dict[str, Any]]]
 
 
 @attrs.frozen
@@ -40,22 +47,35 @@ class RunRequest:
     report_path: Path | None = None
     failures_dir: Path | None = None  # where failing sequences are saved for `replay`
     quiet: bool = False
+    evidence_path: Path | None = None  # one archive for the auditor (see evidence.py)
+    vector_replay: VectorReplay | None = None
+    vectors_identity: dict[str, Any] | None = None  # the vector set, recomputed from content
 
 
-def probe_adapter(spec: str) -> Capabilities:
-    """Load the adapter and read its capabilities once: an unusable adapter stops the run (3)."""
+def probe_adapter(spec: str, timeout: float | None = None) -> Capabilities:
+    """Load the adapter and read its capabilities once: an unusable adapter stops the run (3).
+
+    ``capabilities()`` and ``close()`` are bounded by ``timeout`` (the run's
+    ``--check-timeout``), and anything they raise (``SystemExit`` included) is
+    reported as the adapter's fault, never ends the run with its own status.
+    """
     from gc_conformance.adapters import load_adapter
 
     adapter = load_adapter(spec)
     try:
-        return Capabilities.from_plain(adapter.capabilities())
+        raw = call_within("capabilities()", adapter.capabilities, timeout)
+        return Capabilities.from_plain(raw)
     except AdapterContractError as exc:
         raise AdapterUnavailable(f"capabilities() answered outside the contract: {exc}") from exc
+    except ConfigurationError:
+        raise
+    except AdapterCallFailed as exc:
+        raise AdapterUnavailable(str(exc)) from exc
     except Exception as exc:
         raise AdapterUnavailable(f"capabilities() failed: {type(exc).__name__}: {exc}") from exc
     finally:
-        with contextlib.suppress(Exception):
-            adapter.close()
+        with contextlib.suppress(AdapterCallFailed):
+            call_within("close()", adapter.close, timeout)
 
 
 def pytest_arguments(request: RunRequest) -> list[str]:
@@ -99,33 +119,77 @@ def pytest_arguments(request: RunRequest) -> list[str]:
     return args
 
 
+def plan_of(request: RunRequest) -> list[str]:
+    """The checks this run must judge, fixed before the first one runs."""
+    from gc_conformance.checks import all_checks
+
+    chosen = set(request.checks)
+    return [c.check_id for c in all_checks() if not chosen or c.check_id in chosen]
+
+
 def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
     """Run the suite; return the exit code and the run document (None when it could not run)."""
     options = request.options
     try:
-        capabilities = probe_adapter(options.adapter_spec)
+        capabilities = probe_adapter(options.adapter_spec, options.check_timeout)
     except AdapterUnavailable as exc:
-        print(f"gc-conformance: adapter unavailable: {exc}")
+        print(f"gc-conformance: adapter unavailable: {untrusted.terminal(str(exc))}")
         return EXIT_UNREACHABLE, None
+    plan = plan_of(request)
     started = _now()
     plugin.reset_collected()
     output = io.StringIO()
-    with contextlib.redirect_stdout(output) if request.quiet else contextlib.nullcontext():
-        status = pytest.main(pytest_arguments(request))
-    if status in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR):
-        print(output.getvalue())
+    interrupted: str | None = None
+    with tempfile.TemporaryDirectory(prefix="gc-conformance-") as scratch:
+        frozen = Path(scratch) / "capabilities.json"
+        frozen.write_text(json.dumps(plugin.declared(capabilities)), encoding="utf-8")
+        arguments = [*pytest_arguments(request), "--gc-capabilities", str(frozen)]
+        try:
+            with contextlib.redirect_stdout(output) if request.quiet else contextlib.nullcontext():
+                status = pytest.main(arguments)
+        except KeyboardInterrupt:
+            status, interrupted = pytest.ExitCode.INTERRUPTED, "the run was interrupted"
+    if status == pytest.ExitCode.USAGE_ERROR:
+        print(untrusted.terminal(output.getvalue()))
         return EXIT_USAGE, None
-    if status == EXIT_UNREACHABLE:
+    if plugin.UNAVAILABLE:
+        print(f"gc-conformance: {untrusted.terminal(plugin.UNAVAILABLE[0])}")
         return EXIT_UNREACHABLE, None
+    if status == pytest.ExitCode.INTERNAL_ERROR:
+        # pytest (or pytest-xdist, after a worker crashed) stopped: what finished is kept,
+        # the rest is missing, and the run is incomplete, never a pass.
+        interrupted = "pytest stopped with an internal error (a crashed worker?)"
+    if status == pytest.ExitCode.INTERRUPTED:
+        interrupted = "the run was interrupted (Ctrl-C or a signal) before every check finished"
     results = plugin.collected_results()
-    if not results:
-        print("gc-conformance: no check ran (check the --check and --profile selection)")
-        return EXIT_USAGE, None
-    document = build_run_document(results, capabilities, options, started=started, finished=_now())
-    write_outputs(document, request)
+    vectors = request.vectors_identity
+    if request.vector_replay is not None and interrupted is None:
+        try:
+            vector_results, vectors = request.vector_replay(capabilities)
+            results += [finish(r)[0] for r in vector_results]
+            plan += [r.check_id for r in vector_results]
+        except KeyboardInterrupt:
+            interrupted = "the run was interrupted while replaying the golden vectors"
+    document = build_run_document(
+        results,
+        capabilities,
+        options,
+        started=started,
+        finished=_now(),
+        plan=plan,
+        incomplete=interrupted,
+        vectors=vectors,
+    )
     _print_summary(document)
+    write_outputs(document, request)
+    saved: list[Path] = []
     if request.failures_dir is not None:
-        save_failures(results, request.failures_dir, options.adapter_spec, capabilities)
+        saved = save_failures(results, request.failures_dir, options.adapter_spec, capabilities)
+    if request.evidence_path is not None:
+        from gc_conformance.evidence import write_evidence
+
+        write_evidence(request.evidence_path, document, failures=saved)
+        print(f"  evidence archive: {request.evidence_path}")
     return exit_code(document), document
 
 
@@ -148,7 +212,8 @@ def save_failures(
 def write_outputs(document: dict[str, Any], request: RunRequest) -> None:
     if request.json_path:
         request.json_path.write_text(
-            json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+            json.dumps(document, indent=2, sort_keys=True, allow_nan=False) + "\n",
+            encoding="utf-8",
         )
     if request.junit_path:
         from gc_conformance.reports import render_junit
@@ -161,14 +226,34 @@ def write_outputs(document: dict[str, Any], request: RunRequest) -> None:
 
 
 def _print_summary(document: dict[str, Any]) -> None:
+    """The verdict first (and an incomplete run says so before anything else)."""
     summary = document["summary"]
+    verdict = Verdict(summary["verdict"])
+    if summary.get("incomplete"):
+        print(
+            f"gc-conformance: INCOMPLETE RUN — {summary['incomplete']}; no verdict on the registry"
+        )
     counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
-    print(f"gc-conformance: {summary['verdict'].upper()} ({counts})")
+    print(f"gc-conformance: {untrusted.terminal(summary['scope'])}")
+    print(f"  {verdict.meaning} ({counts}); exit {verdict.exit_code}")
+    if verdict is Verdict.NO_CHECKS:
+        print(
+            "  no selected check ran: check the --check and --profile selection against the "
+            "profiles the registry claims"
+        )
+    if summary.get("waived"):
+        print(f"  SHALL failures waived by the xfail file: {', '.join(summary['waived'])}")
+    if summary.get("not_verified"):
+        print(f"  requirements not verified: {', '.join(summary['not_verified'])}")
     if summary["code_mismatches"]:
         print(f"  {summary['code_mismatches']} check(s) refused correctly with a wrong code")
     if summary["untested_shall"]:
         print(f"  SHALL requirements with no check: {', '.join(summary['untested_shall'])}")
-    print(f"  seed {document['run']['seed']}; registry {document['registry']['name']}")
+    vectors = document.get("vectors")
+    if vectors and not vectors.get("shipped", True):
+        print(f"  golden vectors: root {vectors.get('root', '')[:12]} is NOT the shipped set")
+    registry = untrusted.terminal(str(document["registry"]["name"]))
+    print(f"  seed {document['run']['seed']}; registry {registry}")
 
 
 def _now() -> str:

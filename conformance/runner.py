@@ -8,8 +8,10 @@ without xdist) as under ``gc-conformance run``.
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,7 +21,13 @@ import attrs
 
 from gc_conformance.adapter import Capabilities, Profile, RegistryAdapter
 from gc_conformance.checks import Check
-from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT, CheckResult, Severity, Status
+from gc_conformance.outcomes import (
+    DEFAULT_CHECK_TIMEOUT,
+    CheckResult,
+    Severity,
+    SkipKind,
+    Status,
+)
 from gc_conformance.session import AdapterError, CheckFailed, CodeMismatch, NotApplicable, Session
 
 # Adapters a timed-out check left busy, with the check that left them so: the stuck
@@ -63,10 +71,23 @@ class RunOptions:
 
 def skip_reason(check: Check, capabilities: Capabilities, options: RunOptions) -> str | None:
     """Why ``check`` does not run against this registry, or None when it does."""
+    found = _skip(check, capabilities, options)
+    return None if found is None else found[0]
+
+
+def _skip(
+    check: Check, capabilities: Capabilities, options: RunOptions
+) -> tuple[str, SkipKind] | None:
     if check.profile not in capabilities.profiles:
-        return f"the registry does not claim the {check.profile.value!r} profile"
+        return (
+            f"the registry does not claim the {check.profile.value!r} profile",
+            SkipKind.NOT_CLAIMED,
+        )
     if options.profiles is not None and check.profile not in options.profiles:
-        return f"profile {check.profile.value!r} was not selected for this run"
+        return (
+            f"profile {check.profile.value!r} was not selected for this run",
+            SkipKind.NOT_APPLICABLE,
+        )
     return None
 
 
@@ -85,9 +106,11 @@ def execute_check(
         title=check.title,
         seed=options.seed,
     )
-    reason = skip_reason(check, capabilities, options)
-    if reason is not None:
-        return attrs.evolve(base, status=Status.SKIP, message=reason)
+    skipped = _skip(check, capabilities, options)
+    if skipped is not None:
+        return attrs.evolve(
+            base, status=Status.SKIP, message=skipped[0], skip_kind=skipped[1], duration=0.0
+        )
     result = judge(
         base,
         Session(adapter, capabilities, strict_codes=options.strict_codes),
@@ -127,8 +150,31 @@ def judge(
         )
     session.seed = options.seed
     session.max_examples = options.max_examples
+    started = time.perf_counter()
+    result = _judge(base, session, body, options, adapter=adapter, reproduce=reproduce)
+    return attrs.evolve(result, duration=round(time.perf_counter() - started, 6))
+
+
+def _judge(
+    base: CheckResult,
+    session: Session,
+    body: Callable[[Session], None],
+    options: RunOptions,
+    *,
+    adapter: object,
+    reproduce: str,
+) -> CheckResult:
     try:
         _run_within(base.check_id, lambda: body(session), options.check_timeout, adapter)
+    except _Escaped as exc:
+        return attrs.evolve(
+            base,
+            status=Status.ERROR,
+            message=f"the adapter (or the check) raised {exc.describe()}: a check must end "
+            "with an answer, never by stopping the run; no verdict",
+            steps=tuple(session.steps),
+            reproduce=reproduce,
+        )
     except _TimedOut as exc:
         return attrs.evolve(
             base,
@@ -140,7 +186,11 @@ def judge(
         )
     except NotApplicable as exc:
         return attrs.evolve(
-            base, status=Status.SKIP, message=exc.reason, steps=tuple(session.steps)
+            base,
+            status=Status.SKIP,
+            message=exc.reason,
+            skip_kind=exc.kind,
+            steps=tuple(session.steps),
         )
     except CheckFailed as exc:
         return attrs.evolve(
@@ -180,6 +230,63 @@ def judge(
     )
 
 
+class _Escaped(Exception):
+    """A ``BaseException`` the check's body raised (``SystemExit``, ``GeneratorExit``, ...).
+
+    Adapter code that calls ``sys.exit()`` or raises ``KeyboardInterrupt`` must
+    not end the run with pytest's exit status: it becomes an error of the check.
+    """
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(repr(original))
+        self.original = original
+
+    def describe(self) -> str:
+        original = self.original
+        if isinstance(original, _ProcessExit):
+            return f"os._exit({original.status})"
+        return f"{type(original).__name__}({', '.join(repr(a) for a in original.args)})"
+
+
+class _ProcessExit(BaseException):
+    """What ``os._exit`` raises while a check's body runs (see :func:`_guard_process_exit`)."""
+
+    def __init__(self, status: object) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+_REAL_EXIT = os._exit
+_GUARD_LOCK = threading.Lock()
+_GUARDS = 0
+
+
+@contextlib.contextmanager
+def _guard_process_exit() -> Any:
+    """While a check runs, ``os._exit`` from adapter code raises instead of killing the run.
+
+    A process that ends itself without a word would otherwise end
+    ``gc-conformance run`` with the adapter's exit status (``os._exit(0)`` was a
+    PASS). A segfault cannot be caught this way: run with ``-n`` (pytest-xdist)
+    to isolate the adapter in a worker whose crash is an *incomplete* run.
+    """
+    global _GUARDS
+
+    def refuse(status: int) -> None:
+        raise _ProcessExit(status)
+
+    with _GUARD_LOCK:
+        _GUARDS += 1
+        os._exit = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        with _GUARD_LOCK:
+            _GUARDS -= 1
+            if _GUARDS == 0:
+                os._exit = _REAL_EXIT
+
+
 class _TimedOut(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(seconds)
@@ -203,7 +310,17 @@ def _run_within(
     the adapter, which is therefore marked busy and refused to later checks.
     """
     if timeout is None:
-        body()
+        # The body runs in this thread: a KeyboardInterrupt may be the user's Ctrl-C, so it
+        # ends the run (marked incomplete); every other BaseException is the check's error.
+        try:
+            with _guard_process_exit():
+                body()
+        except (KeyboardInterrupt, _TimedOut):
+            raise
+        except Exception:
+            raise
+        except BaseException as exc:
+            raise _Escaped(exc) from exc
         return
     raised: list[BaseException] = []
 
@@ -214,13 +331,19 @@ def _run_within(
             raised.append(exc)
 
     worker = threading.Thread(target=guarded, name=f"check {name}", daemon=True)
-    worker.start()
-    worker.join(timeout)
+    with _guard_process_exit():
+        worker.start()
+        # A KeyboardInterrupt raised *here* is the user's Ctrl-C (signals reach the main
+        # thread): it propagates and the run ends incomplete. One raised by the body,
+        # in the worker thread, is adapter code: an error of this check.
+        worker.join(timeout)
     if worker.is_alive():
         with contextlib.suppress(TypeError):  # not weakly referable: cannot be marked
             _BUSY[adapter] = name
         raise _TimedOut(timeout)
     if raised:
+        if not isinstance(raised[0], Exception):
+            raise _Escaped(raised[0]) from raised[0]
         raise raised[0]
 
 
@@ -257,3 +380,81 @@ def read_xfail_file(path: Path) -> dict[str, str]:
             raise ValueError(f"{path}:{number}: no check {check_id!r}")
         entries[check_id] = reason.strip() or "listed in the xfail file"
     return entries
+
+
+def call_within(what: str, call: Callable[[], Any], timeout: float | None) -> Any:
+    """``call()`` bounded by ``timeout`` (the run's ``--check-timeout``), for adapter calls
+    outside any check: ``capabilities()`` and ``close()``.
+
+    Raises :class:`AdapterCallFailed` when it overruns or raises anything at all
+    (a ``SystemExit`` from the adapter included), so the caller can report it
+    as what it is instead of ending the run.
+    """
+    result: list[Any] = []
+    raised: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            result.append(call())
+        except BaseException as exc:
+            raised.append(exc)
+
+    worker = threading.Thread(target=guarded, name=what, daemon=True)
+    with _guard_process_exit():
+        worker.start()
+        worker.join(timeout)
+    if worker.is_alive():
+        raise AdapterCallFailed(f"{what} did not return within {timeout:g} s")
+    if raised:
+        exc = raised[0]
+        shown = _Escaped(exc).describe() if not isinstance(exc, Exception) else f"{exc}"
+        raise AdapterCallFailed(f"{what} raised {type(exc).__name__}: {shown}") from exc
+    return result[0] if result else None
+
+
+class AdapterCallFailed(Exception):
+    """An adapter call outside a check (capabilities, close) failed or overran."""
+
+
+def finish(result: CheckResult) -> tuple[CheckResult, dict[str, Any]]:
+    """The result and its plain form, as every output will carry it.
+
+    Serialising is part of the verdict: an answer the contract cannot carry (a
+    ``datetime``, ``NaN``, a set, a non-string key) is a contract error of the
+    check that received it, never a result that silently goes missing. Strings
+    from the registry are capped (:data:`gc_conformance.untrusted.STRING_LIMIT`).
+    """
+    from gc_conformance import untrusted
+
+    problems: list[str] = []
+    plain = untrusted.plain(result.to_plain(), where="result", problems=problems)
+    if not problems:
+        return CheckResult.from_plain(plain), plain
+    shown = "; ".join(problems[:5]) + (
+        f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+    )
+    status = Status.FAIL if result.status is Status.FAIL else Status.ERROR
+    message = f"answer outside the contract (not representable as JSON): {shown}"
+    if result.message:
+        message = f"{message}. The check said: {untrusted.cap(result.message)}"
+    plain = {**plain, "status": status.value, "message": message, "skip_kind": None}
+    return CheckResult.from_plain(plain), plain
+
+
+def unanswered(
+    check_id: str,
+    reason: str,
+    *,
+    requirements: tuple[str, ...] = (),
+    profile: str = "",
+    title: str = "",
+) -> CheckResult:
+    """The result of a planned check that produced none (crash, interruption): an error."""
+    return CheckResult(
+        check_id=check_id,
+        status=Status.ERROR,
+        requirements=requirements,
+        profile=profile,
+        title=title,
+        message=f"no result: {reason}",
+    )

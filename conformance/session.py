@@ -12,19 +12,34 @@ which
   check if anything changed (atomicity, D4: a refused request must change
   nothing);
 * turns "the code was wrong but the refusal was right" into a recorded code
-  mismatch, which fails the check only under strict codes (the default).
+  mismatch, which fails the check only under strict codes (the default);
+* hides the contract tier from the checks. Without ``reset`` (a registry that
+  cannot be emptied) the session gives every check a **namespace**: each
+  account, holder, device and meter ID a check names goes over the wire with a
+  suffix unique to this session, answers and state come back with the suffix
+  removed, and the observed state is narrowed to what the namespace created.
+  Without ``observe`` (no whole-state export) the session derives the state
+  from ``query``, one per account the check has named. Checks are written once,
+  against logical IDs (``ACC-ALICE``, ``DEV-WIND``), and run on every tier.
+  A request for an action the registry does not offer raises
+  :class:`NotApplicable`, so exactly the checks that need it are skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
-from collections.abc import Callable, Mapping, Sequence
+import re
+import uuid
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from gc_conformance.adapter import (
     ACTIONS,
+    OPTIONAL_ACTIONS,
     AdapterFailure,
     Answer,
     Capabilities,
@@ -63,6 +78,42 @@ class CheckFailed(Exception):
 
 class CodeMismatch(CheckFailed):
     """Refused as required, but with another canonical code than the standard's rule implies."""
+
+
+class Deviations:
+    """Collects the failures of independent steps, so a scenario judges every one of them.
+
+    A check probing many malformed requests must not stop at the first wrong
+    answer: the vendor needs the whole list. ``with found.step(): ...`` records a
+    :class:`CheckFailed` and goes on; :meth:`judge` raises one failure naming
+    all of them (a :class:`CodeMismatch` only when every one is a code mismatch),
+    at the worst severity found. Adapter errors are never collected.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[CheckFailed] = []
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        try:
+            yield
+        except CheckFailed as exc:
+            self.found.append(exc)
+
+    def judge(self) -> None:
+        if not self.found:
+            return
+        if len(self.found) == 1:
+            raise self.found[0]
+        order = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
+        worst = min((f.severity for f in self.found), key=order.index)
+        kind = CodeMismatch if all(isinstance(f, CodeMismatch) for f in self.found) else CheckFailed
+        raise kind(
+            f"{len(self.found)} deviations: " + "; ".join(f.message for f in self.found),
+            expected=" | ".join(f.expected for f in self.found),
+            observed=" | ".join(f.observed for f in self.found),
+            severity=worst,
+        )
 
 
 class NotApplicable(Exception):
@@ -118,6 +169,22 @@ class World:
 ISSUER_ID = "ISSUER-T"
 SOLAR_CAPACITY_W = 1_000
 
+#: What an ID a check names looks like; only such strings get a namespace (a malformed value
+#: sent on purpose, an empty or over-long one, goes over the wire unchanged).
+_ID_SHAPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}", re.ASCII)
+
+
+def _is_party_field(key: str) -> bool:
+    """Request fields naming an account, a holder, a device (storage systems are devices) or a
+    meter: namespaced."""
+    return key == "actor" or key.endswith(
+        ("_account", "account_id", "holder_id", "device_id", "meter_id", "storage_id")
+    )
+
+
+def _is_account_field(key: str) -> bool:
+    return key.endswith(("_account", "account_id"))
+
 
 class Session:
     """One check's run against one adapter."""
@@ -143,11 +210,34 @@ class Session:
             # Two days back, but never into last year: under a calendar-year validity reading,
             # last year's production is already past validity in early January.
             self.epoch = max(today - _dt.timedelta(days=2), today.replace(month=1, day=1))
+        if capabilities.clock is Clock.CONTROLLED and not capabilities.reset:
+            # A registry that is never emptied remembers the last instant it saw: time must not
+            # go back from one check to the next. Each check starts on the next 1 March after
+            # it, so that no check's scenario straddles a calendar year.
+            latest = _latest_instant(adapter)
+            if latest is not None:
+                year = latest.year + (1 if latest >= latest.replace(month=3, day=1) else 0)
+                self.epoch = max(self.epoch, CONTROLLED_EPOCH.replace(year=year))
         self.now = self.epoch + _dt.timedelta(days=1)
         self._issued_ranges = 0  # next free certificate ID for issuer-created bundles
         self.configuration = 1
         self.seed = 0  # the run's seed: property-based checks derive their randomness from it
         self.max_examples = 60  # the run's depth for property-based checks
+        # The namespace (no reset): a suffix unique to this session, added to every ID the
+        # check names. Empty when the registry is reset before each check.
+        self.namespace = "" if capabilities.reset else uuid.uuid4().hex[:8]
+        self._wire: dict[str, str] = {}  # logical ID -> ID on the wire
+        self._logical: dict[str, str] = {}  # ID on the wire -> logical ID
+        self._accounts: dict[str, None] = {}  # logical account IDs named (ordered set)
+        if self.namespace:
+            # Issuer-created ranges start far from any other session's (IDs the issuer asserts
+            # may be unique registry-wide).
+            self._issued_ranges = (int(self.namespace, 16) % 1_000_000 + 1) * 1_000_000
+
+    @property
+    def tier(self) -> str:
+        """The contract tier this session works on (see ``Capabilities.tier``)."""
+        return self.capabilities.tier
 
     # ------------------------------------------------------------------ applicability
 
@@ -162,6 +252,32 @@ class Session:
     def require_clock(self) -> None:
         if self.capabilities.clock is not Clock.CONTROLLED:
             raise NotApplicable("the registry cannot move its clock; time-dependent check")
+
+    def require_action(self, action: str) -> None:
+        """Skip the check unless the registry offers ``action`` (``capabilities()["actions"]``).
+
+        An action the standard leaves optional is *not applicable*; any other
+        leaves the requirements of the check *not verified* (never a pass).
+        """
+        if self.capabilities.offers(action):
+            return
+        kind = SkipKind.NOT_APPLICABLE if action in OPTIONAL_ACTIONS else SkipKind.NOT_VERIFIED
+        raise NotApplicable(f"the registry does not offer the {action!r} action", kind=kind)
+
+    def offers(self, action: str) -> bool:
+        """Whether the registry offers ``action``: a check that uses an optional action only
+        as one part of its scenario leaves that part out instead of skipping everything."""
+        return self.capabilities.offers(action)
+
+    def require_reset(self, why: str) -> None:
+        """Skip unless the registry can be emptied (a check that needs an empty registry)."""
+        if not self.capabilities.reset:
+            raise NotApplicable(f"the registry offers no reset; {why}")
+
+    def require_observe(self, why: str) -> None:
+        """Skip unless the registry exports its whole state (``observe``)."""
+        if not self.capabilities.observe:
+            raise NotApplicable(f"the registry offers no whole-state observe; {why}")
 
     def policy(self, name: str, default: str) -> str:
         return self.capabilities.policies.get(name, default)
@@ -187,6 +303,14 @@ class Session:
         (bool): the D3 mandate rule needs a body running #1 under a mandate.
         """
         self.configuration = configuration
+        if not self.capabilities.reset:
+            if configuration != 1:
+                raise NotApplicable(
+                    f"configuration #{configuration} is set up by reset(), which the registry "
+                    "does not offer",
+                    kind=SkipKind.NOT_VERIFIED,
+                )
+            return  # a fresh namespace stands in for an empty registry
         setup: dict[str, Any] = {
             "issuer": {"issuer_id": ISSUER_ID, "name": "Conformance Test Issuer", "domain": "NL"},
             "configuration": configuration,
@@ -203,11 +327,14 @@ class Session:
         """Send one request, record it, and validate the answer (no verdict here)."""
         if action not in ACTIONS:
             raise ValueError(f"{action!r} is not a contract action")  # a bug in the check
+        self.require_action(action)
         request = {"action": action, "actor": actor, "now": stamp(self.now), **fields}
         number = len(self.steps) + 1
+        if not self.capabilities.reset:
+            _note_instant(self.adapter, self.now)
         try:
-            raw = self.adapter.execute(request)
-            answer = read_answer(self.adapter, raw)
+            raw = self.adapter.execute(self.to_wire(request))
+            answer = self._from_wire_answer(action, read_answer(self.adapter, raw))
         except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
             self.steps.append(
@@ -272,6 +399,10 @@ class Session:
         self.expect_code(answer, allowed, action)
         return answer
 
+    def deviations(self) -> Deviations:
+        """A collector for independent steps whose failures should all be reported."""
+        return Deviations()
+
     def expect_code(self, answer: Answer, allowed: Sequence[str], action: str) -> None:
         """A refusal with a code outside ``allowed`` is a code mismatch: recorded, and a
         failure (minor) under strict codes. The verdict itself was already right."""
@@ -334,10 +465,97 @@ class Session:
                 message, expected=str(expected), observed=str(observed), severity=severity
             )
 
+    # ------------------------------------------------------------------ namespace
+
+    def wire_id(self, logical: str) -> str:
+        """The ID ``logical`` goes over the wire as (itself when there is no namespace)."""
+        wire = self._wire.get(logical)
+        if wire is None:
+            wire = f"{logical}-{self.namespace}" if self.namespace else logical
+            self._wire[logical] = wire
+            self._logical[wire] = logical
+        return wire
+
+    def to_wire(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """``request`` with every account, holder, device and meter ID in the namespace."""
+        return {key: self._translate(key, value) for key, value in request.items()}
+
+    def _translate(self, key: str, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: self._translate(k, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._translate(key, v) for v in value]
+        if (
+            isinstance(value, str)
+            and _is_party_field(key)
+            and value != ISSUER_ID
+            and _ID_SHAPE.fullmatch(value)
+        ):
+            if _is_account_field(key):
+                self._accounts[value] = None
+            return self.wire_id(value)
+        return value
+
+    def from_wire(self, value: Any) -> Any:
+        """``value`` with every namespaced ID this session sent back in its logical form."""
+        if not self._logical:
+            return value
+        if isinstance(value, str):
+            return self._logical.get(value, value)
+        if isinstance(value, Mapping):
+            return {k: self.from_wire(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.from_wire(v) for v in value]
+        return value
+
+    def _from_wire_answer(self, action: str, answer: Answer) -> Answer:
+        if not self.namespace or not answer.accepted:
+            return answer
+        result = dict(answer.result)
+        found = result.get("bundles")
+        if action == "query" and isinstance(found, list):
+            # A query over the whole registry also finds what other checks created.
+            result["bundles"] = [
+                b
+                for b in found
+                if not isinstance(b, Mapping)
+                or b.get("account_id") in self._logical
+                or b.get("device_id") in self._logical
+            ]
+        return attrs.evolve(answer, result=self.from_wire(result))
+
     # ------------------------------------------------------------------ observation
 
     def observe(self) -> dict[str, list[dict[str, Any]]]:
+        """The state as the check may judge it, whatever the tier.
+
+        With ``observe``: the registry's export, narrowed to this session's
+        namespace when there is one. Without: accounts and bundles derived from
+        ``query`` per account the check named (an account whose query is refused
+        does not exist). Either way IDs come back in their logical form.
+        """
         return self._read(self._observe_raw())
+
+    def observe_extension(
+        self, key: str, kind: type[list[Any]] | type[Mapping[str, Any]] | None = None
+    ) -> Any:
+        """An optional extension of ``observe()`` (``storage``, ``eacs``), IDs in logical form;
+        None when the registry has no whole-state observe or no such extension.
+
+        A broken answer is a contract error (the check's verdict is *error*), never
+        "no data": an ``observe()`` answer that is not an object, or an extension not
+        of ``kind``, must not turn a check into a skip.
+        """
+        if not self.capabilities.observe:
+            return None
+        try:
+            raw = self.adapter.observe()
+        except Exception as exc:
+            raise AdapterError(
+                len(self.steps), f"observe failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        value = self.extension_of(raw, key, kind)
+        return None if value is None else self.from_wire(value)
 
     def _read(self, raw: object) -> dict[str, list[dict[str, Any]]]:
         try:
@@ -374,21 +592,100 @@ class Session:
         """
         raw = self._observe_raw()
         state = self._read(raw)
-        eacs = raw.get("eacs") if isinstance(raw, Mapping) else None
+        eacs = self.extension_of(raw, "eacs", list)
         extension = (
-            tuple(sorted(repr(sorted(dict(e).items())) for e in eacs if isinstance(e, Mapping)))
-            if isinstance(eacs, list)
-            else None
+            None if eacs is None else tuple(sorted(repr(sorted(dict(e).items())) for e in eacs))
         )
         return (*canonical_state(state), extension)
 
+    def extension_of(
+        self, raw: object, name: str, kind: type[list[Any]] | type[Mapping[str, Any]] | None
+    ) -> Any:
+        """``raw[name]`` of an ``observe()`` answer, checked to be of ``kind`` (AdapterError if not)."""
+        if not isinstance(raw, Mapping):
+            raise AdapterError(
+                len(self.steps), f"observe() answered a {type(raw).__name__}, not an object"
+            )
+        if name not in raw or raw[name] is None:
+            return None
+        value = raw[name]
+        if kind is None:
+            return value
+        if kind is list:
+            if not isinstance(value, list) or not all(isinstance(e, Mapping) for e in value):
+                raise AdapterError(len(self.steps), f"observe().{name} must be a list of objects")
+            return [dict(e) for e in value]
+        if not isinstance(value, Mapping):
+            raise AdapterError(len(self.steps), f"observe().{name} must be an object")
+        return value
+
     def _observe_raw(self) -> object:
+        if not self.capabilities.observe:
+            return self._derived_state()
         try:
-            return self.adapter.observe()
+            raw = self.adapter.observe()
         except Exception as exc:
             raise AdapterError(
                 len(self.steps), f"observe failed: {type(exc).__name__}: {exc}"
             ) from exc
+        return self._narrow(raw) if self.namespace else raw
+
+    def _narrow(self, raw: object) -> object:
+        """The part of a shared registry's state this session's namespace created."""
+        if not isinstance(raw, Mapping):
+            return raw  # judged (and refused) by read_state
+        ours = self._logical
+        narrowed = dict(raw)
+        accounts, bundles = raw.get("accounts"), raw.get("bundles")
+        if isinstance(accounts, list):
+            narrowed["accounts"] = [
+                a for a in accounts if isinstance(a, Mapping) and a.get("account_id") in ours
+            ]
+        if isinstance(bundles, list):
+            narrowed["bundles"] = [
+                b
+                for b in bundles
+                if isinstance(b, Mapping)
+                and (b.get("account_id") in ours or b.get("device_id") in ours)
+            ]
+        return self.from_wire(narrowed)
+
+    def _derived_state(self) -> dict[str, Any]:
+        """The state from ``query`` (no ``observe``): one issuer query per named account."""
+        if not self.capabilities.offers("query"):
+            raise NotApplicable(
+                "the registry offers neither observe nor query: the state cannot be judged",
+                kind=SkipKind.NOT_VERIFIED,
+            )
+        accounts: list[dict[str, Any]] = []
+        bundles: dict[Any, Any] = {}
+        for logical in list(self._accounts):
+            wire = self.wire_id(logical)
+            request = {"action": "query", "actor": ISSUER_ID, "now": stamp(self.now)}
+            request["account_id"] = wire
+            try:
+                answer = read_answer(self.adapter, self.adapter.execute(request))
+            except Exception as exc:
+                raise AdapterError(
+                    len(self.steps),
+                    f"observe (query {wire!r}) failed: {type(exc).__name__}: {exc}",
+                ) from exc
+            if not answer.accepted:
+                continue  # no such account
+            accounts.append({"account_id": wire})
+            found = answer.result.get("bundles")
+            if not isinstance(found, list):
+                raise AdapterError(
+                    len(self.steps),
+                    f"observe (query {wire!r}) failed: result.bundles must be a list",
+                )
+            for bundle in found:
+                key = bundle.get("bundle_id") if isinstance(bundle, Mapping) else None
+                bundles[repr(key) if key is not None else id(bundle)] = bundle
+        derived: dict[str, Any] = self.from_wire(
+            {"accounts": accounts, "bundles": list(bundles.values())}
+        )
+        return derived
 
     def require_unchanged(self, before: tuple[Any, ...], what: str) -> None:
         """Fail (critical) unless the state equals ``before``: refusals and failures are atomic."""
@@ -464,7 +761,24 @@ class Session:
     def next_free_certificate(self) -> int:
         """One past the highest certificate ID the registry shows (for issuer-created ranges)."""
         ends: list[int] = [b["certificate_bundle_id_range_end"] for b in self.observe()["bundles"]]
-        return max([*ends, 0]) + 1
+        return max([*ends, self._issued_ranges]) + 1
+
+
+#: The latest ``now`` sent to each adapter that is never reset (controlled clock only).
+_LATEST: weakref.WeakKeyDictionary[Any, _dt.datetime] = weakref.WeakKeyDictionary()
+
+
+def _latest_instant(adapter: object) -> _dt.datetime | None:
+    try:
+        return _LATEST.get(adapter)
+    except TypeError:  # not weakly referable: nothing remembered
+        return None
+
+
+def _note_instant(adapter: object, moment: _dt.datetime) -> None:
+    with contextlib.suppress(TypeError):
+        if moment > _LATEST.get(adapter, moment - _dt.timedelta(seconds=1)):
+            _LATEST[adapter] = moment
 
 
 def device_record(
@@ -525,6 +839,7 @@ __all__ = [
     "AdapterFailure",
     "CheckFailed",
     "CodeMismatch",
+    "Deviations",
     "NotApplicable",
     "Session",
     "World",

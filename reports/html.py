@@ -31,6 +31,13 @@ _VERDICT_TEXT = {
     "pass": "Every check of a SHALL requirement that ran passed",
     "fail": "At least one check of a SHALL requirement failed",
     "error": "No SHALL check failed, but some checks got no usable answer from the registry",
+    "incomplete": "The run was interrupted or crashed before every selected check had a "
+    "result: this is no verdict on the registry",
+    "no-checks": "No selected check ran: nothing was judged",
+    "not-verified": "No check failed, but requirements of a claimed profile could not be "
+    "verified through what the registry offers: not a pass",
+    "waived": "No unexpected failure, but SHALL failures were waived by the vendor's xfail "
+    "file: not a pass",
 }
 
 
@@ -50,7 +57,39 @@ def render_html(document: Mapping[str, Any]) -> str:
     environment = _environment()
     environment.globals["anchor"] = anchor
     template = environment.get_template("report.html.j2")
-    return template.render(**report_view(document))
+    return with_content_security_policy(template.render(**report_view(document)))
+
+
+_INLINE = re.compile(r"<(style|script)>(.*?)</\1>", re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+
+
+def with_content_security_policy(page: str) -> str:
+    """Add a restrictive Content-Security-Policy allowing only this page's own inline code.
+
+    Nothing may load from the network, and only the exact inline ``<style>`` and
+    ``<script>`` blocks rendered here (by SHA-256) may run, so text a registry
+    managed to smuggle into the page could never execute even if escaping failed.
+    """
+    import base64
+    import hashlib
+    import html as _html
+
+    def source(text: str) -> str:
+        return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+    blocks: dict[str, list[str]] = {"style": [], "script": []}
+    for kind, body in _INLINE.findall(page):
+        blocks[kind].append(source(body))
+    attributes = sorted({source(_html.unescape(v)) for v in _STYLE_ATTRIBUTE.findall(page)})
+    style = " ".join([*blocks["style"], *(["'unsafe-hashes'", *attributes] if attributes else [])])
+    policy = (
+        "default-src 'none'; img-src data:; base-uri 'none'; form-action 'none'; "
+        f"style-src {style or chr(39) + 'none' + chr(39)}; "
+        f"script-src {' '.join(blocks['script']) or chr(39) + 'none' + chr(39)}"
+    )
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
+    return page.replace('<meta charset="utf-8">', f'<meta charset="utf-8">\n{meta}', 1)
 
 
 def report_view(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,7 +111,9 @@ def report_view(document: Mapping[str, Any]) -> dict[str, Any]:
         "lineage_fill": KIND_FILL,
         "labels": LABELS,
         "status_order": STATUS_ORDER,
-        "verdict_text": _VERDICT_TEXT[document["summary"]["verdict"]],
+        "verdict_text": _VERDICT_TEXT.get(
+            document["summary"]["verdict"], str(document["summary"].get("meaning", ""))
+        ),
         "vectors_hash": suite.get("vectors_root_hash") or None,
         "date_line": _date_line(run),
         "profiles": profiles,
@@ -121,6 +162,10 @@ def _profile_verdict(
         return "fail"
     if any(c["status"] == "error" for c in members):
         return "error"
+    if any(c["status"] == "skip" and c.get("skip_kind") == "not-verified" for c in members):
+        return "not verified"
+    if any(c["status"] == "xfail" and shall & set(c["requirements"]) for c in members):
+        return "waived"
     return "pass"
 
 

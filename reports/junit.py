@@ -29,29 +29,46 @@ def xml_text(value: object) -> str:
 def render_junit(document: Mapping[str, Any]) -> str:
     """One ``testcase`` per check; FAIL -> ``failure``, ERROR -> ``error``, SKIP -> ``skipped``.
 
-    XFAIL is reported as ``skipped`` with the vendor's reason (JUnit has no
-    expected failure); XPASS as a pass with a ``gc.status`` property, so it is
-    visible without breaking the build. Requirement IDs are ``requirement``
-    properties of each testcase.
+    XFAIL of a SHALL check is a *waived* failure: it stays a ``failure``
+    (``type="waived"``, counted), because the run's verdict is ``waived``, not a
+    pass; an XFAIL of a SHOULD or MAY check is ``skipped`` with the vendor's
+    reason. XPASS is a pass with a ``gc.status`` property, so it is visible
+    without breaking the build. Requirement IDs are ``requirement`` properties
+    of each testcase. The suite's name carries the verdict, so that an
+    incomplete or waived run says so first in any CI front end.
     """
     checks = document["checks"]
+    shall = {r["id"] for r in document.get("requirements", ()) if r.get("level") == "SHALL"}
+    waived = {c["id"] for c in checks if c["status"] == "xfail" and shall & set(c["requirements"])}
     counts = Counter(check["status"] for check in checks)
     run = document["run"]
+    summary = document["summary"]
+    verdict = str(summary["verdict"])
+    total_time = sum(_seconds(c) for c in checks)
     suite = ET.Element(
         "testsuite",
         {
-            "name": "gc-conformance",
+            "name": xml_text(f"gc-conformance: {verdict.upper()}"),
             "tests": str(len(checks)),
-            "failures": str(counts["fail"]),
+            "failures": str(counts["fail"] + len(waived)),
             "errors": str(counts["error"]),
-            "skipped": str(counts["skip"] + counts["xfail"]),
-            "time": "0",
+            "skipped": str(counts["skip"] + counts["xfail"] - len(waived)),
+            "time": f"{total_time:.3f}",
             "timestamp": xml_text(run.get("started", "")),
         },
     )
     properties = ET.SubElement(suite, "properties")
     registry = document["registry"]
     suite_info = document["suite"]
+    first: list[tuple[str, object]] = [("verdict", verdict)]
+    if summary.get("incomplete"):
+        first.append(("incomplete", f"INCOMPLETE RUN: {summary['incomplete']}"))
+    if summary.get("scope"):
+        first.append(("scope", summary["scope"]))
+    if summary.get("meaning"):
+        first.append(("verdict.meaning", summary["meaning"]))
+    for name, value in first:
+        ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
     for name, value in (
         ("adapter", run["adapter"]),
         ("seed", run["seed"]),
@@ -59,7 +76,6 @@ def render_junit(document: Mapping[str, Any]) -> str:
         ("suite", f"{suite_info['name']} {suite_info['version']}"),
         ("standard", suite_info["standard"]),
         ("vectors_root_hash", suite_info.get("vectors_root_hash") or "not recorded"),
-        ("verdict", document["summary"]["verdict"]),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
     for policy, value in sorted(registry.get("policies", {}).items()):
@@ -74,13 +90,17 @@ def render_junit(document: Mapping[str, Any]) -> str:
             {
                 "classname": xml_text(f"gc_conformance.{check['profile']}"),
                 "name": xml_text(check["id"]),
-                "time": "0",
+                "time": f"{_seconds(check):.3f}",
             },
         )
         props = ET.SubElement(case, "properties")
         for rid in check["requirements"]:
             ET.SubElement(props, "property", {"name": "requirement", "value": xml_text(rid)})
         ET.SubElement(props, "property", {"name": "gc.status", "value": check["status"]})
+        if check.get("skip_kind"):
+            ET.SubElement(
+                props, "property", {"name": "gc.skip_kind", "value": xml_text(check["skip_kind"])}
+            )
         if check.get("severity"):
             ET.SubElement(props, "property", {"name": "gc.severity", "value": check["severity"]})
         status = check["status"]
@@ -90,6 +110,23 @@ def render_junit(document: Mapping[str, Any]) -> str:
                 case, "failure" if status == "fail" else "error", {"message": message}
             )
             element.text = xml_text(_failure_text(check))
+        elif status == "xfail" and check["id"] in waived:
+            reason = xfail_reasons.get(check["id"], "listed in the xfail file")
+            element = ET.SubElement(
+                case,
+                "failure",
+                {
+                    "type": "waived",
+                    "message": xml_text(f"WAIVED SHALL failure: {reason}"[:MESSAGE_LIMIT]),
+                },
+            )
+            element.text = xml_text(_failure_text(check))
+        elif status == "skip" and check.get("skip_kind") == "not-verified":
+            ET.SubElement(
+                case,
+                "skipped",
+                {"message": xml_text(f"NOT VERIFIED: {check['message']}"[:MESSAGE_LIMIT])},
+            )
         elif status == "skip":
             ET.SubElement(case, "skipped", {"message": message})
         elif status == "xfail":
@@ -102,6 +139,11 @@ def render_junit(document: Mapping[str, Any]) -> str:
             skipped.text = xml_text(_failure_text(check))
     ET.indent(suite)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _seconds(check: Mapping[str, Any]) -> float:
+    value = check.get("duration")
+    return float(value) if isinstance(value, int | float) and value >= 0 else 0.0
 
 
 def _failure_text(check: Mapping[str, Any]) -> str:

@@ -22,6 +22,10 @@ from typing import Any
 
 import jsonschema
 
+from gc_conformance.errors import UsageError
+from gc_conformance.outcomes import SkipKind
+from gc_conformance.verdicts import INTEGRITY_FIELD, Verdict, decide_document, digest
+
 FORMAT = "gc-conformance-run/1"
 STATUSES = ("pass", "fail", "error", "skip", "xfail", "xpass")
 
@@ -85,7 +89,13 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["verdict", "counts", "code_mismatches", "untested_shall"],
             "properties": {
-                "verdict": {"enum": ["pass", "fail", "error"]},
+                "verdict": {"enum": [v.value for v in Verdict]},
+                "meaning": _TEXT,
+                "exit_code": {"type": "integer"},
+                "incomplete": {"type": ["string", "null"]},
+                "scope": _TEXT,
+                "not_verified": _TEXT_LIST,
+                "waived": _TEXT_LIST,
                 "counts": _COUNTS,
                 "code_mismatches": {"type": "integer", "minimum": 0},
                 "untested_shall": _TEXT_LIST,
@@ -99,6 +109,33 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
                 "version": _TEXT,
                 "standard": _TEXT,
                 "vectors_root_hash": {"type": ["string", "null"]},
+                "catalogue_sha256": _TEXT,
+            },
+        },
+        "vectors": {
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "required": ["root", "shipped"],
+                    "properties": {
+                        "root": _TEXT,
+                        "index_root": {"type": ["string", "null"]},
+                        "shipped": {"type": "boolean"},
+                        "replayed": {"type": "boolean"},
+                        "cases": {"type": "integer", "minimum": 0},
+                        "passed": {"type": "integer", "minimum": 0},
+                        "failed": {"type": "integer", "minimum": 0},
+                    },
+                },
+            ]
+        },
+        "integrity": {
+            "type": "object",
+            "required": ["algorithm", "digest"],
+            "properties": {
+                "algorithm": {"const": "sha256"},
+                "digest": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
             },
         },
         "run": {
@@ -187,6 +224,8 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
                     "steps": {"type": "array", "items": _STEP},
                     "reproduce": {"type": ["string", "null"]},
                     "seed": {"type": ["integer", "null"]},
+                    "skip_kind": {"enum": [*(k.value for k in SkipKind), None]},
+                    "duration": {"type": ["number", "null"], "minimum": 0},
                 },
             },
         },
@@ -194,11 +233,11 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
 }
 
 
-class RunDocumentError(ValueError):
+class RunDocumentError(UsageError, ValueError):
     """A run document that does not follow the schema; names the field and the rule broken."""
 
     def __init__(self, field: str, rule: str) -> None:
-        super().__init__(f"{field}: {rule}")
+        super().__init__(rule, field=field)
         self.field = field
         self.rule = rule
 
@@ -221,8 +260,13 @@ def validate_run_document(document: object) -> Mapping[str, Any]:
     return document
 
 
-def load_run_document(path: Path) -> Mapping[str, Any]:
-    """Read and validate a saved run document (``gc-conformance run --json``)."""
+def load_run_document(path: Path, *, require_integrity: bool = True) -> Mapping[str, Any]:
+    """Read and validate a saved run document (``gc-conformance run --json``).
+
+    Beyond the schema, the stored verdict must be the one its results give, and
+    the document's digest must match its content: an edited verdict, an edited
+    result or a removed failure is refused, never rendered.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -235,7 +279,39 @@ def load_run_document(path: Path) -> Mapping[str, Any]:
         raise RunDocumentError(
             "(document)", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    return validate_run_document(document)
+    except RecursionError:
+        raise RunDocumentError("(document)", "nested too deeply to be a run document") from None
+    checked = validate_run_document(document)
+    check_integrity(checked, require=require_integrity)
+    return checked
+
+
+def check_integrity(document: Mapping[str, Any], *, require: bool = True) -> None:
+    """Refuse a document whose verdict or digest disagrees with its own content."""
+    stored = document["summary"]["verdict"]
+    recomputed = decide_document(document).value
+    if stored != recomputed:
+        raise RunDocumentError(
+            "summary.verdict",
+            f"says {stored!r} but the document's own results give {recomputed!r}: "
+            "the document was edited after the run",
+        )
+    seal = document.get(INTEGRITY_FIELD)
+    if seal is None:
+        if require:
+            raise RunDocumentError(
+                INTEGRITY_FIELD, "is required: a run document without a digest cannot be trusted"
+            )
+        return
+    try:
+        actual = digest(document)
+    except ValueError as exc:  # NaN or Infinity: never written by a run
+        raise RunDocumentError("(document)", f"holds a value JSON cannot carry: {exc}") from None
+    if seal["digest"] != actual:
+        raise RunDocumentError(
+            f"{INTEGRITY_FIELD}.digest",
+            "does not match the document's content: the document was edited after the run",
+        )
 
 
 def _check_consistency(document: Mapping[str, Any]) -> None:

@@ -4,7 +4,9 @@
 repository checkout is ``vectors/``); ``verify`` replays a set through an
 adapter with the same exit codes as ``run`` (0 pass, 1 a SHALL case failed,
 2 usage or unreadable vectors, 3 adapter unavailable or erroring); ``diff``
-compares two sets (exit 0 whether or not they differ, 2 when unreadable).
+compares two sets (exit 0 whether or not they differ, or with ``--exit-code``
+1 when cases appeared, vanished or changed, as ``git diff --exit-code``; 2 when
+unreadable).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         type=Path,
         metavar="DIR",
-        help="where to write (default: the installed vectors folder, vectors/ in a checkout)",
+        help="where to write (required; a folder inside the installed gc_conformance "
+        "package is refused: regenerate in a checkout, e.g. --out vectors)",
     )
     verify = sub.add_parser(
         "verify",
@@ -64,6 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     diff.add_argument("old", help="a vector set directory or shipped set name")
     diff.add_argument("new", help="a vector set directory or shipped set name")
     diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.add_argument(
+        "--exit-code",
+        action="store_true",
+        help="exit 1 when cases appeared, vanished or changed (0: none), as `git diff`",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
@@ -79,11 +87,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from gc_conformance.vectors.files import installed_root
     from gc_conformance.vectors.generate import generate
     from gc_conformance.vectors.tape import GeneratorError
 
-    out = args.out if args.out is not None else Path(str(installed_root()))
+    out = _output_folder(args.out)
+    if out is None:
+        return EXIT_USAGE
     try:
         index = generate(out)
     except GeneratorError as exc:
@@ -95,6 +104,55 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"  variant {name}: root {root}")
     print(f"root {index['root']}")
     return EXIT_OK
+
+
+def _output_folder(out: Path | None) -> Path | None:
+    """Where ``generate`` may write, or None (message printed): never into the installed package.
+
+    Writing into site-packages would silently change the vectors every later
+    ``verify`` trusts (and the next upgrade would overwrite them). In a
+    repository checkout the shipped vectors are the checkout's ``vectors/``
+    folder, outside the code's package folder, so ``--out vectors`` is the
+    standards body's regeneration step.
+    """
+    if out is None:
+        print(
+            "gc-conformance vectors generate: error: --out DIR is required (in a checkout: "
+            "--out vectors); it never writes into the installed package",
+            file=sys.stderr,
+        )
+        return None
+    package = _package_folder()
+    try:
+        target = out.resolve()
+    except (OSError, RuntimeError) as exc:
+        print(f"gc-conformance vectors generate: error: --out: {exc}", file=sys.stderr)
+        return None
+    if target.is_relative_to(package):
+        print(
+            f"gc-conformance vectors generate: error: --out {out} is inside the installed "
+            f"gc_conformance package ({package}); write elsewhere and diff, or regenerate "
+            "in a checkout",
+            file=sys.stderr,
+        )
+        return None
+    if target.exists() and not target.is_dir():
+        print(
+            f"gc-conformance vectors generate: error: --out {out} is not a folder", file=sys.stderr
+        )
+        return None
+    return out
+
+
+def _package_folder() -> Path:
+    """The folder of the running ``gc_conformance`` package (site-packages/gc_conformance).
+
+    In an installed wheel the shipped vectors live inside it; in an editable
+    checkout it is ``conformance/`` (code, never a place for vectors either).
+    """
+    import gc_conformance
+
+    return Path(gc_conformance.__file__).resolve().parent
 
 
 def _load(location: str | None) -> Any:
@@ -120,6 +178,17 @@ def _verify(args: argparse.Namespace) -> int:
         vector_set = _load(args.vectors)
     except VectorFileError as exc:
         print(f"gc-conformance: error: unreadable vectors: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from gc_conformance.vectors.files import identity
+
+    found = identity(args.vectors)
+    if not found["index_root_matches"]:
+        print(
+            f"gc-conformance: error: {found['location']}/index.json: root "
+            f"{str(found['index_root'])[:12]} does not match the files' content (recomputed "
+            f"{found['root'][:12]}): the set was changed after generation; regenerate it",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     options = VerifyOptions(
         adapter_spec=args.adapter,
@@ -162,7 +231,8 @@ def _verify(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{n} {status}" for status, n in summary["counts"].items() if n)
     print(
         f"gc-conformance vectors: {summary['verdict'].upper()} ({counts}) "
-        f"set {vector_set.name}, root {vector_set.root[:12]}; registry "
+        f"set {vector_set.name}, root {document['run']['vectors']['root'][:12]}"
+        f"{'' if document['run']['vectors']['shipped'] else ' (NOT the shipped set)'}; registry "
         f"{document['registry']['name']}"
     )
     if summary["code_mismatches"]:
@@ -184,7 +254,8 @@ def _diff(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(render_text(report))
-    return EXIT_OK
+    changed = any(report["counts"].values())
+    return EXIT_FAIL if args.exit_code and changed else EXIT_OK
 
 
 def _now() -> str:

@@ -455,11 +455,18 @@ def run_document(
     document = build_run_document(
         results, capabilities, options.run_options(), started=started, finished=finished
     )
-    document["suite"]["vectors_root_hash"] = vector_set.root
+    from gc_conformance.vectors.files import identity
+    from gc_conformance.verdicts import seal
+
+    # The root recomputed from the files' bytes, never the one index.json declares.
+    found = identity(options.vectors)
+    document["suite"]["vectors_root_hash"] = found["root"]
     document["run"]["vectors"] = {
         "set": vector_set.name,
         "location": vector_set.location,
-        "root": vector_set.root,
+        "root": found["root"],
+        "index_root": found["index_root"],
+        "shipped": found["shipped"],
         "cases": list(options.cases),
     }
-    return document
+    return seal(document)

@@ -156,8 +156,8 @@ def eac_extension(s: Session) -> list[dict[str, Any]] | None:
         raw = s.adapter.observe()
     except Exception as exc:
         raise AdapterError(len(s.steps), f"observe failed: {type(exc).__name__}: {exc}") from exc
-    data = raw.get("eacs") if isinstance(raw, Mapping) else None
-    return [dict(e) for e in data if isinstance(e, Mapping)] if isinstance(data, list) else None
+    found: list[dict[str, Any]] | None = s.extension_of(raw, "eacs", list)
+    return found
 
 
 def require_eacs(s: Session, why: str) -> dict[Any, dict[str, Any]]:

@@ -20,6 +20,7 @@ from gc_conformance.checks.core import (
     MINOR,
     SOLAR,
     WIND,
+    capacity_limit,
     expect_unique_certificates,
     record,
     span,
@@ -128,7 +129,10 @@ def overlapping_range_refused(s: Session) -> None:
     w = _setup(s)
     first = s.next_free_certificate()
     issue(s, asserted(s, w, first=first, quantity=1000, hour=0))
-    for start, quantity in ((first + 999, 1000), (first + 500, 100), (first, 1000), (1, first)):
+    # The last range ends on the first issued ID, starting up to nine IDs before it.
+    before = max(1, first - 9)
+    ranges = ((first + 999, 1000), (first + 500, 100), (first, 1000), (before, first - before + 1))
+    for start, quantity in ranges:
         fields = asserted(s, w, first=start, quantity=quantity, hour=1)
         s.reject("RANGE_OVERLAP", "issue_bundle", ISSUER_ID, **fields)
     issue(s, asserted(s, w, first=first + 1000, quantity=1000, hour=1))
@@ -262,7 +266,8 @@ def capacity_plausibility(s: Session) -> None:
     w = _setup(s)
     if s.policy("capacity", "NAMEPLATE") == "DISABLED":
         raise NotApplicable("the registry declares capacity plausibility DISABLED")
-    fields = asserted(s, w, first=s.next_free_certificate(), quantity=1001, device=SOLAR)
+    limit = capacity_limit(s, 1000)  # 1 kW x 1 h, plus the declared tolerance
+    fields = asserted(s, w, first=s.next_free_certificate(), quantity=limit + 1, device=SOLAR)
     s.reject("CAPACITY_EXCEEDED", "issue_bundle", ISSUER_ID, severity=MINOR, **fields)
 
 

@@ -27,14 +27,26 @@ The server remembers, per credential's party, the key, the request it came
 with and the answer it got. The same key with the same request gets the first
 answer again (header ``Idempotent-Replayed: true``) and nothing is done twice;
 the same key with another request is refused (422). Keys are forgotten at a
-reset, and the oldest once :data:`IDEMPOTENCY_CAPACITY` are remembered.
+reset. What is remembered is bounded in *bytes*, not only in keys: a request is
+remembered by its SHA-256 (never its body), the answer's bytes are counted, and
+the oldest keys go first once :data:`IDEMPOTENCY_BUDGET_BYTES` (or
+:data:`IDEMPOTENCY_CAPACITY` keys) would be exceeded, so a flood of large
+refused requests cannot grow the server's memory.
+
+Hostile bodies: larger than :data:`MAX_BODY_BYTES` is 413, slower than
+:data:`BODY_TIMEOUT_S` is 408, not JSON or nested deeper than
+:data:`MAX_JSON_DEPTH` levels is 400, each with the problem body every refusal
+has; nothing recursive sees a body before its depth is checked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
+import hashlib
 import itertools
 import json
+import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -42,9 +54,11 @@ from typing import Any
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gc_conformance.adapters.http_mapping import HttpMapping, Route
 from gc_conformance.adapters.reference import ReferenceAdapter
@@ -56,10 +70,17 @@ from gc_conformance.server.auth import (
     Authorizer,
     TokenStore,
 )
+from gc_conformance.server.openapi import openapi_document
 
 DEFAULT_ISSUER = "ISSUER"
+OPENAPI_PATH = "/openapi.json"  # public: the document generated from the mapping
 MAX_BODY_BYTES = 1_048_576
 IDEMPOTENCY_CAPACITY = 10_000  # remembered keys (all parties); the oldest go first
+IDEMPOTENCY_BUDGET_BYTES = 8 * 1_048_576  # remembered answers + keys, all parties
+_ENTRY_OVERHEAD = 256  # bytes counted per remembered key besides its key and answer
+MAX_JSON_DEPTH = 32  # nesting levels of a request body (the deepest legitimate one is ~5)
+BODY_TIMEOUT_S = 30.0  # to receive a whole body once its headers are in
+MAX_HEADER_BYTES = 16 * 1024  # request headers (names, values); more is 431
 _KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))  # visible ASCII
 _FORBIDDEN = frozenset(
     {"NOT_AUTHORISED", "NOT_OWNER", "ISSUER_MAY_NOT_HOLD", "ISSUER_MAY_NOT_TRADE"}
@@ -79,6 +100,8 @@ class ServerConfig:
     mapping: str | None = None  # a mapping file; None: the shipped EnergyTag v2 mapping
     bind_actor: bool = True
     idempotency: bool = True  # honour the mapping's idempotency header; False: a broken variant
+    idempotency_budget_bytes: int = IDEMPOTENCY_BUDGET_BYTES
+    body_timeout_s: float = BODY_TIMEOUT_S
 
 
 class Problem(Exception):
@@ -131,8 +154,10 @@ class RegistryService:
         self._wall_clock = wall_clock or (lambda: _dt.datetime.now(_dt.UTC))
         self._lock = threading.Lock()
         self._action_ids = itertools.count(1)
-        # (party, key) -> (the request it came with, status, body of the first answer)
+        # (party, key) -> (SHA-256 of the request it came with, status, body of the first answer),
+        # oldest first; _remembered_bytes counts what they hold (see _entry_size)
         self._remembered: dict[tuple[str, str], tuple[str, int, bytes]] = {}
+        self._remembered_bytes = 0
 
     # ------------------------------------------------------------------ pieces of a request
 
@@ -159,16 +184,32 @@ class RegistryService:
         if declared.isdigit() and int(declared) > limit:
             raise Problem(413, "INVALID_FIELD", f"the body exceeds {limit} bytes")
         raw = bytearray()
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > limit:
-                raise Problem(413, "INVALID_FIELD", f"the body exceeds {limit} bytes")
+        try:
+            async with asyncio.timeout(self.config.body_timeout_s):
+                async for chunk in request.stream():
+                    raw += chunk
+                    if len(raw) > limit:
+                        raise Problem(413, "INVALID_FIELD", f"the body exceeds {limit} bytes")
+        except TimeoutError:
+            raise Problem(
+                408,
+                "INVALID_FIELD",
+                f"the body did not arrive within {self.config.body_timeout_s} s",
+            ) from None
         if not raw.strip():
             return {}
         try:
             data = json.loads(bytes(raw), parse_constant=_no_constants)
-        except (ValueError, RecursionError) as exc:
+        except RecursionError:
+            raise Problem(
+                400, "INVALID_FIELD", f"the body nests deeper than {MAX_JSON_DEPTH} levels"
+            ) from None
+        except ValueError as exc:
             raise Problem(400, "INVALID_FIELD", f"the body is not valid JSON: {exc}") from None
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise Problem(
+                400, "INVALID_FIELD", f"the body nests deeper than {MAX_JSON_DEPTH} levels"
+            )
         if not isinstance(data, dict):
             raise Problem(422, "INVALID_FIELD", "the body must be a JSON object")
         return data
@@ -191,7 +232,9 @@ class RegistryService:
         body.update(request.path_params)
         now = self.now(request)
         key = self.idempotency_key(request)
-        fingerprint = json.dumps([route.name, body], sort_keys=True, default=repr)
+        fingerprint = hashlib.sha256(
+            json.dumps([route.name, body], sort_keys=True, default=repr).encode()
+        ).hexdigest()
         claimed = body.pop(route.actor_field, None) if route.actor_field else None
         actor = self.authorizer.authorize(Access.PARTY, principal, claimed)
         assert principal is not None  # authorize refuses anonymous callers of PARTY routes
@@ -243,9 +286,29 @@ class RegistryService:
         )
 
     def _remember(self, slot: tuple[str, str], fingerprint: str, response: Response) -> None:
-        while len(self._remembered) >= IDEMPOTENCY_CAPACITY:
-            del self._remembered[next(iter(self._remembered))]
-        self._remembered[slot] = (fingerprint, response.status_code, bytes(response.body))
+        """Remember an answer; the oldest keys go until the byte budget and key cap hold."""
+        entry = (fingerprint, response.status_code, bytes(response.body))
+        size = _entry_size(slot, entry)
+        budget = self.config.idempotency_budget_bytes
+        while self._remembered and (
+            self._remembered_bytes + size > budget or len(self._remembered) >= IDEMPOTENCY_CAPACITY
+        ):
+            self._forget(next(iter(self._remembered)))
+        if size > budget:
+            return  # an answer larger than the whole budget is not kept (a read's, in practice)
+        self._forget(slot)
+        self._remembered[slot] = entry
+        self._remembered_bytes += size
+
+    def _forget(self, slot: tuple[str, str]) -> None:
+        entry = self._remembered.pop(slot, None)
+        if entry is not None:
+            self._remembered_bytes -= _entry_size(slot, entry)
+
+    @property
+    def remembered_bytes(self) -> int:
+        """What the idempotency memory holds now, as counted against its budget."""
+        return self._remembered_bytes
 
     async def admin(self, request: Request, name: str) -> Response:
         access = Access.PUBLIC if name == "capabilities" else Access.ADMIN
@@ -283,6 +346,7 @@ class RegistryService:
         self.tokens.issuer = issuer_id
         self.tokens.revoke_all()
         self._remembered.clear()
+        self._remembered_bytes = 0
         return JSONResponse({"reset": True, "issuer_id": issuer_id})
 
     def _mint(self, body: Mapping[str, Any]) -> Response:
@@ -315,6 +379,26 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _entry_size(slot: tuple[str, str], entry: tuple[str, int, bytes]) -> int:
+    party, key = slot
+    return len(party) + len(key) + len(entry[0]) + len(entry[2]) + _ENTRY_OVERHEAD
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, counted without recursion (stops past the limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_JSON_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
 def create_app(
     config: ServerConfig, *, wall_clock: Callable[[], _dt.datetime] | None = None
 ) -> Starlette:
@@ -331,6 +415,9 @@ def create_app(
                 return _refusal(exc.status, exc.code, exc.message)
             except Problem as exc:
                 return _refusal(exc.status, exc.code, exc.message, exc.field)
+            except Exception as exc:  # a bug of ours: still a problem body, never a reset
+                logging.getLogger(__name__).exception("internal error on %s", request.url.path)
+                return _refusal(500, "INTERNAL", f"internal error: {type(exc).__name__}")
 
         return endpoint
 
@@ -348,15 +435,48 @@ def create_app(
     for name, route in service.mapping.admin.items():
         _claim(seen, route)
         routes.append(StarletteRoute(route.path, for_admin(name), methods=[route.method]))
+    document = openapi_document(service.mapping)
+
+    async def openapi(request: Request) -> Response:
+        return JSONResponse(document)
+
+    _claim(seen, Route(name="openapi", method="GET", path=OPENAPI_PATH))
+    routes.append(StarletteRoute(OPENAPI_PATH, openapi, methods=["GET"]))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
         what = "no such route" if status == 404 else "method not allowed on this route"
         return _refusal(status, "INVALID_FIELD", f"{what}: {request.method} {request.url.path}")
 
-    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app = Starlette(
+        routes=routes,
+        exception_handlers={404: not_found, 405: not_found},
+        middleware=[Middleware(_HeaderLimit)],
+    )
     app.state.service = service
     return app
+
+
+class _HeaderLimit:
+    """ASGI middleware: headers over :data:`MAX_HEADER_BYTES` get 431 before any route runs.
+
+    uvicorn's h11 limit only bounds headers that arrive in pieces; a complete
+    oversized block in one packet passes it, so the application checks too.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > MAX_HEADER_BYTES:
+                response = _refusal(
+                    431, "INVALID_FIELD", f"the request headers exceed {MAX_HEADER_BYTES} bytes"
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _claim(seen: set[tuple[str, str]], route: Route) -> None:
@@ -368,4 +488,15 @@ def _claim(seen: set[tuple[str, str]], route: Route) -> None:
     seen.add(key)
 
 
-__all__ = ["MAX_BODY_BYTES", "RegistryService", "ServerConfig", "create_app"]
+__all__ = [
+    "BODY_TIMEOUT_S",
+    "IDEMPOTENCY_BUDGET_BYTES",
+    "MAX_BODY_BYTES",
+    "MAX_HEADER_BYTES",
+    "MAX_JSON_DEPTH",
+    "OPENAPI_PATH",
+    "RegistryService",
+    "ServerConfig",
+    "create_app",
+    "json_depth",
+]

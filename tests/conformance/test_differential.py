@@ -27,6 +27,7 @@ from gc_conformance.checks.differential import (
     expectation_text,
     parse_expectation,
 )
+from gc_conformance.errors import ConfigurationError
 from gc_conformance.outcomes import CheckResult, Severity, Status
 from gc_conformance.replay import load_failure, replay, replay_command, save_failure
 from gc_conformance.runner import RunOptions, execute_check
@@ -312,9 +313,15 @@ def test_a_faulty_registry_history_is_checked_for_double_counting() -> None:
     assert "history" in result.message and "DOUBLE_REGISTRATION" in result.observed
 
 
+def test_an_unknown_policy_name_is_a_configuration_error_not_a_skip() -> None:
+    """Issue 13: an extra policy name used to skip the comparison silently."""
+    with pytest.raises(ConfigurationError, match="rounding_of_halves"):
+        Capabilities.from_plain(DeclaresUnknownPolicy().capabilities())
+
+
 @pytest.mark.parametrize(
     ("adapter", "reason"),
-    [(DeclaresUnknownPolicy, "does not know"), (DeclaresNoSplitOrigin, "split_origin")],
+    [(DeclaresNoSplitOrigin, "split_origin")],
 )
 def test_policies_the_model_cannot_take_skip_the_check(
     adapter: type[ReferenceAdapter], reason: str
