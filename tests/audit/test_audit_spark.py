@@ -20,6 +20,7 @@ from gc_conformance.audit.rules import FINDINGS, PREPARE, level_steps, union_ste
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from histories import FAULTS, generate, write_jsonl
 
+
 def test_every_rule_transpiles_to_spark_sql() -> None:
     """The one definition of each rule has a Spark form (no Spark needed to check this)."""
     for _, sql in [*PREPARE, *level_steps(0), *union_steps(1), *FINDINGS]:
