@@ -263,6 +263,9 @@ def _parser() -> argparse.ArgumentParser:
     from gc_conformance.vectors.commands import add_arguments as _vectors_arguments
 
     _vectors_arguments(vectors)
+    from gc_conformance.audit.cli import register as _register_audit
+
+    _register_audit(commands)  # issue 17: `gc-conformance audit`
     return parser
 
 
@@ -684,6 +687,12 @@ class _UsageError(UsageError):
     """A wrong option or input of a subcommand (exit 2)."""
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from gc_conformance.audit.cli import handle
+
+    return handle(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from gc_conformance.environment import record_command
 
@@ -708,6 +717,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "vectors": _cmd_vectors,
         "evidence": _cmd_evidence,
         "verify-evidence": _cmd_verify_evidence,
+        "audit": _cmd_audit,
     }
     if args.command is None:
         parser.print_help()

@@ -1086,6 +1086,14 @@ class DifferentialMachine(RuleBasedStateMachine):
             "advance_clock": 1 if self.controlled else 0,
             "expire": 1 if self.controlled and Profile.EXPIRY in caps.profiles else 0,
         }
+        # An action the registry does not offer (capabilities()["actions"]) is left out of the
+        # sequences instead of skipping the whole comparison: a registry without reserve and
+        # release is still held to every double-counting rule through the other actions.
+        sent_as = {"resubmit_production": "submit_production", "advance_clock": None}
+        for name in weights:
+            action = sent_as.get(name, name)
+            if action is not None and not caps.offers(action):
+                weights[name] = 0
         self.operations = [name for name, weight in weights.items() for _ in range(weight)]
         self.produced: list[tuple[str, str, str, str]] = []  # device, start, end, energy
         self.devices = [WIND, SOLAR]

@@ -40,7 +40,7 @@ from gc_conformance.checks.core import (
     total,
 )
 from gc_conformance.checks.issuer_created import asserted
-from gc_conformance.outcomes import Severity
+from gc_conformance.outcomes import Severity, SkipKind
 from gc_conformance.session import ISSUER_ID, STAMP, CheckFailed, NotApplicable, Session, World
 
 EXPIRY = Profile.EXPIRY
@@ -569,7 +569,13 @@ def deduction_follows_policy(s: Session) -> None:
     s.require_style(IssuanceStyle.PRODUCTION_DATA)
     policy = s.capabilities.policies.get("correction_deduction")
     if policy is None:
-        raise NotApplicable("the registry declares no correction_deduction policy")
+        # CORR-005 is a SHALL the registry owes under whichever reading it follows: leaving the
+        # policy undeclared must not dodge it, so the requirement stays *not verified*.
+        raise NotApplicable(
+            "the registry declares no correction_deduction policy; declare the reading it "
+            "follows (gc-conformance policies) so that CORR-005 can be verified",
+            kind=SkipKind.NOT_VERIFIED,
+        )
     wanted = {"SAME_HOUR_OF_DAY_FIRST": (500, 700), "NEXT_ISSUANCE": (200, 1000)}.get(policy)
     if wanted is None:
         raise CheckFailed(

@@ -131,9 +131,13 @@ class FickleCapabilities(_Wrapper):
     """Claims storage at the first capabilities() call of the process, never again."""
 
     def capabilities(self) -> Mapping[str, Any]:
+        # "First call" is per process tree, not per process: this test suite may itself run
+        # under xdist (PYTEST_XDIST_WORKER is then set in the probing process too), so the
+        # first caller marks the environment its own worker processes inherit.
         _CALLS["n"] += 1
         plain = dict(self.inner.capabilities())
-        if _CALLS["n"] > 1 or os.environ.get("PYTEST_XDIST_WORKER"):
+        first_caller = os.environ.setdefault("GC_ADVERSARIAL_FIRST_CALLER", str(os.getpid()))
+        if _CALLS["n"] > 1 or first_caller != str(os.getpid()):
             plain["profiles"] = [p for p in plain["profiles"] if p != "storage"]
         return plain
 

@@ -1,0 +1,561 @@
+"""The audit rules, each written once as a set-based SQL query (DuckDB dialect).
+
+The DuckDB engine runs these statements as written; the Spark engine runs the same
+text transpiled by sqlglot (:func:`gc_conformance.audit.engines.spark_sql`). There is no
+second copy of any rule. Each query mirrors one part of the Python replay in
+:mod:`gc_conformance.reference.invariants` (the oracle), and yields findings under the
+same risk names, action IDs and bundle IDs; the differential tests hold them equal.
+
+Inputs: ``rows`` (the flat table of :mod:`.load`). A pipeline is a list of
+``(name, select)`` steps, each materialised as a table the later steps read:
+
+* ``ev``/``acts``: accepted effects and actions.
+* ``unsupported``: history features the set-based rules do not model (storage,
+  D10 corrections and deductions, entries the oracle reports as malformed, reused
+  IDs, actions out of time order). When any is present the engine hands the whole
+  history to the Python oracle and says why: never a silent, partial verdict.
+* the bundle lineage, level by level (issued bundles, then children of effective
+  splits): :func:`level_steps`, run until a level is empty;
+* per-bundle event state in action order (window functions over each bundle's
+  status and transfer events): what each event found the bundle in;
+* the findings: one query per rule (:data:`FINDINGS`).
+
+Because the replay applies a transfer or status change whether or not it is a
+finding, a bundle's state before an event is fully determined by the events before
+it, which is what makes every rule a window or a join rather than a loop.
+"""
+
+from __future__ import annotations
+
+from gc_conformance.audit.load import COLUMNS
+
+LIVE = "('ACTIVE', 'RESERVED', 'LOCKED')"
+_CANCEL = "('CANCELLED', 'CANCELLED_FOR_STORAGE')"
+_STORAGE = (
+    "('storage_device', 'scr', 'sdr', 'storage_idle', 'storage_loss', 'efficiency_factor', "
+    "'scr_source', 'storage_allocation', 'sd_gc', 'unknown_beneficiary', 'time_shift_claim')"
+)
+_EV_COLUMNS = ", ".join(name for name in COLUMNS if name != "raw")
+_BLANK = "'^\\s*$'"
+
+PREPARE: list[tuple[str, str]] = [
+    ("ev", f"SELECT {_EV_COLUMNS} FROM rows WHERE accepted AND effect IS NOT NULL"),
+    (
+        "acts",
+        "SELECT aseq, MIN(action_id) AS action_id, MIN(at_text) AS at_text, MIN(at_s) AS at_s, "
+        "MIN(action) AS action FROM rows WHERE accepted GROUP BY aseq",
+    ),
+    (
+        "last_action",
+        "SELECT action_id FROM (SELECT action_id, ROW_NUMBER() OVER (ORDER BY seq DESC) AS rn "
+        "FROM rows) t WHERE rn = 1",
+    ),
+    (
+        "unsupported",
+        f"""
+SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
+  SELECT 'storage (D7) effects' AS reason, aseq FROM ev WHERE effect IN {_STORAGE}
+  UNION ALL SELECT 'D10 deductions (debt effects)', aseq FROM ev WHERE effect = 'debt'
+  UNION ALL SELECT 'D10 correction issuances', aseq FROM ev
+    WHERE effect = 'issue' AND corrects IS NOT NULL
+  UNION ALL SELECT 'issuances with an empty range', aseq FROM ev
+    WHERE effect = 'issue' AND range_end < range_start
+  UNION ALL SELECT 'issuances without device, production interval or expiry', aseq FROM ev
+    WHERE effect = 'issue'
+      AND (device_id IS NULL OR p_start_s IS NULL OR p_end_s IS NULL OR expiry_s IS NULL)
+  UNION ALL SELECT 'production intervals not ending after they start, or over one hour', aseq
+    FROM ev WHERE effect IN ('issue', 'reading') AND p_start_s IS NOT NULL
+      AND p_end_s IS NOT NULL AND (p_end_s <= p_start_s OR p_end_s - p_start_s > 3600)
+  UNION ALL SELECT 'metered Wh that are not whole', aseq FROM ev
+    WHERE effect = 'reading' AND metered_int IS NULL
+  UNION ALL SELECT 'splits without children', aseq FROM ev WHERE effect = 'split' AND cseq < 0
+  UNION ALL SELECT 'status effects to BUNDLE_SPLIT', aseq FROM ev
+    WHERE effect = 'status' AND to_status = 'BUNDLE_SPLIT'
+  UNION ALL SELECT 'cancellations without a named beneficiary or with another purpose', aseq
+    FROM ev WHERE effect = 'status' AND to_status IN {_CANCEL}
+      AND (beneficiary IS NULL OR REGEXP_MATCHES(beneficiary, {_BLANK})
+           OR (purpose IS NOT NULL AND purpose <> CASE WHEN to_status = 'CANCELLED'
+               THEN 'CONSUMPTION' ELSE 'STORAGE_CHARGE' END))
+  UNION ALL SELECT 'claims without a named claimant', aseq FROM ev
+    WHERE effect = 'status' AND to_status = 'CLAIMED'
+      AND (claimant IS NULL OR REGEXP_MATCHES(claimant, {_BLANK}))
+  UNION ALL SELECT 'issuance IDs issued twice', aseq FROM (
+    SELECT issuance_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM ev WHERE effect = 'issue'
+    GROUP BY issuance_id) t WHERE n > 1
+  UNION ALL SELECT 'bundle IDs created twice', aseq FROM (
+    SELECT bundle_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM ev
+    WHERE effect = 'issue' OR (effect = 'split' AND cseq >= 0) GROUP BY bundle_id) t WHERE n > 1
+  UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
+    SELECT aseq, at_s, MAX(at_s) OVER (ORDER BY aseq ROWS BETWEEN UNBOUNDED PRECEDING
+      AND 1 PRECEDING) AS before FROM acts) t WHERE at_s < before
+) u GROUP BY reason""",
+    ),
+    (
+        "issues",
+        "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, p_start, "
+        "p_end, p_start_s, p_end_s, range_start, range_end, expiry, expiry_s "
+        "FROM ev WHERE effect = 'issue'",
+    ),
+    (
+        "splits",
+        "SELECT parent_id, eid, MIN(aseq) AS aseq, MIN(action_id) AS action_id "
+        "FROM ev WHERE effect = 'split' GROUP BY parent_id, eid",
+    ),
+    (
+        "children",
+        "SELECT bundle_id, parent_id, cseq, eid AS created_eid, aseq AS created_aseq, "
+        "action_id AS created_action, range_start AS b_start, range_end AS b_end "
+        "FROM ev WHERE effect = 'split' AND cseq >= 0",
+    ),
+]
+
+# Bundle columns carried level to level.
+_BUNDLE = (
+    "bundle_id, parent_id, cseq, issuance_id, created_eid, created_aseq, created_action, "
+    "b_start, b_end, expiry, expiry_s, device_id, p_start, p_end, p_start_s, p_end_s, "
+    "init_status, init_account, init_ben"
+)
+
+LEVEL_ZERO = (
+    "SELECT bundle_id, CAST(NULL AS BIGINT) AS parent_id, CAST(NULL AS BIGINT) AS cseq, "
+    "issuance_id, eid AS created_eid, aseq AS created_aseq, action_id AS created_action, "
+    "range_start AS b_start, range_end AS b_end, expiry, expiry_s, device_id, p_start, p_end, "
+    "p_start_s, p_end_s, 'ACTIVE' AS init_status, account_id AS init_account, "
+    "CAST(NULL AS VARCHAR) AS init_ben FROM issues"
+)
+
+
+def event_state(bundles: str) -> str:
+    """Each applied status or transfer event of ``bundles``, with the bundle's state before
+    and after it (status, account, beneficiary), by window functions in action order."""
+    return f"""
+WITH e AS (
+  SELECT x.eid, x.aseq, x.action_id, x.at_text, x.at_s, x.effect, x.bundle_id, x.from_account,
+         x.to_account, x.to_status, x.has_beneficiary, x.beneficiary, x.claimant,
+         b.init_status, b.init_account, b.init_ben, b.expiry, b.expiry_s
+  FROM ev x JOIN {bundles} b ON x.bundle_id = b.bundle_id
+  WHERE x.effect IN ('status', 'transfer') AND x.eid > b.created_eid
+    AND (b.sup_eid IS NULL OR x.eid < b.sup_eid)
+), g AS (
+  SELECT e.*,
+    SUM(CASE WHEN effect = 'status' THEN 1 ELSE 0 END) OVER (PARTITION BY bundle_id
+      ORDER BY eid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sg,
+    SUM(CASE WHEN effect = 'transfer' THEN 1 ELSE 0 END) OVER (PARTITION BY bundle_id
+      ORDER BY eid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ag,
+    SUM(CASE WHEN effect = 'status' AND has_beneficiary AND to_status <> 'CLAIMED' THEN 1
+      ELSE 0 END) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bg
+  FROM e
+), h AS (
+  SELECT g.*,
+    CASE WHEN sg = 0 THEN init_status ELSE MAX(CASE WHEN effect = 'status' THEN to_status END)
+      OVER (PARTITION BY bundle_id, sg) END AS status_after,
+    CASE WHEN ag = 0 THEN init_account ELSE MAX(CASE WHEN effect = 'transfer'
+      THEN to_account END) OVER (PARTITION BY bundle_id, ag) END AS account_after,
+    CASE WHEN bg = 0 THEN init_ben ELSE MAX(CASE WHEN effect = 'status' AND has_beneficiary
+      AND to_status <> 'CLAIMED' THEN beneficiary END) OVER (PARTITION BY bundle_id, bg)
+      END AS ben_after,
+    ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid) AS n
+  FROM g
+)
+SELECT h.*,
+  CASE WHEN n = 1 THEN init_status
+    ELSE LAG(status_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS status_before,
+  CASE WHEN n = 1 THEN init_account
+    ELSE LAG(account_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS account_before,
+  CASE WHEN n = 1 THEN init_ben
+    ELSE LAG(ben_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS ben_before
+FROM h"""
+
+
+def level_steps(k: int) -> list[tuple[str, str]]:
+    """Complete level ``k`` (``lvl{k}_raw`` exists) and find the next one.
+
+    Produces ``lvl{k}`` (with ``sup_eid``/``sup_aseq``: the effective split, the first
+    split of the bundle after its creation), ``fin{k}`` (the state of each split bundle
+    when it was split: its last status, account and beneficiary before the split, plain
+    aggregates) and ``lvl{k+1}_raw`` (children of this level's effective splits,
+    inheriting that state).
+    """
+    raw, lvl, fin = f"lvl{k}_raw", f"lvl{k}", f"fin{k}"
+    return [
+        (
+            lvl,
+            f"""
+SELECT b.*, s.eid AS sup_eid, s.aseq AS sup_aseq FROM {raw} b LEFT JOIN (
+  SELECT bundle_id, eid, aseq FROM (
+    SELECT b.bundle_id, s.eid, s.aseq,
+           ROW_NUMBER() OVER (PARTITION BY b.bundle_id ORDER BY s.eid) AS rn
+    FROM {raw} b JOIN splits s ON s.parent_id = b.bundle_id AND s.eid > b.created_eid) t
+  WHERE rn = 1) s ON s.bundle_id = b.bundle_id""",
+        ),
+        (
+            fin,
+            f"""
+WITH e AS (
+  SELECT x.bundle_id, x.eid, x.effect, x.to_status, x.to_account, x.has_beneficiary,
+         x.beneficiary
+  FROM ev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
+  WHERE b.sup_eid IS NOT NULL AND x.effect IN ('status', 'transfer')
+    AND x.eid > b.created_eid AND x.eid < b.sup_eid
+), ls AS (
+  SELECT bundle_id, MAX(eid) AS eid FROM e WHERE effect = 'status' GROUP BY bundle_id
+), la AS (
+  SELECT bundle_id, MAX(eid) AS eid FROM e WHERE effect = 'transfer' GROUP BY bundle_id
+), lb AS (
+  SELECT bundle_id, MAX(eid) AS eid FROM e
+  WHERE effect = 'status' AND has_beneficiary AND to_status <> 'CLAIMED' GROUP BY bundle_id
+)
+SELECT b.bundle_id,
+  CASE WHEN ls.eid IS NULL THEN b.init_status ELSE es.to_status END AS status_after,
+  CASE WHEN la.eid IS NULL THEN b.init_account ELSE ea.to_account END AS account_after,
+  CASE WHEN lb.eid IS NULL THEN b.init_ben ELSE eb.beneficiary END AS ben_after
+FROM {lvl} b
+LEFT JOIN ls ON ls.bundle_id = b.bundle_id
+LEFT JOIN e es ON es.bundle_id = b.bundle_id AND es.eid = ls.eid
+LEFT JOIN la ON la.bundle_id = b.bundle_id
+LEFT JOIN e ea ON ea.bundle_id = b.bundle_id AND ea.eid = la.eid
+LEFT JOIN lb ON lb.bundle_id = b.bundle_id
+LEFT JOIN e eb ON eb.bundle_id = b.bundle_id AND eb.eid = lb.eid
+WHERE b.sup_eid IS NOT NULL""",
+        ),
+        (
+            f"lvl{k + 1}_raw",
+            f"""
+SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
+  c.created_action, c.b_start, c.b_end, p.expiry, p.expiry_s, p.device_id, p.p_start,
+  p.p_end, p.p_start_s, p.p_end_s, f.status_after AS init_status,
+  f.account_after AS init_account, f.ben_after AS init_ben
+FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
+JOIN {fin} f ON f.bundle_id = p.bundle_id""",
+        ),
+    ]
+
+
+def union_steps(levels: int) -> list[tuple[str, str]]:
+    """``bundles`` (every level together) and ``evs`` (their events' state, in one pass)."""
+    bundles = " UNION ALL ".join(f"SELECT * FROM lvl{k}" for k in range(levels))
+    return [("bundles", bundles), ("evs", event_state("bundles"))]
+
+
+def _doing(effect: str = "x.effect", to: str = "x.to_status") -> str:
+    return (
+        f"CASE WHEN {effect} = 'transfer' THEN 'transfer' WHEN {effect} = 'split' THEN 'split' "
+        f"WHEN {to} = 'CANCELLED' THEN 'cancellation' "
+        f"WHEN {to} = 'CANCELLED_FOR_STORAGE' THEN 'storage cancellation' "
+        f"WHEN {to} = 'CLAIMED' THEN 'claim' ELSE 'status change to ' || {to} END"
+    )
+
+
+def _id(column: str) -> str:
+    return f"CAST({column} AS VARCHAR)"
+
+
+def _q(column: str) -> str:
+    """Python's ``repr`` of a string (or None), as the oracle's messages print it."""
+    return f"COALESCE('''' || {column} || '''', 'None')"
+
+
+_LIVE_PRODUCTION = (
+    """
+pr AS (
+  SELECT device_id, p_start_s, p_end_s, p_start, p_end, aseq, action_id, eid,
+         range_end - range_start + 1 AS issued, 0 AS withdrawn,
+         CAST(NULL AS BIGINT) AS rec FROM ev WHERE effect = 'issue'
+  UNION ALL
+  SELECT b.device_id, b.p_start_s, b.p_end_s, b.p_start, b.p_end, s.aseq, s.action_id, s.eid,
+         0, b.b_end - b.b_start + 1, CAST(NULL AS BIGINT)
+  FROM evs s JOIN bundles b ON s.bundle_id = b.bundle_id
+  WHERE s.effect = 'status' AND s.to_status = 'WITHDRAWN' AND s.status_before IN """
+    + LIVE
+    + """
+  UNION ALL
+  SELECT device_id, p_start_s, p_end_s, p_start, p_end, aseq, action_id, eid, 0, 0,
+         recognised_wh FROM ev WHERE effect = 'reading'
+), run AS (
+  SELECT pr.*,
+    SUM(issued) OVER w AS cum_issued, SUM(withdrawn) OVER w AS cum_withdrawn,
+    SUM(CASE WHEN rec IS NULL THEN 0 ELSE 1 END) OVER w AS rg,
+    ROW_NUMBER() OVER (PARTITION BY device_id, p_start_s, p_end_s, aseq ORDER BY eid DESC) AS rn
+  FROM pr WINDOW w AS (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), latest AS (
+  SELECT run.*, MAX(rec) OVER (PARTITION BY device_id, p_start_s, p_end_s, rg) AS recognised
+  FROM run
+), per_action AS (
+  SELECT latest.*, cum_issued - cum_withdrawn AS net,
+         cum_issued - cum_withdrawn - COALESCE(CASE WHEN rg > 0 THEN recognised END, 0) AS excess
+  FROM latest WHERE rn = 1
+), flagged AS (
+  SELECT per_action.*, COALESCE(MAX(excess) OVER (PARTITION BY device_id, p_start_s, p_end_s
+    ORDER BY aseq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS reported
+  FROM per_action
+)"""
+)
+
+_BUCKETS = "(SELECT -1 AS d UNION ALL SELECT 0 AS d UNION ALL SELECT 1 AS d)"
+
+FINDINGS: list[tuple[str, str]] = [
+    (
+        "f_not_current",
+        f"""
+SELECT CASE WHEN x.effect = 'transfer' THEN 'DOUBLE_IN_TRANSFER'
+            WHEN x.to_status IN {_CANCEL} THEN 'DOUBLE_CANCELLATION'
+            WHEN x.to_status = 'CLAIMED' THEN 'DOUBLE_USE' ELSE 'DOUBLE_IN_TRANSFER' END AS risk,
+  x.action_id, x.bundle_id, x.aseq,
+  {_doing()} || ' of bundle ' || {_id("x.bundle_id")} ||
+    CASE WHEN b.bundle_id IS NULL OR x.eid < b.created_eid THEN ', which was never issued'
+    ELSE ' after it was split' END AS message
+FROM ev x LEFT JOIN bundles b ON x.bundle_id = b.bundle_id
+WHERE x.effect IN ('transfer', 'status')
+  AND (b.bundle_id IS NULL OR x.eid < b.created_eid OR x.eid > b.sup_eid)
+UNION ALL
+SELECT 'DOUBLE_IN_TRANSFER', s.action_id, s.parent_id, s.aseq,
+  'split of bundle ' || {_id("s.parent_id")} ||
+    CASE WHEN b.bundle_id IS NULL OR s.eid < b.created_eid THEN ', which was never issued'
+    ELSE ' after it was split' END
+FROM splits s LEFT JOIN bundles b ON s.parent_id = b.bundle_id
+WHERE b.bundle_id IS NULL OR s.eid < b.created_eid OR s.eid > b.sup_eid""",
+    ),
+    (
+        "f_transfer",
+        f"""
+SELECT 'DOUBLE_IN_TRANSFER' AS risk, action_id, bundle_id, aseq,
+  'transfer of bundle ' || {_id("bundle_id")} || ' while ' || status_before AS message
+FROM evs WHERE effect = 'transfer' AND status_before <> 'ACTIVE'
+UNION ALL
+SELECT 'DOUBLE_IN_TRANSFER', action_id, bundle_id, aseq,
+  'bundle ' || {_id("bundle_id")} || ' transferred from ' || {_q("from_account")} ||
+  ' but held in ' || {_q("account_before")}
+FROM evs WHERE effect = 'transfer' AND account_before IS DISTINCT FROM from_account
+UNION ALL
+SELECT 'DOUBLE_IN_TRANSFER', action_id, bundle_id, aseq,
+  'bundle ' || {_id("bundle_id")} || ' transferred from ' || {_q("from_account")} ||
+  ' to itself: a transfer leaves its source'
+FROM evs WHERE effect = 'transfer' AND to_account = from_account
+UNION ALL
+SELECT 'DOUBLE_IN_TRANSFER', t.action_id, t.bundle_id, t.aseq,
+  'bundle ' || {_id("t.bundle_id")} || ' transferred to account ' || {_q("t.to_account")} ||
+  CASE WHEN o.first_eid IS NULL THEN ', which neither the history nor the reported state knows'
+  ELSE ' before it was opened' END
+FROM evs t LEFT JOIN (SELECT account_id, MIN(eid) AS first_eid FROM ev
+                      WHERE effect = 'account' GROUP BY account_id) o
+  ON o.account_id = t.to_account
+WHERE t.effect = 'transfer' AND (o.first_eid IS NULL OR o.first_eid > t.eid)""",
+    ),
+    (
+        "f_status",
+        f"""
+SELECT 'DOUBLE_CANCELLATION' AS risk, action_id, bundle_id, aseq,
+  'bundle ' || {_id("bundle_id")} || ' cancelled while ' || status_before AS message
+FROM evs WHERE effect = 'status' AND to_status IN {_CANCEL} AND status_before <> 'ACTIVE'
+UNION ALL
+SELECT CASE WHEN status_before = 'CANCELLED_FOR_STORAGE' THEN 'DOUBLE_DISCLOSURE'
+            ELSE 'DOUBLE_USE' END, action_id, bundle_id, aseq,
+  CASE WHEN status_before = 'CANCELLED_FOR_STORAGE' THEN 'bundle ' || {_id("bundle_id")} ||
+    ' was cancelled for storage charging and then claimed for consumption'
+  ELSE 'bundle ' || {_id("bundle_id")} || ' claimed while ' || status_before END
+FROM evs WHERE effect = 'status' AND to_status = 'CLAIMED' AND status_before <> 'CANCELLED'
+UNION ALL
+SELECT 'DOUBLE_DISCLOSURE', action_id, bundle_id, aseq,
+  'bundle ' || {_id("bundle_id")} || ' cancelled for ' || {_q("ben_before")} ||
+  ' but claimed by ' || {_q("claimant")}
+FROM evs WHERE effect = 'status' AND to_status = 'CLAIMED' AND status_before = 'CANCELLED'
+  AND claimant IS DISTINCT FROM ben_before
+UNION ALL
+SELECT 'DOUBLE_IN_TRANSFER', action_id, bundle_id, aseq,
+  'bundle ' || {_id("bundle_id")} || ' made ' || to_status || ' while ' || status_before
+FROM evs WHERE effect = 'status'
+  AND to_status IN ('RESERVED', 'LOCKED', 'WITHDRAWN', 'EXPIRED', 'EXPORTED')
+  AND status_before NOT IN {LIVE}
+UNION ALL
+SELECT 'DOUBLE_IN_TRANSFER', action_id, bundle_id, aseq,
+  'bundle ' || {_id("bundle_id")} || ' made live again from ' || status_before
+FROM evs WHERE effect = 'status' AND to_status = 'ACTIVE'
+  AND status_before NOT IN ('RESERVED', 'LOCKED')""",
+    ),
+    (
+        "f_validity",
+        f"""
+SELECT 'VALIDITY' AS risk, action_id, bundle_id, aseq,
+  {_doing("effect", "to_status")} || ' of bundle ' || {_id("bundle_id")} || ' at ' || at_text ||
+  ', after its validity ended (' || expiry || ')' AS message
+FROM evs WHERE at_s >= expiry_s AND (effect = 'transfer' OR (effect = 'status' AND to_status IN
+  ('CANCELLED', 'CANCELLED_FOR_STORAGE', 'RESERVED', 'LOCKED', 'EXPORTED', 'ACTIVE')))
+UNION ALL
+SELECT 'VALIDITY', action_id, bundle_id, aseq,
+  'bundle ' || {_id("bundle_id")} || ' expired at ' || at_text ||
+  ', before its validity ended (' || expiry || ')'
+FROM evs WHERE effect = 'status' AND to_status = 'EXPIRED' AND at_s < expiry_s""",
+    ),
+    (
+        "f_sweep",
+        f"""
+WITH sweeps AS (SELECT aseq, action_id, at_text, at_s FROM acts WHERE action = 'expire'),
+swept AS (
+  SELECT i.issuance_id, MIN(s.aseq) AS sweep_aseq FROM issues i
+  JOIN sweeps s ON s.aseq >= i.aseq AND s.at_s >= i.expiry_s GROUP BY i.issuance_id
+), cand AS (
+  SELECT b.bundle_id, b.init_status, b.expiry, w.sweep_aseq FROM bundles b
+  JOIN swept w ON w.issuance_id = b.issuance_id
+  WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq)
+), st AS (
+  SELECT c.bundle_id, c.sweep_aseq, c.expiry,
+    COALESCE(e.status_after, c.init_status) AS status,
+    ROW_NUMBER() OVER (PARTITION BY c.bundle_id ORDER BY e.eid DESC) AS rn
+  FROM cand c LEFT JOIN evs e ON e.bundle_id = c.bundle_id AND e.aseq <= c.sweep_aseq
+)
+SELECT 'VALIDITY' AS risk, s.action_id, st.bundle_id, s.aseq,
+  'bundle ' || {_id("st.bundle_id")} || ' is still ' || st.status ||
+  ' after the expiry sweep at ' || s.at_text || '; its validity ended at ' || st.expiry AS message
+FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq WHERE st.rn = 1 AND st.status IN {LIVE}""",
+    ),
+    (
+        "f_production",
+        "WITH"
+        + _LIVE_PRODUCTION
+        + f"""
+SELECT 'DOUBLE_ISSUANCE' AS risk, action_id, CAST(NULL AS BIGINT) AS bundle_id, aseq,
+  CASE WHEN rg = 0 THEN {_id("net")} || ' Wh issued for device ' || {_q("device_id")} ||
+    ' from ' || p_start || ' to ' || p_end ||
+    ' with no production recognised for it (no ''reading'' of that interval)'
+  ELSE {_id("net")} || ' Wh issued (net of withdrawals) for device ' || {_q("device_id")} ||
+    ' from ' || p_start || ' to ' || p_end || ', ' || {_id("excess")} || ' Wh above the ' ||
+    {_id("recognised")} || ' Wh recognised' END AS message
+FROM flagged WHERE excess > reported""",
+    ),
+    (
+        "f_metered",
+        f"""
+WITH rd AS (
+  SELECT device_id, aseq, action_id, eid, carried_null,
+    recognised_wh - COALESCE(LAG(recognised_wh) OVER (PARTITION BY device_id, p_start_s,
+      p_end_s ORDER BY eid), 0) AS d_rec,
+    metered_int - COALESCE(LAG(metered_int) OVER (PARTITION BY device_id, p_start_s,
+      p_end_s ORDER BY eid), 0) AS d_met
+  FROM ev WHERE effect = 'reading'
+), dv AS (
+  SELECT device_id, aseq, action_id,
+    SUM(d_rec) OVER w AS rec_tot, SUM(d_met) OVER w AS met_tot,
+    SUM(CASE WHEN carried_null THEN 1 ELSE 0 END) OVER w AS alone,
+    ROW_NUMBER() OVER (PARTITION BY device_id, aseq ORDER BY eid DESC) AS rn
+  FROM rd WINDOW w AS (PARTITION BY device_id ORDER BY eid
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+), over AS (
+  SELECT dv.*, met_tot + CAST(FLOOR((1 + alone) / 2) AS BIGINT) AS bound,
+    CASE WHEN rec_tot > met_tot THEN rec_tot - met_tot - CAST(FLOOR((1 + alone) / 2) AS BIGINT)
+    ELSE 0 END AS beyond
+  FROM dv WHERE rn = 1
+), flagged AS (
+  SELECT over.*, COALESCE(MAX(beyond) OVER (PARTITION BY device_id ORDER BY aseq
+    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS reported
+  FROM over
+)
+SELECT 'DOUBLE_ISSUANCE' AS risk, action_id, CAST(NULL AS BIGINT) AS bundle_id, aseq,
+  {_id("rec_tot")} || ' Wh recognised for device ' || {_q("device_id")} || ' from ' ||
+  {_id("met_tot")} || ' Wh metered: ' || {_id("beyond")} || ' Wh beyond rounding (at most ' ||
+  {_id("bound")} || ' Wh, with ' || {_id("alone")} || ' readings rounded alone)' AS message
+FROM flagged WHERE beyond > reported AND beyond > 0""",
+    ),
+    (
+        "f_readings_twice",
+        f"""
+WITH rk AS (
+  SELECT device_id, p_start_s, p_end_s, p_start, p_end, eid, action_id, aseq,
+    CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM (
+    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid)
+      AS rn FROM ev WHERE effect = 'reading') t WHERE rn = 1
+)
+SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, CAST(NULL AS BIGINT) AS bundle_id, a.aseq,
+  'production of device ' || {_q("a.device_id")} || ' recognised for ' || a.p_start || ' to ' ||
+  a.p_end || ' and again for ' || b.p_start || ' to ' || b.p_end AS message
+FROM rk a JOIN (SELECT rk.*, hb + d AS jb FROM rk CROSS JOIN {_BUCKETS} k) b
+  ON a.device_id = b.device_id AND a.hb = b.jb
+WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
+    ),
+    (
+        "f_issued_twice",
+        f"""
+WITH ik AS (SELECT issues.*, CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM issues)
+SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, a.bundle_id, a.aseq,
+  'issuance ' || {_id("a.issuance_id")} || ' for device ' || {_q("a.device_id")} || ' from ' ||
+  a.p_start || ' overlaps issuance ' || {_id("b.issuance_id")} || ' from ' || b.p_start
+  AS message
+FROM ik a JOIN (SELECT ik.*, hb + d AS jb FROM ik CROSS JOIN {_BUCKETS} k) b
+  ON a.device_id = b.device_id AND a.hb = b.jb
+WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
+    ),
+    (
+        "f_ranges",
+        f"""
+WITH o AS (
+  SELECT issues.*,
+    LAG(range_start) OVER w AS l_start, LAG(range_end) OVER w AS l_end, LAG(eid) OVER w AS l_eid,
+    LEAD(range_start) OVER w AS r_start, LEAD(range_end) OVER w AS r_end,
+    LEAD(eid) OVER w AS r_eid
+  FROM issues WINDOW w AS (ORDER BY range_start, eid)
+), hit AS (
+  SELECT o.*, CASE WHEN r_eid < eid AND r_start <= range_end THEN 1
+                   WHEN l_eid < eid AND l_end >= range_start THEN 2 ELSE 0 END AS side
+  FROM o
+)
+SELECT 'DOUBLE_REGISTRATION' AS risk, action_id, bundle_id, aseq,
+  'certificate IDs ' || {_id("range_start")} || '..' || {_id("range_end")} || ' of issuance ' ||
+  {_id("issuance_id")} || ' overlap IDs ' ||
+  {_id("CASE WHEN side = 1 THEN r_start ELSE l_start END")} || '..' ||
+  {_id("CASE WHEN side = 1 THEN r_end ELSE l_end END")} || ' issued before' AS message
+FROM hit WHERE side > 0""",
+    ),
+    (
+        "f_split",
+        f"""
+WITH c AS (
+  SELECT c.bundle_id, c.cseq, c.b_start, c.b_end, c.created_action AS action_id,
+    c.created_aseq AS aseq, p.bundle_id AS pid, p.b_start AS ps, p.b_end AS pe,
+    GREATEST(p.b_start, COALESCE(MAX(c.b_end + 1) OVER (PARTITION BY p.bundle_id ORDER BY c.cseq
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), p.b_start)) AS position
+  FROM bundles c JOIN bundles p ON c.parent_id = p.bundle_id
+)
+SELECT 'CONSERVATION' AS risk, action_id, pid AS bundle_id, aseq,
+  'split of bundle ' || {_id("pid")} || ' (' || {_id("ps")} || '..' || {_id("pe")} ||
+  ') into a child ' || {_id("b_start")} || '..' || {_id("b_end")} ||
+  ' that does not continue at ' || {_id("position")} AS message
+FROM c WHERE b_start <> position OR b_end < b_start
+UNION ALL
+SELECT 'CONSERVATION', MIN(action_id), pid, MIN(aseq),
+  'split of bundle ' || {_id("pid")} || ' (' || {_id("MIN(ps)")} || '..' || {_id("MIN(pe)")} ||
+  ') leaves IDs from ' || {_id("GREATEST(MIN(ps), MAX(b_end + 1))")} || ' unaccounted'
+FROM c GROUP BY pid HAVING GREATEST(MIN(ps), MAX(b_end + 1)) <> MIN(pe) + 1""",
+    ),
+    (
+        "f_conservation",
+        f"""
+WITH parts AS (
+  SELECT b.issuance_id, b.b_start, b.b_end, i.range_start, i.range_end,
+    ROW_NUMBER() OVER (PARTITION BY b.issuance_id ORDER BY b.b_start, b.b_end) AS rn,
+    COUNT(*) OVER (PARTITION BY b.issuance_id) AS parts,
+    CASE WHEN ROW_NUMBER() OVER (PARTITION BY b.issuance_id ORDER BY b.b_start, b.b_end) = 1
+      THEN i.range_start ELSE LAG(b.b_end) OVER (PARTITION BY b.issuance_id
+      ORDER BY b.b_start, b.b_end) + 1 END AS position
+  FROM bundles b JOIN issues i ON i.issuance_id = b.issuance_id WHERE b.sup_eid IS NULL
+), first_bad AS (
+  SELECT issuance_id, MIN(rn) AS rn FROM parts WHERE b_start <> position GROUP BY issuance_id
+)
+SELECT 'CONSERVATION' AS risk, l.action_id, CAST(NULL AS BIGINT) AS bundle_id,
+  CAST(NULL AS BIGINT) AS aseq,
+  'issuance ' || {_id("p.issuance_id")} || ' (' || {_id("p.range_start")} || '..' ||
+  {_id("p.range_end")} || '): certificates from ' || {_id("p.position")} || ' are ' ||
+  CASE WHEN p.b_start > p.position THEN 'missing' ELSE 'held twice' END ||
+  ' (next bundle starts at ' || {_id("p.b_start")} || ')' AS message
+FROM parts p JOIN first_bad f ON f.issuance_id = p.issuance_id AND f.rn = p.rn
+CROSS JOIN last_action l
+UNION ALL
+SELECT 'CONSERVATION', l.action_id, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),
+  'issuance ' || {_id("p.issuance_id")} || ' (' || {_id("p.range_start")} || '..' ||
+  {_id("p.range_end")} || '): bundles cover up to ' || {_id("p.b_end")} || ' only'
+FROM parts p LEFT JOIN first_bad f ON f.issuance_id = p.issuance_id CROSS JOIN last_action l
+WHERE f.issuance_id IS NULL AND p.rn = p.parts AND p.b_end <> p.range_end""",
+    ),
+]
+
+FINDING_TABLES = tuple(name for name, _ in FINDINGS)

@@ -1,0 +1,534 @@
+"""Generated registry histories, sound or with injected faults, for the audit tests and benchmark.
+
+A generated history is what a well-behaved registry would log (in the plain record form
+of ``export_history()``): accounts opened, production read and issued per device-hour,
+transfers (whole, or split first), cancellations and claims, reservations, withdrawals,
+expiry sweeps, and some rejected requests. ``faults`` injects named defects, each at a
+seeded position; :data:`FAULTS` maps each to the risk the oracle must report for it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import heapq
+import json
+import random
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+START = calendar.timegm((2025, 1, 1, 0, 0, 0, 0, 0, 0))
+HOUR = 3600
+VALIDITY = 400 * HOUR  # how long after its production hour a certificate stays valid
+
+FAULTS: dict[str, str] = {
+    "double_issuance": "DOUBLE_ISSUANCE",
+    "over_issuance": "DOUBLE_ISSUANCE",
+    "no_reading": "DOUBLE_ISSUANCE",
+    "reading_twice": "DOUBLE_ISSUANCE",
+    "metered_excess": "DOUBLE_ISSUANCE",
+    "range_overlap": "DOUBLE_REGISTRATION",
+    "transfer_wrong_source": "DOUBLE_IN_TRANSFER",
+    "transfer_to_self": "DOUBLE_IN_TRANSFER",
+    "transfer_unknown_account": "DOUBLE_IN_TRANSFER",
+    "transfer_after_split": "DOUBLE_IN_TRANSFER",
+    "transfer_cancelled": "DOUBLE_IN_TRANSFER",
+    "transfer_never_issued": "DOUBLE_IN_TRANSFER",
+    "reactivate": "DOUBLE_IN_TRANSFER",
+    "double_cancel": "DOUBLE_CANCELLATION",
+    "cancel_after_split": "DOUBLE_CANCELLATION",
+    "claim_uncancelled": "DOUBLE_USE",
+    "double_claim": "DOUBLE_USE",
+    "claim_storage_cancelled": "DOUBLE_DISCLOSURE",
+    "claim_by_other": "DOUBLE_DISCLOSURE",
+    "use_after_expiry": "VALIDITY",
+    "expire_early": "VALIDITY",
+    "sweep_leaves_live": "VALIDITY",
+    "split_gap": "CONSERVATION",
+    "split_overlap": "CONSERVATION",
+}
+LIVE = ("ACTIVE", "RESERVED", "LOCKED")
+
+
+def stamp(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+class _Bundle:
+    __slots__ = ("account", "beneficiary", "end", "expiry", "id", "start", "status")
+
+    def __init__(self, bid: int, start: int, end: int, account: str, expiry: int) -> None:
+        self.id, self.start, self.end, self.account, self.expiry = bid, start, end, account, expiry
+        self.status = "ACTIVE"
+        self.beneficiary: str | None = None
+
+
+class _Pool:
+    """Bundles by status, for O(1) random picks."""
+
+    def __init__(self) -> None:
+        self.items: list[_Bundle] = []
+        self.where: dict[int, int] = {}
+
+    def add(self, b: _Bundle) -> None:
+        self.where[b.id] = len(self.items)
+        self.items.append(b)
+
+    def remove(self, b: _Bundle) -> None:
+        i = self.where.pop(b.id)
+        last = self.items.pop()
+        if last is not b:
+            self.items[i] = last
+            self.where[last.id] = i
+
+    def pick(self, rng: random.Random) -> _Bundle | None:
+        return self.items[rng.randrange(len(self.items))] if self.items else None
+
+
+class Generator:
+    def __init__(self, seed: int = 0, devices: int = 50, accounts: int = 20) -> None:
+        self.rng = random.Random(seed)
+        self.devices = [f"DEV-{i}" for i in range(devices)]
+        self.hour = dict.fromkeys(self.devices, START)
+        self.accounts = [f"ACC-{i}" for i in range(accounts)]
+        self.now = START + 24 * 3600 * 30
+        self.action_id = 0
+        self.next_cert = 1
+        self.next_bundle = 1
+        self.next_issuance = 1
+        self.pools: dict[str, _Pool] = {s: _Pool() for s in ("ACTIVE", "RESERVED", "CANCELLED")}
+        self.expiring: list[tuple[int, int, _Bundle]] = []  # a heap: (expiry, id, bundle)
+
+    # --- records ---------------------------------------------------------------------
+
+    def record(
+        self,
+        action: str,
+        effects: list[dict[str, Any]],
+        accepted: bool = True,
+        advance: bool = True,
+    ) -> dict[str, Any]:
+        self.action_id += 1
+        if advance:
+            self.now += self.rng.randrange(0, 40)
+        return {
+            "action_id": self.action_id,
+            "at": stamp(self.now),
+            "actor": "someone",
+            "action": action,
+            "accepted": accepted,
+            "code": None if accepted else "NOT_FOUND",
+            "effects": effects if accepted else [],
+        }
+
+    def _set(self, b: _Bundle, status: str) -> None:
+        if b.status in self.pools:
+            self.pools[b.status].remove(b)
+        b.status = status
+        if status in self.pools:
+            self.pools[status].add(b)
+
+    def _new_bundle(self, start: int, end: int, account: str, expiry: int) -> _Bundle:
+        b = _Bundle(self.next_bundle, start, end, account, expiry)
+        self.next_bundle += 1
+        return b
+
+    # --- operations ------------------------------------------------------------------
+
+    def open_accounts(self) -> Iterator[dict[str, Any]]:
+        for account in self.accounts:
+            yield self.record(
+                "open_account",
+                [{"effect": "account", "account_id": account, "holder_id": "h", "exemption": None}],
+            )
+        for device in self.devices:
+            yield self.record(
+                "register_device",
+                [
+                    {
+                        "effect": "device",
+                        "device_id": device,
+                        "account_id": self.accounts[0],
+                        "meter_id": "M-" + device,
+                        "capacity_w": 10**6,
+                    }
+                ],
+            )
+
+    def reading(
+        self,
+        device: str,
+        start: int,
+        wh: int,
+        metered: int | None = None,
+        end: int | None = None,
+        carried: str | None = "0",
+    ) -> dict[str, Any]:
+        return {
+            "effect": "reading",
+            "device_id": device,
+            "meter_id": "M-" + device,
+            "production_start": stamp(start),
+            "production_end": stamp(end or start + HOUR),
+            "recognised_wh": wh,
+            "metered_wh": wh if metered is None else metered,
+            "gross_or_net": "NET",
+            "carried_wh": carried,
+        }
+
+    def next_hour(self, device: str, hours: int = 1) -> int:
+        """The device's next production hour: never far behind the clock."""
+        start = max(self.hour[device], (self.now // HOUR - 2) * HOUR)
+        self.hour[device] = start + hours * HOUR
+        return start
+
+    def issue_effect(
+        self,
+        device: str,
+        start: int,
+        wh: int,
+        range_start: int | None = None,
+        expiry: int | None = None,
+    ) -> tuple[dict[str, Any], _Bundle]:
+        first = self.next_cert if range_start is None else range_start
+        if range_start is None:
+            self.next_cert += wh
+        account = self.accounts[int(device.rsplit("-", 1)[1]) % len(self.accounts)]
+        expiry = start + VALIDITY if expiry is None else expiry
+        b = self._new_bundle(first, first + wh - 1, account, expiry)
+        iid = self.next_issuance
+        self.next_issuance += 1
+        effect = {
+            "effect": "issue",
+            "issuance_id": iid,
+            "bundle_id": b.id,
+            "device_id": device,
+            "account_id": account,
+            "production_start": stamp(start),
+            "production_end": stamp(start + HOUR),
+            "range_start": first,
+            "range_end": first + wh - 1,
+            "issuance_date": stamp(start)[:10],
+            "expiry": stamp(expiry),
+            "corrects_issuance_id": None,
+        }
+        return effect, b
+
+    def _live(self, b: _Bundle) -> None:
+        self.pools["ACTIVE"].add(b)
+        heapq.heappush(self.expiring, (b.expiry, b.id, b))
+
+    def issue(
+        self,
+        wh_extra: int = 0,
+        with_reading: bool = True,
+        range_start: int | None = None,
+        expiry: int | None = None,
+    ) -> dict[str, Any]:
+        device = self.rng.choice(self.devices)
+        start = self.next_hour(device)
+        wh = self.rng.randrange(1, 3000)
+        effect, b = self.issue_effect(device, start, wh + wh_extra, range_start, expiry)
+        self._live(b)
+        effects = ([self.reading(device, start, wh)] if with_reading else []) + [effect]
+        return self.record("submit_production", effects)
+
+    def transfer(
+        self,
+        b: _Bundle,
+        target: str | None = None,
+        source: str | None = None,
+        split: bool | None = None,
+        gap: int = 0,
+    ) -> dict[str, Any]:
+        target = target or self.rng.choice([a for a in self.accounts[:5] if a != b.account])
+        effects: list[dict[str, Any]] = []
+        if (split if split is not None else self.rng.random() < 0.5) and b.end > b.start:
+            cut = self.rng.randrange(b.start, b.end)
+            first = self._new_bundle(b.start, cut, b.account, b.expiry)
+            rest = self._new_bundle(cut + 1 + gap, b.end, b.account, b.expiry)
+            effects.append(
+                {
+                    "effect": "split",
+                    "parent_id": b.id,
+                    "children": [
+                        {"bundle_id": first.id, "range_start": first.start, "range_end": first.end},
+                        {"bundle_id": rest.id, "range_start": rest.start, "range_end": rest.end},
+                    ],
+                }
+            )
+            self._set(b, "SPLIT")
+            self._live(rest)
+            moved = first
+            self._live(moved)
+        else:
+            moved = b
+        effects.append(
+            {
+                "effect": "transfer",
+                "bundle_id": moved.id,
+                "from_account": source or moved.account,
+                "to_account": target,
+            }
+        )
+        moved.account = target
+        return self.record("transfer", effects)
+
+    def status(self, b: _Bundle, to: str, **extra: Any) -> dict[str, Any]:
+        effect = {"effect": "status", "bundle_id": b.id, "from": b.status, "to": to, **extra}
+        if to in ("CANCELLED", "CANCELLED_FOR_STORAGE"):
+            b.beneficiary = extra.get("beneficiary")
+        self._set(b, to)
+        name = {
+            "CANCELLED": "cancel",
+            "CLAIMED": "claim",
+            "RESERVED": "reserve",
+            "WITHDRAWN": "withdraw",
+            "EXPIRED": "expire",
+        }.get(to, "status")
+        return self.record(name, [effect])
+
+    def cancel(self, b: _Bundle, purpose: str = "CONSUMPTION") -> dict[str, Any]:
+        to = "CANCELLED" if purpose == "CONSUMPTION" else "CANCELLED_FOR_STORAGE"
+        return self.status(b, to, beneficiary=f"Beneficiary {b.id % 7}", purpose=purpose)
+
+    def sweep(self, skip_one: bool = False) -> dict[str, Any]:
+        """Expire everything live whose validity has ended (optionally forgetting one)."""
+        self.now += self.rng.randrange(0, 40)
+        effects = []
+        kept = []
+        while self.expiring and self.expiring[0][0] <= self.now:
+            entry = heapq.heappop(self.expiring)
+            b = entry[2]
+            if b.status not in LIVE:
+                continue
+            if skip_one:
+                skip_one = False
+                kept.append(entry)
+                continue
+            effects.append(
+                {"effect": "status", "bundle_id": b.id, "from": b.status, "to": "EXPIRED"}
+            )
+            self._set(b, "EXPIRED")
+        record = self.record("expire", effects, advance=False)
+        self.now += 1
+        for entry in kept:  # expired by the next sweep
+            heapq.heappush(self.expiring, entry)
+        return record
+
+    # --- the history -----------------------------------------------------------------
+
+    def step(self) -> dict[str, Any]:
+        r = self.rng.random()
+        active = self.pools["ACTIVE"].pick(self.rng)
+        if active is not None and active.expiry <= self.now + 40:
+            return self.sweep()
+        if r < 0.35 or active is None:
+            return self.issue()
+        if r < 0.60:
+            return self.transfer(active)
+        if r < 0.72:
+            return self.cancel(active)
+        if r < 0.80:
+            cancelled = self.pools["CANCELLED"].pick(self.rng)
+            if cancelled is not None:
+                return self.status(cancelled, "CLAIMED", claimant=cancelled.beneficiary)
+            return self.cancel(active)
+        if r < 0.85:
+            return self.status(active, "RESERVED")
+        if r < 0.88:
+            reserved = self.pools["RESERVED"].pick(self.rng)
+            if reserved is not None:
+                return self.status(reserved, "ACTIVE")
+            return self.issue()
+        if r < 0.90:
+            return self.status(active, "WITHDRAWN")
+        if r < 0.905:
+            return self.sweep()
+        return self.record("transfer", [], accepted=False)
+
+    def fault(self, kind: str) -> list[dict[str, Any]]:
+        """The records of one injected defect (a few sound records may set it up)."""
+        rng = self.rng
+        active = self.pools["ACTIVE"].pick(rng)
+        if active is None or active.expiry <= self.now + 200:
+            return [self.sweep(), self.issue(), *self.fault(kind)]
+        if kind == "double_issuance":
+            device = rng.choice(self.devices)
+            start = self.next_hour(device)
+            first = self.issue_effect(device, start, 100)
+            second = self.issue_effect(device, start, 100)
+            self._live(first[1])
+            self._live(second[1])
+            return [
+                self.record("submit_production", [self.reading(device, start, 100), first[0]]),
+                self.record("submit_production", [second[0]]),
+            ]
+        if kind == "over_issuance":
+            return [self.issue(wh_extra=5)]
+        if kind == "no_reading":
+            return [self.issue(with_reading=False)]
+        if kind == "reading_twice":
+            device = rng.choice(self.devices)
+            start = self.next_hour(device, 2)
+            return [
+                self.record("submit_production", [self.reading(device, start, 10)]),
+                self.record("submit_production", [self.reading(device, start + HOUR // 2, 10)]),
+            ]
+        if kind == "metered_excess":
+            device = rng.choice(self.devices)
+            start = self.next_hour(device)
+            return [
+                self.record(
+                    "submit_production", [self.reading(device, start, 50, metered=40, carried=None)]
+                )
+            ]
+        if kind == "range_overlap":
+            return [self.issue(range_start=max(1, self.next_cert - 10))]
+        if kind == "transfer_wrong_source":
+            return [self.transfer(active, source="ACC-NOT-THE-HOLDER", split=False)]
+        if kind == "transfer_to_self":
+            return [self.transfer(active, target=active.account, split=False)]
+        if kind == "transfer_unknown_account":
+            return [self.transfer(active, target="ACC-NOBODY", split=False)]
+        if kind == "transfer_after_split":
+            parent = active
+            records = [self.transfer(parent, split=True)]
+            records.append(
+                self.record(
+                    "transfer",
+                    [
+                        {
+                            "effect": "transfer",
+                            "bundle_id": parent.id,
+                            "from_account": parent.account,
+                            "to_account": self.accounts[1],
+                        }
+                    ],
+                )
+            )
+            return records
+        if kind == "transfer_cancelled":
+            records = [self.cancel(active)]
+            records.append(
+                self.record(
+                    "transfer",
+                    [
+                        {
+                            "effect": "transfer",
+                            "bundle_id": active.id,
+                            "from_account": active.account,
+                            "to_account": self.accounts[2],
+                        }
+                    ],
+                )
+            )
+            return records
+        if kind == "transfer_never_issued":
+            return [
+                self.record(
+                    "transfer",
+                    [
+                        {
+                            "effect": "transfer",
+                            "bundle_id": 10**12 + rng.randrange(10**6),
+                            "from_account": self.accounts[0],
+                            "to_account": self.accounts[1],
+                        }
+                    ],
+                )
+            ]
+        if kind == "reactivate":
+            return [self.cancel(active), self.status(active, "ACTIVE")]
+        if kind == "double_cancel":
+            return [self.cancel(active), self.cancel(active)]
+        if kind == "cancel_after_split":
+            parent = active
+            records = [self.transfer(parent, split=True)]
+            records.append(
+                self.record(
+                    "cancel",
+                    [
+                        {
+                            "effect": "status",
+                            "bundle_id": parent.id,
+                            "from": "ACTIVE",
+                            "to": "CANCELLED",
+                            "beneficiary": "X",
+                            "purpose": "CONSUMPTION",
+                        }
+                    ],
+                )
+            )
+            return records
+        if kind == "claim_uncancelled":
+            return [self.status(active, "CLAIMED", claimant="Someone")]
+        if kind == "double_claim":
+            records = [self.cancel(active)]
+            records.append(self.status(active, "CLAIMED", claimant=active.beneficiary))
+            records.append(self.status(active, "CLAIMED", claimant=active.beneficiary))
+            return records
+        if kind == "claim_storage_cancelled":
+            records = [self.cancel(active, purpose="STORAGE_CHARGE")]
+            records.append(self.status(active, "CLAIMED", claimant=active.beneficiary))
+            return records
+        if kind == "claim_by_other":
+            records = [self.cancel(active)]
+            records.append(self.status(active, "CLAIMED", claimant="Not The Beneficiary"))
+            return records
+        if kind == "use_after_expiry":
+            record = self.issue(expiry=self.now - HOUR)
+            fresh = self.pools["ACTIVE"].items[-1]
+            return [record, self.transfer(fresh, split=False)]
+        if kind == "expire_early":
+            return [self.status(active, "EXPIRED")]
+        if kind == "sweep_leaves_live":
+            record = self.issue(expiry=self.now - HOUR)
+            return [record, self.sweep(skip_one=True)]
+        if kind == "split_gap":
+            return (
+                [self.transfer(active, split=True, gap=1)]
+                if active.end - active.start > 2
+                else [self.issue()]
+            )
+        if kind == "split_overlap":
+            return (
+                [self.transfer(active, split=True, gap=-1)]
+                if active.end > active.start
+                else [self.issue()]
+            )
+        raise ValueError(f"unknown fault {kind!r}")
+
+
+def generate(
+    actions: int, seed: int = 0, faults: Iterable[str] = (), devices: int = 50
+) -> Iterator[dict[str, Any]]:
+    """``actions`` records (about: a fault's records may overrun by a few), faults spread evenly."""
+    gen = Generator(seed, devices)
+    emitted = 0
+    for record in gen.open_accounts():
+        emitted += 1
+        yield record
+    pending = list(faults)
+    rng = random.Random(seed + 1)
+    slots = sorted(rng.randrange(emitted, max(emitted + 1, actions)) for _ in pending)
+    while emitted < actions or pending:
+        if pending and emitted >= slots[0]:
+            slots.pop(0)
+            for record in gen.fault(pending.pop(0)):
+                emitted += 1
+                yield record
+            continue
+        emitted += 1
+        yield gen.step()
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, separators=(",", ":")))
+            handle.write("\n")
+            count += 1
+    return count
