@@ -357,7 +357,7 @@ def _rule_of(error: jsonschema.ValidationError) -> str:
         return f"must be of type {error.validator_value} (found {_short(error.instance)})"
     if error.validator == "oneOf":
         return f"has the wrong shape (found {_short(error.instance)})"
-    return error.message
+    return str(error.message)
 
 
 def _short(value: object) -> str:
