@@ -49,7 +49,9 @@ def test_the_reference_passes_every_check_under(variant: str) -> None:
     skipped = [r for r in results if r.status is Status.SKIP and r.profile != "security"]
     # Only checks whose premise the variant removes may skip, and each says why.
     assert all(r.message for r in skipped)
-    assert len(skipped) <= 2
+    # At most the capacity checks under capacity=DISABLED: the plausibility check, the issuer-
+    # created one and the nameplate edge check.
+    assert len(skipped) <= 3, [r.check_id for r in skipped]
 
 
 CONFIGURATION_VARIANTS = [
