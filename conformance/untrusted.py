@@ -86,3 +86,22 @@ def _plain(value: object, where: str, problems: list[str], depth: int) -> Any:
         return [_plain(item, f"{where}[{i}]", problems, depth + 1) for i, item in enumerate(value)]
     problems.append(f"{where}: a {type(value).__name__} is not JSON ({cap(repr(value), 80)})")
     return cap(repr(value), 200)
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Nesting depth of parsed JSON, counted without recursion; stops once past ``limit``.
+
+    Hostile input (a request body, a vector file) may nest thousands of levels: anything
+    recursive (schema validation, hashing, repr) must only ever see what passed this.
+    """
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > limit:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest

@@ -832,6 +832,10 @@ class _Replay:
         totals.metered = total
         if e.get("carried_wh") is None:
             totals.alone += 1
+        if e.get("rounded_alone") is not None:
+            # Only a reading that says it was rounded on its own (rounding_carry PER_READING) is
+            # held to its own hour: a history that carries remainders, or says nothing of it,
+            # may legitimately move a sub-Wh remainder from one hour to the next.
             self._check_alone(e, device, interval, recognised, metered)
         production.recognised, production.metered = recognised, metered
 

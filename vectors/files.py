@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 import jsonschema
 
+from gc_conformance import untrusted
 from gc_conformance.errors import UsageError
 from gc_conformance.vectors.format import FORMAT, content_hash, root_hash, sha256
 
@@ -190,17 +191,7 @@ def _no_constant(name: str) -> Any:
 
 def _depth(value: Any) -> int:
     """Nesting depth of parsed JSON, without recursion (a hostile file must not overflow it)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_DEPTH:
-            break
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
+    return untrusted.json_depth(value, MAX_DEPTH)
 
 
 def _read_json(node: Traversable, shown: str) -> Any:

@@ -30,6 +30,8 @@ from typing import Any, TextIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from gc_conformance.reference.storage_checks import STORAGE_EFFECTS
+
 SCHEMA_FILE = "history-record.schema.json"
 BATCH = 65_536
 
@@ -47,21 +49,6 @@ _STATUSES = frozenset(
         "EXPIRED",
         "EXPORTED",
         "BUNDLE_SPLIT",
-    }
-)
-STORAGE_EFFECTS = frozenset(
-    {
-        "storage_device",
-        "scr",
-        "sdr",
-        "storage_idle",
-        "storage_loss",
-        "efficiency_factor",
-        "scr_source",
-        "storage_allocation",
-        "sd_gc",
-        "unknown_beneficiary",
-        "time_shift_claim",
     }
 )
 EFFECTS = frozenset(

