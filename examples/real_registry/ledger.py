@@ -546,6 +546,8 @@ def _only(body: dict[str, Any], *known: str) -> None:
 
 
 def _int_or_text(value: object) -> object:
+    if isinstance(value, bool):  # JSON true is no ID (sqlite would read it as row 1)
+        return repr(value)
     if isinstance(value, str) and value.isdigit() and len(value) < 19:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
