@@ -343,4 +343,8 @@ KNOWN_ERRORS: frozenset[str] = frozenset()
 #: through queries), more than the default --check-timeout, and at depth 60 it reported one
 #: divergence still to be classified (a GridLedger defect or a false failure) — open in the
 #: issue tracker, never counted as a pass here.
-KNOWN_OPEN = frozenset({"differential.lifecycle"})
+#: ``edges.fields.missing_and_wrong_types`` sends ``to_account: 7`` as a wrong JSON type; through
+#: GridLedger's ID table an integer is passed on unchanged and names GridLedger's own account 7,
+#: so the transfer is accepted: a false failure of the mapping path (a translated ID field cannot
+#: yet carry "wrong type"), open in the issue tracker.
+KNOWN_OPEN = frozenset({"differential.lifecycle", "edges.fields.missing_and_wrong_types"})
