@@ -229,12 +229,7 @@ class _PipeTolerantStream(io.TextIOBase):
         if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EPIPE:
             raise exc
         self.broken = True
-        # Point the file descriptor at /dev/null, so that the interpreter's final flush
-        # of the real stdout cannot complain about the closed pipe either.
-        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
+        _point_at_devnull(self._stream)
 
     def isatty(self) -> bool:
         return bool(self._stream.isatty())
@@ -250,6 +245,15 @@ class _PipeTolerantStream(io.TextIOBase):
         return getattr(self._stream, name)
 
 
+def _point_at_devnull(stream: IO[str]) -> None:
+    """Point the stream's file descriptor at /dev/null, so that no later flush of the real
+    standard output (the interpreter's last one included) can complain about the closed pipe."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+
+
 @contextlib.contextmanager
 def tolerate_broken_pipe() -> Iterator[None]:
     """Run a command with a standard output that survives its reader going away."""
@@ -261,8 +265,23 @@ def tolerate_broken_pipe() -> Iterator[None]:
         guarded.flush()
     finally:
         sys.stdout = original
+        # Text may have reached the real stream without passing the guard (pytest's terminal
+        # writer and fd capture hold on to it), so flush it here, where a closed pipe is
+        # still caught, rather than leave that to the interpreter's last flush, which would
+        # print "Exception ignored ... BrokenPipeError".
+        try:
+            original.flush()
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EPIPE:
+                raise
+            guarded.broken = True
+        except ValueError:  # already closed
+            pass
         if guarded.broken:
-            # the real stream may still hold text for the closed pipe: drop it quietly
+            # Something in between (pytest's fd capture, for one) may have put the closed
+            # pipe back on the descriptor: point it at /dev/null again, then let the real
+            # stream drop what it still holds.
+            _point_at_devnull(original)
             with contextlib.suppress(OSError, ValueError):
                 original.flush()
 
