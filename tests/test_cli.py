@@ -241,6 +241,35 @@ def test_a_run_into_a_closed_pipe_still_writes_its_outputs_and_exit_code(tmp_pat
     assert json.loads(out.read_text())["summary"]["verdict"] == "pass"
 
 
+def test_a_closed_pipe_put_back_on_the_descriptor_is_still_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """pytest's fd capture restores the descriptor it saved, which puts the closed pipe back
+    after the guard pointed it at /dev/null; text then left in the real stream must not reach
+    the interpreter's last flush (CI once printed "Exception ignored ... BrokenPipeError")."""
+    import io
+    import os
+
+    from gc_conformance.cli_support import tolerate_broken_pipe
+
+    def closed_pipe() -> int:
+        reader, writer = os.pipe()
+        os.close(reader)
+        return writer
+
+    descriptor = closed_pipe()
+    real = io.TextIOWrapper(io.BufferedWriter(io.FileIO(descriptor, "w"), buffer_size=64))
+    monkeypatch.setattr(sys, "stdout", real)
+    with tolerate_broken_pipe():
+        print("x" * 200, flush=True)  # through the guard: the reader has gone
+        again = closed_pipe()
+        os.dup2(again, descriptor)  # what pytest's capture does when it stops
+        os.close(again)
+        real.write("left in the real stream, past the guard")
+    real.flush()  # the interpreter's last flush: must not raise
+    real.close()
+
+
 def test_maxfail_stops_after_the_first_failure_and_never_passes(tmp_path: Path) -> None:
     out = tmp_path / "run.json"
     checks = [arg for check in REFUSED_SPLITS for arg in ("--check", check)]
