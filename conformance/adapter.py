@@ -274,6 +274,11 @@ class Capabilities:
         :class:`CapabilitiesError` naming the field: a configuration error
         (exit 3), never a run that silently skips what the declaration hid.
         """
+        from gc_conformance.schemas import capabilities_schema, first_violation
+
+        violation = first_violation(capabilities_schema(), plain, "capabilities")
+        if violation is not None:
+            raise CapabilitiesError(*violation)
         try:
             return cls._parse(plain)
         except CapabilitiesError:

@@ -88,6 +88,7 @@ def load_catalogue() -> dict[str, Requirement]:
         if not entry.name.endswith(".toml"):
             continue
         data = tomllib.loads(entry.read_text(encoding="utf-8"))
+        _validate_file(data, entry.name)
         for index, raw in enumerate(data.get("requirement", [])):
             requirement = _parse(raw, f"{entry.name}: requirement[{index}]")
             if requirement.requirement_id in catalogue:
@@ -96,6 +97,16 @@ def load_catalogue() -> dict[str, Requirement]:
                 )
             catalogue[requirement.requirement_id] = requirement
     return catalogue
+
+
+def _validate_file(data: Mapping[str, Any], name: str) -> None:
+    """The file's shape, by the published schema (``gc-conformance schema requirements``)."""
+    from gc_conformance.schemas import first_violation, requirements_schema
+
+    violation = first_violation(requirements_schema(), data, name)
+    if violation is not None:
+        field, rule = violation
+        raise CatalogueError(f"{field}: {rule}")
 
 
 def _parse(raw: Mapping[str, Any], where: str) -> Requirement:

@@ -232,6 +232,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     codes.add_argument("--format", choices=("table", "json"), default="table")
 
+    schema = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of a file format the suite reads or writes",
+        description="Print a published JSON Schema (Draft 2020-12), for validating a file in "
+        "an editor or in your own CI before a run does: capabilities (an adapter's "
+        "declaration), mapping (HTTP mapping file), requirements (a catalogue file), xfail "
+        "(expected failures, as their JSON form), run-document (--json output), "
+        "history-record (one line of an audited history).",
+    )
+    schema.add_argument("name", choices=_SCHEMA_NAMES, help="which schema")
+
     serve = commands.add_parser(
         "serve",
         help="serve the reference registry over HTTP in the EnergyTag API shape",
@@ -631,6 +642,33 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from exc
 
 
+_SCHEMA_NAMES = (
+    "capabilities",
+    "mapping",
+    "requirements",
+    "xfail",
+    "run-document",
+    "history-record",
+)
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from gc_conformance.schemas import PUBLISHED
+
+    if args.name == "run-document":
+        from gc_conformance.reports.schema import RUN_DOCUMENT_SCHEMA
+
+        document = RUN_DOCUMENT_SCHEMA
+    elif args.name == "history-record":
+        from gc_conformance.audit import record_schema
+
+        document = record_schema()
+    else:
+        document = PUBLISHED[args.name]()
+    print(json.dumps(document, indent=2, sort_keys=True))
+    return EXIT_OK
+
+
 def _cmd_codes(args: argparse.Namespace) -> int:
     from gc_conformance.reference import ErrorCode
 
@@ -713,6 +751,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "demo": _cmd_demo,
         "policies": _cmd_policies,
         "codes": _cmd_codes,
+        "schema": _cmd_schema,
         "serve": _cmd_serve,
         "vectors": _cmd_vectors,
         "evidence": _cmd_evidence,

@@ -8,6 +8,7 @@ without xdist) as under ``gc-conformance run``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import threading
@@ -370,20 +371,39 @@ def apply_xfail(result: CheckResult, options: RunOptions) -> CheckResult:
 
 
 def read_xfail_file(path: Path) -> dict[str, str]:
-    """``CHECK_ID  reason...`` per line; ``#`` starts a comment. Unknown IDs are an error."""
-    from gc_conformance.checks import all_checks
+    """A vendor's expected failures, check ID -> reason, validated by the published schema.
 
-    known = {c.check_id for c in all_checks()}
-    entries: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        text = line.split("#", 1)[0].strip()
-        if not text:
-            continue
-        check_id, _, reason = text.partition(" ")
-        if check_id not in known:
-            raise ValueError(f"{path}:{number}: no check {check_id!r}")
-        entries[check_id] = reason.strip() or "listed in the xfail file"
-    return entries
+    Text (``CHECK_ID  reason...`` per line, ``#`` starts a comment) or a JSON object of the
+    same meaning (``gc-conformance schema xfail``). An unknown check ID is an error that names
+    the line (text) or the key (JSON): a typo would otherwise silently waive nothing.
+    """
+    from gc_conformance.checks import all_checks
+    from gc_conformance.schemas import first_violation, xfail_schema
+
+    known = frozenset(c.check_id for c in all_checks())
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        try:
+            entries: object = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not JSON: {exc.msg} (line {exc.lineno})") from None
+    else:
+        lines: dict[str, str] = {}
+        for number, line in enumerate(text.splitlines(), 1):
+            content = line.split("#", 1)[0].strip()
+            if not content:
+                continue
+            check_id, _, reason = content.partition(" ")
+            if check_id not in known:
+                raise ValueError(f"{path}:{number}: no check {check_id!r}")
+            lines[check_id] = reason.strip() or "listed in the xfail file"
+        entries = lines
+    violation = first_violation(xfail_schema(known), entries, "xfail")
+    if violation is not None:
+        field, rule = violation
+        raise ValueError(f"{path}: {field}: {rule}")
+    assert isinstance(entries, dict)  # the schema says it is an object of strings
+    return {str(key): str(value) for key, value in entries.items()}
 
 
 def call_within(what: str, call: Callable[[], Any], timeout: float | None) -> Any:
