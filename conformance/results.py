@@ -146,6 +146,7 @@ def build_run_document(
             "standard": STANDARD_REVISION,
             "vectors_root_hash": (vectors or {}).get("root") or vectors_root_hash(),
             "catalogue_sha256": catalogue_hash(),
+            **_extensions(),
         },
         "run": untrusted.plain(
             {**options.to_plain(), "started": started, "finished": finished, "plan": plan}
@@ -187,6 +188,15 @@ def scope_line(
     if unclaimed:
         text += f"; {unclaimed} profile{'s' if unclaimed != 1 else ''} not claimed"
     return text
+
+
+def _extensions() -> dict[str, Any]:
+    """The extra check modules of this installation, recorded (and shown) only when there are
+    any: an auditor must see that a run judged with checks the suite does not ship."""
+    from gc_conformance.checks import all_checks
+
+    extra = sorted({check.origin for check in all_checks() if not check.built_in})
+    return {"extensions": extra} if extra else {}
 
 
 def catalogue_hash() -> str:

@@ -110,6 +110,7 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
                 "standard": _TEXT,
                 "vectors_root_hash": {"type": ["string", "null"]},
                 "catalogue_sha256": _TEXT,
+                "extensions": _TEXT_LIST,
             },
         },
         "vectors": {
