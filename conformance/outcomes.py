@@ -42,6 +42,21 @@ class SkipKind(enum.Enum):
     NOT_VERIFIED = "not-verified"
 
 
+class FailureKind(enum.Enum):
+    """What sort of contradiction a failed check found, so an auditor can filter by it.
+
+    Raised as a subclass of :class:`~gc_conformance.failures.CheckFailed` each
+    (:mod:`gc_conformance.failures`); recorded as ``failure_kind`` in the run document.
+    """
+
+    WRONG_VERDICT = "wrong-verdict"  # accepted what the standard forbids, or refused what it allows
+    CHANGED_AFTER_REFUSAL = "changed-after-refusal"  # a refused or failed request changed state
+    CONSERVATION = "conservation"  # quantities or certificate ranges do not add up, or overlap
+    CODE_MISMATCH = "code-mismatch"  # refused as required, with another canonical code
+    MISSING_ATTRIBUTE = "missing-attribute"  # an answer or record lacks what the standard requires
+    WRONG_STATE = "wrong-state"  # any other difference from what the standard implies
+
+
 class Severity(enum.Enum):
     """How bad a failure is: a double-counting hole outranks a wrong error code."""
 
@@ -105,6 +120,8 @@ class CheckResult:
     observed: str = ""
     severity: Severity | None = None
     code_mismatch: bool = False  # right verdict, wrong canonical code (see strict_codes)
+    # What sort of contradiction a failure is (None unless the check failed).
+    failure_kind: FailureKind | None = None
     steps: tuple[Step, ...] = ()
     reproduce: str = ""
     seed: int | None = None
@@ -125,6 +142,7 @@ class CheckResult:
             "observed": self.observed,
             "severity": None if self.severity is None else self.severity.value,
             "code_mismatch": self.code_mismatch,
+            "failure_kind": None if self.failure_kind is None else self.failure_kind.value,
             "steps": [
                 step.to_plain(exchanges=self.status in (Status.FAIL, Status.ERROR))
                 for step in self.steps
@@ -148,6 +166,9 @@ class CheckResult:
             observed=data.get("observed", ""),
             severity=None if data.get("severity") is None else Severity(data["severity"]),
             code_mismatch=bool(data.get("code_mismatch", False)),
+            failure_kind=(
+                None if data.get("failure_kind") is None else FailureKind(data["failure_kind"])
+            ),
             steps=tuple(
                 Step(
                     s["number"],
@@ -170,6 +191,8 @@ class CheckResult:
         lines = [f"{self.status.value.upper()} {self.check_id}: {self.title}"]
         if self.requirements:
             lines.append(f"  requirements: {', '.join(self.requirements)}")
+        if self.failure_kind is not None:
+            lines.append(f"  kind: {self.failure_kind.value}")
         if self.message:
             lines.append(f"  {self.message}")
         if self.expected:

@@ -237,6 +237,7 @@ def replay(
             observed=exc.observed,
             severity=exc.severity,
             code_mismatch=isinstance(exc, CodeMismatch),
+            failure_kind=exc.kind,
             steps=tuple(session.steps),
         )
     except AdapterError as exc:

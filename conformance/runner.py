@@ -206,6 +206,7 @@ def _judge(
             observed=exc.observed,
             severity=exc.severity,
             code_mismatch=isinstance(exc, CodeMismatch),
+            failure_kind=exc.kind,
             steps=tuple(session.steps),
             reproduce=reproduce,
         )

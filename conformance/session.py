@@ -50,34 +50,20 @@ from gc_conformance.adapter import (
     read_answer,
     read_state,
 )
+from gc_conformance.failures import (
+    ChangedAfterRefusal,
+    CheckFailed,
+    CodeMismatch,
+    ConservationBroken,
+    MissingAttribute,
+    WrongVerdict,
+)
 from gc_conformance.outcomes import Severity, SkipKind, Step
 
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 #: Where a controlled clock starts: production happens on this day, requests the day after.
 CONTROLLED_EPOCH = _dt.datetime(2024, 3, 1, tzinfo=_dt.UTC)
-
-
-class CheckFailed(Exception):
-    """The registry contradicted the requirement: what was expected, what was observed."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        expected: str = "",
-        observed: str = "",
-        severity: Severity = Severity.MAJOR,
-    ) -> None:
-        self.message = message
-        self.expected = expected
-        self.observed = observed
-        self.severity = severity
-        super().__init__(message)
-
-
-class CodeMismatch(CheckFailed):
-    """Refused as required, but with another canonical code than the standard's rule implies."""
 
 
 class Deviations:
@@ -107,7 +93,8 @@ class Deviations:
             raise self.found[0]
         order = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
         worst = min((f.severity for f in self.found), key=order.index)
-        kind = CodeMismatch if all(isinstance(f, CodeMismatch) for f in self.found) else CheckFailed
+        kinds = {type(f) for f in self.found}
+        kind = kinds.pop() if len(kinds) == 1 else CheckFailed
         raise kind(
             f"{len(self.found)} deviations: " + "; ".join(f.message for f in self.found),
             expected=" | ".join(f.expected for f in self.found),
@@ -359,7 +346,7 @@ class Session:
         if not answer.accepted:
             if before is not None:
                 self.require_unchanged(before, "a refused request")
-            raise CheckFailed(
+            raise WrongVerdict(
                 f"{action} was refused although the standard allows it",
                 expected="accepted",
                 observed=f"rejected {answer.code}: {answer.message}",
@@ -385,7 +372,7 @@ class Session:
             self.require_unchanged(before, "a request that failed in the adapter")
             raise
         if answer.accepted:
-            raise CheckFailed(
+            raise WrongVerdict(
                 f"{action} was accepted although the standard forbids it",
                 expected=f"rejected {' or '.join(allowed)}",
                 observed=f"accepted {dict(answer.result)}",
@@ -421,10 +408,16 @@ class Session:
         message: str,
         *,
         severity: Severity = Severity.MAJOR,
+        failure: type[CheckFailed] = CheckFailed,
     ) -> None:
         """Fail unless ``observed == expected``, showing both."""
         self.expect(
-            observed == expected, message, expected=expected, observed=observed, severity=severity
+            observed == expected,
+            message,
+            expected=expected,
+            observed=observed,
+            severity=severity,
+            failure=failure,
         )
 
     def created(
@@ -444,6 +437,7 @@ class Session:
             expected=f"result.{key}",
             observed=dict(result),
             severity=severity,
+            failure=MissingAttribute,
         )
         return value
 
@@ -455,9 +449,12 @@ class Session:
         expected: object = "",
         observed: object = "",
         severity: Severity = Severity.MAJOR,
+        failure: type[CheckFailed] = CheckFailed,
     ) -> None:
+        """Fail with ``failure`` (the kind of contradiction, see :mod:`failures`) unless
+        ``condition`` holds."""
         if not condition:
-            raise CheckFailed(
+            raise failure(
                 message, expected=str(expected), observed=str(observed), severity=severity
             )
 
@@ -702,7 +699,7 @@ class Session:
 
             step = self.steps[-1].to_plain() if self.steps else None
             message, expected, observed = atomicity_failure(before, after, what, step)
-            raise CheckFailed(
+            raise ChangedAfterRefusal(
                 message, expected=expected, observed=observed, severity=Severity.CRITICAL
             )
 
@@ -842,12 +839,16 @@ __all__ = [
     "ISSUER_ID",
     "AdapterError",
     "AdapterFailure",
+    "ChangedAfterRefusal",
     "CheckFailed",
     "CodeMismatch",
+    "ConservationBroken",
     "Deviations",
+    "MissingAttribute",
     "NotApplicable",
     "Session",
     "World",
+    "WrongVerdict",
     "canonical_state",
     "device_record",
     "stamp",

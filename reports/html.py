@@ -145,6 +145,9 @@ def report_view(document: Mapping[str, Any]) -> dict[str, Any]:
         "overall_chart": status_chart([("all checks", document["summary"]["counts"])]),
         "clauses": _clauses(requirements, check_status),
         "problems": [_problem(c, by_id) for c in checks if c["status"] in PROBLEM_STATUSES],
+        "failure_kinds": sorted(
+            Counter(str(c["failure_kind"]) for c in checks if c.get("failure_kind")).items()
+        ),
         "expected_failures": [c for c in checks if c["status"] == "xfail"],
         "xfail_reasons": run.get("xfail") or {},
         "skip_groups": _skip_groups(checks),

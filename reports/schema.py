@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 
 from gc_conformance.errors import UsageError
-from gc_conformance.outcomes import SkipKind
+from gc_conformance.outcomes import FailureKind, SkipKind
 from gc_conformance.verdicts import INTEGRITY_FIELD, Verdict, decide_document, digest
 
 FORMAT = "gc-conformance-run/1"
@@ -222,6 +222,7 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
                     "observed": {"type": ["string", "null"]},
                     "severity": {"enum": ["critical", "major", "minor", None]},
                     "code_mismatch": {"type": "boolean"},
+                    "failure_kind": {"enum": [*(k.value for k in FailureKind), None]},
                     "steps": {"type": "array", "items": _STEP},
                     "reproduce": {"type": ["string", "null"]},
                     "seed": {"type": ["integer", "null"]},

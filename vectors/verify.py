@@ -31,7 +31,10 @@ from gc_conformance.session import (
     STAMP,
     AdapterError,
     CheckFailed,
+    ConservationBroken,
+    MissingAttribute,
     Session,
+    WrongVerdict,
 )
 from gc_conformance.vectors.files import VectorFile, VectorSet
 from gc_conformance.vectors.format import (
@@ -212,7 +215,7 @@ class Replay:
             raise
         if step["expect"] == "accept":
             if not answer.accepted:
-                raise CheckFailed(
+                raise WrongVerdict(
                     f"{where} was refused; the vector expects it accepted",
                     expected="accepted",
                     observed=f"rejected {answer.code}: {answer.message}",
@@ -221,7 +224,7 @@ class Replay:
             self._outputs(where, step.get("output") or {}, answer.result)
             return
         if answer.accepted:
-            raise CheckFailed(
+            raise WrongVerdict(
                 f"{where} was accepted; the vector expects it refused",
                 expected=f"rejected {expected_code}",
                 observed=f"accepted {dict(answer.result)}",
@@ -251,7 +254,7 @@ class Replay:
                 continue
             if is_ref(want):
                 if have is None:
-                    raise CheckFailed(
+                    raise MissingAttribute(
                         f"{where}: the answer does not name its {key} (IT-002)",
                         expected=f"result.{key}",
                         observed=repr(dict(result)),
@@ -362,7 +365,7 @@ def _disjoint(bundles: Iterable[Mapping[str, Any]]) -> None:
     for b in bundles:
         start, end = b["certificate_bundle_id_range_start"], b["certificate_bundle_id_range_end"]
         if end - start + 1 != b["bundle_quantity"]:
-            raise CheckFailed(
+            raise ConservationBroken(
                 f"bundle {b['bundle_id']!r}: quantity {b['bundle_quantity']} is not the length of "
                 f"its range {start}..{end} (SPLIT-002)",
                 expected=f"quantity {end - start + 1}",
@@ -373,7 +376,7 @@ def _disjoint(bundles: Iterable[Mapping[str, Any]]) -> None:
     spans.sort(key=lambda span: (span[0], span[1]))
     for (s1, e1, b1), (s2, e2, b2) in itertools.pairwise(spans):
         if s2 <= e1:
-            raise CheckFailed(
+            raise ConservationBroken(
                 f"bundles {b1!r} ({s1}..{e1}) and {b2!r} ({s2}..{e2}) share certificate IDs "
                 "(DC-003, ID-002)",
                 expected="disjoint certificate ID ranges",

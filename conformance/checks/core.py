@@ -30,6 +30,7 @@ from gc_conformance.outcomes import Severity, SkipKind
 from gc_conformance.session import (
     ISSUER_ID,
     CheckFailed,
+    ConservationBroken,
     NotApplicable,
     Session,
     World,
@@ -214,6 +215,7 @@ def expect_quantities_match_ranges(s: Session, bundles: Iterable[Mapping[str, An
             expected=f"quantity {end - start + 1} (>= 1) for range {start}..{end}",
             observed=_short(bundle),
             severity=CRITICAL,
+            failure=ConservationBroken,
         )
 
 
@@ -228,6 +230,7 @@ def expect_partition(
         expected=f"children covering {parent[0]}..{parent[1]} once",
         observed=sorted(shortlist(children)),
         severity=CRITICAL,
+        failure=ConservationBroken,
     )
     expect_quantities_match_ranges(s, children)
 
@@ -301,6 +304,7 @@ def expect_unique_certificates(s: Session) -> None:
         expected="every certificate once",
         observed=f"{len(doubled)} certificates held twice, e.g. {doubled[:3]}",
         severity=CRITICAL,
+        failure=ConservationBroken,
     )
     expect_quantities_match_ranges(s, bundles)
 
@@ -314,6 +318,7 @@ def expect_issued_total(s: Session, device: str, start: str, expected: int, afte
         expected=expected,
         observed=f"{total(bundles)} in {shortlist(bundles)}",
         severity=CRITICAL,
+        failure=ConservationBroken,
     )
 
 
@@ -382,6 +387,7 @@ def partial_transfer_partitions(s: Session) -> None:
         expected=f"children covering {parent[0]}..{parent[1]} once",
         observed=ranges,
         severity=Severity.CRITICAL,
+        failure=ConservationBroken,
     )
     for child in moved + kept:
         width = (
@@ -395,6 +401,7 @@ def partial_transfer_partitions(s: Session) -> None:
             expected=width,
             observed=child["bundle_quantity"],
             severity=Severity.CRITICAL,
+            failure=ConservationBroken,
         )
 
 
@@ -1788,6 +1795,7 @@ def unique_certificates(s: Session) -> None:
         expected=1800,
         observed=total(bundles),
         severity=CRITICAL,
+        failure=ConservationBroken,
     )
 
 
@@ -1874,6 +1882,7 @@ def split_parent_not_reusable(s: Session) -> None:
         expected="1000 in total, 300 with bob",
         observed=balances,
         severity=CRITICAL,
+        failure=ConservationBroken,
     )
 
 

@@ -77,7 +77,7 @@ from gc_conformance.adapter import (
     read_state,
 )
 from gc_conformance.checks import check
-from gc_conformance.outcomes import Severity, SkipKind
+from gc_conformance.outcomes import FailureKind, Severity, SkipKind
 from gc_conformance.reference import InvalidInput, Policies
 from gc_conformance.reference.invariants import check_invariants
 from gc_conformance.session import (
@@ -134,9 +134,17 @@ class Divergence(CheckFailed):
     no SHALL requirement.
     """
 
-    def __init__(self, message: str, *, requirements: tuple[str, ...], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        requirements: tuple[str, ...],
+        kind: FailureKind = FailureKind.WRONG_STATE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.requirements = requirements
+        self.kind = kind
 
 
 class CodeDivergence(CodeMismatch):
@@ -582,6 +590,7 @@ class Lockstep:
         observed: str,
         requirements: tuple[str, ...],
         severity: Severity = MAJOR,
+        kind: FailureKind = FailureKind.WRONG_STATE,
     ) -> CheckFailed:
         self.failed = True
         number = len(self.s.steps)
@@ -591,6 +600,7 @@ class Lockstep:
             observed=observed,
             severity=severity,
             requirements=requirements,
+            kind=kind,
         )
 
     # ------------------------------------------------------------------ SHOULD divergences
@@ -742,6 +752,9 @@ class Lockstep:
                 observed=observed,
                 severity=CRITICAL,
                 requirements=requirements,
+                kind=FailureKind.WRONG_STATE
+                if accepted_noop
+                else FailureKind.CHANGED_AFTER_REFUSAL,
             )
         if model_answer.accepted:
             self._pair_named(action, model_answer.result, answer.result)
@@ -766,6 +779,7 @@ class Lockstep:
                 observed=observed or "changed",
                 severity=CRITICAL,
                 requirements=("IT-001",),
+                kind=FailureKind.CHANGED_AFTER_REFUSAL,
             ) from None
 
     def _compare_verdicts(
@@ -778,6 +792,7 @@ class Lockstep:
                 observed=f"rejected {registry.code}: {registry.message}",
                 severity=MAJOR,
                 requirements=ALLOWED_BY.get(action, ("IT-004",)),
+                kind=FailureKind.WRONG_VERDICT,
             )
         if registry.accepted and not model.accepted:
             raise self.fail(
@@ -786,6 +801,7 @@ class Lockstep:
                 observed=f"accepted {dict(registry.result)}",
                 severity=CRITICAL if action != "query" else MAJOR,
                 requirements=refusal_requirements(action, model.code, status),
+                kind=FailureKind.WRONG_VERDICT,
             )
         if not model.accepted and registry.code != model.code:
             kind = (action, str(model.code), str(registry.code))
@@ -981,6 +997,7 @@ class Lockstep:
                 observed="; ".join(f"{f.get('risk')}: {f.get('message')}" for f in findings[:5]),
                 severity=CRITICAL,
                 requirements=tuple(sorted({RISKS.get(r, "DC-007") for r in risks})),
+                kind=FailureKind.CONSERVATION,
             )
 
 

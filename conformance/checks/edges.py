@@ -26,13 +26,14 @@ from typing import Any
 
 from gc_conformance.adapter import IssuanceStyle, Profile
 from gc_conformance.checks import check
-from gc_conformance.outcomes import Severity
+from gc_conformance.outcomes import FailureKind, Severity
 from gc_conformance.session import (
     ISSUER_ID,
     STAMP,
     CheckFailed,
     Session,
     World,
+    WrongVerdict,
     device_record,
     stamp,
 )
@@ -48,9 +49,17 @@ BIG = "DEV-BIG"  # 20 MW: 10^7 Wh in one hour is within its capacity
 class EdgeFailed(CheckFailed):
     """A failure naming only the requirement(s) the failing edge is about (see the runner)."""
 
-    def __init__(self, message: str, *, requirements: tuple[str, ...], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        requirements: tuple[str, ...],
+        kind: FailureKind = FailureKind.WRONG_STATE,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.requirements = requirements
+        self.kind = kind
 
 
 # ====================================================================== helpers
@@ -79,8 +88,9 @@ def refused(
                 observed=observed,
                 severity=severity,
                 requirements=requirements,
+                kind=FailureKind.WRONG_VERDICT,
             )
-        raise CheckFailed(message, expected=expected, observed=observed, severity=severity)
+        raise WrongVerdict(message, expected=expected, observed=observed, severity=severity)
     try:
         s.require_unchanged(before, f"the refused {action} ({why})")
     except CheckFailed as exc:
@@ -90,6 +100,7 @@ def refused(
             observed=exc.observed,
             severity=exc.severity,
             requirements=("IT-001",),
+            kind=exc.kind,
         ) from None
 
 
@@ -125,6 +136,7 @@ def conserved(s: Session, device: str, start: str, total: int, what: str) -> Non
             observed=f"{held} certificates in {spans} (quantities {_quantities(bundles)})",
             severity=CRITICAL,
             requirements=("DC-007", "SPLIT-001", "SPLIT-002", "SPLIT-004"),
+            kind=FailureKind.CONSERVATION,
         )
 
 

@@ -55,6 +55,7 @@ from gc_conformance.session import (
     ISSUER_ID,
     AdapterError,
     CheckFailed,
+    ConservationBroken,
     NotApplicable,
     Session,
     World,
@@ -1031,6 +1032,7 @@ def conservation(s: Session, issued: Mapping[tuple[str, str], int]) -> dict[str,
             expected=f"{wh} Wh for {key}",
             observed=f"{total} Wh in {shortlist(members)}",
             severity=CRITICAL,
+            failure=ConservationBroken,
         )
         for left, right in itertools.pairwise(members):
             s.expect(
@@ -1040,6 +1042,7 @@ def conservation(s: Session, issued: Mapping[tuple[str, str], int]) -> dict[str,
                 expected="disjoint certificate ranges",
                 observed=shortlist([left, right]),
                 severity=CRITICAL,
+                failure=ConservationBroken,
             )
     return state
 

@@ -1,0 +1,88 @@
+"""Typed check failures: one class per kind of contradiction a check can find.
+
+A check fails by raising :class:`CheckFailed` (usually through a
+:class:`~gc_conformance.session.Session` helper) with what was expected and what
+was observed. The subclasses say *what sort* of contradiction it was — a wrong
+verdict, a state change after a refusal, a broken conservation law, a code
+mismatch, a missing attribute — so that the run document and the report can
+group and filter failures by kind (``failure_kind``), as an auditor reading
+forty failures needs. The kind never changes a verdict: every subclass is a
+failure of the check, judged by the requirement levels as before.
+"""
+
+from __future__ import annotations
+
+from gc_conformance.outcomes import FailureKind, Severity
+
+
+class CheckFailed(Exception):
+    """The registry contradicted the requirement: what was expected, what was observed."""
+
+    #: The kind of contradiction; each subclass sets its own, a check whose failure class is
+    #: decided at run time (the differential check) may set it per instance.
+    kind: FailureKind = FailureKind.WRONG_STATE
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: str = "",
+        observed: str = "",
+        severity: Severity = Severity.MAJOR,
+    ) -> None:
+        self.message = message
+        self.expected = expected
+        self.observed = observed
+        self.severity = severity
+        super().__init__(message)
+
+
+class WrongVerdict(CheckFailed):
+    """Accepted a request the standard forbids, or refused one it allows."""
+
+    kind = FailureKind.WRONG_VERDICT
+
+
+class ChangedAfterRefusal(CheckFailed):
+    """A refused (or failed) request changed the state: refusals must be atomic (D4)."""
+
+    kind = FailureKind.CHANGED_AFTER_REFUSAL
+
+
+class ConservationBroken(CheckFailed):
+    """Certificates do not add up: quantities or ID ranges created, lost or counted twice."""
+
+    kind = FailureKind.CONSERVATION
+
+
+class CodeMismatch(CheckFailed):
+    """Refused as required, but with another canonical code than the standard's rule implies."""
+
+    kind = FailureKind.CODE_MISMATCH
+
+
+class MissingAttribute(CheckFailed):
+    """An answer or record lacks a field the standard requires it to carry."""
+
+    kind = FailureKind.MISSING_ATTRIBUTE
+
+
+#: Each kind's class, for code that must raise a failure of a kind it was given.
+FAILURE_CLASSES: dict[FailureKind, type[CheckFailed]] = {
+    FailureKind.WRONG_STATE: CheckFailed,
+    FailureKind.WRONG_VERDICT: WrongVerdict,
+    FailureKind.CHANGED_AFTER_REFUSAL: ChangedAfterRefusal,
+    FailureKind.CONSERVATION: ConservationBroken,
+    FailureKind.CODE_MISMATCH: CodeMismatch,
+    FailureKind.MISSING_ATTRIBUTE: MissingAttribute,
+}
+
+__all__ = [
+    "FAILURE_CLASSES",
+    "ChangedAfterRefusal",
+    "CheckFailed",
+    "CodeMismatch",
+    "ConservationBroken",
+    "MissingAttribute",
+    "WrongVerdict",
+]
