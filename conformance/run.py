@@ -264,9 +264,3 @@ def _print_summary(document: dict[str, Any]) -> None:
 
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_profiles(values: Sequence[str]) -> frozenset[Any] | None:
-    from gc_conformance.adapter import Profile
-
-    return frozenset(Profile(v) for v in values) if values else None

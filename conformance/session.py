@@ -45,7 +45,6 @@ from gc_conformance.adapter import (
     Capabilities,
     Clock,
     IssuanceStyle,
-    Profile,
     RegistryAdapter,
     read_answer,
     read_state,
@@ -220,10 +219,6 @@ class Session:
         return self.capabilities.tier
 
     # ------------------------------------------------------------------ applicability
-
-    def require_profile(self, profile: Profile) -> None:
-        if profile not in self.capabilities.profiles:
-            raise NotApplicable(f"the registry does not claim the {profile.value!r} profile")
 
     def require_style(self, style: IssuanceStyle) -> None:
         if style not in self.capabilities.issuance_styles:

@@ -9,7 +9,6 @@ and white, and for screen readers).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import attrs
 
@@ -115,7 +114,3 @@ def status_chart(
         legend=tuple(legend),
         legend_y=legend_y,
     )
-
-
-def chart_rows_of(profiles: Sequence[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, int]]]:
-    return [(str(p["profile"]), p["counts"]) for p in profiles]

@@ -128,9 +128,6 @@ class Tape:
         """By hand: the last request is refused with ``code``."""
         self.hand(f"the last request is refused with {code}", code, self.last_answer.get("code"))
 
-    def hand_accepted(self) -> None:
-        self.hand("the last request is accepted", True, self.last_answer.get("accepted"))
-
     def hand_total(self, expected: int, **match: Any) -> None:
         """By hand: the current bundles matching ``match`` hold ``expected`` certificates."""
         observed = sum(b["bundle_quantity"] for b in self.bundles(**match))
