@@ -160,7 +160,7 @@ def _policy_names(kind: type[enum.Enum]) -> frozenset[str]:
     return frozenset(member.name for member in kind)
 
 
-def _known_policies() -> dict[str, tuple[str, frozenset[str] | None]]:
+def known_policies() -> dict[str, tuple[str, frozenset[str] | None]]:
     """Policy name -> (shape, allowed values): ``one`` value, a comma-separated ``list``, or a
     ``percent`` (a non-negative decimal number). Unknown names and values are configuration
     errors: a policy the suite does not know would silently change nothing it judges."""
@@ -391,7 +391,7 @@ _CAPABILITY_KEYS = frozenset(
 def _read_policies(raw: object) -> dict[str, str]:
     if not isinstance(raw, Mapping):
         raise CapabilitiesError("capabilities.policies", "must be an object of name: value")
-    known = _known_policies()
+    known = known_policies()
     policies: dict[str, str] = {}
     for key, value in raw.items():
         field = f"capabilities.policies.{key}"

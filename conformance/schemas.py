@@ -130,7 +130,7 @@ def capabilities_schema() -> dict[str, Any]:
     from gc_conformance import adapter
 
     policy_properties: dict[str, Any] = {}
-    for name, (shape, allowed) in sorted(adapter._known_policies().items()):
+    for name, (shape, allowed) in sorted(adapter.known_policies().items()):
         if shape == "one" and allowed is not None:
             policy_properties[name] = {"type": "string", "enum": sorted(allowed)}
         elif shape == "list" and allowed is not None:
