@@ -25,7 +25,7 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-REFERENCE_MODULES = sorted((ROOT / "reference").glob("*.py"))
+REFERENCE_MODULES = sorted((ROOT / "reference").rglob("*.py"))
 
 
 @pytest.mark.parametrize("module", REFERENCE_MODULES, ids=lambda p: p.name)
@@ -58,9 +58,24 @@ def test_every_shipped_folder_is_mapped_under_one_import_name() -> None:
         folder = ROOT / mapping[parent] / package[len(parent) :].lstrip(".").replace(".", "/")
         assert (folder / "__init__.py").is_file(), f"{package} has no folder {folder}"
     assert mapping["gc_conformance.reference"] == "reference"
+    # ... and every shipped folder with an __init__.py is listed: a module split into a
+    # package must not silently drop out of the wheel.
+    for parent, root in mapping.items():
+        for init in (ROOT / root).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / root)
+            name = ".".join([parent, *relative.parts]) if relative.parts else parent
+            if not any(name == m or name.startswith(m + ".") for m in set(mapping) - {parent}):
+                assert name in packages, f"{name} ({init.parent}) is not in pyproject's packages"
 
 
-REPORT_MODULES = sorted((ROOT / "reports").glob("*.py"))
+def test_failures_are_plain_exceptions_of_the_outcome_vocabulary() -> None:
+    """``failures`` is imported by checks, session, runner, vectors and extensions: it may
+    depend on nothing but the outcome types, or a check could not import it cheaply."""
+    allowed = {"gc_conformance.outcomes", "__future__"}
+    assert _imports(ROOT / "conformance" / "failures.py") <= allowed
+
+
+REPORT_MODULES = sorted((ROOT / "reports").rglob("*.py"))
 
 
 @pytest.mark.parametrize("module", REPORT_MODULES, ids=lambda p: p.name)
@@ -90,7 +105,7 @@ def _stdlib() -> frozenset[str]:
     return frozenset(sys.stdlib_module_names) | {"__future__"}
 
 
-SERVER_MODULES = sorted((ROOT / "conformance" / "server").glob("*.py"))
+SERVER_MODULES = sorted((ROOT / "conformance" / "server").rglob("*.py"))
 
 
 @pytest.mark.parametrize("module", SERVER_MODULES, ids=lambda p: p.name)

@@ -68,7 +68,8 @@ class Check:
 
     @property
     def built_in(self) -> bool:
-        return self.origin in CHECK_MODULES
+        """Registered by one of the suite's own modules (or a submodule of one: a package)."""
+        return any(self.origin == m or self.origin.startswith(m + ".") for m in CHECK_MODULES)
 
 
 class ExtensionError(ConfigurationError):

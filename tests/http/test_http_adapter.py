@@ -321,10 +321,18 @@ def test_the_security_profile_uses_only_the_public_extension_api() -> None:
     import inspect
     import re
 
+    import importlib
+    import pkgutil
+
     from gc_conformance.adapters import http_raw
     from gc_conformance.checks import security
 
-    for module in (http_raw, security):
+    parts = [
+        importlib.import_module(f"{security.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(security.__path__)
+    ]
+    assert parts  # the profile is a package of one module per concern
+    for module in (http_raw, security, *parts):
         source = inspect.getsource(module)
         assert not re.search(r"\badapter\._[a-z]", source), module.__name__
         assert "_token_for" not in source and "._refusal" not in source
