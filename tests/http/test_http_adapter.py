@@ -318,11 +318,10 @@ def test_an_api_path_ending_in_brackets_wraps_the_value_in_a_list() -> None:
 
 
 def test_the_security_profile_uses_only_the_public_extension_api() -> None:
-    import inspect
-    import re
-
     import importlib
+    import inspect
     import pkgutil
+    import re
 
     from gc_conformance.adapters import http_raw
     from gc_conformance.checks import security
