@@ -7,7 +7,7 @@ test provokes, that the registry state is untouched and that exactly one
 rejected record was appended to the history (the "a refusal changes nothing"
 property, exercised by every unit test).
 
-The meta-test in ``test_zz_error_code_coverage.py`` checks, from the codes these
+The meta-test in ``test_error_code_coverage.py`` checks, from the codes these
 helpers record, that every core error code is provoked by some test.
 """
 
@@ -53,7 +53,7 @@ SOLAR_CAPACITY_W = 1_000
 START = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
 
 # Every code a test in this run has provoked through ``World.rejected`` or ``invalid``
-# (read by the coverage meta-test in test_zz_error_code_coverage.py).
+# (read by the coverage meta-test in test_error_code_coverage.py).
 PROVOKED: set[ErrorCode] = set()
 
 
