@@ -291,11 +291,3 @@ def test_an_undeclared_validity_reading_fails_the_declaration_and_skips_the_timi
     assert verdict(Undeclared(), "expiry.policy.declared").status is Status.FAIL
     timing = verdict(Undeclared(), "expiry.sweep.at_validity_end")
     assert timing.status is Status.SKIP and "validity" in timing.message
-
-
-def test_a_full_run_of_the_lifecycle_checks_is_fast() -> None:
-    import time
-
-    started = time.perf_counter()
-    run(load_adapter("reference"), MINE)
-    assert time.perf_counter() - started < 10
