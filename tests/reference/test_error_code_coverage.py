@@ -17,7 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from gc_conformance.reference import ErrorCode
 
 CORE_CODES = frozenset(
