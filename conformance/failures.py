@@ -12,6 +12,8 @@ failure of the check, judged by the requirement levels as before.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from gc_conformance.outcomes import FailureKind, Severity
 
 
@@ -29,11 +31,18 @@ class CheckFailed(Exception):
         expected: str = "",
         observed: str = "",
         severity: Severity = Severity.MAJOR,
+        requirements: Sequence[str] = (),
+        kind: FailureKind | None = None,
     ) -> None:
         self.message = message
         self.expected = expected
         self.observed = observed
         self.severity = severity
+        # The requirements this failure is about, when a check knows them more precisely than
+        # its own list (a differential step, one edge of many): the runner reports only those.
+        self.requirements = tuple(requirements)
+        if kind is not None:  # a kind decided at run time (the differential check's)
+            self.kind = kind
         super().__init__(message)
 
 

@@ -227,7 +227,7 @@ def replay(
     try:
         lock.run_sequence(requests(), after)
     except CheckFailed as exc:
-        named = getattr(exc, "requirements", None)  # the divergent step's rule(s) only
+        named = exc.requirements  # the divergent step's rule(s) only
         return _evolve(
             base,
             Status.FAIL,

@@ -196,7 +196,7 @@ def _judge(
     except CheckFailed as exc:
         # A check that knows which of its requirements the failure is about names only those
         # (the differential check: the rule of the divergent step, never all it exercises).
-        named = getattr(exc, "requirements", None)
+        named = exc.requirements
         return attrs.evolve(
             base,
             status=Status.FAIL,

@@ -134,25 +134,9 @@ class Divergence(CheckFailed):
     no SHALL requirement.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        requirements: tuple[str, ...],
-        kind: FailureKind = FailureKind.WRONG_STATE,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.requirements = requirements
-        self.kind = kind
-
 
 class CodeDivergence(CodeMismatch):
     """A refusal with another canonical code than the model's, naming the rule behind that code."""
-
-    def __init__(self, message: str, *, requirements: tuple[str, ...], **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.requirements = requirements
 
 
 #: Who may ask for each action (D2): the requirement a request by anyone else breaks.

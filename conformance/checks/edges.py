@@ -49,18 +49,6 @@ BIG = "DEV-BIG"  # 20 MW: 10^7 Wh in one hour is within its capacity
 class EdgeFailed(CheckFailed):
     """A failure naming only the requirement(s) the failing edge is about (see the runner)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        requirements: tuple[str, ...],
-        kind: FailureKind = FailureKind.WRONG_STATE,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.requirements = requirements
-        self.kind = kind
-
 
 # ====================================================================== helpers
 
