@@ -59,8 +59,8 @@ def _field(error: jsonschema.ValidationError, root: str) -> str:
         if missing:
             field += f".{missing[0]}"
     elif error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        allowed = set(error.schema.get("properties", {}))
-        pattern_keys = list(error.schema.get("patternProperties", {}))
+        allowed = set(_schema_of(error).get("properties", {}))
+        pattern_keys = list(_schema_of(error).get("patternProperties", {}))
         extra = [
             str(key)
             for key in error.instance
@@ -71,12 +71,17 @@ def _field(error: jsonschema.ValidationError, root: str) -> str:
     return field
 
 
+def _schema_of(error: jsonschema.ValidationError) -> Mapping[str, Any]:
+    """The (sub)schema an error broke, as a mapping (jsonschema also types it bool or unset)."""
+    return error.schema if isinstance(error.schema, Mapping) else {}
+
+
 def _rule(error: jsonschema.ValidationError) -> str:
     found = _short(error.instance)
     if error.validator == "required":
         return "is required"
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(_schema_of(error).get("properties", {}))
         return f"unknown field (known: {', '.join(allowed)})" if allowed else "unknown field"
     if error.validator == "enum":
         values = error.validator_value if isinstance(error.validator_value, list) else []
@@ -86,10 +91,10 @@ def _rule(error: jsonschema.ValidationError) -> str:
     if error.validator == "type":
         return f"must be of type {error.validator_value} (found {found})"
     if error.validator == "pattern":
-        described = error.schema.get("description")
+        described = _schema_of(error).get("description")
         return f"{described} (found {found})" if described else f"malformed (found {found})"
     if error.validator == "contains":
-        return str(error.schema.get("description") or error.message)
+        return str(_schema_of(error).get("description") or error.message)
     if error.validator == "minItems":
         return f"needs at least {error.validator_value} item(s)"
     if error.validator == "minLength":

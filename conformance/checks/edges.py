@@ -712,8 +712,8 @@ def _expect_pool(
         raise EdgeFailed(
             f"a discharge spanning several charge records of a pool of three is not allocated "
             f"by {method}",
-            expected=dict(expected),
-            observed=observed,
+            expected=str(dict(expected)),
+            observed=str(observed),
             severity=CRITICAL,
             requirements=(rule, "STOR-018"),
         )
@@ -820,7 +820,7 @@ def query_period_bounds(s: Session) -> None:
                 + ("must return" if matches else "must not return")
                 + f" the bundle produced {start}..{end}",
                 expected="included" if matches else "not included",
-                observed=ids,
+                observed=str(ids),
                 severity=MAJOR,
                 requirements=("IT-003",),
             )
