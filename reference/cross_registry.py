@@ -72,49 +72,76 @@ def _accepted_effects(history: Iterable[Mapping[str, Any]]) -> Iterable[tuple[An
 def check_cross_registry(
     eac_history: Iterable[Mapping[str, Any]], *gc_histories: Iterable[Mapping[str, Any]]
 ) -> CrossRegistryReport:
-    """Check one EAC registry's history against the histories of the GC registries linked to it."""
+    """Check one EAC registry's history against the histories of the GC registries linked to it.
+
+    Four named steps, each adding its findings in turn (the order is part of the report):
+    replay the EACs, read every GC registry's links (and its own #1/#2/#3 findings), judge
+    each link against the EAC it names, then judge the totals per EAC.
+    """
     findings: list[Finding] = []
-    eacs: dict[Any, _EacView] = {}
     eac_history = list(eac_history)
-    eac_certified = _eac_periods(eac_history)
+    eacs = _replay_eacs(eac_history, findings)
+    links, unlinked_wh = _read_links(gc_histories, _eac_periods(eac_history), findings)
+    linked_wh, issuers = _judge_links(links, eacs, findings)
+    _judge_totals(eacs, linked_wh, unlinked_wh, issuers, findings)
+    return CrossRegistryReport(tuple(findings))
+
+
+def _replay_eacs(
+    eac_history: list[Mapping[str, Any]], findings: list[Finding]
+) -> dict[Any, _EacView]:
+    """Each EAC's state as its registry's effects leave it; an effect that does not follow
+    the EAC's previous state is a finding (cancelled twice, changed before issue, relinked)."""
+    eacs: dict[Any, _EacView] = {}
     for action_id, effect in _accepted_effects(eac_history):
         if effect.get("effect") != "eac":
             continue
         try:
-            eac_id, old, new = effect["eac_id"], effect.get("from"), effect["status"]
-            view = eacs.get(eac_id)
-            if view is None:
-                if old is not None:
-                    findings.append(
-                        Finding(
-                            Risk.MALFORMED_HISTORY, f"EAC {eac_id} changed before issue", action_id
-                        )
-                    )
-                view = eacs[eac_id] = _EacView(int(effect["face_value_wh"]), new)
-            elif old != view.status:
-                risk = Risk.DOUBLE_CANCELLATION if "CANCELLED" in new else Risk.DOUBLE_IN_TRANSFER
-                findings.append(
-                    Finding(
-                        risk, f"EAC {eac_id} went {old} -> {new} but was {view.status}", action_id
-                    )
-                )
-            view.status = new
-            if effect.get("gc_issuer_id") is not None:
-                if view.gc_issuer_id not in (None, effect["gc_issuer_id"]):
-                    findings.append(
-                        Finding(
-                            Risk.DOUBLE_DISCLOSURE,
-                            f"EAC {eac_id} relinked from GC Issuer {view.gc_issuer_id!r} to "
-                            f"{effect['gc_issuer_id']!r}",
-                            action_id,
-                        )
-                    )
-                view.gc_issuer_id = effect["gc_issuer_id"]
-            if new == "CANCELLED" and old != "CANCELLED":
-                view.beneficiaries.add(effect.get("beneficiary"))
+            _replay_eac(eacs, action_id, effect, findings)
         except (KeyError, TypeError, ValueError) as exc:
             findings.append(Finding(Risk.MALFORMED_HISTORY, f"unreadable EAC effect: {exc}"))
+    return eacs
 
+
+def _replay_eac(
+    eacs: dict[Any, _EacView], action_id: Any, effect: Mapping[str, Any], findings: list[Finding]
+) -> None:
+    eac_id, old, new = effect["eac_id"], effect.get("from"), effect["status"]
+    view = eacs.get(eac_id)
+    if view is None:
+        if old is not None:
+            findings.append(
+                Finding(Risk.MALFORMED_HISTORY, f"EAC {eac_id} changed before issue", action_id)
+            )
+        view = eacs[eac_id] = _EacView(int(effect["face_value_wh"]), new)
+    elif old != view.status:
+        risk = Risk.DOUBLE_CANCELLATION if "CANCELLED" in new else Risk.DOUBLE_IN_TRANSFER
+        findings.append(
+            Finding(risk, f"EAC {eac_id} went {old} -> {new} but was {view.status}", action_id)
+        )
+    view.status = new
+    if effect.get("gc_issuer_id") is not None:
+        if view.gc_issuer_id not in (None, effect["gc_issuer_id"]):
+            findings.append(
+                Finding(
+                    Risk.DOUBLE_DISCLOSURE,
+                    f"EAC {eac_id} relinked from GC Issuer {view.gc_issuer_id!r} to "
+                    f"{effect['gc_issuer_id']!r}",
+                    action_id,
+                )
+            )
+        view.gc_issuer_id = effect["gc_issuer_id"]
+    if new == "CANCELLED" and old != "CANCELLED":
+        view.beneficiaries.add(effect.get("beneficiary"))
+
+
+def _read_links(
+    gc_histories: tuple[Iterable[Mapping[str, Any]], ...],
+    eac_certified: Mapping[Any, list[tuple[_dt.datetime, _dt.datetime, Any, Any]]],
+    findings: list[Finding],
+) -> tuple[list[_Link], dict[Any, int]]:
+    """Every GC registry's links to EACs, and the Wh its withdrawals gave back per EAC; each
+    history's own GC-side and configuration-#1 findings on the way."""
     links: list[_Link] = []
     unlinked_wh: dict[Any, int] = {}
     for history in gc_histories:
@@ -131,21 +158,29 @@ def check_cross_registry(
                             link["wh"]
                         )
                     continue
-                for link in effect["links"]:
-                    links.append(
-                        _Link(
-                            action_id,
-                            effect["issuer_id"],
-                            effect.get("configuration"),
-                            link["eac_id"],
-                            int(link["wh"]),
-                            effect.get("beneficiary"),
-                        )
+                links.extend(
+                    _Link(
+                        action_id,
+                        effect["issuer_id"],
+                        effect.get("configuration"),
+                        link["eac_id"],
+                        int(link["wh"]),
+                        effect.get("beneficiary"),
                     )
+                    for link in effect["links"]
+                )
             except (KeyError, TypeError, ValueError) as exc:
                 findings.append(Finding(Risk.MALFORMED_HISTORY, f"unreadable link: {exc}"))
         findings.extend(_configuration_1_eacs(eac_certified, history))
+    return links, unlinked_wh
 
+
+def _judge_links(
+    links: list[_Link], eacs: Mapping[Any, _EacView], findings: list[Finding]
+) -> tuple[dict[Any, int], dict[Any, set[Any]]]:
+    """Each link against the EAC it names: issued, the same GC Issuer, and (D3) a #3 EAC
+    cancelled for the GCs' beneficiary, a #2 EAC never also cancelled for an ordinary one.
+    Returns the Wh linked per EAC and the GC Issuers naming each."""
     linked_wh: dict[Any, int] = {}
     issuers: dict[Any, set[Any]] = {}
     for link in links:
@@ -189,6 +224,18 @@ def check_cross_registry(
                     link.action_id,
                 )
             )
+    return linked_wh, issuers
+
+
+def _judge_totals(
+    eacs: Mapping[Any, _EacView],
+    linked_wh: Mapping[Any, int],
+    unlinked_wh: Mapping[Any, int],
+    issuers: Mapping[Any, set[Any]],
+    findings: list[Finding],
+) -> None:
+    """Per EAC: GC energy linked (less what withdrawals gave back) within its face value, and
+    one GC Issuer only."""
     for eac_id, wh in sorted(linked_wh.items(), key=lambda kv: str(kv[0])):
         wh -= unlinked_wh.get(eac_id, 0)  # withdrawn GCs gave their Wh back (#2)
         if wh > eacs[eac_id].face_value_wh:
@@ -206,7 +253,6 @@ def check_cross_registry(
                     f"EAC {eac_id} linked to GC Issuers {sorted(map(str, names))}",
                 )
             )
-    return CrossRegistryReport(tuple(findings))
 
 
 def _stamp(value: Any) -> _dt.datetime | None:
