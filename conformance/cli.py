@@ -15,7 +15,7 @@ import argparse
 import datetime as _dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,15 @@ def _parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"%(prog)s {__version__} ({STANDARD_REVISION})"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in _COMMAND_PARSERS:
+        add(commands)
+    from gc_conformance.audit.cli import register as _register_audit
 
+    _register_audit(commands)  # issue 17: `gc-conformance audit`
+    return parser
+
+
+def _add_run(commands: Any) -> None:
     run = commands.add_parser(
         "run",
         help="run the conformance suite against a registry adapter",
@@ -147,6 +155,8 @@ def _parser() -> argparse.ArgumentParser:
         help="also write an evidence archive (.zip or .tar.gz) for an auditor",
     )
 
+
+def _add_evidence(commands: Any) -> None:
     evidence = commands.add_parser(
         "evidence",
         help="package a saved run document as an evidence archive for an auditor",
@@ -160,6 +170,8 @@ def _parser() -> argparse.ArgumentParser:
         "--failures", type=Path, metavar="DIR", help="saved failures (run --save-failures DIR)"
     )
 
+
+def _add_verify_evidence(commands: Any) -> None:
     verify_evidence = commands.add_parser(
         "verify-evidence",
         help="re-check an evidence archive offline",
@@ -169,14 +181,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify_evidence.add_argument("archive", type=Path, metavar="ARCHIVE")
 
+
+def _add_requirements(commands: Any) -> None:
     requirements = commands.add_parser(
         "requirements", help="print the requirement catalogue with the checks verifying each"
     )
     requirements.add_argument("--format", choices=("table", "json"), default="table")
 
+
+def _add_adapters(commands: Any) -> None:
     adapters = commands.add_parser("adapters", help="list the built-in adapters")
     adapters.add_argument("--format", choices=("table", "json"), default="table")
 
+
+def _add_report(commands: Any) -> None:
     report = commands.add_parser(
         "report",
         help="re-render a saved run document (--json) as HTML and/or JUnit XML",
@@ -196,6 +214,8 @@ def _parser() -> argparse.ArgumentParser:
         help="compare with a previous run document (new failures, fixed, unchanged)",
     )
 
+
+def _add_replay(commands: Any) -> None:
     replay = commands.add_parser(
         "replay", help="re-run a saved failing sequence against an adapter"
     )
@@ -204,6 +224,8 @@ def _parser() -> argparse.ArgumentParser:
         "--adapter", required=True, metavar="SPEC", help=f"the registry, one of: {ADAPTER_FORMS}"
     )
 
+
+def _add_demo(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         help="drive the reference registry through the lifecycle and check its invariants",
@@ -221,17 +243,23 @@ def _parser() -> argparse.ArgumentParser:
         help="override a policy, e.g. rounding=DOWN (repeatable); see `gc-conformance policies`",
     )
 
+
+def _add_policies(commands: Any) -> None:
     policies = commands.add_parser(
         "policies", help="list the named policies, their values and defaults"
     )
     policies.add_argument("--format", choices=("table", "json"), default="table")
 
+
+def _add_codes(commands: Any) -> None:
     codes = commands.add_parser(
         "codes",
         help="list the canonical rejection codes (for writing an adapter's error mapper)",
     )
     codes.add_argument("--format", choices=("table", "json"), default="table")
 
+
+def _add_schema(commands: Any) -> None:
     schema = commands.add_parser(
         "schema",
         help="print the JSON Schema of a file format the suite reads or writes",
@@ -243,6 +271,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     schema.add_argument("name", choices=_SCHEMA_NAMES, help="which schema")
 
+
+def _add_serve(commands: Any) -> None:
     serve = commands.add_parser(
         "serve",
         help="serve the reference registry over HTTP in the EnergyTag API shape",
@@ -265,6 +295,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--mapping", help="serve another mapping file's routes (advanced)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
 
+
+def _add_vectors(commands: Any) -> None:
     vectors = commands.add_parser(
         "vectors",
         help="golden vectors: generate, verify against an adapter, diff two sets",
@@ -274,10 +306,24 @@ def _parser() -> argparse.ArgumentParser:
     from gc_conformance.vectors.commands import add_arguments as _vectors_arguments
 
     _vectors_arguments(vectors)
-    from gc_conformance.audit.cli import register as _register_audit
 
-    _register_audit(commands)  # issue 17: `gc-conformance audit`
-    return parser
+
+#: Each command's arguments, added in this order (the order `--help` lists them).
+_COMMAND_PARSERS: tuple[Callable[[Any], None], ...] = (
+    _add_run,
+    _add_evidence,
+    _add_verify_evidence,
+    _add_requirements,
+    _add_adapters,
+    _add_report,
+    _add_replay,
+    _add_demo,
+    _add_policies,
+    _add_codes,
+    _add_schema,
+    _add_serve,
+    _add_vectors,
+)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
