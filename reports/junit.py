@@ -103,12 +103,17 @@ def render_junit(document: Mapping[str, Any]) -> str:
             )
         if check.get("severity"):
             ET.SubElement(props, "property", {"name": "gc.severity", "value": check["severity"]})
+        if check.get("failure_kind"):
+            ET.SubElement(
+                props, "property", {"name": "gc.failure_kind", "value": check["failure_kind"]}
+            )
         status = check["status"]
         message = xml_text(check["message"][:MESSAGE_LIMIT])
         if status in ("fail", "error"):
-            element = ET.SubElement(
-                case, "failure" if status == "fail" else "error", {"message": message}
-            )
+            attributes = {"message": message}
+            if status == "fail" and check.get("failure_kind"):
+                attributes["type"] = str(check["failure_kind"])  # CI tools group by type
+            element = ET.SubElement(case, "failure" if status == "fail" else "error", attributes)
             element.text = xml_text(_failure_text(check))
         elif status == "xfail" and check["id"] in waived:
             reason = xfail_reasons.get(check["id"], "listed in the xfail file")

@@ -38,7 +38,7 @@ CASES = [
 def test_a_failure_is_recorded_with_its_kind_and_shown(
     tmp_path: Path, fault: str, check_id: str, kind: str
 ) -> None:
-    out, page = tmp_path / "run.json", tmp_path / "report.html"
+    out, page, junit = tmp_path / "run.json", tmp_path / "report.html", tmp_path / "junit.xml"
     code = main(
         [
             "run",
@@ -52,6 +52,8 @@ def test_a_failure_is_recorded_with_its_kind_and_shown(
             str(out),
             "--report",
             str(page),
+            "--junitxml",
+            str(junit),
         ]
     )
     assert code == 1
@@ -61,6 +63,8 @@ def test_a_failure_is_recorded_with_its_kind_and_shown(
     html = page.read_text(encoding="utf-8")
     assert f'data-kind="{kind}"' in html
     assert f'value="{kind}"' in html  # the filter offers the kind
+    assert '<failure message="' in junit.read_text(encoding="utf-8")
+    assert f'type="{kind}"' in junit.read_text(encoding="utf-8")
 
 
 def test_a_passing_run_records_no_kind(tmp_path: Path) -> None:
