@@ -28,6 +28,7 @@ KNOWN_POLICIES = frozenset(
     {
         "rounding",
         "validity",
+        "own_hour_use",
         "capacity",
         "split_origin",
         "correction_deduction",

@@ -106,6 +106,7 @@ from gc_conformance.reference.losses import (
 from gc_conformance.reference.policies import (
     CapacityPlausibility,
     CorrectionDeduction,
+    OwnHourUse,
     Policies,
     Rounding,
     RoundingCarry,
@@ -218,6 +219,7 @@ __all__ = [
     "MonthlyCap",
     "OpenAccount",
     "Outcome",
+    "OwnHourUse",
     "Policies",
     "Problem",
     "ProductionRecord",

@@ -576,11 +576,14 @@ class LinkBook:
         result = value.issued
         assert result is not None
         if issue:
-            expiry = min([issuance.expiry] + [e.expiry for e in eacs if e.eac_id in dict(links)])
+            expiry, own_from = _capped_by_eacs(
+                (issuance.expiry, issuance.own_hour_only_from), eacs, links
+            )
             routed = attrs.evolve(
                 issuance,
                 range_end=issuance.range_start + issue - 1,
                 expiry=expiry,
+                own_hour_only_from=own_from,
                 eac_ids=tuple(e for e, _ in links),
                 transferable=transferable,
             )
@@ -831,10 +834,7 @@ class LinkBook:
         issue, links = self._draw(eacs, wanted, taken)
         issuance_id = bundle_id = None
         if issue:
-            expiry = min(
-                [registry.policies.validity.expiry(interval.end)]
-                + [e.expiry for e in eacs if e.eac_id in dict(links)]
-            )
+            expiry, own_from = _capped_by_eacs(registry.validity_bounds(interval.end), eacs, links)
             result = registry.plan_issuance(
                 device,
                 interval,
@@ -845,6 +845,7 @@ class LinkBook:
                 deducted=deducted,
                 attributes={
                     "expiry": expiry,
+                    "own_hour_only_from": own_from,
                     "eac_ids": tuple(e for e, _ in links),
                     "transferable": transferable,
                 },
@@ -1196,3 +1197,17 @@ def accepted(outcome: Outcome[Any]) -> Any:
     if isinstance(outcome, Accepted):
         return outcome.value
     return outcome.unwrap()
+
+
+def _capped_by_eacs(
+    bounds: tuple[_dt.datetime, _dt.datetime | None],
+    eacs: Sequence[Any],
+    links: Sequence[tuple[str, int]],
+) -> tuple[_dt.datetime, _dt.datetime | None]:
+    """D8: a GC's validity never exceeds its EACs'; nor then does its own-hour stretch."""
+    linked = dict(links)
+    expiry = min([bounds[0]] + [e.expiry for e in eacs if e.eac_id in linked])
+    own_from = bounds[1]
+    if own_from is not None and own_from >= expiry:
+        own_from = None
+    return expiry, own_from

@@ -119,6 +119,49 @@ class ValidityReading(enum.Enum):
         return production_start, expiry
 
 
+class OwnHourUse(enum.Enum):
+    """Whether a GC matched to its own production hour is bound by the 12-month period (D8).
+
+    D8 limits to "the same 12-month consumption period" only a GC that "is not
+    used for a matching claim for its own (sub-)hourly production period"; a
+    GC matched to its own hour is exempt. The standard gives the exemption no
+    end of its own (only the underlying EAC's validity, D8, bounds it), but a
+    register must end a certificate's life some time. Under CALENDAR_YEAR the
+    difference is real: December production reported, or matched, on or after
+    1 January would otherwise be refused though its own hour is the best match
+    it could ever serve. Under the rolling readings the period always runs at
+    least 12 months past production, so EXEMPT_12_MONTHS changes nothing there.
+    """
+
+    EXEMPT_12_MONTHS = (
+        "a GC may be issued, held, transferred and cancelled against consumption inside its own "
+        "production interval until 12 months after production, also past the end of its "
+        "consumption period; any other use ends with that period"
+    )
+    NOT_EXEMPT = (
+        "every use ends with the consumption period, own hour or not (the strict reading: "
+        "December production reported after the year's end is refused under CALENDAR_YEAR)"
+    )
+
+    def bounds(
+        self, validity: ValidityReading, production_end: _dt.datetime
+    ) -> tuple[_dt.datetime, _dt.datetime | None]:
+        """``(expiry, own_hour_only_from)`` for production ending at ``production_end``.
+
+        ``expiry`` is the first instant at which the GC serves no use at all
+        (the sweep expires it then); ``own_hour_only_from``, when not None, is
+        the end of its consumption period, from which it may be cancelled only
+        against consumption inside its own production interval.
+        """
+        period_end = validity.expiry(production_end)
+        if self is OwnHourUse.NOT_EXEMPT:
+            return period_end, None
+        own_hour_end = _add_months(production_end, 12)
+        if own_hour_end <= period_end:
+            return period_end, None
+        return own_hour_end, period_end
+
+
 def _add_months(moment: _dt.datetime, months: int) -> _dt.datetime:
     """Calendar month arithmetic; a day that does not exist clamps to the month's last day."""
     month_index = moment.month - 1 + months
@@ -207,6 +250,7 @@ class Policies:
     split_origin: SplitOrigin = SplitOrigin.FROM_START
     correction_deduction: CorrectionDeduction = CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
     rounding_carry: RoundingCarry = RoundingCarry.CARRY
+    own_hour_use: OwnHourUse = OwnHourUse.EXEMPT_12_MONTHS
 
     def round_reading(
         self, energy_wh: Decimal, remainder: Decimal, replacing: Decimal = _ZERO

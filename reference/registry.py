@@ -232,7 +232,9 @@ class Registry:
         self._last_at: _dt.datetime | None = None
         # Caches of values computed while deciding (never state): equal inputs give equal
         # values, and sharing one object keeps a registry of millions of records small.
-        self._expiry_memo: tuple[Any, _dt.datetime, _dt.datetime] | None = None
+        self._expiry_memo: (
+            tuple[Any, _dt.datetime, tuple[_dt.datetime, _dt.datetime | None]] | None
+        ) = None
         self._date_memo: tuple[_dt.datetime, _dt.date] | None = None
         self._cancellation_memo: Cancellation | None = None
         self._appliers: dict[type, Callable[[Any], None]] = {
@@ -634,18 +636,47 @@ class Registry:
                 f"({self.policies.validity.name})",
             )
 
-    def _require_consumption_in_validity(self, bundle: Bundle, period: Interval) -> None:
-        """D8: the consumption period a GC is cancelled against lies within its validity."""
+    def _require_consumption_in_validity(
+        self, bundle: Bundle, period: Interval | None, now: _dt.datetime
+    ) -> None:
+        """D8: the consumption period a GC is cancelled against lies within its validity.
+
+        Consumption inside the GC's own production interval is always within it
+        (until ``expiry``): D8 binds to the 12-month consumption period only a
+        GC not matched to its own hour. Past that period (``own_hour_only_from``,
+        policy ``own_hour_use``) the cancellation must name its own hour.
+        """
         issuance = self._issuances[bundle.issuance_id]
+        own_hour = (
+            period is not None
+            and issuance.production_start <= period.start
+            and period.end <= issuance.production_end
+        )
+        own_from = issuance.own_hour_only_from
+        if own_from is not None and now >= own_from and not own_hour:
+            raise _Refuse(
+                ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
+                "consumption_period",
+                f"the consumption period of bundle {bundle.bundle_id} ended at "
+                f"{format_timestamp(own_from)} ({self.policies.validity.name}); until "
+                f"{format_timestamp(issuance.expiry)} it may be cancelled only against "
+                f"consumption inside its own production interval "
+                f"{format_timestamp(issuance.production_start)}/"
+                f"{format_timestamp(issuance.production_end)} "
+                f"(own_hour_use {self.policies.own_hour_use.name})",
+            )
+        if period is None or own_hour:
+            return
         first, _ = self.policies.validity.consumption_window(
             issuance.production_start, issuance.production_end
         )
-        if period.start < first or period.end > issuance.expiry:
+        period_end = issuance.expiry if own_from is None else own_from
+        if period.start < first or period.end > period_end:
             raise _Refuse(
                 ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
                 "consumption_period",
                 f"{period} is outside {format_timestamp(first)}/"
-                f"{format_timestamp(issuance.expiry)}, the consumption period of bundle "
+                f"{format_timestamp(period_end)}, the consumption period of bundle "
                 f"{bundle.bundle_id} ({self.policies.validity.name})",
             )
 
@@ -834,17 +865,24 @@ class Registry:
             )
 
     def _expiry(self, production_end: _dt.datetime) -> _dt.datetime:
-        """The validity policy's expiry for production ending at ``production_end``.
+        """The first instant at which GCs produced up to ``production_end`` serve no use (D8)."""
+        return self.validity_bounds(production_end)[0]
 
-        Remembers the last answer: readings of many devices for one hour share it.
+    def validity_bounds(
+        self, production_end: _dt.datetime
+    ) -> tuple[_dt.datetime, _dt.datetime | None]:
+        """``(expiry, own_hour_only_from)`` under the ``validity`` and ``own_hour_use`` policies.
+
+        See :meth:`OwnHourUse.bounds`. Remembers the last answer: readings of
+        many devices for one hour share it.
         """
-        validity = self.policies.validity
+        policies = self.policies
         memo = self._expiry_memo
-        if memo is not None and memo[0] is validity and _same_instant(memo[1], production_end):
+        if memo is not None and memo[0] is policies and _same_instant(memo[1], production_end):
             return memo[2]
-        expiry = validity.expiry(production_end)
-        self._expiry_memo = (validity, production_end, expiry)
-        return expiry
+        bounds = policies.own_hour_use.bounds(policies.validity, production_end)
+        self._expiry_memo = (policies, production_end, bounds)
+        return bounds
 
     def _check_still_valid(self, interval: Interval, now: _dt.datetime) -> None:
         """D8: refuse to issue certificates whose validity would already have ended at ``now``."""
@@ -901,6 +939,7 @@ class Registry:
             issuance_date = now.date()
             self._date_memo = (now, issuance_date)
         issuer = self.issuer
+        expiry, own_hour_only_from = self.validity_bounds(interval.end)
         if attributes:
             build: Callable[..., Issuance] = _issuance_with(attributes)
         else:
@@ -914,7 +953,8 @@ class Registry:
             range_start=range_start,
             range_end=range_start + quantity - 1,
             issuance_date=issuance_date,
-            expiry=self._expiry(interval.end),
+            expiry=expiry,
+            own_hour_only_from=own_hour_only_from,
             energy_source=device.energy_source,
             technology_type=device.technology_type,
             device_name=device.device_name,
@@ -1171,8 +1211,7 @@ class Registry:
         self._require_exempt_use(bundle, "cancel", beneficiary)
         self._require_status(bundle, BundleStatus.ACTIVE)
         self._require_valid_at(bundle, now)
-        if period is not None:
-            self._require_consumption_in_validity(bundle, period)
+        self._require_consumption_in_validity(bundle, period, now)
         self._optional_quantity(quantity, bundle)
         cancellation = self._cancellation(
             beneficiary,

@@ -66,6 +66,7 @@ POLICY_FLAGS = {
     "monthly_cap": "PolicyMonthlyCap",
     "hour_suspension": "PolicyHourSuspension",
     "rounding_carry": "PolicyRoundingCarry",
+    "own_hour_use": "PolicyOwnHourUse",
 }
 #: ConfigurationPolicies fields under the names registries declare them (capabilities).
 CONFIG_NAMES = {"monthly_cap": "monthly_cap", "suspension": "hour_suspension"}

@@ -472,6 +472,8 @@ def model_policies(capabilities: Capabilities) -> Policies:
     needed = list(ALWAYS_NEEDED)
     if capabilities.clock is Clock.CONTROLLED:
         needed.append("validity")
+        if declared.get("validity", "CALENDAR_YEAR") == "CALENDAR_YEAR":
+            needed.append("own_hour_use")  # the rolling readings leave it nothing to decide
     undeclared = [name for name in needed if name not in declared]
     if undeclared:
         raise NotApplicable(
@@ -1149,7 +1151,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         if not isinstance(policies, Policies) or not isinstance(end, str):
             return True
         ended = _dt.datetime.strptime(end, STAMP).replace(tzinfo=_dt.UTC)
-        return self.lock.s.now < policies.validity.expiry(ended)
+        return self.lock.s.now < policies.own_hour_use.bounds(policies.validity, ended)[0]
 
     def pick_bundle(
         self,

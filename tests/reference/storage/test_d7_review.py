@@ -18,6 +18,8 @@ from gc_conformance.reference import (
     ErrorCode,
     IssuerExemption,
     OpenAccount,
+    OwnHourUse,
+    Policies,
     RegisterDevice,
     Transfer,
 )
@@ -33,9 +35,9 @@ from gc_conformance.reference.storage import (
 )
 
 
-def ready(discharge_wh: int = 800) -> tuple[World, int]:
+def ready(discharge_wh: int = 800, policies: Policies | None = None) -> tuple[World, int]:
     """Factor 0.8; 10:00 solar 1000 Wh charged (SCR-2) and backed; 20:00 out (SDR-2)."""
-    w = World()
+    w = World(policies=policies)
     w.data("CHARGING", hour(0), 1000)
     w.data("DISCHARGING", hour(1), 800)
     w.ok(SetEfficiencyFactor(ISSUER, "BATT", hour(0), hour(2)))
@@ -91,14 +93,31 @@ def test_cancel_for_charge_obeys_the_issuers_exempt_accounts() -> None:
 
 
 def test_no_sd_gc_is_issued_past_its_validity() -> None:
-    """D8, as the core applies it to production: a certificate already expired is not issued."""
-    w, _ = ready()
+    """D8, as the core applies it to production: a certificate already expired is not issued.
+
+    Strictly read (own_hour_use NOT_EXEMPT), CALENDAR_YEAR ends it with 2026.
+    """
+    w, _ = ready(policies=Policies(own_hour_use=OwnHourUse.NOT_EXEMPT))
     w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
     expired = _dt.datetime(2027, 1, 1, tzinfo=_dt.UTC)  # CALENDAR_YEAR: valid until then
     late = w.reg.execute(IssueStorageGC(ISSUER, "SDR-2"), expired)
     assert (late.problem.code, late.problem.field) == (ErrorCode.PRODUCTION_TOO_OLD, "sdr_id")
     in_time = w.reg.execute(IssueStorageGC(ISSUER, "SDR-2"), expired - _dt.timedelta(seconds=1))
     assert in_time.accepted
+
+
+def test_an_sd_gc_serves_its_own_discharge_hour_for_12_months() -> None:
+    """D8's own-hour exemption (the default) holds for SD-GCs too: their hour is the discharge's."""
+    w, _ = ready()
+    w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
+    limit = hour(21) + _dt.timedelta(days=365)  # 12 months after the discharge (2026 not leap)
+    late = w.reg.execute(IssueStorageGC(ISSUER, "SDR-2"), limit)
+    assert (late.problem.code, late.problem.field) == (ErrorCode.PRODUCTION_TOO_OLD, "sdr_id")
+    issued = w.reg.execute(IssueStorageGC(ISSUER, "SDR-2"), limit - _dt.timedelta(seconds=1))
+    assert issued.accepted
+    sd_gc = w.reg.issuance(issued.value.issuance_id)
+    assert sd_gc is not None and sd_gc.expiry == limit
+    assert sd_gc.own_hour_only_from == _dt.datetime(2027, 1, 1, tzinfo=_dt.UTC)
 
 
 def test_sd_gc_carries_the_original_devices_support() -> None:
