@@ -29,6 +29,7 @@ KNOWN_POLICIES = frozenset(
         "rounding",
         "validity",
         "own_hour_use",
+        "time_shift_scope",
         "capacity",
         "split_origin",
         "correction_deduction",

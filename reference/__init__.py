@@ -111,6 +111,7 @@ from gc_conformance.reference.policies import (
     Rounding,
     RoundingCarry,
     SplitOrigin,
+    TimeShiftScope,
     ValidityReading,
 )
 from gc_conformance.reference.registry import Registry, bundle_to_plain, issuance_to_plain
@@ -248,6 +249,7 @@ __all__ = [
     "SubmitProduction",
     "SubmitStorageData",
     "TimeShiftResult",
+    "TimeShiftScope",
     "Transfer",
     "ValidityReading",
     "Withdraw",

@@ -240,6 +240,29 @@ class RoundingCarry(enum.Enum):
         return rounding.apply(energy_wh) - before, None
 
 
+class TimeShiftScope(enum.Enum):
+    """What a time-shift claim makes unavailable for further claims (D7).
+
+    D7: to claim that storage moved attributes from tc to td, "the GC from tc,
+    the SCR from tc, the SDR from td and the SD-GC from td" must all be made
+    unavailable for further use; D7 also says each unit of an SCR's energy is
+    allocated to an SDR only once. When one SCR is split across two SDRs
+    (400 + 500 Wh) each SDR's SD-GC rests on its own units of the SCR, and
+    whether the first claim uses up the whole record or only its units is
+    not settled. Both readings are available; neither lets a unit of energy
+    serve two claims.
+    """
+
+    ALLOCATED_UNITS = (
+        "a claim uses the Wh of the SDR, SCRs and GCs allocated to its SD-GC; another SDR's share "
+        "of the same SCR, or another part of a split SD-GC, serves its own claim"
+    )
+    WHOLE_RECORDS = (
+        "a claim uses the whole SDR, SCRs and GC bundles behind it; a second claim resting on any "
+        "of them is refused (TIME_SHIFT_ALREADY_CLAIMED)"
+    )
+
+
 @attrs.frozen
 class Policies:
     """The lifecycle policy values in force for one registry. Defaults follow the seed."""
@@ -251,6 +274,7 @@ class Policies:
     correction_deduction: CorrectionDeduction = CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
     rounding_carry: RoundingCarry = RoundingCarry.CARRY
     own_hour_use: OwnHourUse = OwnHourUse.EXEMPT_12_MONTHS
+    time_shift_scope: TimeShiftScope = TimeShiftScope.ALLOCATED_UNITS
 
     def round_reading(
         self, energy_wh: Decimal, remainder: Decimal, replacing: Decimal = _ZERO

@@ -67,7 +67,12 @@ from gc_conformance.reference.losses import (
     interval_losses,
     net_after_factor,
 )
-from gc_conformance.reference.policies import EnergyInput, parse_energy, parse_quantity
+from gc_conformance.reference.policies import (
+    EnergyInput,
+    TimeShiftScope,
+    parse_energy,
+    parse_quantity,
+)
 from gc_conformance.reference.timestamps import (
     Interval,
     format_timestamp,
@@ -140,7 +145,7 @@ class StorageChargeRecord:
     allocated_wh: int = 0
     # (sdr_id, Wh), in allocation order; a tuple given here becomes an AllocationLog
     allocations: AllocationLog = attrs.field(factory=AllocationLog, converter=allocation_log)
-    time_shift_claim: str | None = None
+    time_shift_claims: tuple[str, ...] = ()  # the claims resting on (part of) this charge
 
     @property
     def covered_wh(self) -> int:
@@ -189,7 +194,8 @@ class StorageDischargeRecord:
     sd_gc_issuance_id: int | None = None
     sd_gc_bundle_id: int | None = None
     unknown_beneficiary: bool = False
-    time_shift_claim: str | None = None
+    time_shift_claims: tuple[str, ...] = ()  # the claims on (parts of) this SDR's SD-GC
+    time_shift_claimed_wh: int = 0  # their Wh: never more than the discharge (D7)
 
     @property
     def unallocated_wh(self) -> int:
@@ -551,12 +557,14 @@ class TimeShiftClaimed:
     scr_ids: tuple[str, ...]
     gc_bundle_ids: tuple[int, ...]
     claimant: str
+    wh: int = 0  # the claimed SD-GC bundle's Wh: the SDR's (and its inputs') share it uses
 
     def to_plain(self) -> dict[str, Any]:
         return {
             "effect": "time_shift_claim",
             "claim_id": self.claim_id,
             "bundle_id": self.bundle_id,
+            "wh": self.wh,
             "sdr_allocation_id": self.sdr_id,
             "scr_ids": list(self.scr_ids),
             "gc_bundle_ids": list(self.gc_bundle_ids),
@@ -1312,11 +1320,19 @@ class StorageBook:
         sdr = self._sdrs[sdr_id]
         scrs = [self._scrs[i] for i in dict.fromkeys(i for i, _ in sdr.allocations)]
         gc_bundles = tuple(s.bundle_id for scr in scrs for s in scr.sources)
-        used = (
-            [f"SDR {sdr.sdr_id}"] * (sdr.time_shift_claim is not None)
-            + [f"SCR {s.scr_id}" for s in scrs if s.time_shift_claim is not None]
-            + [f"GC bundle {b}" for b in gc_bundles if b in self._claimed_gc_bundles]
-        )
+        wh = bundle.quantity
+        if reg.policies.time_shift_scope is TimeShiftScope.WHOLE_RECORDS:
+            used = (
+                [f"SDR {sdr.sdr_id}"] * bool(sdr.time_shift_claims)
+                + [f"SCR {s.scr_id}" for s in scrs if s.time_shift_claims]
+                + [f"GC bundle {b}" for b in gc_bundles if b in self._claimed_gc_bundles]
+            )
+        else:
+            # ALLOCATED_UNITS: each Wh of an SCR went to one SDR only (D7), so the SDR's
+            # claimed Wh bound its inputs' too; another SDR's share is another claim's.
+            used = [
+                f"SDR {sdr.sdr_id} ({sdr.time_shift_claimed_wh} of its {sdr.discharge_energy} Wh)"
+            ] * (sdr.time_shift_claimed_wh + wh > sdr.discharge_energy)
         if used:
             raise _refuse(
                 ErrorCode.TIME_SHIFT_ALREADY_CLAIMED,
@@ -1339,6 +1355,7 @@ class StorageBook:
                 tuple(s.scr_id for s in scrs),
                 gc_bundles,
                 claimant,
+                wh,
             ),
         ]
         return TimeShiftResult(
@@ -1423,10 +1440,15 @@ class StorageBook:
             self._sdrs[sdr.sdr_id] = attrs.evolve(sdr, unknown_beneficiary=True)
         elif isinstance(effect, TimeShiftClaimed):
             sdr = self._sdrs[effect.sdr_id]
-            self._sdrs[sdr.sdr_id] = attrs.evolve(sdr, time_shift_claim=effect.claim_id)
+            self._sdrs[sdr.sdr_id] = attrs.evolve(
+                sdr,
+                time_shift_claims=(*sdr.time_shift_claims, effect.claim_id),
+                time_shift_claimed_wh=sdr.time_shift_claimed_wh + effect.wh,
+            )
             for scr_id in effect.scr_ids:
+                scr = self._scrs[scr_id]
                 self._scrs[scr_id] = attrs.evolve(
-                    self._scrs[scr_id], time_shift_claim=effect.claim_id
+                    scr, time_shift_claims=(*scr.time_shift_claims, effect.claim_id)
                 )
             self._claimed_gc_bundles.update(effect.gc_bundle_ids)
             self._claims[effect.claim_id] = effect

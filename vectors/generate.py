@@ -67,6 +67,7 @@ POLICY_FLAGS = {
     "hour_suspension": "PolicyHourSuspension",
     "rounding_carry": "PolicyRoundingCarry",
     "own_hour_use": "PolicyOwnHourUse",
+    "time_shift_scope": "PolicyTimeShiftScope",
 }
 #: ConfigurationPolicies fields under the names registries declare them (capabilities).
 CONFIG_NAMES = {"monthly_cap": "monthly_cap", "suspension": "hour_suspension"}

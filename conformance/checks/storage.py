@@ -1518,9 +1518,13 @@ def time_shift_claim_uses_everything_once(s: Session) -> None:
 
     One backed charge (800 Wh net) is discharged as two 400 Wh SDRs with one SD-GC
     each, both cancelled for bob. Claiming the first is accepted (its SD-GC becomes
-    CLAIMED); claiming it again is refused (ALREADY_CLAIMED); claiming the second,
-    which rests on the same SCR and GCs, is refused (TIME_SHIFT_ALREADY_CLAIMED);
-    and the input GCs cannot be claimed for consumption (NOT_CANCELLED).
+    CLAIMED); claiming it again is refused (ALREADY_CLAIMED), and so is a plain
+    claim of it; the input GCs cannot be claimed for consumption (NOT_CANCELLED).
+    Whether the second SD-GC, resting on the *other* 400 Wh of the same SCR, may
+    serve its own claim is the declared ``time_shift_scope`` (D7 makes "the SCR
+    from tc" unavailable, and allocates each Wh of it to one SDR only):
+    ALLOCATED_UNITS accepts it, WHOLE_RECORDS refuses it
+    (TIME_SHIFT_ALREADY_CLAIMED). A registry declaring neither is not judged on it.
     """
     sw = storage_world(s)
     w = sw.world
@@ -1544,14 +1548,24 @@ def time_shift_claim_uses_everything_once(s: Session) -> None:
     s.reject(
         "ALREADY_CLAIMED", "claim_time_shift", sw.operator, bundle_id=bundles[0], claimant=w.bob
     )
-    s.reject(
-        "TIME_SHIFT_ALREADY_CLAIMED",
-        "claim_time_shift",
-        sw.operator,
-        bundle_id=bundles[1],
-        claimant=w.bob,
-    )
+    s.reject("ALREADY_CLAIMED", "claim", sw.operator, bundle_id=bundles[0], claimant=w.bob)
     s.reject("NOT_CANCELLED", "claim", sw.operator, bundle_id=gc_bundle, claimant=w.bob)
+    scope = s.capabilities.policies.get("time_shift_scope")
+    if scope == "WHOLE_RECORDS":
+        s.reject(
+            "TIME_SHIFT_ALREADY_CLAIMED",
+            "claim_time_shift",
+            sw.operator,
+            bundle_id=bundles[1],
+            claimant=w.bob,
+        )
+    elif scope == "ALLOCATED_UNITS":
+        s.accept("claim_time_shift", sw.operator, bundle_id=bundles[1], claimant=w.bob)
+        s.expect_equal(
+            observed_bundle(s, bundles[1], "the second SD-GC")["certificate_bundle_status"],
+            "CLAIMED",
+            "the second SD-GC, on its own Wh of the shared SCR, serves its own time-shift claim",
+        )
 
 
 @check("storage.time_shift.preconditions", requirements=["STOR-029"], profile=STORAGE)

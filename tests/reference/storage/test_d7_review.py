@@ -217,8 +217,10 @@ def test_checker_compares_the_sd_gc_record_with_its_issuance() -> None:
 
 
 def test_checker_takes_the_records_behind_a_time_shift_from_the_history() -> None:
-    """Two SD-GCs from one SCR: a second time-shift claim that leaves the SCR and its GCs off
-    its lists still uses them a second time."""
+    """Two SD-GCs from one SCR (400 + 400 Wh): a claim through each uses its own Wh of the
+    SCR and GCs, no double use (issue 15: the checker used to call this double use); an SDR
+    claimed for more Wh than it discharged is one, and a claim citing records not behind its
+    SDR is a lineage finding."""
     w, solar = ready(400)
     w.data("DISCHARGING", hour(21), 400)  # SDR-3, also from SCR-2
     w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2", "SDR-3")))
@@ -229,13 +231,17 @@ def test_checker_takes_the_records_behind_a_time_shift_from_the_history() -> Non
     w.ok(ClaimTimeShift(OPERATOR, first, "CONSUMER"))
     clean = history(w)
     assert check_invariants(clean).ok
-    forged = copy.deepcopy(clean)
-    claim = dict(effects(forged, "time_shift_claim")[0])
-    claim.update(claim_id="TSC-2", bundle_id=second, sdr_allocation_id="SDR-3")
-    claim.update(scr_ids=[], gc_bundle_ids=[])
-    forged.append({"action_id": 990, "accepted": True, "effects": [claim]})
-    doubles = check_invariants(forged).by_risk(Risk.DOUBLE_USE)
-    assert {f.message.split(" serves")[0] for f in doubles} == {"scr SCR-2", f"gc {solar}"}
+    w.ok(ClaimTimeShift(OPERATOR, second, "CONSUMER"))  # the other 400 Wh of SCR-2
+    both = history(w)
+    assert check_invariants(both).ok, check_invariants(both).findings
+    # forged: SDR-3's 400 Wh claimed as 800 (the SDR is used beyond what it discharged)
+    inflated = copy.deepcopy(both)
+    effects(inflated, "time_shift_claim")[1]["wh"] = 800
+    assert found(inflated, Risk.DOUBLE_USE, "time-shift claims of 800 Wh on a discharge of 400")
+    # forged: SDR-3's claim cites a GC bundle that is not behind it
+    stray = copy.deepcopy(both)
+    effects(stray, "time_shift_claim")[1]["gc_bundle_ids"] = [solar, 999]
+    assert found(stray, Risk.STORAGE_LINEAGE, "cites GC bundle 999, not allocated to SDR SDR-3")
     # a time-shift claim on a bundle that is not the SDR's SD-GC
     wrong = copy.deepcopy(clean)
     claim = dict(effects(wrong, "time_shift_claim")[0])
