@@ -30,6 +30,7 @@ KNOWN_POLICIES = frozenset(
         "validity",
         "own_hour_use",
         "time_shift_scope",
+        "sd_gc_inputs",
         "capacity",
         "split_origin",
         "correction_deduction",

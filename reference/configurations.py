@@ -746,7 +746,7 @@ class LinkBook:
             )
 
     def _same_device(self, device_id: object, meter_id: object) -> Device:
-        device = self._registry._known_device(device_id)
+        device = self._registry.known_device(device_id)
         eac_device = self.eac.device(device.device_id)
         if eac_device is None:
             raise _refuse(
@@ -765,10 +765,10 @@ class LinkBook:
     def _hour(self, device: Device, start: object, end: object, energy: object, now: Any) -> Any:
         interval = production_interval(start, end)
         metered = parse_energy(energy, "energy_wh")
-        self._registry._check_ended(interval, now)
-        self._registry._check_still_valid(interval, now)
-        self._registry._check_fresh_interval(device, interval)
-        self._registry._check_capacity(device, interval, metered)
+        self._registry.check_ended(interval, now)
+        self._registry.check_still_valid(interval, now)
+        self._registry.check_fresh_interval(device, interval)
+        self._registry.check_capacity(device, interval, metered)
         return interval, metered
 
     def _available(self, eac: Eac, taken: Mapping[str, int]) -> int:
@@ -887,7 +887,7 @@ class LinkBook:
 
     def _decide_issue_linked(self, cmd: IssueLinkedGcs, now: _dt.datetime) -> Any:
         self._preamble(2)
-        self._registry._require_issuer(cmd.actor)
+        self._registry.require_issuer(cmd.actor)
         if not self.eac.is_appointed(cmd.actor) or self.eac.account_of(cmd.actor) is None:
             raise _refuse(
                 ErrorCode.GC_ISSUER_NOT_APPOINTED,
@@ -932,7 +932,7 @@ class LinkBook:
     def _decide_cancel_linked(self, cmd: CancelLinkedGcs, now: _dt.datetime) -> Any:
         self._preamble(2)
         registry = self._registry
-        bundle = registry._current_bundle(cmd.bundle_id)
+        bundle = registry.current_bundle(cmd.bundle_id)
         eac_ids = tuple(e for e, _ in self._links.get(bundle.issuance_id, ()))
         if not eac_ids:
             raise _refuse(
@@ -940,7 +940,7 @@ class LinkBook:
                 "bundle_id",
                 f"bundle {bundle.bundle_id} is not backed by EACs of this platform",
             )
-        result, effects = registry._decide_cancel(
+        result, effects = registry.decide_cancel(
             Cancel(cmd.actor, cmd.bundle_id, cmd.beneficiary, quantity=cmd.quantity), now
         )
         request = EacCancelForGcs(registry.issuer.issuer_id, eac_ids)
@@ -949,7 +949,7 @@ class LinkBook:
     def _decide_convert(self, cmd: ConvertEacs, now: _dt.datetime) -> Any:
         self._preamble(2)
         device = self._same_device(cmd.device_id, cmd.meter_id)
-        account = self._registry._known_account(cmd.account_id, "account_id")
+        account = self._registry.known_account(cmd.account_id, "account_id")
         if account.holder_id != cmd.actor:
             raise _refuse(ErrorCode.NOT_OWNER, "account_id", f"{cmd.actor!r} does not hold it")
         if not isinstance(cmd.hours, tuple | list) or not cmd.hours:
@@ -1032,11 +1032,11 @@ class LinkBook:
     def _decide_issue_from_cancelled(self, cmd: IssueFromCancelledEacs, now: _dt.datetime) -> Any:
         self._preamble(3)
         registry = self._registry
-        registry._require_issuer(cmd.actor)
+        registry.require_issuer(cmd.actor)
         if not isinstance(cmd.beneficiary, str) or not cmd.beneficiary.strip():
             raise _refuse(ErrorCode.INVALID_FIELD, "beneficiary", "a beneficiary must be named")
         device = self._same_device(cmd.device_id, cmd.meter_id)
-        account = registry._known_account(cmd.account_id, "account_id")
+        account = registry.known_account(cmd.account_id, "account_id")
         interval, metered = self._hour(device, cmd.start, cmd.end, cmd.energy_wh, now)
         eacs = self._named_eacs(cmd.eac_ids)
         locations = set()

@@ -263,6 +263,27 @@ class TimeShiftScope(enum.Enum):
     )
 
 
+class SdGcInputs(enum.Enum):
+    """When an SD-GC's inputs count as cancelled (D7).
+
+    D7: an SD-GC is issued "only after the GCs assigned to the SCRs allocated
+    to that SDR have been cancelled", with the volume of the SDR, and "the
+    attributes on the SCR copy to the SDR". An SCR only partly backed by
+    cancelled GCs (600 of 1000 Wh) carries attributes for part of its energy;
+    whether an SDR fed from it may get an SD-GC is not settled. Under both
+    readings no Wh of an SD-GC lacks a cancelled GC behind it.
+    """
+
+    FULLY_BACKED_SCRS = (
+        "every SCR allocated to the SDR is wholly backed by GCs cancelled for it (its attributes "
+        "copy to the SDR whole)"
+    )
+    BACKED_WH_FIRST = (
+        "an SCR's backed Wh (net of its share of losses) are allocated first: the SD-GC is issued "
+        "when the Wh its SDR got from each SCR lie within that SCR's backed part"
+    )
+
+
 @attrs.frozen
 class Policies:
     """The lifecycle policy values in force for one registry. Defaults follow the seed."""
@@ -275,6 +296,7 @@ class Policies:
     rounding_carry: RoundingCarry = RoundingCarry.CARRY
     own_hour_use: OwnHourUse = OwnHourUse.EXEMPT_12_MONTHS
     time_shift_scope: TimeShiftScope = TimeShiftScope.ALLOCATED_UNITS
+    sd_gc_inputs: SdGcInputs = SdGcInputs.FULLY_BACKED_SCRS
 
     def round_reading(
         self, energy_wh: Decimal, remainder: Decimal, replacing: Decimal = _ZERO

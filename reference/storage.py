@@ -69,6 +69,7 @@ from gc_conformance.reference.losses import (
 )
 from gc_conformance.reference.policies import (
     EnergyInput,
+    SdGcInputs,
     TimeShiftScope,
     parse_energy,
     parse_quantity,
@@ -719,7 +720,9 @@ class StorageBook:
         return storage
 
     def _operator(self, storage: StorageDevice) -> str:
-        return self._registry._accounts[storage.account_id].holder_id
+        account = self._registry.account(storage.account_id)
+        assert account is not None  # registered with a known account
+        return account.holder_id
 
     def _require_operator_or_issuer(self, actor: object, storage: StorageDevice) -> None:
         if actor not in (self._operator(storage), self._registry.issuer.issuer_id):
@@ -755,7 +758,7 @@ class StorageBook:
 
     def _decide_register(self, cmd: RegisterStorage, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         device = cmd.device
         if not isinstance(device, Device):
             raise _refuse(ErrorCode.INVALID_FIELD, "device", "expected a Device record")
@@ -778,7 +781,7 @@ class StorageBook:
             )
         method = _enum(AllocationMethod, cmd.allocation_method, "allocation_method")
         loss = _enum(LossMethod, cmd.loss_method, "loss_method")
-        value, effects = reg._decide_register_device(RegisterDevice(cmd.actor, device), now)
+        value, effects = reg.decide_register_device(RegisterDevice(cmd.actor, device), now)
         storage = StorageDevice(
             device.device_id,
             device.account_id,
@@ -810,7 +813,7 @@ class StorageBook:
 
     def _decide_submit(self, cmd: SubmitStorageData, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         storage = self._storage(cmd.storage_id)
         if cmd.meter_id != storage.meter_id:
             raise _refuse(
@@ -846,7 +849,7 @@ class StorageBook:
                 "energy_wh",
                 "charging and discharging intervals carry energy; idle ones carry none",
             )
-        reg._check_ended(interval, now)
+        reg.check_ended(interval, now)
         track = self._tracks[storage.storage_id]
         if track.last_end is not None and interval.start < track.last_end:
             raise _refuse(
@@ -945,7 +948,7 @@ class StorageBook:
 
     def _decide_cancel_for_charge(self, cmd: CancelForCharge, now: _dt.datetime) -> Decision:
         reg = self._registry
-        quantity = reg._optional_quantity(cmd.quantity)
+        quantity = reg.optional_quantity(cmd.quantity)
         matching = require_text(cmd.geographic_matching, "geographic_matching")
         scr = self._scr(cmd.scr_id)
         storage = self._storages[scr.storage_id]
@@ -955,14 +958,14 @@ class StorageBook:
                 "actor",
                 f"only the operator of {storage.storage_id!r} cancels GCs for its charging",
             )
-        bundle = reg._owned_bundle(cmd.actor, cmd.bundle_id)
+        bundle = reg.owned_bundle(cmd.actor, cmd.bundle_id)
         # D2: the issuer's exempt accounts cancel only for the issuer itself (or never),
         # for storage charging as for anything else.
-        reg._require_exempt_use(bundle, "cancel", storage.storage_id)
-        reg._require_status(bundle, BundleStatus.ACTIVE)
-        reg._require_valid_at(bundle, now)
-        reg._optional_quantity(quantity, bundle)
-        issuance = reg._issuances[bundle.issuance_id]
+        reg.require_exempt_use(bundle, "cancel", storage.storage_id)
+        reg.require_status(bundle, BundleStatus.ACTIVE)
+        reg.require_valid_at(bundle, now)
+        reg.optional_quantity(quantity, bundle)
+        issuance = reg.issuance_record(bundle.issuance_id)
         if (issuance.production_start, issuance.production_end) != (
             scr.charging_start,
             scr.charging_end,
@@ -985,7 +988,7 @@ class StorageBook:
                 f"backed by GCs; {take} Wh more would exceed it",
             )
         effects: list[Any] = []
-        part, rest = reg._carve(bundle, quantity, effects)
+        part, rest = reg.carve(bundle, quantity, effects)
         if part == bundle.bundle_id:
             start, end = bundle.range_start, bundle.range_end
         else:
@@ -1025,7 +1028,7 @@ class StorageBook:
 
     def _decide_efficiency_factor(self, cmd: SetEfficiencyFactor, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         storage = self._storage(cmd.storage_id)
         if storage.loss_method is not LossMethod.EFFICIENCY_FACTOR:
             raise _refuse(
@@ -1191,7 +1194,7 @@ class StorageBook:
 
     def _decide_issue(self, cmd: IssueStorageGC, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         sdr = self._sdr(cmd.sdr_id)
         self._require_unused(sdr)
         expiry = reg.validity_bounds(sdr.discharging_end)[0]
@@ -1213,18 +1216,14 @@ class StorageBook:
         # Each SCR once, even when it gave to this SDR in several allocations.
         scrs = [self._scrs[scr_id] for scr_id in dict.fromkeys(i for i, _ in sdr.allocations)]
         for scr in scrs:
-            if scr.covered_wh != scr.charging_energy:
-                raise _refuse(
-                    ErrorCode.INPUTS_NOT_CANCELLED,
-                    "sdr_id",
-                    f"SCR {scr.scr_id} charged {scr.charging_energy} Wh but only {scr.covered_wh} Wh "
-                    "of GCs were cancelled for it",
-                )
+            self._require_backed(scr, sdr, reg.policies.sd_gc_inputs)
         storage = self._storages[sdr.storage_id]
-        device = reg._devices[storage.storage_id]
+        device = reg.known_device(storage.storage_id)
         sources = [s for scr in scrs for s in scr.sources]
-        originals = [reg._issuances[i] for i in dict.fromkeys(s.gc_issuance_id for s in sources)]
-        first = reg._issuances[sources[0].gc_issuance_id]
+        originals = [
+            reg.issuance_record(i) for i in dict.fromkeys(s.gc_issuance_id for s in sources)
+        ]
+        first = reg.issuance_record(sources[0].gc_issuance_id)
         track = self._tracks[storage.storage_id]
         if storage.loss_method is LossMethod.EFFICIENCY_FACTOR and track.factor is not None:
             factor = float(track.factor.value)
@@ -1253,10 +1252,9 @@ class StorageBook:
             "scr_ids": scr_ids,
         }
         effects: list[Any] = []
-        issued = reg._plan_issuance(
+        issued = reg.plan_issuance(
             device,
             Interval(sdr.discharging_start, sdr.discharging_end),
-            reg._next_certificate_id,
             sdr.discharge_energy,
             now,
             effects,
@@ -1271,6 +1269,38 @@ class StorageBook:
         return StorageGCResult(
             sdr.sdr_id, issued.issuance_id, issued.bundle_id, sdr.discharge_energy
         ), effects
+
+    @staticmethod
+    def _require_backed(
+        scr: StorageChargeRecord, sdr: StorageDischargeRecord, inputs: SdGcInputs
+    ) -> None:
+        """D7: the SDR's energy from ``scr`` has GCs cancelled behind it (policy ``sd_gc_inputs``)."""
+        if scr.covered_wh == scr.charging_energy:
+            return
+        if inputs is SdGcInputs.BACKED_WH_FIRST and scr.loss_wh is not None:
+            # The backed Wh go first: everything ``scr`` gave up to and including its last
+            # allocation to this SDR lies within covered x net / charge (exactly, no rounding).
+            given = through = 0
+            for sdr_id, wh in scr.allocations:
+                given += wh
+                if sdr_id == sdr.sdr_id:
+                    through = given
+            net = scr.charging_energy - scr.loss_wh
+            if through * scr.charging_energy <= scr.covered_wh * net:
+                return
+            raise _refuse(
+                ErrorCode.INPUTS_NOT_CANCELLED,
+                "sdr_id",
+                f"SCR {scr.scr_id} gave {through} Wh up to SDR {sdr.sdr_id}, beyond its backed "
+                f"part ({scr.covered_wh} of {scr.charging_energy} Wh charged backed by cancelled "
+                f"GCs, {net} Wh net; sd_gc_inputs {inputs.name})",
+            )
+        raise _refuse(
+            ErrorCode.INPUTS_NOT_CANCELLED,
+            "sdr_id",
+            f"SCR {scr.scr_id} charged {scr.charging_energy} Wh but only {scr.covered_wh} Wh "
+            f"of GCs were cancelled for it (sd_gc_inputs {inputs.name})",
+        )
 
     def _decide_unknown_beneficiary(
         self, cmd: AssignUnknownBeneficiary, now: _dt.datetime
@@ -1292,7 +1322,7 @@ class StorageBook:
     def _decide_time_shift(self, cmd: ClaimTimeShift, now: _dt.datetime) -> Decision:
         reg = self._registry
         claimant = require_text(cmd.claimant, "claimant")
-        bundle = reg._owned_bundle(cmd.actor, cmd.bundle_id)
+        bundle = reg.owned_bundle(cmd.actor, cmd.bundle_id)
         sdr_id = self._sdr_by_issuance.get(bundle.issuance_id)
         if sdr_id is None:
             raise _refuse(
@@ -1300,23 +1330,8 @@ class StorageBook:
                 "bundle_id",
                 f"bundle {bundle.bundle_id} was not issued from a storage discharge",
             )
-        if bundle.status is BundleStatus.CLAIMED:
-            raise _refuse(
-                ErrorCode.ALREADY_CLAIMED, "bundle_id", f"bundle {bundle.bundle_id} was claimed"
-            )
-        if bundle.status is not BundleStatus.CANCELLED:
-            raise _refuse(
-                ErrorCode.NOT_CANCELLED,
-                "bundle_id",
-                f"bundle {bundle.bundle_id} is {bundle.status.name}; cancel it for the claimant first",
-            )
+        reg.require_claimable(bundle, claimant)
         assert bundle.cancellation is not None
-        if claimant != bundle.cancellation.beneficiary:
-            raise _refuse(
-                ErrorCode.BENEFICIARY_MISMATCH,
-                "claimant",
-                f"cancelled for {bundle.cancellation.beneficiary!r}, claimed by {claimant!r}",
-            )
         sdr = self._sdrs[sdr_id]
         scrs = [self._scrs[i] for i in dict.fromkeys(i for i, _ in sdr.allocations)]
         gc_bundles = tuple(s.bundle_id for scr in scrs for s in scr.sources)

@@ -15,8 +15,9 @@ Findings (each names a :class:`~.invariants.Risk`):
   its charge, or an SCR counts other Wh of a bundle than the bundle holds; an
   SD-GC larger than its SDR or its SDR's allocated Wh, or an SD-GC issuance of
   another size than the SD-GC record says
-* STORAGE_LINEAGE         an SD-GC whose SCRs were not fully backed by GCs
-  cancelled for storage; a second SD-GC (or an unknown beneficiary) for one SDR;
+* STORAGE_LINEAGE         an SD-GC for Wh of an SCR beyond its part backed by GCs
+  cancelled for storage (its backed Wh, net of losses, counted as allocated first:
+  what both readings of the model's ``sd_gc_inputs`` allow); a second SD-GC (or an unknown beneficiary) for one SDR;
   a storage-system issuance not made from an SDR, or an SD-GC issued for another
   device than the SDR's storage system; an allocation from a charge that ended
   after the discharge began, from a charge whose losses were not yet calculated,
@@ -104,6 +105,7 @@ class StorageReplay:
                 "end": e["charging_end_datetime"],
                 "storage": e.get("storage_id"),
                 "bundles": [],
+                "given": [],  # (SDR, Wh) in allocation order
             }
             graph.add_node(scr_node(sid), charging_energy=int(e["charging_energy"]))
         elif kind == "sdr":
@@ -257,6 +259,7 @@ class StorageReplay:
                 f"SCR {sid} allocated to SDR {did} before its losses were calculated",
             )
         scr["allocated"] += wh
+        scr["given"].append((did, wh))
         sdr["allocated"] += wh
         sdr["scrs"].append(sid)
         self._check_scr(replay, sid, scr)
@@ -302,12 +305,24 @@ class StorageReplay:
             )
         for sid in dict.fromkeys(sdr["scrs"]):
             scr = self.scrs[sid]
-            if scr["covered"] != scr["charge"]:
+            if scr["covered"] == scr["charge"]:
+                continue
+            # D7: no Wh of an SD-GC without a cancelled GC behind it. Both readings of the
+            # model's sd_gc_inputs meet this: the SCR's backed Wh (net of its share of losses)
+            # go first, and what it gave up to this SDR lies within them.
+            through = given = 0
+            for did_given, wh in scr["given"]:
+                given += wh
+                if did_given == did:
+                    through = given
+            net = scr["charge"] - scr["loss"]
+            if through * scr["charge"] > scr["covered"] * net:
                 self._find(
                     replay,
                     "STORAGE_LINEAGE",
-                    f"SD-GC {iid} issued while SCR {sid} had {scr['covered']} of {scr['charge']} Wh "
-                    "backed by GCs cancelled for storage",
+                    f"SD-GC {iid} issued while SCR {sid} gave {through} Wh up to SDR {did}, "
+                    f"beyond its backed part ({scr['covered']} of {scr['charge']} Wh charged "
+                    f"backed by GCs cancelled for storage, {net} Wh net)",
                 )
         if not sdr["scrs"]:
             self._find(replay, "STORAGE_LINEAGE", f"SD-GC {iid} issued from SDR {did} with no SCRs")

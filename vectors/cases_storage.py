@@ -289,6 +289,25 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         ["STOR-024"],
     )
 
+    def partly_backed(t: Tape) -> None:
+        store = Store(t, allocation, loss)
+        n = store.commission()
+        gcs = issue(t, n, "600", device=WIND)
+        scr = store.data("CHARGING", n, 1000)
+        t.send("cancel_for_charge", ALICE, scr_id=scr, bundle_id=gcs, geographic_matching=MATCHING)
+        sdr = store.data("DISCHARGING", n + 1, 100)
+        store.allocate([sdr], [[scr, sdr, 100]])
+        t.send("issue_storage_gc", ISSUER, sdr_id=sdr)
+
+    register(
+        "sd-gc-from-a-partly-backed-charge",
+        "an SD-GC for 100 Wh discharged from a 1000 Wh charge of which 600 Wh are backed by "
+        "cancelled GCs",
+        partly_backed,
+        [SD_GC],
+        ["STOR-024"],
+    )
+
     if not errors:
         return
 

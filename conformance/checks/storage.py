@@ -1330,6 +1330,8 @@ def _cycle(s: Session, sw: StorageWorld) -> tuple[Any, Any, Any]:
 def sd_gc_only_after_inputs_cancelled(s: Session) -> None:
     """An SD-GC needs a fully allocated SDR whose SCRs are *all* backed by cancelled GCs.
 
+    (How far a partly backed SCR counts is the declared ``sd_gc_inputs``; see the end.)
+
     A 1600 Wh discharge fed by a backed charge A and an unbacked charge U (800 Wh
     net each; every method must take both) is refused (INPUTS_NOT_CANCELLED): one
     backed input does not make the whole SD-GC backed. So is an 800 Wh discharge
@@ -1361,6 +1363,20 @@ def sd_gc_only_after_inputs_cancelled(s: Session) -> None:
     )
     allocate(s, sw, [sdr], [(scr, sdr, 800)])
     issue_sd_gc(s, sdr)
+    # A charge only partly backed (600 of 1000 Wh), 100 Wh of it discharged: the declared
+    # sd_gc_inputs decides (FULLY_BACKED_SCRS refuses, BACKED_WH_FIRST issues: the 100 Wh lie
+    # within the backed part); a registry declaring neither is not judged on it.
+    rule = s.capabilities.policies.get("sd_gc_inputs")
+    if rule not in ("FULLY_BACKED_SCRS", "BACKED_WH_FIRST"):
+        return
+    part = record(s, sw, "CHARGING", n + 7, 1000)
+    cancel_for_charge(s, sw, part, produce(s, sw, n + 7, 600))
+    small = record(s, sw, "DISCHARGING", n + 8, 100)
+    allocate(s, sw, [small], [(part, small, 100)])
+    if rule == "FULLY_BACKED_SCRS":
+        s.reject("INPUTS_NOT_CANCELLED", "issue_storage_gc", ISSUER_ID, sdr_id=small)
+    else:
+        issue_sd_gc(s, small)
 
 
 @check("storage.sdgc.volume_and_interval", requirements=["STOR-025"], profile=STORAGE)

@@ -20,6 +20,7 @@ from gc_conformance.reference import (
     OpenAccount,
     OwnHourUse,
     Policies,
+    SdGcInputs,
     RegisterDevice,
     Transfer,
 )
@@ -248,3 +249,78 @@ def test_checker_takes_the_records_behind_a_time_shift_from_the_history() -> Non
     claim.update(claim_id="TSC-3", bundle_id=second)  # SDR-2's claim, on SDR-3's SD-GC
     wrong.append({"action_id": 991, "accepted": True, "effects": [claim]})
     assert found(wrong, Risk.STORAGE_LINEAGE, "which is not the SD-GC of SDR SDR-2")
+
+
+# ------------------------------------------------------------------ SD-GC inputs (sd_gc_inputs)
+
+
+def partly_backed(policies: Policies, *discharges: int) -> World:
+    """Factor 0.8; SCR-2 charges 1000 Wh at 10:00 of which 600 Wh are backed by cancelled
+    GCs (480 Wh net); then each of ``discharges`` (SDR-2, SDR-3, ...) allocated in turn."""
+    w = World(policies=policies)
+    w.data("CHARGING", hour(0), 1000)
+    w.data("DISCHARGING", hour(1), 800)
+    w.ok(SetEfficiencyFactor(ISSUER, "BATT", hour(0), hour(2)))
+    w.ok(AssignUnknownBeneficiary(OPERATOR, "SDR-1"))
+    solar = w.produce("SOLAR", hour(10), 600)
+    w.data("CHARGING", hour(10), 1000)
+    w.ok(CancelForCharge(OPERATOR, "SCR-2", solar, "SAME_BIDDING_ZONE"))
+    for i, wh in enumerate(discharges):
+        w.data("DISCHARGING", hour(20 + i), wh)
+        w.ok(AllocateStorage(OPERATOR, "BATT", (f"SDR-{2 + i}",)))
+    return w
+
+
+def test_a_partly_backed_charge_gives_no_sd_gc_under_fully_backed_scrs() -> None:
+    """The default: 600 of 1000 Wh backed, a 300 Wh discharge from it gets no SD-GC."""
+    w = partly_backed(Policies(), 300)
+    refused = w.run(IssueStorageGC(ISSUER, "SDR-2"))
+    assert refused.problem.code is ErrorCode.INPUTS_NOT_CANCELLED
+    assert "FULLY_BACKED_SCRS" in refused.problem.message
+    assert check_invariants(w.reg.export_history(), w.reg.export_state()).ok
+
+
+def test_backed_wh_first_issues_within_the_backed_part_and_no_further() -> None:
+    """BACKED_WH_FIRST: 480 Wh of the charge are backed net; 300 then 180 Wh discharges get
+    SD-GCs, a further 1 Wh does not; a single 481 Wh discharge does not either."""
+    first_only = Policies(sd_gc_inputs=SdGcInputs.BACKED_WH_FIRST)
+    w = partly_backed(first_only, 300, 180, 1)
+    assert w.ok(IssueStorageGC(ISSUER, "SDR-2")).quantity == 300
+    over = w.run(IssueStorageGC(ISSUER, "SDR-4"))  # the Wh given through SDR-4: 481
+    assert over.problem.code is ErrorCode.INPUTS_NOT_CANCELLED
+    assert "481 Wh up to SDR SDR-4" in over.problem.message
+    assert w.ok(IssueStorageGC(ISSUER, "SDR-3")).quantity == 180  # exactly the backed part
+    report = check_invariants(w.reg.export_history(), w.reg.export_state())
+    assert report.ok, report.findings
+    w = partly_backed(first_only, 481)
+    assert w.run(IssueStorageGC(ISSUER, "SDR-2")).problem.code is ErrorCode.INPUTS_NOT_CANCELLED
+
+
+def test_the_checker_finds_an_sd_gc_beyond_the_backed_part_only() -> None:
+    """The history checker holds every registry to the weaker rule both readings share: an
+    SD-GC within its SCRs' backed part is clean, one beyond it is a lineage finding."""
+    w = partly_backed(Policies(sd_gc_inputs=SdGcInputs.BACKED_WH_FIRST), 300, 181)
+    w.ok(IssueStorageGC(ISSUER, "SDR-2"))
+    clean = history(w)
+    assert check_invariants(clean).ok
+    forged = copy.deepcopy(clean)
+    sd_gc = dict(effects(forged, "sd_gc")[0])
+    issue = next(e for e in effects(forged, "issue") if e["issuance_id"] == sd_gc["issuance_id"])
+    forged.append(
+        {
+            "action_id": 990,
+            "at": forged[-1]["at"],
+            "accepted": True,
+            "effects": [
+                {
+                    **issue,
+                    "issuance_id": 990,
+                    "bundle_id": 990,
+                    "range_start": 10**6,
+                    "range_end": 10**6 + 180,
+                },  # fmt: skip
+                {**sd_gc, "sdr_allocation_id": "SDR-3", "issuance_id": 990, "quantity": 181},
+            ],
+        }
+    )
+    assert found(forged, Risk.STORAGE_LINEAGE, "beyond its backed part")
