@@ -20,8 +20,8 @@ from gc_conformance.reference import (
     OpenAccount,
     OwnHourUse,
     Policies,
-    SdGcInputs,
     RegisterDevice,
+    SdGcInputs,
     Transfer,
 )
 from gc_conformance.reference.invariants import Finding, Risk, check_invariants
@@ -318,7 +318,7 @@ def test_the_checker_finds_an_sd_gc_beyond_the_backed_part_only() -> None:
                     "bundle_id": 990,
                     "range_start": 10**6,
                     "range_end": 10**6 + 180,
-                },  # fmt: skip
+                },
                 {**sd_gc, "sdr_allocation_id": "SDR-3", "issuance_id": 990, "quantity": 181},
             ],
         }
