@@ -912,6 +912,18 @@ class Registry:
             raise _Refuse(ErrorCode.INVALID_DATE, "device.operational_date", "must be a date")
         if not isinstance(device.gross_or_net, GrossOrNet):
             raise _Refuse(ErrorCode.INVALID_FIELD, "device.gross_or_net", "must be GROSS or NET")
+        for name in ("disclosure", "post_energy_carrier_conversion"):
+            if not isinstance(getattr(device, name), bool):
+                raise _Refuse(ErrorCode.INVALID_FIELD, f"device.{name}", "must be true or false")
+        for name in ("production_auxiliaries", "metering_diagram_reference"):
+            if getattr(device, name) is not None:
+                require_text(getattr(device, name), f"device.{name}")
+        for name in ("convertible_energy_sources", "behind_the_meter_consumption_meter_ids"):
+            values = getattr(device, name)
+            if not isinstance(values, tuple):
+                raise _Refuse(ErrorCode.INVALID_FIELD, f"device.{name}", "must be a list of texts")
+            for index, value in enumerate(values):
+                require_text(value, f"device.{name}[{index}]")
         self._require_issuer(cmd.actor)
         if device.device_id in self._devices:
             raise _Refuse(
@@ -1064,6 +1076,8 @@ class Registry:
             issuer_id=issuer.issuer_id,
             registry_configuration=issuer.configuration,
             is_storage=device.is_storage,
+            disclosure=device.disclosure,
+            post_energy_carrier_conversion=device.post_energy_carrier_conversion,
             issue_market_zone=device.issue_market_zone,
             connected_grid=device.grid,
             support_received=device.support_received,

@@ -1242,6 +1242,11 @@ class StorageBook:
             # D7: the D5 attributes are those of the original production device, carried
             # from the cancelled GCs, not the storage system's own
             "support_received": _join(i.support_received for i in originals if i.support_received),
+            # D5 flags, carried from the cancelled GCs: disclosable only if all of them are
+            "disclosure": all(i.disclosure for i in originals),
+            "post_energy_carrier_conversion": any(
+                i.post_energy_carrier_conversion for i in originals
+            ),
             "is_storage": True,
             "storage_id": storage.storage_id,
             "storage_device_location": storage.location,

@@ -324,3 +324,25 @@ def test_the_checker_finds_an_sd_gc_beyond_the_backed_part_only() -> None:
         }
     )
     assert found(forged, Risk.STORAGE_LINEAGE, "beyond its backed part")
+
+
+def test_sd_gc_carries_the_original_gcs_disclosure_and_conversion_flags() -> None:
+    """D5 flags pass from the cancelled GCs to the SD-GC (D7): not disclosable if an input
+    was not, conversion-tagged if an input was."""
+    w = World()
+    flagged = attrs.evolve(
+        producer("FLAG", "Solar", SOLAR_SITE), disclosure=False, post_energy_carrier_conversion=True
+    )
+    w.ok(RegisterDevice(ISSUER, flagged))
+    w.data("CHARGING", hour(0), 1000)
+    w.data("DISCHARGING", hour(1), 800)
+    w.ok(SetEfficiencyFactor(ISSUER, "BATT", hour(0), hour(2)))
+    w.ok(AssignUnknownBeneficiary(OPERATOR, "SDR-1"))
+    gcs = w.produce("FLAG", hour(10), 1000)
+    w.data("CHARGING", hour(10), 1000)
+    w.ok(CancelForCharge(OPERATOR, "SCR-2", gcs, "SAME_BIDDING_ZONE"))
+    w.data("DISCHARGING", hour(20), 800)
+    w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
+    sd_gc = w.reg.issuance(w.ok(IssueStorageGC(ISSUER, "SDR-2")).issuance_id)
+    assert sd_gc is not None
+    assert (sd_gc.disclosure, sd_gc.post_energy_carrier_conversion) == (False, True)
