@@ -1583,7 +1583,8 @@ def scr_to_plain(scr: StorageChargeRecord) -> dict[str, Any]:
 
 
 def sdr_to_plain(sdr: StorageDischargeRecord, book: StorageBook) -> dict[str, Any]:
-    sources = [book._scrs[i].charging_energy_source for i, _ in sdr.allocations]
+    scrs = [book._scrs[i] for i in dict.fromkeys(i for i, _ in sdr.allocations)]
+    sources = [scr.charging_energy_source for scr in scrs]
     return {
         "sdr_allocation_id": sdr.sdr_id,
         "device_id": sdr.storage_id,
@@ -1592,6 +1593,11 @@ def sdr_to_plain(sdr: StorageDischargeRecord, book: StorageBook) -> dict[str, An
         "discharging_end_datetime": _ts(sdr.discharging_end),
         "discharge_energy": sdr.discharge_energy,
         "charging_energy_source": _join(s for s in sources if s),
+        # D7: the SDR records the geographic-matching type; the SCR's attributes copy to it,
+        # so it is that of the input GCs' cancellations (None while nothing is allocated)
+        "sdr_geographic_matching_method": _join(
+            m for m in (scr.scr_geographic_matching_method for scr in scrs) if m
+        ),
         "scr_allocation_methodology": sdr.scr_allocation_methodology.name,
         "efficiency_factor_methodology": sdr.efficiency_factor_methodology.name,
         "scr_allocation_id": sdr.allocations[0][0] if sdr.allocations else None,

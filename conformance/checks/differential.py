@@ -472,8 +472,6 @@ def model_policies(capabilities: Capabilities) -> Policies:
     needed = list(ALWAYS_NEEDED)
     if capabilities.clock is Clock.CONTROLLED:
         needed.append("validity")
-        if declared.get("validity", "CALENDAR_YEAR") == "CALENDAR_YEAR":
-            needed.append("own_hour_use")  # the rolling readings leave it nothing to decide
     undeclared = [name for name in needed if name not in declared]
     if undeclared:
         raise NotApplicable(
@@ -484,7 +482,10 @@ def model_policies(capabilities: Capabilities) -> Policies:
             kind=SkipKind.NOT_VERIFIED,
         )
     try:
-        return Policies.from_plain({k: v for k, v in declared.items() if k in lifecycle})
+        chosen = {k: v for k, v in declared.items() if k in lifecycle}
+        # undeclared: the strict reading its validity declaration meant before the policy
+        chosen.setdefault("own_hour_use", "NOT_EXEMPT")
+        return Policies.from_plain(chosen)
     except InvalidInput as exc:
         raise NotApplicable(
             f"the reference model cannot take the declared policies: {exc}; "

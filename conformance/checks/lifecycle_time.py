@@ -12,8 +12,8 @@ D8 binds to that period only a certificate not matched to its own hour. Under
 CALENDAR_YEAR the ``own_hour_use`` policy then decides when a certificate's
 life ends: EXEMPT_12_MONTHS keeps it usable for its own hour until 12 months
 after production, NOT_EXEMPT ends it with the year. Under the rolling readings
-both agree. A CALENDAR_YEAR registry that declares neither has the timing
-checks skipped, with the reason, rather than judged under a guess.
+both agree. A registry that declares no ``own_hour_use`` is judged under
+NOT_EXEMPT, the meaning its validity declaration had before the policy existed.
 
 Error correction follows D10: a higher corrected value issues the difference;
 a lower one withdraws what is untouched and defers the rest as a deduction on
@@ -104,14 +104,24 @@ def own_hour_stretch(s: Session, reading: str, production_end: _dt.datetime) -> 
     """
     if add_months(production_end, 12) <= validity_end(reading, production_end):
         return False
-    own_hour = s.capabilities.policies.get("own_hour_use")
+    return declared_own_hour_use(s) == "EXEMPT_12_MONTHS"
+
+
+def declared_own_hour_use(s: Session) -> str:
+    """The declared ``own_hour_use``; NOT_EXEMPT when none is declared.
+
+    A registry that declared its validity reading before the policy existed
+    meant the strict reading (every use ends with the period), so an undeclared
+    value is judged as NOT_EXEMPT, and reports say so (a registry applying the
+    exemption declares EXEMPT_12_MONTHS). An unknown value is not guessed at.
+    """
+    own_hour = s.capabilities.policies.get("own_hour_use", "NOT_EXEMPT")
     if own_hour not in OWN_HOUR_USES:
         raise NotApplicable(
-            f"under {reading} the end of a certificate's life depends on D8's exemption for "
-            f"matching its own hour; the registry declares no own_hour_use ({own_hour!r}; one "
-            f"of {', '.join(OWN_HOUR_USES)})"
+            f"the registry declares own_hour_use {own_hour!r}, not one of "
+            f"{', '.join(OWN_HOUR_USES)}: the end of its certificates' life cannot be judged"
         )
-    return own_hour == "EXEMPT_12_MONTHS"
+    return str(own_hour)
 
 
 def life_end(s: Session, reading: str, production_end: _dt.datetime) -> _dt.datetime:
@@ -409,7 +419,7 @@ def own_hour_after_consumption_period(s: Session) -> None:
     if not own_hour_stretch(s, reading, new_year):
         raise NotApplicable(
             f"under the declared policies ({reading}, own_hour_use "
-            f"{s.capabilities.policies.get('own_hour_use')!r}) no certificate outlives its "
+            f"{declared_own_hour_use(s)}) no certificate outlives its "
             "consumption period; VAL-004 and VAL-008 cover the end of its life"
         )
     w = s.world()

@@ -1,9 +1,10 @@
 """D8's own-hour exemption in the checks: judged under the declared ``own_hour_use``, never guessed.
 
 Under CALENDAR_YEAR the two values of ``own_hour_use`` disagree on when a
-certificate's life ends; a registry that declares none has the timing checks
-skipped, with the reason, rather than judged under a guess (a false fail
-either way). Under the rolling readings the values agree and nothing is needed.
+certificate's life ends. A registry that declares none is judged under
+NOT_EXEMPT, what its validity declaration meant before the policy existed (the
+example registries keep passing unchanged). Under the rolling readings the
+values agree and nothing is needed.
 """
 
 from __future__ import annotations
@@ -47,12 +48,14 @@ def _run(adapter: ReferenceAdapter) -> dict[str, Any]:
     }
 
 
-def test_calendar_year_without_own_hour_use_skips_the_timing_checks_saying_why() -> None:
-    results = _run(_Undeclared())
+def test_calendar_year_without_own_hour_use_is_judged_strictly() -> None:
+    results = _run(_Undeclared(policies=Policies(own_hour_use=OwnHourUse.NOT_EXEMPT)))
     assert set(results) == set(TIMING)
-    for result in results.values():
-        assert result.status is Status.SKIP, (result.check_id, result.message)
-        assert "own_hour_use" in result.message
+    for check_id, result in results.items():
+        if check_id == TIMING[2]:  # nothing outlives its period: VAL-011 has nothing to judge
+            assert result.status is Status.SKIP and "NOT_EXEMPT" in result.message
+        else:
+            assert result.status is Status.PASS, (check_id, result.message)
 
 
 @pytest.mark.parametrize(

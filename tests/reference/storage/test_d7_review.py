@@ -346,3 +346,16 @@ def test_sd_gc_carries_the_original_gcs_disclosure_and_conversion_flags() -> Non
     sd_gc = w.reg.issuance(w.ok(IssueStorageGC(ISSUER, "SDR-2")).issuance_id)
     assert sd_gc is not None
     assert (sd_gc.disclosure, sd_gc.post_energy_carrier_conversion) == (False, True)
+
+
+def test_the_sdr_records_the_geographic_matching_type_of_its_inputs() -> None:
+    """D7: an SDR records the geographic-matching type; the SCR's attributes copy to it."""
+    from gc_conformance.reference.storage import sdr_to_plain
+
+    w, _ = ready()
+    sdr = w.book.sdr("SDR-2")
+    assert sdr is not None and sdr_to_plain(sdr, w.book)["sdr_geographic_matching_method"] is None
+    w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
+    sdr = w.book.sdr("SDR-2")
+    assert sdr is not None
+    assert sdr_to_plain(sdr, w.book)["sdr_geographic_matching_method"] == "SAME_BIDDING_ZONE"
