@@ -28,6 +28,9 @@ KNOWN_POLICIES = frozenset(
     {
         "rounding",
         "validity",
+        "own_hour_use",
+        "time_shift_scope",
+        "sd_gc_inputs",
         "capacity",
         "split_origin",
         "correction_deduction",

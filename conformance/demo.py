@@ -232,16 +232,17 @@ def run_demo(policies: Policies | None = None) -> DemoResult:
             _at(8),
         ),
         (
-            "year end: unused GCs expire (D8)",
+            # the calendar year, then the 12 months its own hour may still be matched
+            "validity over (D8, with its own-hour stretch): unused GCs expire",
             True,
             lambda: Expire(ISSUER),
-            _dt.datetime(2025, 1, 1, tzinfo=_dt.UTC),
+            _dt.datetime(2025, 4, 1, tzinfo=_dt.UTC),
         ),
         (
             "expired GCs cannot be sold",
             False,
             lambda: Transfer("green-supply", 5, "producer"),
-            _dt.datetime(2025, 1, 2, tzinfo=_dt.UTC),
+            _dt.datetime(2025, 4, 2, tzinfo=_dt.UTC),
         ),
     ]
     for title, expect, build, now in script:

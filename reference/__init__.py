@@ -106,10 +106,13 @@ from gc_conformance.reference.losses import (
 from gc_conformance.reference.policies import (
     CapacityPlausibility,
     CorrectionDeduction,
+    OwnHourUse,
     Policies,
     Rounding,
     RoundingCarry,
+    SdGcInputs,
     SplitOrigin,
+    TimeShiftScope,
     ValidityReading,
 )
 from gc_conformance.reference.registry import Registry, bundle_to_plain, issuance_to_plain
@@ -218,6 +221,7 @@ __all__ = [
     "MonthlyCap",
     "OpenAccount",
     "Outcome",
+    "OwnHourUse",
     "Policies",
     "Problem",
     "ProductionRecord",
@@ -233,6 +237,7 @@ __all__ = [
     "ReserveKind",
     "Rounding",
     "RoundingCarry",
+    "SdGcInputs",
     "SetEfficiencyFactor",
     "SplitOrigin",
     "StorageBook",
@@ -246,6 +251,7 @@ __all__ = [
     "SubmitProduction",
     "SubmitStorageData",
     "TimeShiftResult",
+    "TimeShiftScope",
     "Transfer",
     "ValidityReading",
     "Withdraw",

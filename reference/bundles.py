@@ -107,6 +107,10 @@ class Issuance:
     scr_ids: tuple[str, ...] = ()
     # --- GCs linked to EACs (configurations #2 and #3, D3) ---
     eac_ids: tuple[str, ...] = ()
+    # D8 own-hour exemption (policy own_hour_use): from this instant (the end of the GC's
+    # 12-month consumption period) to ``expiry`` the certificates may be cancelled only
+    # against consumption inside their own production interval; None: no such stretch
+    own_hour_only_from: _dt.datetime | None = None
 
     @property
     def quantity(self) -> int:

@@ -576,11 +576,14 @@ class LinkBook:
         result = value.issued
         assert result is not None
         if issue:
-            expiry = min([issuance.expiry] + [e.expiry for e in eacs if e.eac_id in dict(links)])
+            expiry, own_from = _capped_by_eacs(
+                (issuance.expiry, issuance.own_hour_only_from), eacs, links
+            )
             routed = attrs.evolve(
                 issuance,
                 range_end=issuance.range_start + issue - 1,
                 expiry=expiry,
+                own_hour_only_from=own_from,
                 eac_ids=tuple(e for e, _ in links),
                 transferable=transferable,
             )
@@ -743,7 +746,7 @@ class LinkBook:
             )
 
     def _same_device(self, device_id: object, meter_id: object) -> Device:
-        device = self._registry._known_device(device_id)
+        device = self._registry.known_device(device_id)
         eac_device = self.eac.device(device.device_id)
         if eac_device is None:
             raise _refuse(
@@ -762,10 +765,10 @@ class LinkBook:
     def _hour(self, device: Device, start: object, end: object, energy: object, now: Any) -> Any:
         interval = production_interval(start, end)
         metered = parse_energy(energy, "energy_wh")
-        self._registry._check_ended(interval, now)
-        self._registry._check_still_valid(interval, now)
-        self._registry._check_fresh_interval(device, interval)
-        self._registry._check_capacity(device, interval, metered)
+        self._registry.check_ended(interval, now)
+        self._registry.check_still_valid(interval, now)
+        self._registry.check_fresh_interval(device, interval)
+        self._registry.check_capacity(device, interval, metered)
         return interval, metered
 
     def _available(self, eac: Eac, taken: Mapping[str, int]) -> int:
@@ -831,10 +834,7 @@ class LinkBook:
         issue, links = self._draw(eacs, wanted, taken)
         issuance_id = bundle_id = None
         if issue:
-            expiry = min(
-                [registry.policies.validity.expiry(interval.end)]
-                + [e.expiry for e in eacs if e.eac_id in dict(links)]
-            )
+            expiry, own_from = _capped_by_eacs(registry.validity_bounds(interval.end), eacs, links)
             result = registry.plan_issuance(
                 device,
                 interval,
@@ -845,6 +845,7 @@ class LinkBook:
                 deducted=deducted,
                 attributes={
                     "expiry": expiry,
+                    "own_hour_only_from": own_from,
                     "eac_ids": tuple(e for e, _ in links),
                     "transferable": transferable,
                 },
@@ -886,7 +887,7 @@ class LinkBook:
 
     def _decide_issue_linked(self, cmd: IssueLinkedGcs, now: _dt.datetime) -> Any:
         self._preamble(2)
-        self._registry._require_issuer(cmd.actor)
+        self._registry.require_issuer(cmd.actor)
         if not self.eac.is_appointed(cmd.actor) or self.eac.account_of(cmd.actor) is None:
             raise _refuse(
                 ErrorCode.GC_ISSUER_NOT_APPOINTED,
@@ -931,7 +932,7 @@ class LinkBook:
     def _decide_cancel_linked(self, cmd: CancelLinkedGcs, now: _dt.datetime) -> Any:
         self._preamble(2)
         registry = self._registry
-        bundle = registry._current_bundle(cmd.bundle_id)
+        bundle = registry.current_bundle(cmd.bundle_id)
         eac_ids = tuple(e for e, _ in self._links.get(bundle.issuance_id, ()))
         if not eac_ids:
             raise _refuse(
@@ -939,7 +940,7 @@ class LinkBook:
                 "bundle_id",
                 f"bundle {bundle.bundle_id} is not backed by EACs of this platform",
             )
-        result, effects = registry._decide_cancel(
+        result, effects = registry.decide_cancel(
             Cancel(cmd.actor, cmd.bundle_id, cmd.beneficiary, quantity=cmd.quantity), now
         )
         request = EacCancelForGcs(registry.issuer.issuer_id, eac_ids)
@@ -948,7 +949,7 @@ class LinkBook:
     def _decide_convert(self, cmd: ConvertEacs, now: _dt.datetime) -> Any:
         self._preamble(2)
         device = self._same_device(cmd.device_id, cmd.meter_id)
-        account = self._registry._known_account(cmd.account_id, "account_id")
+        account = self._registry.known_account(cmd.account_id, "account_id")
         if account.holder_id != cmd.actor:
             raise _refuse(ErrorCode.NOT_OWNER, "account_id", f"{cmd.actor!r} does not hold it")
         if not isinstance(cmd.hours, tuple | list) or not cmd.hours:
@@ -1031,11 +1032,11 @@ class LinkBook:
     def _decide_issue_from_cancelled(self, cmd: IssueFromCancelledEacs, now: _dt.datetime) -> Any:
         self._preamble(3)
         registry = self._registry
-        registry._require_issuer(cmd.actor)
+        registry.require_issuer(cmd.actor)
         if not isinstance(cmd.beneficiary, str) or not cmd.beneficiary.strip():
             raise _refuse(ErrorCode.INVALID_FIELD, "beneficiary", "a beneficiary must be named")
         device = self._same_device(cmd.device_id, cmd.meter_id)
-        account = registry._known_account(cmd.account_id, "account_id")
+        account = registry.known_account(cmd.account_id, "account_id")
         interval, metered = self._hour(device, cmd.start, cmd.end, cmd.energy_wh, now)
         eacs = self._named_eacs(cmd.eac_ids)
         locations = set()
@@ -1196,3 +1197,17 @@ def accepted(outcome: Outcome[Any]) -> Any:
     if isinstance(outcome, Accepted):
         return outcome.value
     return outcome.unwrap()
+
+
+def _capped_by_eacs(
+    bounds: tuple[_dt.datetime, _dt.datetime | None],
+    eacs: Sequence[Any],
+    links: Sequence[tuple[str, int]],
+) -> tuple[_dt.datetime, _dt.datetime | None]:
+    """D8: a GC's validity never exceeds its EACs'; nor then does its own-hour stretch."""
+    linked = dict(links)
+    expiry = min([bounds[0]] + [e.expiry for e in eacs if e.eac_id in linked])
+    own_from = bounds[1]
+    if own_from is not None and own_from >= expiry:
+        own_from = None
+    return expiry, own_from

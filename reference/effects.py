@@ -56,6 +56,12 @@ class Issued:
             "transferable": iss.transferable,
             "is_storage": iss.is_storage,
             "deducted_wh": iss.deducted_wh,
+            # D8: from here to ``expiry`` only own-hour matching (policy own_hour_use)
+            **(
+                {"own_hour_only_from": format_timestamp(iss.own_hour_only_from)}
+                if iss.own_hour_only_from is not None
+                else {}
+            ),
         }
 
 
@@ -110,6 +116,14 @@ class StatusChanged:
         if self.cancellation is not None:
             plain["beneficiary"] = self.cancellation.beneficiary
             plain["purpose"] = self.cancellation.purpose.name
+            # D8: what a cancellation was matched to decides whether it needed the
+            # 12-month consumption period or only the GC's own hour; kept when named.
+            c = self.cancellation
+            if c.consumption_start is not None and c.consumption_end is not None:
+                plain["consumption_start"] = format_timestamp(c.consumption_start)
+                plain["consumption_end"] = format_timestamp(c.consumption_end)
+            if c.consumption_location is not None:
+                plain["consumption_location"] = c.consumption_location
         if self.claimant is not None:
             plain["claimant"] = self.claimant
         if self.locked_by_issuer:

@@ -119,6 +119,14 @@ class Device:
     labelling_scheme: str | None = None
     applicant_contact: str | None = None
     is_storage: bool = False  # a storage system is also registered as a production device (D6, D7)
+    # D5 flags its certificates carry (settable at registration; the seed's values by default)
+    disclosure: bool = True  # may be used to inform consumers of the origin of their energy
+    post_energy_carrier_conversion: bool = False  # the conversion tag
+    # further D6 registration data (optional: not every scheme collects them)
+    production_auxiliaries: str | None = None
+    convertible_energy_sources: tuple[str, ...] = ()  # every source it may convert (D6)
+    metering_diagram_reference: str | None = None  # the diagram of metering points
+    behind_the_meter_consumption_meter_ids: tuple[str, ...] = ()  # utility meter(s) it is behind
 
 
 @attrs.frozen

@@ -350,6 +350,9 @@ class _Replay:
         self.last_at: _dt.datetime | None = None
         self.last_at_text: Any = None
         self.expiries: list[tuple[_dt.datetime, int, Any]] = []  # a heap once a sweep runs
+        # issuance -> (end of its consumption period, its production interval): from then on
+        # only its own hour may be matched (D8 exemption, policy own_hour_use)
+        self.own_hour: dict[Any, tuple[_dt.datetime, tuple[_dt.datetime, _dt.datetime]]] = {}
         self.heap = False
         self.pushed = 0
         # --- production (risk 1) ---
@@ -451,6 +454,12 @@ class _Replay:
         expiry = self.stamps.get(raw) if type(raw) is str else None
         if expiry is None:
             expiry = self._expiry(raw, iid, bid)
+        own_from = e.get("own_hour_only_from")
+        if own_from is not None and interval is not None:
+            try:
+                self.own_hour[iid] = (self._stamp(own_from, "own_hour_only_from"), interval)
+            except ValueError as exc:
+                self.malformed(f"issuance {iid}: unreadable own_hour_only_from: {exc}", bid)
         if end < start:
             self.find(
                 Risk.CONSERVATION,
@@ -613,6 +622,33 @@ class _Replay:
                 bid,
             )
 
+    def _own_hour(self, e: Mapping[str, Any], live: _Live, bid: Any) -> None:
+        """D8: past its consumption period a GC is cancelled only against its own hour."""
+        own_from, (p_start, p_end) = self.own_hour[live.issuance_id]
+        at = self._now()
+        if at is None or at < own_from:
+            return
+        start, end = e.get("consumption_start"), e.get("consumption_end")
+        try:
+            inside = (
+                start is not None
+                and end is not None
+                and p_start <= self._stamp(start, "consumption_start")
+                and self._stamp(end, "consumption_end") <= p_end
+            )
+        except ValueError as exc:
+            self.malformed(f"cancellation of bundle {bid}: unreadable consumption period: {exc}")
+            return
+        if not inside:
+            named = "names no consumption period" if start is None else f"matches {start}/{end}"
+            self.find(
+                Risk.VALIDITY,
+                f"cancellation of bundle {bid} at {_fmt(at)}, after its consumption period ended "
+                f"({_fmt(own_from)}), {named}, not its own production interval "
+                f"{_fmt(p_start)}/{_fmt(p_end)}",
+                bid,
+            )
+
     def split(self, e: Mapping[str, Any]) -> None:
         pid = e["parent_id"]
         children = []
@@ -754,6 +790,8 @@ class _Replay:
             self.find(Risk.DOUBLE_IN_TRANSFER, f"bundle {bid} made live again from {old}", bid)
         if new in _NEEDS_VALIDITY:
             self._valid(live, bid, doing)
+            if new == "CANCELLED" and live.issuance_id in self.own_hour:
+                self._own_hour(e, live, bid)
         elif new == "EXPIRED":
             at = self._now()
             if at is not None and live.expiry is not None and at < live.expiry:

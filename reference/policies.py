@@ -119,6 +119,49 @@ class ValidityReading(enum.Enum):
         return production_start, expiry
 
 
+class OwnHourUse(enum.Enum):
+    """Whether a GC matched to its own production hour is bound by the 12-month period (D8).
+
+    D8 limits to "the same 12-month consumption period" only a GC that "is not
+    used for a matching claim for its own (sub-)hourly production period"; a
+    GC matched to its own hour is exempt. The standard gives the exemption no
+    end of its own (only the underlying EAC's validity, D8, bounds it), but a
+    register must end a certificate's life some time. Under CALENDAR_YEAR the
+    difference is real: December production reported, or matched, on or after
+    1 January would otherwise be refused though its own hour is the best match
+    it could ever serve. Under the rolling readings the period always runs at
+    least 12 months past production, so EXEMPT_12_MONTHS changes nothing there.
+    """
+
+    EXEMPT_12_MONTHS = (
+        "a GC may be issued, held, transferred and cancelled against consumption inside its own "
+        "production interval until 12 months after production, also past the end of its "
+        "consumption period; any other use ends with that period"
+    )
+    NOT_EXEMPT = (
+        "every use ends with the consumption period, own hour or not (the strict reading: "
+        "December production reported after the year's end is refused under CALENDAR_YEAR)"
+    )
+
+    def bounds(
+        self, validity: ValidityReading, production_end: _dt.datetime
+    ) -> tuple[_dt.datetime, _dt.datetime | None]:
+        """``(expiry, own_hour_only_from)`` for production ending at ``production_end``.
+
+        ``expiry`` is the first instant at which the GC serves no use at all
+        (the sweep expires it then); ``own_hour_only_from``, when not None, is
+        the end of its consumption period, from which it may be cancelled only
+        against consumption inside its own production interval.
+        """
+        period_end = validity.expiry(production_end)
+        if self is OwnHourUse.NOT_EXEMPT:
+            return period_end, None
+        own_hour_end = _add_months(production_end, 12)
+        if own_hour_end <= period_end:
+            return period_end, None
+        return own_hour_end, period_end
+
+
 def _add_months(moment: _dt.datetime, months: int) -> _dt.datetime:
     """Calendar month arithmetic; a day that does not exist clamps to the month's last day."""
     month_index = moment.month - 1 + months
@@ -197,6 +240,50 @@ class RoundingCarry(enum.Enum):
         return rounding.apply(energy_wh) - before, None
 
 
+class TimeShiftScope(enum.Enum):
+    """What a time-shift claim makes unavailable for further claims (D7).
+
+    D7: to claim that storage moved attributes from tc to td, "the GC from tc,
+    the SCR from tc, the SDR from td and the SD-GC from td" must all be made
+    unavailable for further use; D7 also says each unit of an SCR's energy is
+    allocated to an SDR only once. When one SCR is split across two SDRs
+    (400 + 500 Wh) each SDR's SD-GC rests on its own units of the SCR, and
+    whether the first claim uses up the whole record or only its units is
+    not settled. Both readings are available; neither lets a unit of energy
+    serve two claims.
+    """
+
+    ALLOCATED_UNITS = (
+        "a claim uses the Wh of the SDR, SCRs and GCs allocated to its SD-GC; another SDR's share "
+        "of the same SCR, or another part of a split SD-GC, serves its own claim"
+    )
+    WHOLE_RECORDS = (
+        "a claim uses the whole SDR, SCRs and GC bundles behind it; a second claim resting on any "
+        "of them is refused (TIME_SHIFT_ALREADY_CLAIMED)"
+    )
+
+
+class SdGcInputs(enum.Enum):
+    """When an SD-GC's inputs count as cancelled (D7).
+
+    D7: an SD-GC is issued "only after the GCs assigned to the SCRs allocated
+    to that SDR have been cancelled", with the volume of the SDR, and "the
+    attributes on the SCR copy to the SDR". An SCR only partly backed by
+    cancelled GCs (600 of 1000 Wh) carries attributes for part of its energy;
+    whether an SDR fed from it may get an SD-GC is not settled. Under both
+    readings no Wh of an SD-GC lacks a cancelled GC behind it.
+    """
+
+    FULLY_BACKED_SCRS = (
+        "every SCR allocated to the SDR is wholly backed by GCs cancelled for it (its attributes "
+        "copy to the SDR whole)"
+    )
+    BACKED_WH_FIRST = (
+        "an SCR's backed Wh (net of its share of losses) are allocated first: the SD-GC is issued "
+        "when the Wh its SDR got from each SCR lie within that SCR's backed part"
+    )
+
+
 @attrs.frozen
 class Policies:
     """The lifecycle policy values in force for one registry. Defaults follow the seed."""
@@ -207,6 +294,9 @@ class Policies:
     split_origin: SplitOrigin = SplitOrigin.FROM_START
     correction_deduction: CorrectionDeduction = CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
     rounding_carry: RoundingCarry = RoundingCarry.CARRY
+    own_hour_use: OwnHourUse = OwnHourUse.EXEMPT_12_MONTHS
+    time_shift_scope: TimeShiftScope = TimeShiftScope.ALLOCATED_UNITS
+    sd_gc_inputs: SdGcInputs = SdGcInputs.FULLY_BACKED_SCRS
 
     def round_reading(
         self, energy_wh: Decimal, remainder: Decimal, replacing: Decimal = _ZERO

@@ -232,7 +232,9 @@ class Registry:
         self._last_at: _dt.datetime | None = None
         # Caches of values computed while deciding (never state): equal inputs give equal
         # values, and sharing one object keeps a registry of millions of records small.
-        self._expiry_memo: tuple[Any, _dt.datetime, _dt.datetime] | None = None
+        self._expiry_memo: (
+            tuple[Any, _dt.datetime, tuple[_dt.datetime, _dt.datetime | None]] | None
+        ) = None
         self._date_memo: tuple[_dt.datetime, _dt.date] | None = None
         self._cancellation_memo: Cancellation | None = None
         self._appliers: dict[type, Callable[[Any], None]] = {
@@ -557,6 +559,105 @@ class Registry:
         for index in range(len(self._log_commands)):
             yield self._action(index)
 
+    # ------------------------------------------------------------------ the guard API of books
+    #
+    # The rules a book (storage, configurations) must apply on its own paths, each with one
+    # home here: a book calls these, never the private helpers behind them, so that sealing
+    # a rule in the registry seals it on every path (faulty registries override the private
+    # helpers, and these delegate to them). Each raises ``Refusal`` naming the field.
+
+    def require_issuer(self, actor: object) -> None:
+        """D2: only the GC Issuer acts."""
+        self._require_issuer(actor)
+
+    def known_account(self, account_id: object, field: str) -> Account:
+        return self._known_account(account_id, field)
+
+    def known_device(self, device_id: object) -> Device:
+        return self._known_device(device_id)
+
+    def current_bundle(self, bundle_id: object) -> Bundle:
+        """A bundle that exists and was not split (act on its children instead)."""
+        return self._current_bundle(bundle_id)
+
+    def owned_bundle(self, actor: object, bundle_id: object) -> Bundle:
+        """A current bundle in an account ``actor`` holds."""
+        return self._owned_bundle(actor, bundle_id)
+
+    def require_status(self, bundle: Bundle, *allowed: BundleStatus) -> None:
+        self._require_status(bundle, *allowed)
+
+    def require_valid_at(self, bundle: Bundle, now: _dt.datetime) -> None:
+        """D8: the bundle's validity has not ended at ``now``."""
+        self._require_valid_at(bundle, now)
+
+    def require_exempt_use(
+        self, bundle: Bundle, action: str, beneficiary: str | None = None
+    ) -> None:
+        """D2: an issuer's exempt account serves only its purpose."""
+        self._require_exempt_use(bundle, action, beneficiary)
+
+    def require_claimable(self, bundle: Bundle, claimant: str) -> None:
+        """D4 risk 5/6: a bundle is claimed once, after its cancellation, by its beneficiary.
+
+        The one home of the claim refusals: a plain claim and a storage time-shift
+        claim both come here.
+        """
+        if bundle.status is BundleStatus.CLAIMED:
+            raise _Refuse(
+                ErrorCode.ALREADY_CLAIMED, "bundle_id", f"bundle {bundle.bundle_id} was claimed"
+            )
+        if bundle.status is not BundleStatus.CANCELLED:
+            raise _Refuse(
+                ErrorCode.NOT_CANCELLED,
+                "bundle_id",
+                f"bundle {bundle.bundle_id} is {bundle.status.name}; only CANCELLED bundles can be claimed",
+            )
+        assert bundle.cancellation is not None
+        if claimant != bundle.cancellation.beneficiary:
+            raise _Refuse(
+                ErrorCode.BENEFICIARY_MISMATCH,
+                "claimant",
+                f"cancelled for {bundle.cancellation.beneficiary!r}, claimed by {claimant!r}",
+            )
+
+    def optional_quantity(self, value: object, bundle: Bundle | None = None) -> int | None:
+        """A partial operation's quantity: a positive whole Wh, at most the bundle's."""
+        return self._optional_quantity(value, bundle)
+
+    def carve(
+        self, bundle: Bundle, quantity: int | None, effects: list[Effect]
+    ) -> tuple[int, int | None]:
+        """Plan the split isolating ``quantity`` Wh of ``bundle``: ``(acted_on, remainder)``."""
+        return self._carve(bundle, quantity, effects)
+
+    def check_ended(self, interval: Interval, now: _dt.datetime) -> None:
+        """An interval is reported only once it has ended."""
+        self._check_ended(interval, now)
+
+    def check_fresh_interval(self, device: Device, interval: Interval) -> None:
+        """D4 risk 1: a device's interval is recognised once."""
+        self._check_fresh_interval(device, interval)
+
+    def check_still_valid(self, interval: Interval, now: _dt.datetime) -> None:
+        """D8: nothing is issued already past its validity."""
+        self._check_still_valid(interval, now)
+
+    def check_capacity(self, device: Device, interval: Interval, energy: Decimal) -> None:
+        self._check_capacity(device, interval, energy)
+
+    def issuance_record(self, issuance_id: int) -> Issuance:
+        """An issuance the registry made (a book holding its ID)."""
+        return self._issuances[issuance_id]
+
+    def decide_register_device(self, cmd: RegisterDevice, now: _dt.datetime) -> _Decision:
+        """The core registration of a device (a book registering a kind of device extends it)."""
+        return self._decide_register_device(cmd, now)
+
+    def decide_cancel(self, cmd: Cancel, now: _dt.datetime) -> _Decision:
+        """The core cancellation (a book cancelling through a link extends it)."""
+        return self._decide_cancel(cmd, now)
+
     # ------------------------------------------------------------------ shared checks
 
     def _require_issuer(self, actor: object) -> None:
@@ -634,18 +735,47 @@ class Registry:
                 f"({self.policies.validity.name})",
             )
 
-    def _require_consumption_in_validity(self, bundle: Bundle, period: Interval) -> None:
-        """D8: the consumption period a GC is cancelled against lies within its validity."""
+    def _require_consumption_in_validity(
+        self, bundle: Bundle, period: Interval | None, now: _dt.datetime
+    ) -> None:
+        """D8: the consumption period a GC is cancelled against lies within its validity.
+
+        Consumption inside the GC's own production interval is always within it
+        (until ``expiry``): D8 binds to the 12-month consumption period only a
+        GC not matched to its own hour. Past that period (``own_hour_only_from``,
+        policy ``own_hour_use``) the cancellation must name its own hour.
+        """
         issuance = self._issuances[bundle.issuance_id]
+        own_hour = (
+            period is not None
+            and issuance.production_start <= period.start
+            and period.end <= issuance.production_end
+        )
+        own_from = issuance.own_hour_only_from
+        if own_from is not None and now >= own_from and not own_hour:
+            raise _Refuse(
+                ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
+                "consumption_period",
+                f"the consumption period of bundle {bundle.bundle_id} ended at "
+                f"{format_timestamp(own_from)} ({self.policies.validity.name}); until "
+                f"{format_timestamp(issuance.expiry)} it may be cancelled only against "
+                f"consumption inside its own production interval "
+                f"{format_timestamp(issuance.production_start)}/"
+                f"{format_timestamp(issuance.production_end)} "
+                f"(own_hour_use {self.policies.own_hour_use.name})",
+            )
+        if period is None or own_hour:
+            return
         first, _ = self.policies.validity.consumption_window(
             issuance.production_start, issuance.production_end
         )
-        if period.start < first or period.end > issuance.expiry:
+        period_end = issuance.expiry if own_from is None else own_from
+        if period.start < first or period.end > period_end:
             raise _Refuse(
                 ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
                 "consumption_period",
                 f"{period} is outside {format_timestamp(first)}/"
-                f"{format_timestamp(issuance.expiry)}, the consumption period of bundle "
+                f"{format_timestamp(period_end)}, the consumption period of bundle "
                 f"{bundle.bundle_id} ({self.policies.validity.name})",
             )
 
@@ -782,6 +912,18 @@ class Registry:
             raise _Refuse(ErrorCode.INVALID_DATE, "device.operational_date", "must be a date")
         if not isinstance(device.gross_or_net, GrossOrNet):
             raise _Refuse(ErrorCode.INVALID_FIELD, "device.gross_or_net", "must be GROSS or NET")
+        for name in ("disclosure", "post_energy_carrier_conversion"):
+            if not isinstance(getattr(device, name), bool):
+                raise _Refuse(ErrorCode.INVALID_FIELD, f"device.{name}", "must be true or false")
+        for name in ("production_auxiliaries", "metering_diagram_reference"):
+            if getattr(device, name) is not None:
+                require_text(getattr(device, name), f"device.{name}")
+        for name in ("convertible_energy_sources", "behind_the_meter_consumption_meter_ids"):
+            values = getattr(device, name)
+            if not isinstance(values, tuple):
+                raise _Refuse(ErrorCode.INVALID_FIELD, f"device.{name}", "must be a list of texts")
+            for index, value in enumerate(values):
+                require_text(value, f"device.{name}[{index}]")
         self._require_issuer(cmd.actor)
         if device.device_id in self._devices:
             raise _Refuse(
@@ -834,17 +976,24 @@ class Registry:
             )
 
     def _expiry(self, production_end: _dt.datetime) -> _dt.datetime:
-        """The validity policy's expiry for production ending at ``production_end``.
+        """The first instant at which GCs produced up to ``production_end`` serve no use (D8)."""
+        return self.validity_bounds(production_end)[0]
 
-        Remembers the last answer: readings of many devices for one hour share it.
+    def validity_bounds(
+        self, production_end: _dt.datetime
+    ) -> tuple[_dt.datetime, _dt.datetime | None]:
+        """``(expiry, own_hour_only_from)`` under the ``validity`` and ``own_hour_use`` policies.
+
+        See :meth:`OwnHourUse.bounds`. Remembers the last answer: readings of
+        many devices for one hour share it.
         """
-        validity = self.policies.validity
+        policies = self.policies
         memo = self._expiry_memo
-        if memo is not None and memo[0] is validity and _same_instant(memo[1], production_end):
+        if memo is not None and memo[0] is policies and _same_instant(memo[1], production_end):
             return memo[2]
-        expiry = validity.expiry(production_end)
-        self._expiry_memo = (validity, production_end, expiry)
-        return expiry
+        bounds = policies.own_hour_use.bounds(policies.validity, production_end)
+        self._expiry_memo = (policies, production_end, bounds)
+        return bounds
 
     def _check_still_valid(self, interval: Interval, now: _dt.datetime) -> None:
         """D8: refuse to issue certificates whose validity would already have ended at ``now``."""
@@ -901,6 +1050,7 @@ class Registry:
             issuance_date = now.date()
             self._date_memo = (now, issuance_date)
         issuer = self.issuer
+        expiry, own_hour_only_from = self.validity_bounds(interval.end)
         if attributes:
             build: Callable[..., Issuance] = _issuance_with(attributes)
         else:
@@ -914,7 +1064,8 @@ class Registry:
             range_start=range_start,
             range_end=range_start + quantity - 1,
             issuance_date=issuance_date,
-            expiry=self._expiry(interval.end),
+            expiry=expiry,
+            own_hour_only_from=own_hour_only_from,
             energy_source=device.energy_source,
             technology_type=device.technology_type,
             device_name=device.device_name,
@@ -925,6 +1076,8 @@ class Registry:
             issuer_id=issuer.issuer_id,
             registry_configuration=issuer.configuration,
             is_storage=device.is_storage,
+            disclosure=device.disclosure,
+            post_energy_carrier_conversion=device.post_energy_carrier_conversion,
             issue_market_zone=device.issue_market_zone,
             connected_grid=device.grid,
             support_received=device.support_received,
@@ -1171,8 +1324,7 @@ class Registry:
         self._require_exempt_use(bundle, "cancel", beneficiary)
         self._require_status(bundle, BundleStatus.ACTIVE)
         self._require_valid_at(bundle, now)
-        if period is not None:
-            self._require_consumption_in_validity(bundle, period)
+        self._require_consumption_in_validity(bundle, period, now)
         self._optional_quantity(quantity, bundle)
         cancellation = self._cancellation(
             beneficiary,
@@ -1228,23 +1380,8 @@ class Registry:
         quantity = self._optional_quantity(cmd.quantity)
         claimant = require_text(cmd.claimant, "claimant")
         bundle = self._owned_bundle(cmd.actor, cmd.bundle_id)
-        if bundle.status is BundleStatus.CLAIMED:
-            raise _Refuse(
-                ErrorCode.ALREADY_CLAIMED, "bundle_id", f"bundle {bundle.bundle_id} was claimed"
-            )
-        if bundle.status is not BundleStatus.CANCELLED:
-            raise _Refuse(
-                ErrorCode.NOT_CANCELLED,
-                "bundle_id",
-                f"bundle {bundle.bundle_id} is {bundle.status.name}; only CANCELLED bundles can be claimed",
-            )
+        self.require_claimable(bundle, claimant)
         assert bundle.cancellation is not None
-        if claimant != bundle.cancellation.beneficiary:
-            raise _Refuse(
-                ErrorCode.BENEFICIARY_MISMATCH,
-                "claimant",
-                f"cancelled for {bundle.cancellation.beneficiary!r}, claimed by {claimant!r}",
-            )
         self._optional_quantity(quantity, bundle)
         effects: list[Effect] = []
         part, rest = self._carve(bundle, quantity, effects)

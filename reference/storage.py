@@ -67,7 +67,13 @@ from gc_conformance.reference.losses import (
     interval_losses,
     net_after_factor,
 )
-from gc_conformance.reference.policies import EnergyInput, parse_energy, parse_quantity
+from gc_conformance.reference.policies import (
+    EnergyInput,
+    SdGcInputs,
+    TimeShiftScope,
+    parse_energy,
+    parse_quantity,
+)
 from gc_conformance.reference.timestamps import (
     Interval,
     format_timestamp,
@@ -140,7 +146,7 @@ class StorageChargeRecord:
     allocated_wh: int = 0
     # (sdr_id, Wh), in allocation order; a tuple given here becomes an AllocationLog
     allocations: AllocationLog = attrs.field(factory=AllocationLog, converter=allocation_log)
-    time_shift_claim: str | None = None
+    time_shift_claims: tuple[str, ...] = ()  # the claims resting on (part of) this charge
 
     @property
     def covered_wh(self) -> int:
@@ -189,7 +195,8 @@ class StorageDischargeRecord:
     sd_gc_issuance_id: int | None = None
     sd_gc_bundle_id: int | None = None
     unknown_beneficiary: bool = False
-    time_shift_claim: str | None = None
+    time_shift_claims: tuple[str, ...] = ()  # the claims on (parts of) this SDR's SD-GC
+    time_shift_claimed_wh: int = 0  # their Wh: never more than the discharge (D7)
 
     @property
     def unallocated_wh(self) -> int:
@@ -551,12 +558,14 @@ class TimeShiftClaimed:
     scr_ids: tuple[str, ...]
     gc_bundle_ids: tuple[int, ...]
     claimant: str
+    wh: int = 0  # the claimed SD-GC bundle's Wh: the SDR's (and its inputs') share it uses
 
     def to_plain(self) -> dict[str, Any]:
         return {
             "effect": "time_shift_claim",
             "claim_id": self.claim_id,
             "bundle_id": self.bundle_id,
+            "wh": self.wh,
             "sdr_allocation_id": self.sdr_id,
             "scr_ids": list(self.scr_ids),
             "gc_bundle_ids": list(self.gc_bundle_ids),
@@ -711,7 +720,9 @@ class StorageBook:
         return storage
 
     def _operator(self, storage: StorageDevice) -> str:
-        return self._registry._accounts[storage.account_id].holder_id
+        account = self._registry.account(storage.account_id)
+        assert account is not None  # registered with a known account
+        return account.holder_id
 
     def _require_operator_or_issuer(self, actor: object, storage: StorageDevice) -> None:
         if actor not in (self._operator(storage), self._registry.issuer.issuer_id):
@@ -747,7 +758,7 @@ class StorageBook:
 
     def _decide_register(self, cmd: RegisterStorage, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         device = cmd.device
         if not isinstance(device, Device):
             raise _refuse(ErrorCode.INVALID_FIELD, "device", "expected a Device record")
@@ -770,7 +781,7 @@ class StorageBook:
             )
         method = _enum(AllocationMethod, cmd.allocation_method, "allocation_method")
         loss = _enum(LossMethod, cmd.loss_method, "loss_method")
-        value, effects = reg._decide_register_device(RegisterDevice(cmd.actor, device), now)
+        value, effects = reg.decide_register_device(RegisterDevice(cmd.actor, device), now)
         storage = StorageDevice(
             device.device_id,
             device.account_id,
@@ -802,7 +813,7 @@ class StorageBook:
 
     def _decide_submit(self, cmd: SubmitStorageData, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         storage = self._storage(cmd.storage_id)
         if cmd.meter_id != storage.meter_id:
             raise _refuse(
@@ -838,7 +849,7 @@ class StorageBook:
                 "energy_wh",
                 "charging and discharging intervals carry energy; idle ones carry none",
             )
-        reg._check_ended(interval, now)
+        reg.check_ended(interval, now)
         track = self._tracks[storage.storage_id]
         if track.last_end is not None and interval.start < track.last_end:
             raise _refuse(
@@ -937,7 +948,7 @@ class StorageBook:
 
     def _decide_cancel_for_charge(self, cmd: CancelForCharge, now: _dt.datetime) -> Decision:
         reg = self._registry
-        quantity = reg._optional_quantity(cmd.quantity)
+        quantity = reg.optional_quantity(cmd.quantity)
         matching = require_text(cmd.geographic_matching, "geographic_matching")
         scr = self._scr(cmd.scr_id)
         storage = self._storages[scr.storage_id]
@@ -947,14 +958,14 @@ class StorageBook:
                 "actor",
                 f"only the operator of {storage.storage_id!r} cancels GCs for its charging",
             )
-        bundle = reg._owned_bundle(cmd.actor, cmd.bundle_id)
+        bundle = reg.owned_bundle(cmd.actor, cmd.bundle_id)
         # D2: the issuer's exempt accounts cancel only for the issuer itself (or never),
         # for storage charging as for anything else.
-        reg._require_exempt_use(bundle, "cancel", storage.storage_id)
-        reg._require_status(bundle, BundleStatus.ACTIVE)
-        reg._require_valid_at(bundle, now)
-        reg._optional_quantity(quantity, bundle)
-        issuance = reg._issuances[bundle.issuance_id]
+        reg.require_exempt_use(bundle, "cancel", storage.storage_id)
+        reg.require_status(bundle, BundleStatus.ACTIVE)
+        reg.require_valid_at(bundle, now)
+        reg.optional_quantity(quantity, bundle)
+        issuance = reg.issuance_record(bundle.issuance_id)
         if (issuance.production_start, issuance.production_end) != (
             scr.charging_start,
             scr.charging_end,
@@ -977,7 +988,7 @@ class StorageBook:
                 f"backed by GCs; {take} Wh more would exceed it",
             )
         effects: list[Any] = []
-        part, rest = reg._carve(bundle, quantity, effects)
+        part, rest = reg.carve(bundle, quantity, effects)
         if part == bundle.bundle_id:
             start, end = bundle.range_start, bundle.range_end
         else:
@@ -1017,7 +1028,7 @@ class StorageBook:
 
     def _decide_efficiency_factor(self, cmd: SetEfficiencyFactor, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         storage = self._storage(cmd.storage_id)
         if storage.loss_method is not LossMethod.EFFICIENCY_FACTOR:
             raise _refuse(
@@ -1183,10 +1194,10 @@ class StorageBook:
 
     def _decide_issue(self, cmd: IssueStorageGC, now: _dt.datetime) -> Decision:
         reg = self._registry
-        reg._require_issuer(cmd.actor)
+        reg.require_issuer(cmd.actor)
         sdr = self._sdr(cmd.sdr_id)
         self._require_unused(sdr)
-        expiry = reg.policies.validity.expiry(sdr.discharging_end)
+        expiry = reg.validity_bounds(sdr.discharging_end)[0]
         if now >= expiry:
             # D8, as for production: no certificate is issued already past its validity.
             raise _refuse(
@@ -1205,18 +1216,14 @@ class StorageBook:
         # Each SCR once, even when it gave to this SDR in several allocations.
         scrs = [self._scrs[scr_id] for scr_id in dict.fromkeys(i for i, _ in sdr.allocations)]
         for scr in scrs:
-            if scr.covered_wh != scr.charging_energy:
-                raise _refuse(
-                    ErrorCode.INPUTS_NOT_CANCELLED,
-                    "sdr_id",
-                    f"SCR {scr.scr_id} charged {scr.charging_energy} Wh but only {scr.covered_wh} Wh "
-                    "of GCs were cancelled for it",
-                )
+            self._require_backed(scr, sdr, reg.policies.sd_gc_inputs)
         storage = self._storages[sdr.storage_id]
-        device = reg._devices[storage.storage_id]
+        device = reg.known_device(storage.storage_id)
         sources = [s for scr in scrs for s in scr.sources]
-        originals = [reg._issuances[i] for i in dict.fromkeys(s.gc_issuance_id for s in sources)]
-        first = reg._issuances[sources[0].gc_issuance_id]
+        originals = [
+            reg.issuance_record(i) for i in dict.fromkeys(s.gc_issuance_id for s in sources)
+        ]
+        first = reg.issuance_record(sources[0].gc_issuance_id)
         track = self._tracks[storage.storage_id]
         if storage.loss_method is LossMethod.EFFICIENCY_FACTOR and track.factor is not None:
             factor = float(track.factor.value)
@@ -1235,6 +1242,11 @@ class StorageBook:
             # D7: the D5 attributes are those of the original production device, carried
             # from the cancelled GCs, not the storage system's own
             "support_received": _join(i.support_received for i in originals if i.support_received),
+            # D5 flags, carried from the cancelled GCs: disclosable only if all of them are
+            "disclosure": all(i.disclosure for i in originals),
+            "post_energy_carrier_conversion": any(
+                i.post_energy_carrier_conversion for i in originals
+            ),
             "is_storage": True,
             "storage_id": storage.storage_id,
             "storage_device_location": storage.location,
@@ -1245,10 +1257,9 @@ class StorageBook:
             "scr_ids": scr_ids,
         }
         effects: list[Any] = []
-        issued = reg._plan_issuance(
+        issued = reg.plan_issuance(
             device,
             Interval(sdr.discharging_start, sdr.discharging_end),
-            reg._next_certificate_id,
             sdr.discharge_energy,
             now,
             effects,
@@ -1263,6 +1274,38 @@ class StorageBook:
         return StorageGCResult(
             sdr.sdr_id, issued.issuance_id, issued.bundle_id, sdr.discharge_energy
         ), effects
+
+    @staticmethod
+    def _require_backed(
+        scr: StorageChargeRecord, sdr: StorageDischargeRecord, inputs: SdGcInputs
+    ) -> None:
+        """D7: the SDR's energy from ``scr`` has GCs cancelled behind it (policy ``sd_gc_inputs``)."""
+        if scr.covered_wh == scr.charging_energy:
+            return
+        if inputs is SdGcInputs.BACKED_WH_FIRST and scr.loss_wh is not None:
+            # The backed Wh go first: everything ``scr`` gave up to and including its last
+            # allocation to this SDR lies within covered x net / charge (exactly, no rounding).
+            given = through = 0
+            for sdr_id, wh in scr.allocations:
+                given += wh
+                if sdr_id == sdr.sdr_id:
+                    through = given
+            net = scr.charging_energy - scr.loss_wh
+            if through * scr.charging_energy <= scr.covered_wh * net:
+                return
+            raise _refuse(
+                ErrorCode.INPUTS_NOT_CANCELLED,
+                "sdr_id",
+                f"SCR {scr.scr_id} gave {through} Wh up to SDR {sdr.sdr_id}, beyond its backed "
+                f"part ({scr.covered_wh} of {scr.charging_energy} Wh charged backed by cancelled "
+                f"GCs, {net} Wh net; sd_gc_inputs {inputs.name})",
+            )
+        raise _refuse(
+            ErrorCode.INPUTS_NOT_CANCELLED,
+            "sdr_id",
+            f"SCR {scr.scr_id} charged {scr.charging_energy} Wh but only {scr.covered_wh} Wh "
+            f"of GCs were cancelled for it (sd_gc_inputs {inputs.name})",
+        )
 
     def _decide_unknown_beneficiary(
         self, cmd: AssignUnknownBeneficiary, now: _dt.datetime
@@ -1284,7 +1327,7 @@ class StorageBook:
     def _decide_time_shift(self, cmd: ClaimTimeShift, now: _dt.datetime) -> Decision:
         reg = self._registry
         claimant = require_text(cmd.claimant, "claimant")
-        bundle = reg._owned_bundle(cmd.actor, cmd.bundle_id)
+        bundle = reg.owned_bundle(cmd.actor, cmd.bundle_id)
         sdr_id = self._sdr_by_issuance.get(bundle.issuance_id)
         if sdr_id is None:
             raise _refuse(
@@ -1292,31 +1335,24 @@ class StorageBook:
                 "bundle_id",
                 f"bundle {bundle.bundle_id} was not issued from a storage discharge",
             )
-        if bundle.status is BundleStatus.CLAIMED:
-            raise _refuse(
-                ErrorCode.ALREADY_CLAIMED, "bundle_id", f"bundle {bundle.bundle_id} was claimed"
-            )
-        if bundle.status is not BundleStatus.CANCELLED:
-            raise _refuse(
-                ErrorCode.NOT_CANCELLED,
-                "bundle_id",
-                f"bundle {bundle.bundle_id} is {bundle.status.name}; cancel it for the claimant first",
-            )
+        reg.require_claimable(bundle, claimant)
         assert bundle.cancellation is not None
-        if claimant != bundle.cancellation.beneficiary:
-            raise _refuse(
-                ErrorCode.BENEFICIARY_MISMATCH,
-                "claimant",
-                f"cancelled for {bundle.cancellation.beneficiary!r}, claimed by {claimant!r}",
-            )
         sdr = self._sdrs[sdr_id]
         scrs = [self._scrs[i] for i in dict.fromkeys(i for i, _ in sdr.allocations)]
         gc_bundles = tuple(s.bundle_id for scr in scrs for s in scr.sources)
-        used = (
-            [f"SDR {sdr.sdr_id}"] * (sdr.time_shift_claim is not None)
-            + [f"SCR {s.scr_id}" for s in scrs if s.time_shift_claim is not None]
-            + [f"GC bundle {b}" for b in gc_bundles if b in self._claimed_gc_bundles]
-        )
+        wh = bundle.quantity
+        if reg.policies.time_shift_scope is TimeShiftScope.WHOLE_RECORDS:
+            used = (
+                [f"SDR {sdr.sdr_id}"] * bool(sdr.time_shift_claims)
+                + [f"SCR {s.scr_id}" for s in scrs if s.time_shift_claims]
+                + [f"GC bundle {b}" for b in gc_bundles if b in self._claimed_gc_bundles]
+            )
+        else:
+            # ALLOCATED_UNITS: each Wh of an SCR went to one SDR only (D7), so the SDR's
+            # claimed Wh bound its inputs' too; another SDR's share is another claim's.
+            used = [
+                f"SDR {sdr.sdr_id} ({sdr.time_shift_claimed_wh} of its {sdr.discharge_energy} Wh)"
+            ] * (sdr.time_shift_claimed_wh + wh > sdr.discharge_energy)
         if used:
             raise _refuse(
                 ErrorCode.TIME_SHIFT_ALREADY_CLAIMED,
@@ -1339,6 +1375,7 @@ class StorageBook:
                 tuple(s.scr_id for s in scrs),
                 gc_bundles,
                 claimant,
+                wh,
             ),
         ]
         return TimeShiftResult(
@@ -1423,10 +1460,15 @@ class StorageBook:
             self._sdrs[sdr.sdr_id] = attrs.evolve(sdr, unknown_beneficiary=True)
         elif isinstance(effect, TimeShiftClaimed):
             sdr = self._sdrs[effect.sdr_id]
-            self._sdrs[sdr.sdr_id] = attrs.evolve(sdr, time_shift_claim=effect.claim_id)
+            self._sdrs[sdr.sdr_id] = attrs.evolve(
+                sdr,
+                time_shift_claims=(*sdr.time_shift_claims, effect.claim_id),
+                time_shift_claimed_wh=sdr.time_shift_claimed_wh + effect.wh,
+            )
             for scr_id in effect.scr_ids:
+                scr = self._scrs[scr_id]
                 self._scrs[scr_id] = attrs.evolve(
-                    self._scrs[scr_id], time_shift_claim=effect.claim_id
+                    scr, time_shift_claims=(*scr.time_shift_claims, effect.claim_id)
                 )
             self._claimed_gc_bundles.update(effect.gc_bundle_ids)
             self._claims[effect.claim_id] = effect
@@ -1541,7 +1583,8 @@ def scr_to_plain(scr: StorageChargeRecord) -> dict[str, Any]:
 
 
 def sdr_to_plain(sdr: StorageDischargeRecord, book: StorageBook) -> dict[str, Any]:
-    sources = [book._scrs[i].charging_energy_source for i, _ in sdr.allocations]
+    scrs = [book._scrs[i] for i in dict.fromkeys(i for i, _ in sdr.allocations)]
+    sources = [scr.charging_energy_source for scr in scrs]
     return {
         "sdr_allocation_id": sdr.sdr_id,
         "device_id": sdr.storage_id,
@@ -1550,6 +1593,11 @@ def sdr_to_plain(sdr: StorageDischargeRecord, book: StorageBook) -> dict[str, An
         "discharging_end_datetime": _ts(sdr.discharging_end),
         "discharge_energy": sdr.discharge_energy,
         "charging_energy_source": _join(s for s in sources if s),
+        # D7: the SDR records the geographic-matching type; the SCR's attributes copy to it,
+        # so it is that of the input GCs' cancellations (None while nothing is allocated)
+        "sdr_geographic_matching_method": _join(
+            m for m in (scr.scr_geographic_matching_method for scr in scrs) if m
+        ),
         "scr_allocation_methodology": sdr.scr_allocation_methodology.name,
         "efficiency_factor_methodology": sdr.efficiency_factor_methodology.name,
         "scr_allocation_id": sdr.allocations[0][0] if sdr.allocations else None,

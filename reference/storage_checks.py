@@ -15,17 +15,24 @@ Findings (each names a :class:`~.invariants.Risk`):
   its charge, or an SCR counts other Wh of a bundle than the bundle holds; an
   SD-GC larger than its SDR or its SDR's allocated Wh, or an SD-GC issuance of
   another size than the SD-GC record says
-* STORAGE_LINEAGE         an SD-GC whose SCRs were not fully backed by GCs
-  cancelled for storage; a second SD-GC (or an unknown beneficiary) for one SDR;
+* STORAGE_LINEAGE         an SD-GC for Wh of an SCR beyond its part backed by GCs
+  cancelled for storage (its backed Wh, net of losses, counted as allocated first:
+  what both readings of the model's ``sd_gc_inputs`` allow); a second SD-GC (or an unknown beneficiary) for one SDR;
   a storage-system issuance not made from an SDR, or an SD-GC issued for another
   device than the SDR's storage system; an allocation from a charge that ended
   after the discharge began, from a charge whose losses were not yet calculated,
   or between two storage systems; GCs backing an SCR that were not produced in
   its interval; a time-shift claim on a bundle that is not its SDR's SD-GC;
   references to unknown records
-* DOUBLE_USE              a GC bundle backing two SCRs, or a bundle, SCR, SDR or
-  SD-GC serving two time-shift claims (the SCRs and GC bundles behind a claim
-  are those the history allocated to its SDR, whatever the claim lists)
+* DOUBLE_USE              a GC bundle backing two SCRs, an SD-GC bundle serving two
+  time-shift claims, or an SDR whose time-shift claims add up to more Wh than it
+  discharged. A claim uses the Wh of its SD-GC bundle, and with them the matching
+  share of the SCRs and GCs the history allocated to its SDR (D7: each Wh of an
+  SCR goes to one SDR only), so bounding each SDR bounds its inputs: one SCR split
+  across two SDRs serves a claim through each, which is no double use (the
+  model's ``time_shift_scope`` WHOLE_RECORDS refuses the second, a stricter
+  reading, not a double-counting rule). A claim listing SCRs or GC bundles that
+  are not behind its SDR is a STORAGE_LINEAGE finding.
 * DOUBLE_DISCLOSURE       a storage cancellation that also backs a consumption
   claim (the core checker flags the claim itself)
 """
@@ -70,12 +77,7 @@ class StorageReplay:
         self.charge_bundles: dict[Any, Any] = {}  # bundle -> SCR it backs
         self.sd_gc_issuances: set[Any] = set()
         self.sd_gcs: list[tuple[Any, Any, int, Any]] = []  # (issuance, SDR, Wh, action)
-        self.claimed: dict[str, set[Any]] = {
-            "bundle": set(),
-            "scr": set(),
-            "sdr": set(),
-            "gc": set(),
-        }
+        self.claimed_bundles: set[Any] = set()  # SD-GC bundles that served a time-shift claim
 
     @staticmethod
     def _find(replay: Any, risk: str, message: str, bundle_id: Any = None) -> None:
@@ -103,6 +105,7 @@ class StorageReplay:
                 "end": e["charging_end_datetime"],
                 "storage": e.get("storage_id"),
                 "bundles": [],
+                "given": [],  # (SDR, Wh) in allocation order
             }
             graph.add_node(scr_node(sid), charging_energy=int(e["charging_energy"]))
         elif kind == "sdr":
@@ -117,6 +120,7 @@ class StorageReplay:
                 "scrs": [],
                 "used": None,
                 "sd_gc": None,
+                "claimed": 0,
             }
             graph.add_node(sdr_node(did), discharge_energy=int(e["discharge_energy"]))
         elif kind == "storage_loss":
@@ -255,6 +259,7 @@ class StorageReplay:
                 f"SCR {sid} allocated to SDR {did} before its losses were calculated",
             )
         scr["allocated"] += wh
+        scr["given"].append((did, wh))
         sdr["allocated"] += wh
         sdr["scrs"].append(sid)
         self._check_scr(replay, sid, scr)
@@ -300,52 +305,72 @@ class StorageReplay:
             )
         for sid in dict.fromkeys(sdr["scrs"]):
             scr = self.scrs[sid]
-            if scr["covered"] != scr["charge"]:
+            if scr["covered"] == scr["charge"]:
+                continue
+            # D7: no Wh of an SD-GC without a cancelled GC behind it. Both readings of the
+            # model's sd_gc_inputs meet this: the SCR's backed Wh (net of its share of losses)
+            # go first, and what it gave up to this SDR lies within them.
+            through = given = 0
+            for did_given, wh in scr["given"]:
+                given += wh
+                if did_given == did:
+                    through = given
+            net = scr["charge"] - scr["loss"]
+            if through * scr["charge"] > scr["covered"] * net:
                 self._find(
                     replay,
                     "STORAGE_LINEAGE",
-                    f"SD-GC {iid} issued while SCR {sid} had {scr['covered']} of {scr['charge']} Wh "
-                    "backed by GCs cancelled for storage",
+                    f"SD-GC {iid} issued while SCR {sid} gave {through} Wh up to SDR {did}, "
+                    f"beyond its backed part ({scr['covered']} of {scr['charge']} Wh charged "
+                    f"backed by GCs cancelled for storage, {net} Wh net)",
                 )
         if not sdr["scrs"]:
             self._find(replay, "STORAGE_LINEAGE", f"SD-GC {iid} issued from SDR {did} with no SCRs")
         replay.graph.add_edge(sdr_node(did), issuance_node(iid), kind="sd_gc", wh=quantity)
 
     def _time_shift(self, replay: Any, e: Mapping[str, Any]) -> None:
-        did, bid = e["sdr_allocation_id"], e["bundle_id"]
+        did, bid, claim = e["sdr_allocation_id"], e["bundle_id"], e.get("claim_id")
         sdr = self._sdr(replay, did)
-        # D7: the GCs, SCRs and SDR behind the SD-GC all become unavailable: those the
-        # history allocated to the SDR, whether or not the claim lists them.
-        scr_ids = list(dict.fromkeys(e.get("scr_ids", ())))
-        gc_ids = list(dict.fromkeys(e.get("gc_bundle_ids", ())))
-        if sdr is not None:
-            live = replay.bundles.get(bid)
-            if sdr["sd_gc"] is None or live is None or live.issuance_id != sdr["sd_gc"]:
-                self._find(
-                    replay,
-                    "STORAGE_LINEAGE",
-                    f"time-shift claim {e.get('claim_id')} on bundle {bid}, which is not the "
-                    f"SD-GC of SDR {did}",
-                    bid,
-                )
-            scr_ids += [s for s in dict.fromkeys(sdr["scrs"]) if s not in scr_ids]
-            for sid in scr_ids:
-                behind = self.scrs.get(sid, {}).get("bundles", ())
-                gc_ids += [b for b in behind if b not in gc_ids]
-        parts = [
-            ("bundle", bid),
-            ("sdr", did),
-            *(("scr", s) for s in scr_ids),
-            *(("gc", b) for b in gc_ids),
+        if bid in self.claimed_bundles:
+            self._find(
+                replay, "DOUBLE_USE", f"bundle {bid} serves a second time-shift claim ({claim})"
+            )
+        self.claimed_bundles.add(bid)
+        if sdr is None:
+            return
+        live = replay.bundles.get(bid)
+        if sdr["sd_gc"] is None or live is None or live.issuance_id != sdr["sd_gc"]:
+            self._find(
+                replay,
+                "STORAGE_LINEAGE",
+                f"time-shift claim {claim} on bundle {bid}, which is not the SD-GC of SDR {did}",
+                bid,
+            )
+        # The Wh the claim uses: what it states, else the claimed bundle's, else the SDR's.
+        wh = e.get("wh")
+        if type(wh) is not int or wh <= 0:
+            wh = sdr["discharge"] if live is None else live.end - live.start + 1
+        sdr["claimed"] += wh
+        if sdr["claimed"] > sdr["discharge"]:
+            self._find(
+                replay,
+                "DOUBLE_USE",
+                f"SDR {did}: time-shift claims of {sdr['claimed']} Wh on a discharge of "
+                f"{sdr['discharge']} Wh (claim {claim})",
+                bid,
+            )
+        behind_scrs = set(sdr["scrs"])
+        behind_gcs = {b for sid in behind_scrs for b in self.scrs[sid]["bundles"]}
+        stray = [f"SCR {s}" for s in e.get("scr_ids", ()) if s not in behind_scrs] + [
+            f"GC bundle {b}" for b in e.get("gc_bundle_ids", ()) if b not in behind_gcs
         ]
-        for kind, key in parts:
-            if key in self.claimed[kind]:
-                self._find(
-                    replay,
-                    "DOUBLE_USE",
-                    f"{kind} {key} serves a second time-shift claim ({e.get('claim_id')})",
-                )
-            self.claimed[kind].add(key)
+        if stray:
+            self._find(
+                replay,
+                "STORAGE_LINEAGE",
+                f"time-shift claim {claim} cites {', '.join(stray)}, not allocated to SDR {did}",
+                bid,
+            )
 
     def finish(self, replay: Any) -> None:
         """Whole-history checks: issuances of storage systems not made from an SDR, and

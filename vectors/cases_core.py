@@ -264,7 +264,8 @@ def _d15_stamp(t: Tape) -> None:
     CAST,
     "d15-start-correct-form",
     "the standard's example start stamp 2023-10-03T00:00:00Z with a 15-minute end is well formed "
-    "(refused only as too old under the calendar-year validity)",
+    "(refused as too old only where every use ends with the calendar year: own_hour_use "
+    "NOT_EXEMPT)",
     flags=[D15_STAMP],
     requirements=["TIME-001", "VAL-008"],
 )

@@ -289,6 +289,25 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         ["STOR-024"],
     )
 
+    def partly_backed(t: Tape) -> None:
+        store = Store(t, allocation, loss)
+        n = store.commission()
+        gcs = issue(t, n, "600", device=WIND)
+        scr = store.data("CHARGING", n, 1000)
+        t.send("cancel_for_charge", ALICE, scr_id=scr, bundle_id=gcs, geographic_matching=MATCHING)
+        sdr = store.data("DISCHARGING", n + 1, 100)
+        store.allocate([sdr], [[scr, sdr, 100]])
+        t.send("issue_storage_gc", ISSUER, sdr_id=sdr)
+
+    register(
+        "sd-gc-from-a-partly-backed-charge",
+        "an SD-GC for 100 Wh discharged from a 1000 Wh charge of which 600 Wh are backed by "
+        "cancelled GCs",
+        partly_backed,
+        [SD_GC],
+        ["STOR-024"],
+    )
+
     if not errors:
         return
 
@@ -348,6 +367,27 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         "time-shift-claim",
         "an SD-GC cancelled for Acme is claimed as a time shift",
         time_shift,
+        [SD_GC],
+        ["STOR-029"],
+    )
+
+    def time_shift_shared_charge(t: Tape) -> None:
+        store = Store(t, allocation, loss)
+        n = store.commission()
+        scr = store.backed(n)
+        first = store.data("DISCHARGING", n + 1, 400)
+        second = store.data("DISCHARGING", n + 2, 400)
+        store.allocate([first, second], [[scr, first, 400], [scr, second, 400]])
+        for sdr in (first, second):
+            bundle = t.send("issue_storage_gc", ISSUER, sdr_id=sdr).get("bundle_id")
+            t.send("cancel", ALICE, bundle_id=bundle, beneficiary="Acme")
+            t.send("claim_time_shift", ALICE, bundle_id=bundle, claimant="Acme")
+
+    register(
+        "time-shift-claims-on-one-charge-split-across-two-discharges",
+        "one 800 Wh charge discharged as two 400 Wh SDRs; each SD-GC is claimed as a time shift "
+        "(the second rests on the charge's other 400 Wh)",
+        time_shift_shared_charge,
         [SD_GC],
         ["STOR-029"],
     )

@@ -240,6 +240,80 @@ for _label, _start, _end in (
     )
 
 
+# D8's own-hour exemption (policy own_hour_use): production of 2024-12-31, used in January.
+OWN_HOUR = flag(
+    "OwnHourExemption",
+    "D8 binds to the 12-month consumption period only a GC not matched to its own hour (VAL-011): "
+    "past the period, its own hour is still matched; any other consumption, or none named, is not.",
+    "December production is lost for its own hour at the year's end, or a GC past its "
+    "consumption period is matched to other hours.",
+)
+_DEC_DAY = 305  # 2024-12-31, days after the epoch day 2024-03-01
+
+
+def _december(t: Tape) -> object:
+    """1000 Wh of the wind park for 2024-12-31T10:00-11:00, issued that day; then 2 January."""
+    t.at("2024-12-31T12:00:00Z")
+    bundle = issue(t, 10, day=_DEC_DAY)
+    t.at("2025-01-02T00:00:00Z")
+    return bundle
+
+
+@case(
+    VALIDITY,
+    CAST,
+    "last-hour-of-the-year-reported-on-1-january",
+    "production of 2024-12-31T23:00-24:00 reported at 2025-01-01T00:30:00Z: issued for its own "
+    "hour unless every use ends with the calendar year",
+    flags=[OWN_HOUR],
+    requirements=["VAL-008", "VAL-011"],
+    profiles=EXP,
+)
+def _last_hour(t: Tape) -> None:
+    t.at("2025-01-01T00:30:00Z")
+    issue(t, 23, day=_DEC_DAY)
+
+
+for _label, _period, _comment in (
+    ("own-hour", ("2024-12-31T10:00:00Z", "2024-12-31T11:00:00Z"), "its own production hour"),
+    ("own-quarter", ("2024-12-31T10:15:00Z", "2024-12-31T10:30:00Z"), "a quarter of its own hour"),
+    ("next-hour", ("2024-12-31T11:00:00Z", "2024-12-31T12:00:00Z"), "the hour after its own"),
+    ("january", ("2025-01-02T00:00:00Z", "2025-01-02T01:00:00Z"), "an hour of January"),
+    ("none", None, "no consumption period"),
+):
+
+    def _december_cancel(t: Tape, period: tuple[str, str] | None = _period) -> None:
+        bundle = _december(t)
+        extra = (
+            {} if period is None else {"consumption_start": period[0], "consumption_end": period[1]}
+        )
+        cancel(t, ALICE, bundle, quantity=100, **extra)
+
+    add(
+        VALIDITY,
+        CAST,
+        f"december-gc-cancelled-on-2-january-for-{_label}",
+        f"a GC of 2024-12-31T10:00-11:00 cancelled on 2025-01-02 against {_comment}",
+        _december_cancel,
+        flags=[OWN_HOUR],
+        requirements=["VAL-009", "VAL-011"],
+        profiles=EXP,
+    )
+
+
+@case(
+    VALIDITY,
+    CAST,
+    "december-gc-transferred-on-2-january",
+    "a GC of 2024-12-31T10:00-11:00 transferred on 2025-01-02 (still to be matched to its own hour)",
+    flags=[OWN_HOUR],
+    requirements=["VAL-004", "VAL-011"],
+    profiles=EXP,
+)
+def _december_transfer(t: Tape) -> None:
+    transfer(t, ALICE, _december(t), BOB, 100)
+
+
 @case(
     VALIDITY,
     CAST,

@@ -66,6 +66,9 @@ POLICY_FLAGS = {
     "monthly_cap": "PolicyMonthlyCap",
     "hour_suspension": "PolicyHourSuspension",
     "rounding_carry": "PolicyRoundingCarry",
+    "own_hour_use": "PolicyOwnHourUse",
+    "time_shift_scope": "PolicyTimeShiftScope",
+    "sd_gc_inputs": "PolicySdGcInputs",
 }
 #: ConfigurationPolicies fields under the names registries declare them (capabilities).
 CONFIG_NAMES = {"monthly_cap": "monthly_cap", "suspension": "hour_suspension"}

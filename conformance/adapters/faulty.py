@@ -595,6 +595,37 @@ class ExpiryNeverApplied(FaultyAdapter):
         return _NeverExpires(issuer, policies)
 
 
+class _AnyConsumptionPeriod(Registry):
+    """A cancellation's consumption period is never compared with the certificates' validity."""
+
+    def _require_consumption_in_validity(self, bundle: Any, period: Any, now: Any) -> None:
+        return None
+
+
+class OwnHourStretchUnrestricted(FaultyAdapter):
+    """Certificates past their consumption period are matched to any consumption.
+
+    The registry keeps D8's own-hour exemption (certificates of the last hour of
+    the year are issued on 1 January and stay live for 12 months), but never
+    looks at the consumption period a cancellation names: past the end of the
+    12-month consumption period a certificate is cancelled against any hour,
+    or none, instead of only its own.
+
+    Breaks VAL-011 (past the consumption period only the own hour may be
+    matched) and VAL-009 (a consumption period outside the validity is refused).
+    """
+
+    fault = "own-hour-stretch-unrestricted"
+    description = (
+        "past its consumption period a certificate is cancelled against any consumption, "
+        "not only its own production hour"
+    )
+    breaks = ("VAL-011", "VAL-009")
+
+    def build_registry(self, issuer: Any, policies: Any) -> Registry:
+        return _AnyConsumptionPeriod(issuer, policies)
+
+
 # ------------------------------------------------------------------------------- storage
 
 
@@ -759,6 +790,7 @@ MODEL_INTERNALS: Mapping[type, Mapping[str, tuple[str, ...] | None]] = {
         "_decide_withdraw": ("cmd", "now"),
         "_decide_expire": ("cmd", "now"),
         "_require_valid_at": ("bundle", "now"),
+        "_require_consumption_in_validity": ("bundle", "period", "now"),
         "_require_holder": ("actor", "bundle"),
         "_require_issuer": ("actor",),
         "_optional_quantity": ("value", "bundle"),
@@ -787,6 +819,7 @@ FAULTY_ADAPTERS: tuple[type[FaultyAdapter], ...] = (
     IssuerCreatedOverlapAccepted,
     RoundsUp,
     ExpiryNeverApplied,
+    OwnHourStretchUnrestricted,
     CommittedThenFailed,
     RefusedPartialLeavesSplit,
     SdGcBeforeInputsCancelled,

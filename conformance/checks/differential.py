@@ -474,7 +474,10 @@ def model_policies(capabilities: Capabilities) -> Policies:
             kind=SkipKind.NOT_VERIFIED,
         )
     try:
-        return Policies.from_plain({k: v for k, v in declared.items() if k in lifecycle})
+        chosen = {k: v for k, v in declared.items() if k in lifecycle}
+        # undeclared: the strict reading its validity declaration meant before the policy
+        chosen.setdefault("own_hour_use", "NOT_EXEMPT")
+        return Policies.from_plain(chosen)
     except InvalidInput as exc:
         raise NotApplicable(
             f"the reference model cannot take the declared policies: {exc}; "
@@ -1150,7 +1153,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         if not isinstance(policies, Policies) or not isinstance(end, str):
             return True
         ended = _dt.datetime.strptime(end, STAMP).replace(tzinfo=_dt.UTC)
-        return self.lock.s.now < policies.validity.expiry(ended)
+        return self.lock.s.now < policies.own_hour_use.bounds(policies.validity, ended)[0]
 
     def pick_bundle(
         self,

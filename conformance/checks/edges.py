@@ -744,6 +744,7 @@ def _validity_end(reading: str, production_end: _dt.datetime) -> _dt.datetime:
 def validity_edges(s: Session) -> None:
     """Under the declared validity reading, one second before the end certificates are used and
     production is issued; at the end itself, use and issuance are refused (no sweep needed)."""
+    from gc_conformance.checks.lifecycle_time import own_hour_stretch
     from gc_conformance.session import NotApplicable
 
     s.require_clock()
@@ -751,6 +752,9 @@ def validity_edges(s: Session) -> None:
     reading = s.capabilities.policies.get("validity")
     if reading not in _READINGS:
         raise NotApplicable(f"no validity reading the suite can judge is declared ({reading!r})")
+    _, end = s.hour(0)
+    produced_end = _dt.datetime.strptime(end, STAMP).replace(tzinfo=_dt.UTC)
+    stretch = own_hour_stretch(s, reading, produced_end)  # D8's own-hour exemption
     w = s.world()
     for device, meter in (("DEV-LATE-1", "M-LATE-1"), ("DEV-LATE-2", "M-LATE-2")):
         s.accept("register_device", ISSUER_ID,
@@ -758,7 +762,7 @@ def validity_edges(s: Session) -> None:
     start, end = s.hour(0)
     used = issue_wh(s, w, 100, hour=0)
     kept = s.issue(SOLAR, w.meters[SOLAR], 0, 100, account=w.account(w.alice))
-    ends = _validity_end(reading, _dt.datetime.strptime(end, STAMP).replace(tzinfo=_dt.UTC))
+    ends = _months_later(produced_end, 12) if stretch else _validity_end(reading, produced_end)
     s.advance(seconds=(ends - _SECOND - s.now).total_seconds())
     s.accept("transfer", w.alice, bundle_id=used, to_account=w.account(w.bob), quantity=10)
     s.accept("submit_production", ISSUER_ID,
@@ -776,7 +780,7 @@ def validity_edges(s: Session) -> None:
             f"the production's validity ({reading}) ended at {stamp(ends)}",
             requirements=("VAL-008",),
             **production(s, "DEV-LATE-2", "M-LATE-2", start, end, 10))  # fmt: skip
-    if reading == "CALENDAR_YEAR":
+    if reading == "CALENDAR_YEAR" and not stretch:
         # Production ending at midnight on 1 January belongs to the year it ended in (its last
         # second lies there): at that very instant its validity has ended too.
         last_start, last_end = stamp(ends - _dt.timedelta(hours=1)), stamp(ends)

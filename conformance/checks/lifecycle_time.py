@@ -8,6 +8,13 @@ and to that instant. A registry that cannot move its clock skips those checks
 (``s.require_clock``): never a pass. A registry that declares no reading fails
 ``expiry.policy.declared`` and has the timing checks skipped, with the reason.
 
+D8 binds to that period only a certificate not matched to its own hour. Under
+CALENDAR_YEAR the ``own_hour_use`` policy then decides when a certificate's
+life ends: EXEMPT_12_MONTHS keeps it usable for its own hour until 12 months
+after production, NOT_EXEMPT ends it with the year. Under the rolling readings
+both agree. A registry that declares no ``own_hour_use`` is judged under
+NOT_EXEMPT, the meaning its validity declaration had before the policy existed.
+
 Error correction follows D10: a higher corrected value issues the difference;
 a lower one withdraws what is untouched and defers the rest as a deduction on
 the device's next issuance. Which issuance "corresponds" to the corrected hour
@@ -84,6 +91,59 @@ def validity_end(reading: str, production_end: _dt.datetime) -> _dt.datetime:
     raise ValueError(reading)
 
 
+#: The values of the ``own_hour_use`` policy (D8's exemption for own-hour matching).
+OWN_HOUR_USES = ("EXEMPT_12_MONTHS", "NOT_EXEMPT")
+
+
+def own_hour_stretch(s: Session, reading: str, production_end: _dt.datetime) -> bool:
+    """Whether the certificate outlives its consumption period, for its own hour only.
+
+    Only under CALENDAR_YEAR do the ``own_hour_use`` values disagree (the
+    rolling periods already run 12 months past production); there the
+    declared value is needed.
+    """
+    if add_months(production_end, 12) <= validity_end(reading, production_end):
+        return False
+    return declared_own_hour_use(s) == "EXEMPT_12_MONTHS"
+
+
+def declared_own_hour_use(s: Session) -> str:
+    """The declared ``own_hour_use``; NOT_EXEMPT when none is declared.
+
+    A registry that declared its validity reading before the policy existed
+    meant the strict reading (every use ends with the period), so an undeclared
+    value is judged as NOT_EXEMPT, and reports say so (a registry applying the
+    exemption declares EXEMPT_12_MONTHS). An unknown value is not guessed at.
+    """
+    own_hour = s.capabilities.policies.get("own_hour_use", "NOT_EXEMPT")
+    if own_hour not in OWN_HOUR_USES:
+        raise NotApplicable(
+            f"the registry declares own_hour_use {own_hour!r}, not one of "
+            f"{', '.join(OWN_HOUR_USES)}: the end of its certificates' life cannot be judged"
+        )
+    return str(own_hour)
+
+
+def life_end(s: Session, reading: str, production_end: _dt.datetime) -> _dt.datetime:
+    """The first instant at which a certificate serves no use at all (the sweep's instant)."""
+    if own_hour_stretch(s, reading, production_end):
+        return add_months(production_end, 12)
+    return validity_end(reading, production_end)
+
+
+def own_hour_period(s: Session, hour: int, reading: str) -> dict[str, str]:
+    """Consumption-period fields naming the production hour, where a cancellation needs them.
+
+    Past the consumption period only own-hour matching is left; a check
+    cancelling there names the hour, and otherwise sends what it always sent.
+    """
+    end = parse_stamp(s.hour(hour)[1])
+    if not own_hour_stretch(s, reading, end):
+        return {}
+    first, last = s.hour(hour)
+    return {"consumption_start": first, "consumption_end": last}
+
+
 def declared_validity(s: Session) -> str:
     reading = s.capabilities.policies.get("validity")
     if reading not in VALIDITY_READINGS:
@@ -101,7 +161,8 @@ def move_to(s: Session, moment: _dt.datetime) -> None:
 
 
 def expiry_of_hour(s: Session, reading: str, hour: int, day: int = 0) -> _dt.datetime:
-    return validity_end(reading, parse_stamp(s.hour(hour, day=day)[1]))
+    """When the certificates of that hour serve no use at all (see :func:`life_end`)."""
+    return life_end(s, reading, parse_stamp(s.hour(hour, day=day)[1]))
 
 
 def sweep(s: Session) -> None:
@@ -206,7 +267,8 @@ def unswept_refused_after_end(s: Session) -> None:
     bundle, _ = alice_issues(s, w, 1000, hour=0)
     end = expiry_of_hour(s, reading, 0)
     move_to(s, end - SECOND)
-    s.accept("cancel", w.alice, bundle_id=bundle, beneficiary=CONSUMER, quantity=100)
+    own_hour = own_hour_period(s, 0, reading)
+    s.accept("cancel", w.alice, bundle_id=bundle, beneficiary=CONSUMER, quantity=100, **own_hour)
     move_to(s, end)
     live = one(s, "still active (not swept)", certificate_bundle_status="ACTIVE")["bundle_id"]
     s.reject(
@@ -335,6 +397,64 @@ def consumption_outside_validity_refused(s: Session) -> None:
         quantity=10,
         consumption_start=s.hour(0)[0],
         consumption_end=s.hour(0)[1],
+    )
+
+
+@check("expiry.own_hour.after_consumption_period", requirements=["VAL-011"], profile=EXPIRY)
+def own_hour_after_consumption_period(s: Session) -> None:
+    """Past its consumption period a certificate serves only its own hour (D8's exemption).
+
+    Applies where the declared policies give certificates such a stretch
+    (CALENDAR_YEAR with own_hour_use EXEMPT_12_MONTHS): the last hour of the
+    year is issued on 1 January; its certificates may still be transferred and
+    cancelled against that hour, and a cancellation naming another period,
+    or none, is refused.
+    """
+    s.require_clock()
+    reading = declared_validity(s)
+    year = s.epoch.year
+    while _dt.datetime(year + 1, 1, 1, tzinfo=_dt.UTC) < s.now:
+        year += 1
+    new_year = _dt.datetime(year + 1, 1, 1, tzinfo=_dt.UTC)
+    if not own_hour_stretch(s, reading, new_year):
+        raise NotApplicable(
+            f"under the declared policies ({reading}, own_hour_use "
+            f"{declared_own_hour_use(s)}) no certificate outlives its "
+            "consumption period; VAL-004 and VAL-008 cover the end of its life"
+        )
+    w = s.world()
+    move_to(s, new_year)
+    day = (_dt.date(year, 12, 31) - s.epoch.date()).days
+    bundle = s.issue(WIND, w.meters[WIND], 23, 1000, account=w.account(w.alice), day=day)
+    own_start, own_end = s.hour(23, day=day)
+    s.accept("transfer", w.alice, bundle_id=bundle, to_account=w.account(w.bob), quantity=100)
+    kept = one(
+        s,
+        "kept by alice",
+        account_id=w.account(w.alice),
+        device_id=WIND,
+        certificate_bundle_status="ACTIVE",
+    )["bundle_id"]
+    after = (new_year.strftime(STAMP), (new_year + _dt.timedelta(hours=1)).strftime(STAMP))
+    for period in ({}, {"consumption_start": after[0], "consumption_end": after[1]}):
+        s.reject(
+            "CONSUMPTION_OUTSIDE_VALIDITY",
+            "cancel",
+            w.alice,
+            bundle_id=kept,
+            beneficiary=CONSUMER,
+            quantity=10,
+            severity=Severity.MAJOR,
+            **period,
+        )
+    s.accept(
+        "cancel",
+        w.alice,
+        bundle_id=kept,
+        beneficiary=CONSUMER,
+        quantity=10,
+        consumption_start=own_start,
+        consumption_end=own_end,
     )
 
 

@@ -1330,6 +1330,8 @@ def _cycle(s: Session, sw: StorageWorld) -> tuple[Any, Any, Any]:
 def sd_gc_only_after_inputs_cancelled(s: Session) -> None:
     """An SD-GC needs a fully allocated SDR whose SCRs are *all* backed by cancelled GCs.
 
+    (How far a partly backed SCR counts is the declared ``sd_gc_inputs``; see the end.)
+
     A 1600 Wh discharge fed by a backed charge A and an unbacked charge U (800 Wh
     net each; every method must take both) is refused (INPUTS_NOT_CANCELLED): one
     backed input does not make the whole SD-GC backed. So is an 800 Wh discharge
@@ -1361,6 +1363,20 @@ def sd_gc_only_after_inputs_cancelled(s: Session) -> None:
     )
     allocate(s, sw, [sdr], [(scr, sdr, 800)])
     issue_sd_gc(s, sdr)
+    # A charge only partly backed (600 of 1000 Wh), 100 Wh of it discharged: the declared
+    # sd_gc_inputs decides (FULLY_BACKED_SCRS refuses, BACKED_WH_FIRST issues: the 100 Wh lie
+    # within the backed part); a registry declaring neither is not judged on it.
+    rule = s.capabilities.policies.get("sd_gc_inputs")
+    if rule not in ("FULLY_BACKED_SCRS", "BACKED_WH_FIRST"):
+        return
+    part = record(s, sw, "CHARGING", n + 7, 1000)
+    cancel_for_charge(s, sw, part, produce(s, sw, n + 7, 600))
+    small = record(s, sw, "DISCHARGING", n + 8, 100)
+    allocate(s, sw, [small], [(part, small, 100)])
+    if rule == "FULLY_BACKED_SCRS":
+        s.reject("INPUTS_NOT_CANCELLED", "issue_storage_gc", ISSUER_ID, sdr_id=small)
+    else:
+        issue_sd_gc(s, small)
 
 
 @check("storage.sdgc.volume_and_interval", requirements=["STOR-025"], profile=STORAGE)
@@ -1518,9 +1534,13 @@ def time_shift_claim_uses_everything_once(s: Session) -> None:
 
     One backed charge (800 Wh net) is discharged as two 400 Wh SDRs with one SD-GC
     each, both cancelled for bob. Claiming the first is accepted (its SD-GC becomes
-    CLAIMED); claiming it again is refused (ALREADY_CLAIMED); claiming the second,
-    which rests on the same SCR and GCs, is refused (TIME_SHIFT_ALREADY_CLAIMED);
-    and the input GCs cannot be claimed for consumption (NOT_CANCELLED).
+    CLAIMED); claiming it again is refused (ALREADY_CLAIMED), and so is a plain
+    claim of it; the input GCs cannot be claimed for consumption (NOT_CANCELLED).
+    Whether the second SD-GC, resting on the *other* 400 Wh of the same SCR, may
+    serve its own claim is the declared ``time_shift_scope`` (D7 makes "the SCR
+    from tc" unavailable, and allocates each Wh of it to one SDR only):
+    ALLOCATED_UNITS accepts it, WHOLE_RECORDS refuses it
+    (TIME_SHIFT_ALREADY_CLAIMED). A registry declaring neither is not judged on it.
     """
     sw = storage_world(s)
     w = sw.world
@@ -1544,14 +1564,24 @@ def time_shift_claim_uses_everything_once(s: Session) -> None:
     s.reject(
         "ALREADY_CLAIMED", "claim_time_shift", sw.operator, bundle_id=bundles[0], claimant=w.bob
     )
-    s.reject(
-        "TIME_SHIFT_ALREADY_CLAIMED",
-        "claim_time_shift",
-        sw.operator,
-        bundle_id=bundles[1],
-        claimant=w.bob,
-    )
+    s.reject("ALREADY_CLAIMED", "claim", sw.operator, bundle_id=bundles[0], claimant=w.bob)
     s.reject("NOT_CANCELLED", "claim", sw.operator, bundle_id=gc_bundle, claimant=w.bob)
+    scope = s.capabilities.policies.get("time_shift_scope")
+    if scope == "WHOLE_RECORDS":
+        s.reject(
+            "TIME_SHIFT_ALREADY_CLAIMED",
+            "claim_time_shift",
+            sw.operator,
+            bundle_id=bundles[1],
+            claimant=w.bob,
+        )
+    elif scope == "ALLOCATED_UNITS":
+        s.accept("claim_time_shift", sw.operator, bundle_id=bundles[1], claimant=w.bob)
+        s.expect_equal(
+            observed_bundle(s, bundles[1], "the second SD-GC")["certificate_bundle_status"],
+            "CLAIMED",
+            "the second SD-GC, on its own Wh of the shared SCR, serves its own time-shift claim",
+        )
 
 
 @check("storage.time_shift.preconditions", requirements=["STOR-029"], profile=STORAGE)

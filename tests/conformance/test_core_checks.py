@@ -78,6 +78,10 @@ def test_the_reference_passes(check_id: str, reference_results: dict[str, CheckR
 
 def test_the_reference_passes_under_the_alternative_policy_values() -> None:
     results = run(load_adapter(ALTERNATIVE), MINE)
+    # under a rolling reading no certificate outlives its consumption period: VAL-011 has
+    # nothing to judge (D8's own-hour exemption changes nothing there)
+    own_hour = results.pop("expiry.own_hour.after_consumption_period")
+    assert own_hour.status is Status.SKIP and "outlives" in own_hour.message
     failed = [r.describe() for r in results.values() if r.status is not Status.PASS]
     assert failed == []
 

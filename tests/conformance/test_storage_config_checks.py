@@ -30,7 +30,9 @@ from gc_conformance.reference import (
     ErrorCode,
     HourSuspension,
     MonthlyCap,
+    Policies,
     StorageBook,
+    TimeShiftScope,
 )
 from gc_conformance.runner import RunOptions, execute_check
 
@@ -134,6 +136,9 @@ def test_every_storage_and_configuration_code_is_provoked_by_a_check() -> None:
     # EXCEEDS_EAC_ENERGY exists only where hours are refused rather than suspended.
     refusing = ConfigurationPolicies(MonthlyCap.POOLED, HourSuspension.REFUSE)
     provoked |= provoked_codes(ReferenceAdapter(configuration_policies=refusing))
+    # TIME_SHIFT_ALREADY_CLAIMED exists only where a claim uses whole records.
+    whole = Policies(time_shift_scope=TimeShiftScope.WHOLE_RECORDS)
+    provoked |= provoked_codes(ReferenceAdapter(policies=whole))
     assert (storage | configurations) - UNREACHABLE - provoked == set()
     assert configurations >= UNREACHABLE  # the exemptions name real codes of the group
 
@@ -345,7 +350,11 @@ class StorageOutputIssued(Broken):
 
 
 class SecondTimeShift(Broken):
-    """Accepts a time-shift claim resting on an SCR that already served one (as a plain claim)."""
+    """Declares time_shift_scope WHOLE_RECORDS, yet accepts a time-shift claim resting on an
+    SCR that already served one (as a plain claim)."""
+
+    def __init__(self) -> None:
+        super().__init__(policies=Policies(time_shift_scope=TimeShiftScope.WHOLE_RECORDS))
 
     def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
         answer = super().execute(request)

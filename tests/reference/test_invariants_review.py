@@ -340,7 +340,7 @@ def test_the_models_expiry_sweep_is_clean_and_a_skipped_bundle_is_found() -> Non
     world.produce("2024-03-01T10:00:00Z", 1000)
     world.ok(Transfer(ALICE, 1, SUPPLIER_ACCOUNT, 400))
     world.ok(Cancel(BOB, 2, "Acme", quantity=100))
-    world.ok(Expire(ISSUER), now="2025-01-01T00:00:00Z")
+    world.ok(Expire(ISSUER), now="2025-03-01T11:00:00Z")  # 12 months after production
     plain, state = world.registry.export_history(), world.registry.export_state()
     assert check_invariants(plain, state).ok
     sweep_effects = plain[-1]["effects"]

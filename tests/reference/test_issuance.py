@@ -28,6 +28,7 @@ from gc_conformance.reference import (
     GrossOrNet,
     IssuanceResult,
     IssueBundle,
+    OwnHourUse,
     Policies,
     RegisterDevice,
     Rounding,
@@ -81,7 +82,10 @@ def test_submitted_production_is_issued_as_one_bundle_of_one_wh_certificates() -
     assert issuance.production_start == ts("2024-03-01T10:00:00Z")
     assert issuance.production_end == ts("2024-03-01T11:00:00Z")
     assert issuance.issuance_date == dt.date(2024, 3, 2)  # the UTC date of issuing
-    assert issuance.expiry == ts("2025-01-01T00:00:00Z")
+    # CALENDAR_YEAR: the consumption period ends with 2024; matched to its own hour the GC
+    # stays usable 12 months after production (D8 exemption, own_hour_use EXEMPT_12_MONTHS)
+    assert issuance.own_hour_only_from == ts("2025-01-01T00:00:00Z")
+    assert issuance.expiry == ts("2025-03-01T11:00:00Z")
     assert issuance.energy_source == "Wind"
     assert issuance.energy_carrier == "Electricity"
     assert issuance.face_value_wh == 1
@@ -318,19 +322,33 @@ def test_capacity_check_can_be_disabled() -> None:
 
 
 @pytest.mark.parametrize(
-    ("validity", "expiry"),
+    ("validity", "own_hour", "expiry", "own_hour_only_from"),
     [
-        (ValidityReading.CALENDAR_YEAR, "2025-01-01T00:00:00Z"),
-        (ValidityReading.ROLLING_12_MONTHS, "2025-03-01T11:00:00Z"),
-        (ValidityReading.ROLLING_24_MONTHS, "2026-03-01T11:00:00Z"),
+        (ValidityReading.CALENDAR_YEAR, OwnHourUse.NOT_EXEMPT, "2025-01-01T00:00:00Z", None),
+        (
+            ValidityReading.CALENDAR_YEAR,
+            OwnHourUse.EXEMPT_12_MONTHS,
+            "2025-03-01T11:00:00Z",
+            "2025-01-01T00:00:00Z",
+        ),
+        *(
+            (validity, own_hour, expiry, None)
+            for own_hour in OwnHourUse  # the rolling periods already cover 12 months
+            for validity, expiry in (
+                (ValidityReading.ROLLING_12_MONTHS, "2025-03-01T11:00:00Z"),
+                (ValidityReading.ROLLING_24_MONTHS, "2026-03-01T11:00:00Z"),
+            )
+        ),
     ],
 )
 def test_each_issuance_records_its_expiry_under_the_validity_policy(
-    validity: ValidityReading, expiry: str
+    validity: ValidityReading, own_hour: OwnHourUse, expiry: str, own_hour_only_from: str | None
 ) -> None:
-    world = World(Policies(validity=validity))
+    world = World(Policies(validity=validity, own_hour_use=own_hour))
     world.produce("2024-03-01T10:00:00Z", 10)
-    assert world.registry.issuance(1).expiry == ts(expiry)  # type: ignore[union-attr]
+    issuance = world.registry.issuance(1)
+    assert issuance is not None and issuance.expiry == ts(expiry)
+    assert issuance.own_hour_only_from == (own_hour_only_from and ts(own_hour_only_from))
 
 
 # ---------------------------------------------------------------- issuer-created bundles

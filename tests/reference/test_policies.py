@@ -79,6 +79,9 @@ def test_default_policies_follow_the_seed_and_describe_by_name() -> None:
         "split_origin": "FROM_START",
         "correction_deduction": "SAME_HOUR_OF_DAY_FIRST",
         "rounding_carry": "CARRY",
+        "own_hour_use": "EXEMPT_12_MONTHS",
+        "time_shift_scope": "ALLOCATED_UNITS",
+        "sd_gc_inputs": "FULLY_BACKED_SCRS",
     }
 
 

@@ -181,3 +181,66 @@ def test_the_issuer_record_is_validated() -> None:
         "issuer.configuration",
     )
     invalid(lambda: Issuer("", "Issuer", "NL"), ErrorCode.INVALID_FIELD, "issuer.issuer_id")
+
+
+# ------------------------------------------------------------------ D5 flags and D6 data
+
+
+def test_disclosure_and_conversion_tag_are_set_at_registration_and_carried() -> None:
+    """D5's disclosure flag and conversion tag are the device's to declare (seed defaults:
+    disclosable, not converted); the certificates carry what the device declared."""
+    from core_builders import device
+
+    from gc_conformance.reference import SubmitProduction
+
+    world = World()
+    converted = device(
+        "DEV-CONV",
+        meter_id="M-CONV",
+        energy_source="Solar",
+        disclosure=False,
+        post_energy_carrier_conversion=True,
+        production_auxiliaries="inverter standby supply",
+        convertible_energy_sources=("Solar", "Grid electricity"),
+        metering_diagram_reference="DIAG-7",
+        behind_the_meter_consumption_meter_ids=("EAN-1", "EAN-2"),
+    )
+    world.ok(RegisterDevice(ISSUER, converted))
+    registered = world.registry.device("DEV-CONV")
+    assert registered is not None and registered.convertible_energy_sources == (
+        "Solar",
+        "Grid electricity",
+    )
+    hour = ("2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z")
+    world.ok(SubmitProduction(ISSUER, "DEV-CONV", "M-CONV", *hour, 100))
+    world.produce(energy=100)  # the default wind park
+    solar, wind = world.registry.issuance(1), world.registry.issuance(2)
+    assert solar is not None and wind is not None
+    assert (solar.disclosure, solar.post_energy_carrier_conversion) == (False, True)
+    assert (wind.disclosure, wind.post_energy_carrier_conversion) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"disclosure": "yes"}, "device.disclosure"),
+        ({"post_energy_carrier_conversion": 1}, "device.post_energy_carrier_conversion"),
+        ({"production_auxiliaries": ""}, "device.production_auxiliaries"),
+        ({"metering_diagram_reference": 7}, "device.metering_diagram_reference"),
+        ({"convertible_energy_sources": "Solar"}, "device.convertible_energy_sources"),
+        ({"convertible_energy_sources": ("Solar", "")}, "device.convertible_energy_sources[1]"),
+        (
+            {"behind_the_meter_consumption_meter_ids": (None,)},
+            "device.behind_the_meter_consumption_meter_ids[0]",
+        ),
+    ],
+)
+def test_a_malformed_flag_or_registration_field_is_refused_naming_it(
+    changes: dict[str, object], field: str
+) -> None:
+    from core_builders import device
+
+    world = World()
+    bad = device("DEV-BAD", meter_id="M-BAD", energy_source="Solar", **changes)
+    world.rejected(RegisterDevice(ISSUER, bad), ErrorCode.INVALID_FIELD, field)
+    assert world.registry.device("DEV-BAD") is None

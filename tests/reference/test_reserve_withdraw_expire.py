@@ -23,6 +23,7 @@ from gc_conformance.reference import (
     ErrorCode,
     Expire,
     ExpiryResult,
+    OwnHourUse,
     Policies,
     Release,
     Reserve,
@@ -31,6 +32,7 @@ from gc_conformance.reference import (
     ValidityReading,
     Withdraw,
 )
+from gc_conformance.reference.invariants import Risk, check_invariants
 
 # ---------------------------------------------------------------- reserve / lock / release
 
@@ -120,7 +122,7 @@ def test_withdrawn_ids_are_not_issued_again() -> None:
 
 
 def test_calendar_year_expiry_at_the_exact_instant() -> None:
-    world = World()
+    world = World(Policies(own_hour_use=OwnHourUse.NOT_EXEMPT))  # the strict reading
     world.produce("2024-12-31T22:00:00Z", 1000, now="2024-12-31T23:00:00Z")
     issuance = world.registry.issuance(1)
     assert issuance is not None and issuance.expiry == ts("2025-01-01T00:00:00Z")
@@ -146,33 +148,196 @@ def test_calendar_year_expiry_at_the_exact_instant() -> None:
     world.assert_invariants()
 
 
-def test_the_last_hour_of_the_year_expires_with_that_year() -> None:
-    last_hour = SubmitProduction(
-        ISSUER, "DEV-WIND", "M-WIND", "2024-12-31T23:00:00Z", "2025-01-01T00:00:00Z", 10
-    )
-    # under CALENDAR_YEAR its certificates would be expired the instant the hour has ended and
-    # can be reported, so none are issued (D8; docs/lifecycle.md)
-    world = World()
-    world.rejected(last_hour, ErrorCode.PRODUCTION_TOO_OLD, "interval", now="2025-01-01T00:00:00Z")
+LAST_HOUR = SubmitProduction(
+    ISSUER, "DEV-WIND", "M-WIND", "2024-12-31T23:00:00Z", "2025-01-01T00:00:00Z", 10
+)
+
+
+def test_strictly_read_the_last_hour_of_the_year_expires_with_that_year() -> None:
+    # NOT_EXEMPT under CALENDAR_YEAR: its certificates would be expired the instant the hour
+    # has ended and can be reported, so none are issued (D8; docs/lifecycle.md)
+    world = World(Policies(own_hour_use=OwnHourUse.NOT_EXEMPT))
+    world.rejected(LAST_HOUR, ErrorCode.PRODUCTION_TOO_OLD, "interval", now="2025-01-01T00:00:00Z")
     assert world.registry.production(WIND, ts("2024-12-31T23:00:00Z")) is None
-    # a rolling reading leaves it twelve months
-    world = World(Policies(validity=ValidityReading.ROLLING_12_MONTHS))
-    assert world.ok(last_hour, now="2025-01-01T00:00:00Z").issued_wh == 10
-    assert world.registry.issuance(1).expiry == ts("2026-01-01T00:00:00Z")  # type: ignore[union-attr]
+    # a rolling reading leaves it twelve months, exemption or not
+    for own_hour in OwnHourUse:
+        world = World(Policies(validity=ValidityReading.ROLLING_12_MONTHS, own_hour_use=own_hour))
+        assert world.ok(LAST_HOUR, now="2025-01-01T00:00:00Z").issued_wh == 10
+        issuance = world.registry.issuance(1)
+        assert issuance is not None and issuance.expiry == ts("2026-01-01T00:00:00Z")
+        assert issuance.own_hour_only_from is None
+
+
+DEC_HOUR = ("2024-12-31T23:00:00Z", "2025-01-01T00:00:00Z")
+
+
+def test_december_production_reported_in_january_serves_its_own_hour() -> None:
+    """D8 exempts a GC matched to its own hour from the 12-month consumption period.
+
+    The default (EXEMPT_12_MONTHS) issues the last hour of 2024 on 1 January
+    and lets it be transferred and cancelled against its own hour for 12
+    months after production; any other consumption period is refused, and so
+    is a cancellation naming none (what it serves would be unknown).
+    """
+    world = World()
+    assert world.ok(LAST_HOUR, now="2025-01-01T00:00:00Z").issued_wh == 10
+    issuance = world.registry.issuance(1)
+    assert issuance is not None
+    assert issuance.own_hour_only_from == ts("2025-01-01T00:00:00Z")
+    assert issuance.expiry == ts("2026-01-01T00:00:00Z")
+    assert world.ok(Transfer(ALICE, 1, SUPPLIER_ACCOUNT, 6), now="2025-02-01T00:00:00Z")
+    for period in (
+        ("2025-01-01T00:00:00Z", "2025-01-01T01:00:00Z"),  # the hour after: not its own
+        ("2024-12-31T00:00:00Z", "2024-12-31T01:00:00Z"),  # in its calendar year, but past it
+        ("2024-12-31T22:30:00Z", "2024-12-31T23:30:00Z"),  # straddles its start
+    ):
+        world.rejected(
+            Cancel(
+                BOB, 2, "Acme", quantity=1, consumption_start=period[0], consumption_end=period[1]
+            ),
+            ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
+            "consumption_period",
+        )
+    problem = world.rejected(
+        Cancel(BOB, 2, "Acme", quantity=1),
+        ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
+        "consumption_period",
+    )
+    assert "own production interval" in problem.message and "EXEMPT_12_MONTHS" in problem.message
+    # its own hour, or a part of it: accepted, and the period is in the exported history
+    world.ok(
+        Cancel(
+            BOB, 2, "Acme", quantity=2, consumption_start=DEC_HOUR[0], consumption_end=DEC_HOUR[1]
+        )
+    )
+    world.ok(
+        Cancel(
+            BOB,
+            5,
+            "Acme",
+            quantity=2,
+            consumption_start="2024-12-31T23:15:00Z",
+            consumption_end="2024-12-31T23:30:00Z",
+            consumption_location="NL-1011",
+        )
+    )
+    status = world.registry.export_history()[-1]["effects"][-1]
+    assert status["consumption_start"] == "2024-12-31T23:15:00Z"
+    assert status["consumption_location"] == "NL-1011"
+    # the sweep expires what is left at the end of the own-hour stretch, not before
+    assert world.ok(Expire(ISSUER), now="2025-12-31T23:59:59Z") == ExpiryResult(())
+    swept = world.ok(Expire(ISSUER), now="2026-01-01T00:00:00Z")
+    assert swept.expired and all(
+        world.bundle(b).status is BundleStatus.EXPIRED for b in swept.expired
+    )
+    world.rejected(LAST_HOUR, ErrorCode.PRODUCTION_TOO_OLD, "interval")  # not issued again
+    world.assert_invariants()
 
 
 @pytest.mark.parametrize(
-    ("validity", "production_start", "expiry"),
+    "period",
     [
-        (ValidityReading.ROLLING_12_MONTHS, "2024-02-29T00:00:00Z", "2025-02-28T01:00:00Z"),
-        (ValidityReading.ROLLING_24_MONTHS, "2024-02-29T00:00:00Z", "2026-02-28T01:00:00Z"),
-        (ValidityReading.CALENDAR_YEAR, "2024-02-29T00:00:00Z", "2025-01-01T00:00:00Z"),
+        None,
+        ("2025-01-01T00:00:00Z", "2025-01-01T01:00:00Z"),
+        ("2024-12-31T22:00:00Z", "2024-12-31T23:30:00Z"),
+    ],
+)
+def test_the_checker_finds_a_late_cancellation_not_matched_to_its_own_hour(
+    period: tuple[str, str] | None,
+) -> None:
+    """A third party's history: past the consumption period only the own hour may be matched."""
+    world = World()
+    world.ok(LAST_HOUR, now="2025-01-01T00:00:00Z")
+    world.ok(Cancel(ALICE, 1, "Acme", consumption_start=DEC_HOUR[0], consumption_end=DEC_HOUR[1]))
+    history, state = world.registry.export_history(), world.registry.export_state()
+    assert check_invariants(history, state).ok
+    issued = [e for a in history for e in a["effects"] if e["effect"] == "issue"]
+    assert issued[0]["own_hour_only_from"] == "2025-01-01T00:00:00Z"
+    cancel = history[-1]["effects"][-1]
+    del cancel["consumption_start"], cancel["consumption_end"]
+    if period is not None:
+        cancel["consumption_start"], cancel["consumption_end"] = period
+    report = check_invariants(history, state)
+    assert [f.risk for f in report.findings] == [Risk.VALIDITY]
+    assert "own production interval" in report.findings[0].message
+
+
+def test_within_its_consumption_period_any_period_inside_it_may_be_named() -> None:
+    # before 1 January the exemption changes nothing: the calendar year is the period
+    world = World()
+    world.produce("2024-03-01T10:00:00Z", 100)
+    world.ok(
+        Cancel(
+            ALICE,
+            1,
+            "Acme",
+            quantity=10,
+            consumption_start="2024-12-31T23:00:00Z",
+            consumption_end="2025-01-01T00:00:00Z",
+        ),
+        now="2024-06-01T00:00:00Z",
+    )
+    world.rejected(  # ends past the period: outside, though the GC still lives until March
+        Cancel(
+            ALICE,
+            3,
+            "Acme",
+            quantity=10,
+            consumption_start="2024-12-31T23:30:00Z",
+            consumption_end="2025-01-01T00:30:00Z",
+        ),
+        ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
+        "consumption_period",
+    )
+    # from 1 January a plain cancellation is refused; its own hour is accepted
+    world.rejected(
+        Cancel(ALICE, 3, "Acme", quantity=10),
+        ErrorCode.CONSUMPTION_OUTSIDE_VALIDITY,
+        "consumption_period",
+        now="2025-01-01T00:00:00Z",
+    )
+    world.ok(
+        Cancel(
+            ALICE,
+            3,
+            "Acme",
+            quantity=10,
+            consumption_start="2024-03-01T10:00:00Z",
+            consumption_end="2024-03-01T11:00:00Z",
+        )
+    )
+    world.assert_invariants()
+
+
+@pytest.mark.parametrize(
+    ("validity", "own_hour", "production_start", "expiry"),
+    [
+        *(
+            (validity, own_hour, "2024-02-29T00:00:00Z", expiry)
+            for own_hour in OwnHourUse
+            for validity, expiry in (
+                (ValidityReading.ROLLING_12_MONTHS, "2025-02-28T01:00:00Z"),
+                (ValidityReading.ROLLING_24_MONTHS, "2026-02-28T01:00:00Z"),
+            )
+        ),
+        (
+            ValidityReading.CALENDAR_YEAR,
+            OwnHourUse.NOT_EXEMPT,
+            "2024-02-29T00:00:00Z",
+            "2025-01-01T00:00:00Z",
+        ),
+        (
+            ValidityReading.CALENDAR_YEAR,
+            OwnHourUse.EXEMPT_12_MONTHS,
+            "2024-02-29T00:00:00Z",
+            "2025-02-28T01:00:00Z",
+        ),
     ],
 )
 def test_rolling_and_calendar_expiry_instants(
-    validity: ValidityReading, production_start: str, expiry: str
+    validity: ValidityReading, own_hour: OwnHourUse, production_start: str, expiry: str
 ) -> None:
-    world = World(Policies(validity=validity))
+    world = World(Policies(validity=validity, own_hour_use=own_hour))
     world.produce(production_start, 1000)
     assert world.registry.issuance(1).expiry == ts(expiry)  # type: ignore[union-attr]
     just_before = ts(expiry) - dt.timedelta(seconds=1)

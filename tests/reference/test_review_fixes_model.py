@@ -542,7 +542,8 @@ def test_an_issuer_lock_expires_like_any_live_bundle() -> None:
     world = World()
     world.produce(energy=1000)
     world.ok(Reserve(ISSUER, 1, kind="LOCKED"))
-    assert world.ok(Expire(ISSUER), now="2025-01-01T00:00:00Z") == ExpiryResult((1,))
+    # past the validity under every reading (CALENDAR_YEAR's own-hour stretch included)
+    assert world.ok(Expire(ISSUER), now="2026-03-02T00:00:00Z") == ExpiryResult((1,))
     assert not world.registry.locked_by_issuer(1)
 
 

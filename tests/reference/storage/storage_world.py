@@ -12,6 +12,7 @@ from gc_conformance.reference import (
     Issuer,
     Location,
     OpenAccount,
+    Policies,
     RegisterDevice,
     Registry,
     SubmitProduction,
@@ -81,9 +82,10 @@ class World:
         period: int = 60,
         capacity_wh: int = 10_000,
         now: _dt.datetime = NOW,
+        policies: Policies | None = None,
     ) -> None:
         self.now = now
-        self.reg = Registry(Issuer(ISSUER, "Example Issuer", "NL"))
+        self.reg = Registry(Issuer(ISSUER, "Example Issuer", "NL"), policies or Policies())
         self.ok(OpenAccount(ISSUER, Account("ACC-OP", OPERATOR, "Operator account")))
         self.ok(OpenAccount(ISSUER, Account("ACC-OTHER", "OTHER", "Someone else")))
         self.ok(RegisterDevice(ISSUER, producer("SOLAR", "Solar", SOLAR_SITE)))

@@ -6,12 +6,15 @@ import copy
 import datetime as _dt
 
 import attrs
+import pytest
 from storage_world import ISSUER, OPERATOR, World, battery, hour
 
 from gc_conformance.reference import (
     Cancel,
     Claim,
     ErrorCode,
+    Policies,
+    TimeShiftScope,
     Transfer,
 )
 from gc_conformance.reference.bundles import BundleStatus, CancellationPurpose
@@ -30,10 +33,10 @@ from gc_conformance.reference.storage import (
 )
 
 
-def ready(discharge_wh: int = 800) -> tuple[World, int]:
+def ready(discharge_wh: int = 800, policies: Policies | None = None) -> tuple[World, int]:
     """Factor 0.8 set on a grid cycle; then 10:00 solar 1000 Wh charged (SCR-2) and backed;
     20:00 ``discharge_wh`` out (SDR-2). Returns the world and the solar bundle."""
-    w = World()
+    w = World(policies=policies)
     w.data("CHARGING", hour(0), 1000)
     w.data("DISCHARGING", hour(1), 800)
     w.ok(SetEfficiencyFactor(ISSUER, "BATT", hour(0), hour(2)))
@@ -315,15 +318,55 @@ def test_time_shift_claim_marks_all_four_used() -> None:
     claim = w.ok(ClaimTimeShift(OPERATOR, first.bundle_id, "CONSUMER"))
     assert (claim.sdr_id, claim.scr_ids, claim.gc_bundle_ids) == ("SDR-2", ("SCR-2",), (solar,))
     assert w.reg.bundle(first.bundle_id).status is BundleStatus.CLAIMED  # type: ignore[union-attr]
-    assert w.book.scr("SCR-2").time_shift_claim == claim.claim_id  # type: ignore[union-attr]
-    assert w.book.sdr("SDR-2").time_shift_claim == claim.claim_id  # type: ignore[union-attr]
+    assert w.book.scr("SCR-2").time_shift_claims == (claim.claim_id,)  # type: ignore[union-attr]
+    sdr = w.book.sdr("SDR-2")
+    assert sdr is not None and sdr.time_shift_claims == (claim.claim_id,)
+    assert sdr.time_shift_claimed_wh == 400
     # The SD-GC cannot serve another claim...
     again = w.run(ClaimTimeShift(OPERATOR, first.bundle_id, "CONSUMER"))
     assert again.problem.code is ErrorCode.ALREADY_CLAIMED
-    # ...nor can the SCR and GCs from tc, through another SDR's SD-GC.
+    # ...but SCR-2's other 400 Wh, allocated to SDR-3, serve SDR-3's SD-GC's own claim
+    # (time_shift_scope ALLOCATED_UNITS, the default: D7 allocates each Wh once)
     w.ok(Cancel(OPERATOR, second.bundle_id, "CONSUMER"))
-    shared = w.run(ClaimTimeShift(OPERATOR, second.bundle_id, "CONSUMER"))
+    shared = w.ok(ClaimTimeShift(OPERATOR, second.bundle_id, "CONSUMER"))
+    assert (shared.sdr_id, shared.scr_ids) == ("SDR-3", ("SCR-2",))
+    scr = w.book.scr("SCR-2")
+    assert scr is not None and scr.time_shift_claims == (claim.claim_id, shared.claim_id)
+    assert_clean(w)
+
+
+def test_whole_records_scope_refuses_a_second_claim_on_a_shared_charge() -> None:
+    """time_shift_scope WHOLE_RECORDS: the first claim uses the whole SCR and its GCs."""
+    w, _ = ready(400, policies=Policies(time_shift_scope=TimeShiftScope.WHOLE_RECORDS))
+    w.data("DISCHARGING", hour(21), 400)  # SDR-3, also from SCR-2
+    w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2", "SDR-3")))
+    first = w.ok(IssueStorageGC(ISSUER, "SDR-2")).bundle_id
+    second = w.ok(IssueStorageGC(ISSUER, "SDR-3")).bundle_id
+    for bundle in (first, second):
+        w.ok(Cancel(OPERATOR, bundle, "CONSUMER"))
+    w.ok(ClaimTimeShift(OPERATOR, first, "CONSUMER"))
+    shared = w.run(ClaimTimeShift(OPERATOR, second, "CONSUMER"))
     assert shared.problem.code is ErrorCode.TIME_SHIFT_ALREADY_CLAIMED
+    assert "SCR SCR-2" in shared.problem.message
+    assert_clean(w)
+
+
+@pytest.mark.parametrize("scope", list(TimeShiftScope))
+def test_a_split_sd_gc_serves_one_claim_per_part_or_one_in_all(scope: TimeShiftScope) -> None:
+    """An SD-GC cancelled in two parts: per Wh each part is claimed; per record only one."""
+    w, _ = ready(800, policies=Policies(time_shift_scope=scope))
+    w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
+    sd_gc = w.ok(IssueStorageGC(ISSUER, "SDR-2")).bundle_id
+    part = w.ok(Cancel(OPERATOR, sd_gc, "CONSUMER", quantity=300))
+    rest = w.ok(Cancel(OPERATOR, part.remainder_id, "OTHER"))
+    w.ok(ClaimTimeShift(OPERATOR, part.bundle_id, "CONSUMER"))
+    second = w.run(ClaimTimeShift(OPERATOR, rest.bundle_id, "OTHER"))
+    if scope is TimeShiftScope.ALLOCATED_UNITS:
+        assert second.accepted
+        sdr = w.book.sdr("SDR-2")
+        assert sdr is not None and sdr.time_shift_claimed_wh == 800
+    else:
+        assert second.problem.code is ErrorCode.TIME_SHIFT_ALREADY_CLAIMED
     assert_clean(w)
 
 
