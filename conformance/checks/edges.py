@@ -666,7 +666,7 @@ def storage_pool_of_three(s: Session) -> None:
     declared method; a discharge asking more than the pool holds gets no more than is there."""
     from gc_conformance.checks import storage as st
 
-    method = st._choose(s, "allocation_method", "FIFO", ("FIFO", "LIFO", "WEIGHTED_AVERAGE"))
+    method = st.choose_policy(s, "allocation_method", "FIFO", ("FIFO", "LIFO", "WEIGHTED_AVERAGE"))
     rule = {"FIFO": "STOR-020", "LIFO": "STOR-021", "WEIGHTED_AVERAGE": "STOR-022"}[method]
     sw, charges, n = _pool_of_three(s, method)
     first = st.record(s, sw, "DISCHARGING", n, 1200)
