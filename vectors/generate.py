@@ -254,118 +254,164 @@ def build_set(policies: Choice, set_name: str, recorder: Recorder) -> dict[str, 
     for area in AREAS:
         for test_type in TEST_TYPES:
             cases = by_file.get((area, test_type))
-            if not cases:
-                continue
-            groups: dict[str, dict[str, Any]] = {}
-            flags_used: dict[str, set[str]] = {}
-            requirements: set[str] = set()
-            tc_id = 0
-            for case in cases:
-                identity = (area, test_type, case.group.name, case.name)
-                if identity in names_seen:
-                    raise GeneratorError(
-                        f"{area}/{test_type}: two cases of group {case.group.name} are named "
-                        f"{case.name!r}"
-                    )
-                names_seen.add(identity)
-                unknown = [r for r in case.requirements if r not in catalogue]
-                if unknown or not case.requirements:
-                    raise GeneratorError(
-                        f"{area}/{case.name}: requirement IDs {unknown or 'missing'} "
-                        "(every case verifies at least one catalogued requirement)"
-                    )
-                recording = recorder.record(case, policies)
-                if recording is None:
-                    _record(case, policies)  # raise the real error
-                    raise GeneratorError(f"{area}/{case.name} cannot be recorded")
-                if recording.hand_failures:
-                    raise GeneratorError(
-                        f"{area}/{case.name}: the reference model disagrees with the "
-                        f"hand-computed expectation under {set_name}: "
-                        + "; ".join(recording.hand_failures)
-                    )
-                depends = dependence(recorder, case, policies)
-                flags = list(case.flags)
-                if recording.hand_count and "HandComputed" not in flags:
-                    flags.append("HandComputed")
-                flags += [POLICY_FLAGS[name] for name in depends]
-                for name in flags:
-                    flags_used.setdefault(name, set()).update(case.requirements)
-                requirements.update(case.requirements)
-                group = groups.get(case.group.name)
-                if group is None:
-                    group = groups[case.group.name] = {
-                        "group": case.group.name,
-                        "description": case.group.description,
-                        **(
-                            {"parameters": dict(case.group.parameters)}
-                            if case.group.parameters
-                            else {}
-                        ),
-                        "reset": dict(case.group.reset),
-                        "setup": recording.setup,
-                        "tests": [],
-                    }
-                elif group["setup"] != recording.setup:
-                    raise GeneratorError(
-                        f"{area}/{case.name}: its group's setup recorded differently"
-                    )
-                tc_id += 1
-                last = recording.steps[-1]
-                entry: dict[str, Any] = {
-                    "tcId": tc_id,
-                    "name": case.name,
-                    "comment": case.comment,
-                    "flags": flags,
-                    "requirements": list(case.requirements),
-                    "requires": _requires(case, recording),
-                    "applies": {"from": REVISION, "policies": depends},
-                    "result": "acceptable"
-                    if depends
-                    else ("valid" if last["expect"] == "accept" else "invalid"),
-                }
-                if last["expect"] == "reject":
-                    entry["error"] = last["code"]
-                else:
-                    entry["output"] = last.get("output", {})
-                entry["steps"] = recording.steps
-                entry["state"] = recording.state
-                group["tests"].append(entry)
-            notes = {}
-            for name in sorted(flags_used):
-                explained = FLAGS.get(name) or _policy_flag(_policy_of(name))
-                notes[name] = {
-                    "description": explained.description,
-                    "requirements": sorted(flags_used[name]),
-                    "failure": explained.failure,
-                }
-            # tcIds number the tests in file order (groups as first met, each group's tests in
-            # the order they were added), whatever order the cases of several groups came in.
-            numbered = 0
-            for group in groups.values():
-                for test in group["tests"]:
-                    numbered += 1
-                    test["tcId"] = numbered
-            body: dict[str, Any] = {
-                "schema": f"{test_type}.schema.json",
-                "area": area,
-                "testType": test_type,
-                "numberOfTests": tc_id,
-                "notes": notes,
-                "testGroups": list(groups.values()),
-            }
-            info = {
-                "format": FORMAT,
-                "standard": STANDARD_REVISION,
-                "revision": REVISION,
-                "set": set_name,
-                "generator": {"name": GENERATOR, "version": __version__},
-                "policies": _policies_in_force(policies),
-                "requirements": sorted(requirements),
-                "sha256": content_hash(body),
-            }
-            documents[f"{area}/{test_type}.json"] = {"_info": info, **body}
+            if cases:
+                documents[f"{area}/{test_type}.json"] = _build_file(
+                    area, test_type, cases, policies, set_name, recorder, catalogue, names_seen
+                )
     return documents
+
+
+def _build_file(
+    area: str,
+    test_type: str,
+    cases: list[Case],
+    policies: Choice,
+    set_name: str,
+    recorder: Recorder,
+    catalogue: Mapping[str, Any],
+    names_seen: set[tuple[str, str, str, str]],
+) -> dict[str, Any]:
+    """One vector file: its cases recorded, grouped, numbered, explained and hashed."""
+    groups: dict[str, dict[str, Any]] = {}
+    flags_used: dict[str, set[str]] = {}
+    requirements: set[str] = set()
+    for case in cases:
+        _require_new_and_catalogued(case, area, test_type, catalogue, names_seen)
+        recording = _recording(case, area, policies, set_name, recorder)
+        depends = dependence(recorder, case, policies)
+        flags = list(case.flags)
+        if recording.hand_count and "HandComputed" not in flags:
+            flags.append("HandComputed")
+        flags += [POLICY_FLAGS[name] for name in depends]
+        for name in flags:
+            flags_used.setdefault(name, set()).update(case.requirements)
+        requirements.update(case.requirements)
+        _group_of(groups, case, area, recording)["tests"].append(
+            _test_entry(case, recording, flags, depends)
+        )
+    # tcIds number the tests in file order (groups as first met, each group's tests in the
+    # order they were added), whatever order the cases of several groups came in.
+    numbered = 0
+    for group in groups.values():
+        for test in group["tests"]:
+            numbered += 1
+            test["tcId"] = numbered
+    body: dict[str, Any] = {
+        "schema": f"{test_type}.schema.json",
+        "area": area,
+        "testType": test_type,
+        "numberOfTests": numbered,
+        "notes": _notes(flags_used),
+        "testGroups": list(groups.values()),
+    }
+    info = {
+        "format": FORMAT,
+        "standard": STANDARD_REVISION,
+        "revision": REVISION,
+        "set": set_name,
+        "generator": {"name": GENERATOR, "version": __version__},
+        "policies": _policies_in_force(policies),
+        "requirements": sorted(requirements),
+        "sha256": content_hash(body),
+    }
+    return {"_info": info, **body}
+
+
+def _require_new_and_catalogued(
+    case: Case,
+    area: str,
+    test_type: str,
+    catalogue: Mapping[str, Any],
+    names_seen: set[tuple[str, str, str, str]],
+) -> None:
+    """A case's name is unique in its group, and it verifies catalogued requirements."""
+    identity = (area, test_type, case.group.name, case.name)
+    if identity in names_seen:
+        raise GeneratorError(
+            f"{area}/{test_type}: two cases of group {case.group.name} are named {case.name!r}"
+        )
+    names_seen.add(identity)
+    unknown = [r for r in case.requirements if r not in catalogue]
+    if unknown or not case.requirements:
+        raise GeneratorError(
+            f"{area}/{case.name}: requirement IDs {unknown or 'missing'} "
+            "(every case verifies at least one catalogued requirement)"
+        )
+
+
+def _recording(
+    case: Case, area: str, policies: Choice, set_name: str, recorder: Recorder
+) -> Recording:
+    """The case as the reference model answers it, agreeing with every hand-computed value."""
+    recording = recorder.record(case, policies)
+    if recording is None:
+        _record(case, policies)  # raise the real error
+        raise GeneratorError(f"{area}/{case.name} cannot be recorded")
+    if recording.hand_failures:
+        raise GeneratorError(
+            f"{area}/{case.name}: the reference model disagrees with the "
+            f"hand-computed expectation under {set_name}: " + "; ".join(recording.hand_failures)
+        )
+    return recording
+
+
+def _group_of(
+    groups: dict[str, dict[str, Any]], case: Case, area: str, recording: Recording
+) -> dict[str, Any]:
+    """The case's group in this file (made on first use); every case of a group shares its
+    recorded setup."""
+    group = groups.get(case.group.name)
+    if group is None:
+        group = groups[case.group.name] = {
+            "group": case.group.name,
+            "description": case.group.description,
+            **({"parameters": dict(case.group.parameters)} if case.group.parameters else {}),
+            "reset": dict(case.group.reset),
+            "setup": recording.setup,
+            "tests": [],
+        }
+    elif group["setup"] != recording.setup:
+        raise GeneratorError(f"{area}/{case.name}: its group's setup recorded differently")
+    return group
+
+
+def _test_entry(
+    case: Case, recording: Recording, flags: list[str], depends: dict[str, list[str]]
+) -> dict[str, Any]:
+    """One test of a vector file (its tcId is set when the file is numbered)."""
+    last = recording.steps[-1]
+    entry: dict[str, Any] = {
+        "tcId": 0,
+        "name": case.name,
+        "comment": case.comment,
+        "flags": flags,
+        "requirements": list(case.requirements),
+        "requires": _requires(case, recording),
+        "applies": {"from": REVISION, "policies": depends},
+        "result": "acceptable"
+        if depends
+        else ("valid" if last["expect"] == "accept" else "invalid"),
+    }
+    if last["expect"] == "reject":
+        entry["error"] = last["code"]
+    else:
+        entry["output"] = last.get("output", {})
+    entry["steps"] = recording.steps
+    entry["state"] = recording.state
+    return entry
+
+
+def _notes(flags_used: Mapping[str, set[str]]) -> dict[str, Any]:
+    """Why each flag of the file exists, with the requirements its cases verify."""
+    notes = {}
+    for name in sorted(flags_used):
+        explained = FLAGS.get(name) or _policy_flag(_policy_of(name))
+        notes[name] = {
+            "description": explained.description,
+            "requirements": sorted(flags_used[name]),
+            "failure": explained.failure,
+        }
+    return notes
 
 
 def _policy_of(flag_name: str) -> str:
