@@ -1529,53 +1529,15 @@ class Registry:
         )
         effects: list[Effect] = []
         issued: IssuanceResult | None = None
-        withdrawn: list[int] = []
-        withdrawn_wh = 0
-        deferred = 0
+        withdrawn: tuple[int, ...] = ()
+        withdrawn_wh = deferred = 0
         prior = self._issuances_of_reading(key)
         if difference > 0:
-            # D10: the difference first settles the device's outstanding deductions, in the
-            # order a submitted reading of this hour would; only the rest is issued.
-            deducted = self._plan_deductions(
-                device.device_id, interval.start.hour, difference, effects
-            )
-            if difference > deducted:
-                issued = self._plan_issuance(
-                    device,
-                    interval,
-                    self._next_certificate_id,
-                    difference - deducted,
-                    now,
-                    effects,
-                    corrects=prior[0] if prior else None,
-                    deducted=deducted,
-                )
-            else:
-                issued = IssuanceResult(None, None, 0, deducted)
+            issued = self._correct_upwards(device, interval, difference, prior, now, effects)
         elif difference < 0:
-            shortfall = -difference
-            for bundle in self._untouched_bundles(prior, now):
-                if shortfall == 0:
-                    break
-                take = min(shortfall, bundle.quantity)
-                part, _ = self._carve(bundle, take, effects)
-                effects.append(StatusChanged(part, bundle.status, BundleStatus.WITHDRAWN))
-                withdrawn.append(part)
-                withdrawn_wh += take
-                shortfall -= take
-            if shortfall:
-                deferred = shortfall
-                same_hour = (
-                    self.policies.correction_deduction is CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
-                )
-                effects.append(
-                    DebtChanged(
-                        device.device_id,
-                        self._next_debt_id,
-                        interval.start.hour if same_hour else None,
-                        shortfall,
-                    )
-                )
+            withdrawn, withdrawn_wh, deferred = self._correct_downwards(
+                device, interval, -difference, prior, now, effects
+            )
         effects.append(
             ReadingRecognised(
                 device.device_id,
@@ -1589,7 +1551,68 @@ class Registry:
                 self._rounded_alone(),
             )
         )
-        return CorrectionResult(issued, tuple(withdrawn), withdrawn_wh, deferred), effects
+        return CorrectionResult(issued, withdrawn, withdrawn_wh, deferred), effects
+
+    def _correct_upwards(
+        self,
+        device: Device,
+        interval: Interval,
+        difference: int,
+        prior: Sequence[int],
+        now: _dt.datetime,
+        effects: list[Effect],
+    ) -> IssuanceResult:
+        """D10: the difference first settles the device's outstanding deductions, in the order
+        a submitted reading of this hour would; only the rest is issued."""
+        deducted = self._plan_deductions(device.device_id, interval.start.hour, difference, effects)
+        if difference <= deducted:
+            return IssuanceResult(None, None, 0, deducted)
+        return self._plan_issuance(
+            device,
+            interval,
+            self._next_certificate_id,
+            difference - deducted,
+            now,
+            effects,
+            corrects=prior[0] if prior else None,
+            deducted=deducted,
+        )
+
+    def _correct_downwards(
+        self,
+        device: Device,
+        interval: Interval,
+        shortfall: int,
+        prior: Sequence[int],
+        now: _dt.datetime,
+        effects: list[Effect],
+    ) -> tuple[tuple[int, ...], int, int]:
+        """D10: withdraw the shortfall from certificates not yet used; what cannot be withdrawn
+        becomes a debt deducted from later issuance. (withdrawn bundles, their Wh, deferred Wh)"""
+        withdrawn: list[int] = []
+        withdrawn_wh = 0
+        for bundle in self._untouched_bundles(prior, now):
+            if shortfall == 0:
+                break
+            take = min(shortfall, bundle.quantity)
+            part, _ = self._carve(bundle, take, effects)
+            effects.append(StatusChanged(part, bundle.status, BundleStatus.WITHDRAWN))
+            withdrawn.append(part)
+            withdrawn_wh += take
+            shortfall -= take
+        if shortfall:
+            same_hour = (
+                self.policies.correction_deduction is CorrectionDeduction.SAME_HOUR_OF_DAY_FIRST
+            )
+            effects.append(
+                DebtChanged(
+                    device.device_id,
+                    self._next_debt_id,
+                    interval.start.hour if same_hour else None,
+                    shortfall,
+                )
+            )
+        return tuple(withdrawn), withdrawn_wh, shortfall
 
     def _untouched_bundles(self, issuance_ids: Sequence[int], now: _dt.datetime) -> list[Bundle]:
         """D10's "not yet transferred, cancelled, redeemed or expired" certificates, to withdraw.
