@@ -239,6 +239,36 @@ def test_free_text_errors_get_canonical_codes(adapter: HttpAdapter) -> None:
     assert codes == ["NOT_OWNER", "UNKNOWN_BUNDLE", "UNKNOWN_ACCOUNT", "NOT_CANCELLED"]
 
 
+def test_a_value_the_id_table_cannot_translate_names_no_registry_object(
+    adapter: HttpAdapter,
+) -> None:
+    """An integer sent where the suite puts an account name (the wrong-type edge probe) is
+    GridLedger's own ID space: passed on unchanged it would name a real account and a refusal
+    the registry owes would read as an acceptance. The adapter sends it marked instead."""
+    names = cast(adapter, "untranslated")
+    bundle = issue(adapter, "untranslated", 5)["bundle_id"]
+    to_bob = f"ACC-{names['bob']}"
+    bobs = adapter.translate_id("account", to_bob)
+    assert isinstance(bobs, int)  # a real account, known to the registry by this integer
+    for wrong in (bobs, str(bobs)):
+        moved = send(adapter, "transfer", names["alice"], bundle_id=bundle, to_account=wrong)
+        assert not moved["accepted"] and moved["code"] == "UNKNOWN_ACCOUNT", moved
+        sent = [e for e in adapter.last_exchanges() if e["url"].endswith("/transfer")]
+        assert json.loads(sent[0]["request"])["target_account_id"] == f"untranslated:{bobs}"
+    assert send(adapter, "query", ISSUER_ID, account_id=to_bob)["result"]["bundles"] == []
+    # values no registry takes for an ID still go as they are: the registry judges their type
+    for wrong in (None, True, 7.5, [bobs], {"value": bobs}):
+        moved = send(adapter, "transfer", names["alice"], bundle_id=bundle, to_account=wrong)
+        assert not moved["accepted"], (wrong, moved)
+        sent = [e for e in adapter.last_exchanges() if e["url"].endswith("/transfer")]
+        assert json.loads(sent[0]["request"]).get("target_account_id") == wrong
+    # a name never learnt that cannot be an ID goes unchanged, and the suite's names translate
+    assert adapter.translate_id("account", "ACC-NOBODY") == "ACC-NOBODY"
+    assert send(adapter, "transfer", names["alice"], bundle_id=bundle, to_account=to_bob)[
+        "accepted"
+    ]
+
+
 def test_query_parameters_go_in_the_query_string(adapter: HttpAdapter) -> None:
     names = cast(adapter, "qs")
     send(adapter, "query", names["alice"], status="ACTIVE")
