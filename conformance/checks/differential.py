@@ -710,7 +710,7 @@ class Lockstep:
             accepted_noop = answer.accepted and not should_answer.accepted
             model_answer = should_answer
         if not accepted_noop:  # the model decided again under the registry's reading: compare
-            self._compare_verdicts(action, model_answer, answer, status)
+            self._compare_verdicts(action, model_answer, answer, status, actor=actor)
         if action == "query":
             if answer.accepted and model_answer.accepted:
                 self._compare_query(model_answer, answer)
@@ -769,7 +769,13 @@ class Lockstep:
             ) from None
 
     def _compare_verdicts(
-        self, action: str, model: Answer, registry: Answer, status: str | None = None
+        self,
+        action: str,
+        model: Answer,
+        registry: Answer,
+        status: str | None = None,
+        *,
+        actor: str | None = None,
     ) -> None:
         if model.accepted and not registry.accepted:
             raise self.fail(
@@ -788,6 +794,12 @@ class Lockstep:
                 requirements=refusal_requirements(action, model.code, status),
             )
         if not model.accepted and registry.code != model.code:
+            if actor == STRANGER and registry.code == "NOT_AUTHORISED":
+                # A party the registry never heard of cannot authenticate: a registry with
+                # credentials refuses it before it looks at the bundle (the model has no
+                # credentials, so it names the next fault). Both refusals are right; no
+                # clause orders the two.
+                return
             kind = (action, str(model.code), str(registry.code))
             if self.on_code_mismatch == "raise":
                 self.failed = True

@@ -30,8 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     key = os.environ.get("GRIDLEDGER_ADMIN_KEY") or secrets.token_urlsafe(24)
     path = args.db or os.path.join(tempfile.mkdtemp(prefix="gridledger-"), "ledger.sqlite3")
     app = create_app(Ledger(path, args.issuer, args.country), key)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections get TCP_NODELAY (asyncio sets it only when proto says TCP): a
+    # keep-alive answer, written as headers then body, must not wait ~40 ms for the client's
+    # delayed ACK (Nagle's algorithm) before its body goes out.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", args.port))
     sock.listen(128)
     host, port = sock.getsockname()[:2]

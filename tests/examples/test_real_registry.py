@@ -336,9 +336,7 @@ def test_the_suite_passes_through_the_mapping_alone(gridledger: Running, tmp_pat
             str(out),
             "--workers",
             "2",
-            # Every check but the differential one, which on this tier (no observe: state read
-            # through queries after every step) needs over ten minutes at the default depth;
-            # see KNOWN_OPEN.
+            # Every check (KNOWN_OPEN would name any left out, with its reason).
             *(
                 arg
                 for check in all_checks()
@@ -368,13 +366,5 @@ def test_the_suite_passes_through_the_mapping_alone(gridledger: Running, tmp_pat
 
 #: Errors the example still gets, each with its reason (empty when none).
 KNOWN_ERRORS: frozenset[str] = frozenset()
-#: Checks left out of the whole-suite run, each with its reason: ``differential.lifecycle``
-#: takes over ten minutes against GridLedger at the default depth (every step re-reads state
-#: through queries), more than the default --check-timeout, and at depth 60 it reported one
-#: divergence still to be classified (a GridLedger defect or a false failure) — open in the
-#: issue tracker, never counted as a pass here.
-#: ``edges.fields.missing_and_wrong_types`` sends ``to_account: 7`` as a wrong JSON type; through
-#: GridLedger's ID table an integer is passed on unchanged and names GridLedger's own account 7,
-#: so the transfer is accepted: a false failure of the mapping path (a translated ID field cannot
-#: yet carry "wrong type"), open in the issue tracker.
-KNOWN_OPEN = frozenset({"differential.lifecycle", "edges.fields.missing_and_wrong_types"})
+#: Checks left out of the whole-suite run, each with its reason (empty: none).
+KNOWN_OPEN: frozenset[str] = frozenset()
