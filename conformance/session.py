@@ -202,11 +202,15 @@ class Session:
         self.strict_codes = strict_codes
         self.steps: list[Step] = []
         self.code_mismatches: list[str] = []
+        #: The time now (UTC): the registry's own clock, for checks that judge a wall-clock
+        #: registry as time passes.
+        self.wall_clock: Callable[[], _dt.datetime] = wall_clock or (
+            lambda: _dt.datetime.now(_dt.UTC)
+        )
         if capabilities.clock is Clock.CONTROLLED:
             self.epoch = CONTROLLED_EPOCH
         else:
-            read = wall_clock or (lambda: _dt.datetime.now(_dt.UTC))
-            today = read().replace(hour=0, minute=0, second=0, microsecond=0)
+            today = self.wall_clock().replace(hour=0, minute=0, second=0, microsecond=0)
             # Two days back, but never into last year: under a calendar-year validity reading,
             # last year's production is already past validity in early January.
             self.epoch = max(today - _dt.timedelta(days=2), today.replace(month=1, day=1))
