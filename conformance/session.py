@@ -202,6 +202,8 @@ class Session:
         self.strict_codes = strict_codes
         self.steps: list[Step] = []
         self.code_mismatches: list[str] = []
+        #: Steps left out because the registry does not offer their action (see optional()).
+        self.left_out: dict[str, str] = {}
         #: The time now (UTC): the registry's own clock, for checks that judge a wall-clock
         #: registry as time passes.
         self.wall_clock: Callable[[], _dt.datetime] = wall_clock or (
@@ -262,9 +264,24 @@ class Session:
         raise NotApplicable(f"the registry does not offer the {action!r} action", kind=kind)
 
     def offers(self, action: str) -> bool:
-        """Whether the registry offers ``action``: a check that uses an optional action only
-        as one part of its scenario leaves that part out instead of skipping everything."""
+        """Whether the registry offers ``action`` (no record kept: see :meth:`optional`)."""
         return self.capabilities.offers(action)
+
+    def optional(self, action: str) -> bool:
+        """Whether to take a step of the scenario that sends ``action`` (``if s.optional(..):``).
+
+        A check that uses an action only as one part of its scenario leaves that
+        part out when the registry does not offer it, instead of skipping the
+        whole check, and judges the rest. Every part left out is recorded
+        (:attr:`left_out`) and named in the check's result, so that a pass says
+        what it did not cover; a *required* action left out is named as such (the
+        checks that need it are skipped as not verified).
+        """
+        if self.capabilities.offers(action):
+            return True
+        kind = "optional" if action in OPTIONAL_ACTIONS else "required"
+        self.left_out.setdefault(action, f"{action} ({kind}, not offered)")
+        return False
 
     def require_reset(self, why: str) -> None:
         """Skip unless the registry can be emptied (a check that needs an empty registry)."""

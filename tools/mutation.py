@@ -15,6 +15,7 @@ Usage (from the repository root)::
     python tools/mutation.py --sample 40          # 40 mutants, chosen by the seed
     python tools/mutation.py --list               # the mutants, not run
     python tools/mutation.py --target FILE=SPEC   # another registry (repeatable)
+    python tools/mutation.py --target gridledger --sample 30 --fast   # GridLedger, in process
     nice -n 10 python tools/mutation.py -j 2      # a full campaign on a shared machine
 
 A target is a source file of an in-process registry and the adapter spec
@@ -50,11 +51,18 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The registries mutated by default: (source file, adapter spec). The real registry example
-#: (examples/real_registry) joins with ``--target`` once it runs in process.
+#: The registries mutated by default: (source file, adapter spec).
 DEFAULT_TARGETS = (
     ("examples/toy_registry/registry.py", "examples.toy_registry.adapter:ToyAdapter"),
 )
+#: Targets by name (``--target gridledger``): the realistic example's storage and rules, run in
+#: process through its mapping file (tools/gridledger_inprocess.py).
+NAMED_TARGETS = {
+    "gridledger": (
+        "examples/real_registry/ledger.py",
+        "tools.gridledger_inprocess:GridLedgerInProcess",
+    ),
+}
 
 _TOY = "examples/toy_registry/registry.py"
 _NUMBERING = "numbering is the vendor's own: the suite compares IDs only relative to each other"
@@ -386,11 +394,15 @@ def _load_adapter(mutant: Mutant | None, spec: str) -> Any:
     module_name, _, attribute = spec.partition(":")
     if mutant is not None:
         name = _module_name(mutant.file)
-        package = module_name.rsplit(".", 1)[0]
-        for loaded in [m for m in sys.modules if m == module_name or m.startswith(package + ".")]:
-            if loaded != package:
-                del sys.modules[loaded]
-        importlib.import_module(package)
+        # The adapter's package and the mutated file's are imported again on top of the mutant
+        # (they may differ: an in-process HTTP adapter in tools/ over examples/real_registry).
+        packages = {module_name.rsplit(".", 1)[0], name.rsplit(".", 1)[0]}
+        for package in packages:
+            stale = [m for m in sys.modules if m == module_name or m.startswith(package + ".")]
+            for loaded in stale:
+                if loaded not in packages:
+                    del sys.modules[loaded]
+            importlib.import_module(package)
         code = compile(mutated_source_tree(mutant), str(ROOT / mutant.file), "exec")
         module = types.ModuleType(name)
         module.__file__ = str(ROOT / mutant.file)
@@ -555,6 +567,10 @@ def _targets(values: Sequence[str]) -> dict[str, str]:
         return dict(DEFAULT_TARGETS)
     targets = {}
     for value in values:
+        if value in NAMED_TARGETS:
+            path, spec = NAMED_TARGETS[value]
+            targets[path] = spec
+            continue
         path, sep, spec = value.partition("=")
         if not sep or not (ROOT / path).is_file():
             raise SystemExit(f"--target {value!r}: use FILE=package.module:Class, FILE existing")
@@ -564,7 +580,13 @@ def _targets(values: Sequence[str]) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--target", action="append", default=[], metavar="FILE=SPEC")
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="FILE=SPEC",
+        help=f"a registry to mutate, or one of: {', '.join(NAMED_TARGETS)}",
+    )
     parser.add_argument("--sample", type=int, default=0, help="run only N mutants (by --seed)")
     parser.add_argument("--only", default="", help="only mutants whose location contains this")
     parser.add_argument(

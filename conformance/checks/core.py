@@ -551,7 +551,7 @@ def malformed_fields_refused(s: Session) -> None:
             beneficiary=CONSUMER,
             purpose="GIFT",
         )
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         with found.step():
             s.reject("INVALID_FIELD", "reserve", w.alice, bundle_id=bundle, kind="FOREVER")
     with found.step():
@@ -587,7 +587,7 @@ def non_positive_quantities_refused(s: Session) -> None:
                 beneficiary=CONSUMER,
                 quantity=bad,
             )
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         with found.step():
             s.reject("INVALID_QUANTITY", "reserve", w.alice, bundle_id=bundle, quantity=0)
     with found.step():
@@ -618,7 +618,7 @@ def oversized_quantities_refused(s: Session) -> None:
         beneficiary=CONSUMER,
         quantity=1001,
     )
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.reject("QUANTITY_EXCEEDS_BUNDLE", "reserve", w.alice, bundle_id=bundle, quantity=5000)
     s.reject(
         "QUANTITY_EXCEEDS_BUNDLE",
@@ -734,7 +734,7 @@ def cancelled_cannot_move(s: Session) -> None:
             bundle_id=ended["bundle_id"],
             to_account=w.account(w.bob),
         )
-        if s.offers("reserve"):
+        if s.optional("reserve"):
             s.reject("BUNDLE_NOT_ACTIVE", "reserve", w.alice, bundle_id=ended["bundle_id"])
 
 
@@ -804,7 +804,7 @@ def claim_needs_cancellation(s: Session) -> None:
     w = s.world()
     bundle, _ = alice_issues(s, w)
     s.reject("NOT_CANCELLED", "claim", w.alice, bundle_id=bundle, claimant=CONSUMER)
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         reserved, _ = alice_issues(s, w, 100, hour=1)
         s.accept("reserve", w.alice, bundle_id=reserved)
         s.reject("NOT_CANCELLED", "claim", w.alice, bundle_id=reserved, claimant=CONSUMER)
@@ -943,9 +943,9 @@ def withdrawal_is_final(s: Session) -> None:
         "BUNDLE_NOT_ACTIVE", "transfer", w.alice, bundle_id=bundle, to_account=w.account(w.bob)
     )
     s.reject("BUNDLE_NOT_ACTIVE", "cancel", w.alice, bundle_id=bundle, beneficiary=CONSUMER)
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.reject("BUNDLE_NOT_ACTIVE", "reserve", w.alice, bundle_id=bundle)
-    if s.offers("release"):
+    if s.optional("release"):
         s.reject("NOT_RESERVED", "release", w.alice, bundle_id=bundle)
     s.reject("BUNDLE_NOT_ACTIVE", "withdraw", ISSUER_ID, bundle_id=bundle, reason="again")
     s.expect(
@@ -1352,7 +1352,7 @@ def time_reversal_refused(s: Session) -> None:
     w = s.world()
     bundle, _ = alice_issues(s, w)
     s.advance(hours=2)
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.accept("reserve", w.alice, bundle_id=bundle, quantity=10)
     else:  # any recorded action will do
         moved = s.accept(
@@ -1702,7 +1702,7 @@ def attributes_immutable(s: Session) -> None:
     cancelled = one(s, "cancelled", certificate_bundle_status="CANCELLED")
     s.accept("claim", w.bob, bundle_id=cancelled["bundle_id"], claimant=CONSUMER)
     kept = one(s, "left with alice", account_id=w.account(w.alice))
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.accept("reserve", w.alice, bundle_id=kept["bundle_id"], quantity=50)
     else:  # the fourth bundle by another split
         s.accept(
@@ -1769,7 +1769,7 @@ def busy_state(s: Session, w: World) -> None:
     s.accept("claim", w.bob, bundle_id=cancelled["bundle_id"], claimant=CONSUMER, quantity=20)
     s.accept("transfer", w.alice, bundle_id=solar, to_account=w.account(w.carol), quantity=500)
     at_carol = one(s, "solar at carol", account_id=w.account(w.carol))
-    if s.offers("reserve"):  # without it, the state is as busy but for the lock
+    if s.optional("reserve"):  # without it, the state is as busy but for the lock
         s.accept("reserve", w.carol, bundle_id=at_carol["bundle_id"], quantity=50, kind="LOCKED")
     solar_left = one(s, "solar at alice", account_id=w.account(w.alice), device_id=SOLAR)
     s.accept("withdraw", ISSUER_ID, bundle_id=solar_left["bundle_id"], reason="x", quantity=100)
@@ -2013,7 +2013,7 @@ def refused_requests_change_nothing(s: Session) -> None:
             to_account=w.account(w.carol if holder != w.carol else w.bob),
             quantity=too_many,
         )
-        if s.offers("reserve"):
+        if s.optional("reserve"):
             s.reject(
                 "QUANTITY_EXCEEDS_BUNDLE",
                 "reserve",

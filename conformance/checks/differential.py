@@ -1104,7 +1104,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         sent_as = {"resubmit_production": "submit_production", "advance_clock": None}
         for name in weights:
             action = sent_as.get(name, name)
-            if action is not None and not caps.offers(action):
+            if action is not None and weights[name] and not lock.s.optional(action):
                 weights[name] = 0
         self.operations = [name for name, weight in weights.items() for _ in range(weight)]
         self.produced: list[tuple[str, str, str, str]] = []  # device, start, end, energy
