@@ -41,6 +41,7 @@ import importlib
 import multiprocessing
 import multiprocessing.connection
 import random
+import re
 import sys
 import time
 import types
@@ -100,6 +101,29 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     (_TOY, "_energy", "`18` -> `17`"): "as above (the ceiling moves to 10^18 Wh)",
 }
 
+_GRID = "examples/real_registry/ledger.py"
+EQUIVALENT.update(
+    {
+        (
+            _GRID,
+            "_int_or_text",
+            "`and` -> `or` in `isinstance(value, int) and (not isinstance(value, bool)) and "
+            "(abs(v...`",
+        ): "every integer ID goes to sqlite as its text, which sqlite compares with an INTEGER "
+        "PRIMARY KEY as that integer: the same rows are found",
+        (_GRID, "_energy", "`18` -> `17`"): "GridLedger's own ceiling of 10^18 Wh moves to "
+        "10^17 Wh: no clause sets one, and no device of a declared capacity produces that much",
+        (_GRID, "_energy", "`18` -> `19`"): "as above (the ceiling moves to 10^20 Wh)",
+    }
+)
+#: Mutants only the HTTP status of a refusal: any 4xx is a refusal, whose code GridLedger's
+#: mapping reads from the text (``errors.patterns``); filled in once mutants can be listed.
+_STATUS_ONLY = re.compile(r"^`4\d\d` -> `(?!408|429)4\d\d`( #\d+)?$")  # 408/429: no verdict
+_STATUS_REASON = (
+    "a refusal's HTTP status moved within 4xx: still a refusal, and the mapping reads its "
+    "canonical code from the text"
+)
+
 #: Surviving mutants that are real differences, but ones no SHALL of the standard decides:
 #: scored as survivors (never hidden), printed with the reason no check may fail them.
 UNJUDGED: dict[tuple[str, str, str], str] = {
@@ -140,6 +164,12 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
         "statement removed: `raise LedgerError(Fault.BAD_FIELD, 'parcel is required')`",
     ): "a request without a bundle ID is refused as naming no bundle (UNKNOWN_BUNDLE) instead of "
     "as malformed: refused either way (IT-004), and the standard fixes no code for it",
+    (
+        _GRID,
+        "Ledger.query",
+        "statement removed: `raise Refused(400, f'unknown query parameter {unknown[0]!r}')`",
+    ): "a query parameter the API does not know is ignored instead of refused: the mapping "
+    "sends only the parameters it declares, and no SHALL asks an API to refuse unknown ones",
 }
 
 
@@ -557,6 +587,16 @@ def report(result: Score, equivalent: dict[tuple[str, str, str], str]) -> str:
         lines.append("allow-listed as equivalent but killed (remove from EQUIVALENT):")
         lines += [f"  {o.mutant.where()}: {o.mutant.description}" for o in result.equivalent_killed]
     return "\n".join(lines)
+
+
+def _status_only_equivalents(path: str) -> dict[tuple[str, str, str], str]:
+    """The mutants of ``path`` that only move a refusal's HTTP status within 4xx."""
+    if not (ROOT / path).is_file():
+        return {}
+    return {m.key: _STATUS_REASON for m in mutants_of(path) if _STATUS_ONLY.match(m.description)}
+
+
+EQUIVALENT.update(_status_only_equivalents(_GRID))
 
 
 # ====================================================================== command line
