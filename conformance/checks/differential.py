@@ -399,7 +399,7 @@ def merged_in_place(keys: Iterable[Key]) -> Counter[Key]:
         current = alike[0]
         for key in alike[1:]:
             if key[3] == current[4] + 1:
-                current = (*current[:4], key[4], current[5] + key[5], *current[6:])  # type: ignore[assignment]
+                current = (*current[:4], key[4], current[5] + key[5], *current[6:])
             else:
                 merged[current] += 1
                 current = key
