@@ -114,6 +114,24 @@ EQUIVALENT.update(
         (_GRID, "_energy", "`18` -> `17`"): "GridLedger's own ceiling of 10^18 Wh moves to "
         "10^17 Wh: no clause sets one, and no device of a declared capacity produces that much",
         (_GRID, "_energy", "`18` -> `19`"): "as above (the ceiling moves to 10^20 Wh)",
+        (
+            _GRID,
+            "_int_or_text",
+            "condition negated: `if isinstance(value, int) and (not isinstance(value, bool)) "
+            "and (abs(v...`",
+        ): "as the `and` -> `or` above: sqlite finds the same rows by an ID's text",
+        (
+            _GRID,
+            "Ledger.__init__",
+            "statement removed: `self._db.execute('PRAGMA journal_mode = WAL')`",
+        ): "the database's journal mode: nothing a client can observe",
+        (
+            _GRID,
+            "Ledger._bundles",
+            "`or` -> `and` in `bundle_id is None or isinstance(bundle_id, bool | dict | list | "
+            "float)`",
+        ): "such a bundle ID is then looked up as its text and named no bundle: refused either "
+        "way, and the standard fixes no code for it",
     }
 )
 #: Mutants only the HTTP status of a refusal: any 4xx is a refusal, whose code GridLedger's
@@ -170,6 +188,60 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
         "statement removed: `raise Refused(400, f'unknown query parameter {unknown[0]!r}')`",
     ): "a query parameter the API does not know is ignored instead of refused: the mapping "
     "sends only the parameters it declares, and no SHALL asks an API to refuse unknown ones",
+    **{
+        (_GRID, function, f"statement removed: `_only(body, {fields}`"): "a body field the "
+        "API does not know is ignored instead of refused: the mapping sends only the fields it "
+        "declares, and no SHALL asks an API to refuse unknown ones"
+        for function, fields in (
+            ("Ledger.create_account", "'reference', 'name', 'user_ids', 'exemption')"),
+            ("Ledger.submit_reading", "'device_id', 'meter_id', 'start', 'end', 'energy_wh', '..."),
+            ("Ledger.withdraw", "'bundle_ids', 'reason', 'quantity_wh', 'source_id', 'us..."),
+        )
+    },
+    (
+        _GRID,
+        "Ledger.create_account",
+        "statement removed: `raise Refused(422, 'user_ids must list exactly one account holder')`",
+    ): "an account with several holders is accepted: the mapping always names one holder, and "
+    "the standard does not say how many an account may have",
+    (_GRID, "Ledger.withdraw", "statement removed: `self._still_valid(db, bundle, now)`"): "a "
+    "withdrawal of certificates past their validity: VAL-004 names transfer, cancellation and "
+    "reservation only (as in the toy)",
+    (
+        _GRID,
+        "Ledger.query",
+        "`or` -> `and` in `'period_start' in params or 'period_end' in params`",
+    ): "a query window given by one end only is ignored instead of read: the mapping always "
+    "sends both ends, and no SHALL says what a half-open window means",
+    (
+        _GRID,
+        "Ledger._account",
+        "statement removed: `raise Refused(422, 'account_id is required')`",
+    ): "a missing account is then refused as naming no account instead of as malformed: refused "
+    "either way (IT-004), and the standard fixes no code for it",
+    (
+        _GRID,
+        "Ledger._still_valid",
+        "`>=` -> `>` in `now >= _instant(row['valid_until'], 'valid_until')`",
+    ): "a use in the very second validity ends: a wall clock cannot place a "
+    "request in that second (edges.validity.at_the_end_of_validity judges it on a controlled "
+    "clock)",
+    (
+        _GRID,
+        "Ledger._still_valid",
+        'statement removed: `raise Refused(422, f"the certificates expired at '
+        "{row['valid_until'...`",
+    ): "use after the end of a CALENDAR_YEAR validity: with a wall clock reachable only in the "
+    "year's last minute (edges.validity.use_after_end_wall_clock judges rolling readings)",
+    **{
+        (_GRID, "_end_of_validity", f"`1` -> `{to}` #{n}"): "validity ending on another day of "
+        "January: a wall clock reaches that end only at the turn of the year"
+        for to in ("0", "2")
+        for n in (3, 4)
+    },
+    (_GRID, "_int_or_text", "`<` -> `<=` in `len(value) < 19`"): "an ID of 19 digits, beyond "
+    "64-bit integers: no check names such an ID (the suite's IDs are its own names)",
+    (_GRID, "_int_or_text", "`19` -> `18`"): "an ID of 18 digits read as text: as above",
 }
 
 

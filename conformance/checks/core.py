@@ -35,6 +35,7 @@ from gc_conformance.session import (
     World,
     canonical_state,
     device_record,
+    stamp,
 )
 
 CRITICAL = Severity.CRITICAL
@@ -1178,14 +1179,29 @@ def long_past_production_refused_any_clock(s: Session) -> None:
     session's day is past its validity under every reading (calendar year,
     rolling 12 or 24 months), whatever the clock; so is day -800. Day -400 is
     past it under the declared 12-month readings only. A recent hour is issued.
+
+    Under the calendar-year reading the edge is this year's first instant, also
+    whatever the clock: production that ended at 1 January 00:00:00 belongs to
+    last year (its last second lies there) and is past validity, while production
+    whose last second is 00:00:00 of this year is valid until next 1 January.
     """
     w = s.world()
-    twelve_months = s.policy("validity", "") in ("CALENDAR_YEAR", "ROLLING_12_MONTHS")
+    reading = s.policy("validity", "")
+    twelve_months = reading in ("CALENDAR_YEAR", "ROLLING_12_MONTHS")
     for day in (-1200, -800, -400) if twelve_months else (-1200, -800):
         start, end = s.hour(0, day=day)
         action, fields = production_request(s, w, WIND, start, end, 1000)
         s.reject("PRODUCTION_TOO_OLD", action, ISSUER_ID, **fields)
     issue_over(s, w, WIND, *s.hour(0), 1000)
+    if reading == "CALENDAR_YEAR":
+        new_year = s.now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        last_of_old = (new_year - _dt.timedelta(hours=1), new_year)
+        action, fields = production_request(s, w, SOLAR, *map(stamp, last_of_old), 10)
+        s.reject("PRODUCTION_TOO_OLD", action, ISSUER_ID, **fields)
+        first_of_new = new_year + _dt.timedelta(seconds=1)
+        if s.now >= first_of_new:  # it has ended (not so in the year's first second)
+            begins = first_of_new - _dt.timedelta(hours=1)
+            issue_over(s, w, SOLAR, stamp(begins), stamp(first_of_new), 10)
 
 
 @check("core.issuance.interval_not_ended_refused", requirements=["PROD-006"])
