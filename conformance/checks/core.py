@@ -1625,6 +1625,16 @@ def mandatory_attributes_present(s: Session) -> None:
             expected=", ".join(MANDATORY_ATTRIBUTES),
             observed="; ".join(problems),
         )
+        # The storage and conversion tags say whether the GC was issued after release from
+        # storage or after an energy carrier conversion (D5): a wind or solar device's metered
+        # production was neither.
+        for tag in ("is_storage", "issuance_post_energy_carrier_conversion"):
+            s.expect(
+                issued.get(tag) is not True,
+                f"a GC issued for {device}'s own production is not tagged {tag}",
+                expected=f"{tag} false",
+                observed=f"{tag}={issued.get(tag)!r}",
+            )
 
 
 @check("core.attributes.carrier_is_electricity", requirements=["ATTR-002"])
