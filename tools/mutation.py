@@ -102,6 +102,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
 }
 
 _GRID = "examples/real_registry/ledger.py"
+_ROLLING = (
+    "GridLedger's --validity rolling-12-months option (or its check of the option's value): "
+    "the target runs under the CALENDAR_YEAR reading mapping.json declares; "
+    "tests/examples/test_real_registry.py runs the rolling one"
+)
 EQUIVALENT.update(
     {
         (
@@ -132,6 +137,25 @@ EQUIVALENT.update(
             "float)`",
         ): "such a bundle ID is then looked up as its text and named no bundle: refused either "
         "way, and the standard fixes no code for it",
+        **{
+            (_GRID, "_end_of_validity", mutation): _ROLLING
+            for mutation in (
+                "`+` -> `-` in `production_end.year + 1`",
+                "`1` -> `2`",
+                "`1` -> `0`",
+                "`+` -> `-` in `production_end.year + 1` #2",
+                "`1` -> `2` #2",
+                "`1` -> `0` #2",
+                "`28` -> `29`",
+                "`28` -> `27`",
+            )
+        },
+        (
+            _GRID,
+            "Ledger.__init__",
+            'statement removed: `raise ValueError(f"validity {validity!r} is not one of '
+            "{', '.join(V...`",
+        ): _ROLLING,
     }
 )
 #: Mutants only the HTTP status of a refusal: any 4xx is a refusal, whose code GridLedger's
@@ -237,7 +261,7 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
         (_GRID, "_end_of_validity", f"`1` -> `{to}` #{n}"): "validity ending on another day of "
         "January: a wall clock reaches that end only at the turn of the year"
         for to in ("0", "2")
-        for n in (3, 4)
+        for n in (5, 6)
     },
     (_GRID, "_int_or_text", "`<` -> `<=` in `len(value) < 19`"): "an ID of 19 digits, beyond "
     "64-bit integers: no check names such an ID (the suite's IDs are its own names)",

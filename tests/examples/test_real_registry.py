@@ -73,9 +73,23 @@ class Running:
 
 @pytest.fixture(scope="module")
 def gridledger() -> Iterator[Running]:
+    yield from _serve()
+
+
+def _serve(*extra: str) -> Iterator[Running]:
+    """GridLedger on a free loopback port (``extra``: more command-line options)."""
     env = {**os.environ, "GRIDLEDGER_ADMIN_KEY": ADMIN_KEY}
     process = subprocess.Popen(
-        [sys.executable, "-m", "examples.real_registry", "--port", "0", "--issuer", ISSUER_ID],
+        [
+            sys.executable,
+            "-m",
+            "examples.real_registry",
+            "--port",
+            "0",
+            "--issuer",
+            ISSUER_ID,
+            *extra,
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -315,6 +329,31 @@ def test_a_bad_mapping_is_a_usage_error_naming_the_field(tmp_path: Path) -> None
     assert done.returncode == 2, done.stdout + done.stderr
     assert "actions.transfer.infer_results" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_use_after_the_end_of_a_rolling_validity_is_refused_on_the_wall_clock() -> None:
+    """GridLedger with 12-month rolling validity: the wall-clock check issues production whose
+    validity ends seconds later and sees its use refused after the end (VAL-004; ~15 s)."""
+    from gc_conformance.adapter import Capabilities
+    from gc_conformance.checks import get_check
+    from gc_conformance.outcomes import Status
+    from gc_conformance.runner import RunOptions, execute_check
+
+    raw = json.loads(MAPPING.read_text())
+    raw["capabilities"]["policies"]["validity"] = "ROLLING_12_MONTHS"
+    served = _serve("--validity", "rolling-12-months")
+    running = next(served)
+    adapter = HttpAdapter(running.url, token=ADMIN_KEY, mapping=HttpMapping.from_plain(raw))
+    try:
+        capabilities = Capabilities.from_plain(adapter.capabilities())
+        check = get_check("edges.validity.use_after_end_wall_clock")
+        result = execute_check(check, adapter, capabilities, RunOptions(check_timeout=None))
+        assert result.status is Status.PASS, result.describe()
+        refusals = [st for st in result.steps if st.expectation == "reject"]
+        assert [st.answer["code"] for st in refusals if st.answer] == ["CERTIFICATE_EXPIRED"] * 2
+    finally:
+        adapter.close()
+        next(served, None)
 
 
 # ====================================================================== the whole suite
