@@ -1195,8 +1195,8 @@ def long_past_production_refused_any_clock(s: Session) -> None:
     issue_over(s, w, WIND, *s.hour(0), 1000)
     if reading == "CALENDAR_YEAR":
         new_year = s.now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
-        last_of_old = (new_year - _dt.timedelta(hours=1), new_year)
-        action, fields = production_request(s, w, SOLAR, *map(stamp, last_of_old), 10)
+        last_start = stamp(new_year - _dt.timedelta(hours=1))
+        action, fields = production_request(s, w, SOLAR, last_start, stamp(new_year), 10)
         s.reject("PRODUCTION_TOO_OLD", action, ISSUER_ID, **fields)
         first_of_new = new_year + _dt.timedelta(seconds=1)
         if s.now >= first_of_new:  # it has ended (not so in the year's first second)
