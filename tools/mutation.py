@@ -137,6 +137,19 @@ EQUIVALENT.update(
             "float)`",
         ): "such a bundle ID is then looked up as its text and named no bundle: refused either "
         "way, and the standard fixes no code for it",
+        (
+            _GRID,
+            "Ledger.__init__",
+            "statement removed: `self._db.execute('PRAGMA synchronous = NORMAL')`",
+        ): "the database's durability setting: nothing a client can observe",
+        (_GRID, "Ledger.create_device", "`True` -> `False`"): "a device's location is stored as "
+        "JSON with its keys in another order: the same object",
+        (
+            _GRID,
+            "Ledger._bundles",
+            "statement removed: `raise Refused(422, f'bundle id {bundle_id!r} is not an "
+            "identifier')`",
+        ): "as the `or` -> `and` above: such an ID then names no bundle, refused either way",
         **{
             (_GRID, "_end_of_validity", mutation): _ROLLING
             for mutation in (
@@ -220,6 +233,31 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
             ("Ledger.create_account", "'reference', 'name', 'user_ids', 'exemption')"),
             ("Ledger.submit_reading", "'device_id', 'meter_id', 'start', 'end', 'energy_wh', '..."),
             ("Ledger.withdraw", "'bundle_ids', 'reason', 'quantity_wh', 'source_id', 'us..."),
+            ("Ledger.cancel", "'bundle_ids', 'beneficiary', 'quantity_wh', 'purpose', ..."),
+        )
+    },
+    (_GRID, "Ledger.query", "`400` -> `399`"): "the unknown query parameter above answered 399: "
+    "the mapping never sends one",
+    (_GRID, "Ledger.query", "`<` -> `<=` in `window[0] < window[1]`"): "an empty query window "
+    "answered with no bundles instead of refused: both are exact answers (IT-003), as in the toy",
+    (
+        _GRID,
+        "Ledger.query",
+        'statement removed: `raise Refused(422, "the period\'s start is not before its end")`',
+    ): "as above",
+    (_GRID, "Ledger.create_user", "statement removed: `_issuer_only(user)`"): "a holder may add "
+    "a user (not an account: opening accounts stays the issuer's, AUTH rules hold); users are "
+    "no part of the state the contract shows",
+    (_GRID, "Ledger._usable", "statement removed: `self._still_valid(db, bundle, now)`"): "use "
+    "after the end of a CALENDAR_YEAR validity, as the `_still_valid` mutants below",
+    **{
+        (_GRID, "_int_or_text", mutation): "an integer ID of 2^62 or more: no check names such "
+        "an ID (the suite's IDs are its own names), as the 18- and 19-digit IDs below"
+        for mutation in (
+            "`>=` -> `>` in `abs(value) >= 2 ** 63`",
+            "`2` -> `3`",
+            "`63` -> `64`",
+            "`63` -> `62`",
         )
     },
     (
