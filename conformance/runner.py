@@ -226,11 +226,14 @@ def _judge(
             steps=tuple(session.steps),
             reproduce=reproduce,
         )
+    notes = list(session.code_mismatches)
+    if session.left_out:
+        notes.append("parts left out: " + ", ".join(session.left_out.values()))
     return attrs.evolve(
         base,
         status=Status.PASS,
         code_mismatch=bool(session.code_mismatches),
-        message="; ".join(session.code_mismatches),
+        message="; ".join(notes),
         severity=Severity.MINOR if session.code_mismatches else None,
         steps=tuple(session.steps),
     )

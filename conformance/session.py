@@ -188,11 +188,17 @@ class Session:
         self.strict_codes = strict_codes
         self.steps: list[Step] = []
         self.code_mismatches: list[str] = []
+        #: Steps left out because the registry does not offer their action (see optional()).
+        self.left_out: dict[str, str] = {}
+        #: The time now (UTC): the registry's own clock, for checks that judge a wall-clock
+        #: registry as time passes.
+        self.wall_clock: Callable[[], _dt.datetime] = wall_clock or (
+            lambda: _dt.datetime.now(_dt.UTC)
+        )
         if capabilities.clock is Clock.CONTROLLED:
             self.epoch = CONTROLLED_EPOCH
         else:
-            read = wall_clock or (lambda: _dt.datetime.now(_dt.UTC))
-            today = read().replace(hour=0, minute=0, second=0, microsecond=0)
+            today = self.wall_clock().replace(hour=0, minute=0, second=0, microsecond=0)
             # Two days back, but never into last year: under a calendar-year validity reading,
             # last year's production is already past validity in early January.
             self.epoch = max(today - _dt.timedelta(days=2), today.replace(month=1, day=1))
@@ -240,9 +246,24 @@ class Session:
         raise NotApplicable(f"the registry does not offer the {action!r} action", kind=kind)
 
     def offers(self, action: str) -> bool:
-        """Whether the registry offers ``action``: a check that uses an optional action only
-        as one part of its scenario leaves that part out instead of skipping everything."""
+        """Whether the registry offers ``action`` (no record kept: see :meth:`optional`)."""
         return self.capabilities.offers(action)
+
+    def optional(self, action: str) -> bool:
+        """Whether to take a step of the scenario that sends ``action`` (``if s.optional(..):``).
+
+        A check that uses an action only as one part of its scenario leaves that
+        part out when the registry does not offer it, instead of skipping the
+        whole check, and judges the rest. Every part left out is recorded
+        (:attr:`left_out`) and named in the check's result, so that a pass says
+        what it did not cover; a *required* action left out is named as such (the
+        checks that need it are skipped as not verified).
+        """
+        if self.capabilities.offers(action):
+            return True
+        kind = "optional" if action in OPTIONAL_ACTIONS else "required"
+        self.left_out.setdefault(action, f"{action} ({kind}, not offered)")
+        return False
 
     def require_reset(self, why: str) -> None:
         """Skip unless the registry can be emptied (a check that needs an empty registry)."""

@@ -15,6 +15,7 @@ Usage (from the repository root)::
     python tools/mutation.py --sample 40          # 40 mutants, chosen by the seed
     python tools/mutation.py --list               # the mutants, not run
     python tools/mutation.py --target FILE=SPEC   # another registry (repeatable)
+    python tools/mutation.py --target gridledger --sample 30 --fast   # GridLedger, in process
     nice -n 10 python tools/mutation.py -j 2      # a full campaign on a shared machine
 
 A target is a source file of an in-process registry and the adapter spec
@@ -40,6 +41,7 @@ import importlib
 import multiprocessing
 import multiprocessing.connection
 import random
+import re
 import sys
 import time
 import types
@@ -50,11 +52,18 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: The registries mutated by default: (source file, adapter spec). The real registry example
-#: (examples/real_registry) joins with ``--target`` once it runs in process.
+#: The registries mutated by default: (source file, adapter spec).
 DEFAULT_TARGETS = (
     ("examples/toy_registry/registry.py", "examples.toy_registry.adapter:ToyAdapter"),
 )
+#: Targets by name (``--target gridledger``): the realistic example's storage and rules, run in
+#: process through its mapping file (tools/gridledger_inprocess.py).
+NAMED_TARGETS = {
+    "gridledger": (
+        "examples/real_registry/ledger.py",
+        "tools.gridledger_inprocess:GridLedgerInProcess",
+    ),
+}
 
 _TOY = "examples/toy_registry/registry.py"
 _NUMBERING = "numbering is the vendor's own: the suite compares IDs only relative to each other"
@@ -91,6 +100,84 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     (_TOY, "_energy", "`18` -> `19`"): "as above (the ceiling moves to 10^20 Wh)",
     (_TOY, "_energy", "`18` -> `17`"): "as above (the ceiling moves to 10^18 Wh)",
 }
+
+_GRID = "examples/real_registry/ledger.py"
+_ROLLING = (
+    "GridLedger's --validity rolling-12-months option (or its check of the option's value): "
+    "the target runs under the CALENDAR_YEAR reading mapping.json declares; "
+    "tests/examples/test_real_registry.py runs the rolling one"
+)
+EQUIVALENT.update(
+    {
+        (
+            _GRID,
+            "_int_or_text",
+            "`and` -> `or` in `isinstance(value, int) and (not isinstance(value, bool)) and "
+            "(abs(v...`",
+        ): "every integer ID goes to sqlite as its text, which sqlite compares with an INTEGER "
+        "PRIMARY KEY as that integer: the same rows are found",
+        (_GRID, "_energy", "`18` -> `17`"): "GridLedger's own ceiling of 10^18 Wh moves to "
+        "10^17 Wh: no clause sets one, and no device of a declared capacity produces that much",
+        (_GRID, "_energy", "`18` -> `19`"): "as above (the ceiling moves to 10^20 Wh)",
+        (
+            _GRID,
+            "_int_or_text",
+            "condition negated: `if isinstance(value, int) and (not isinstance(value, bool)) "
+            "and (abs(v...`",
+        ): "as the `and` -> `or` above: sqlite finds the same rows by an ID's text",
+        (
+            _GRID,
+            "Ledger.__init__",
+            "statement removed: `self._db.execute('PRAGMA journal_mode = WAL')`",
+        ): "the database's journal mode: nothing a client can observe",
+        (
+            _GRID,
+            "Ledger._bundles",
+            "`or` -> `and` in `bundle_id is None or isinstance(bundle_id, bool | dict | list | "
+            "float)`",
+        ): "such a bundle ID is then looked up as its text and named no bundle: refused either "
+        "way, and the standard fixes no code for it",
+        (
+            _GRID,
+            "Ledger.__init__",
+            "statement removed: `self._db.execute('PRAGMA synchronous = NORMAL')`",
+        ): "the database's durability setting: nothing a client can observe",
+        (_GRID, "Ledger.create_device", "`True` -> `False`"): "a device's location is stored as "
+        "JSON with its keys in another order: the same object",
+        (
+            _GRID,
+            "Ledger._bundles",
+            "statement removed: `raise Refused(422, f'bundle id {bundle_id!r} is not an "
+            "identifier')`",
+        ): "as the `or` -> `and` above: such an ID then names no bundle, refused either way",
+        **{
+            (_GRID, "_end_of_validity", mutation): _ROLLING
+            for mutation in (
+                "`+` -> `-` in `production_end.year + 1`",
+                "`1` -> `2`",
+                "`1` -> `0`",
+                "`+` -> `-` in `production_end.year + 1` #2",
+                "`1` -> `2` #2",
+                "`1` -> `0` #2",
+                "`28` -> `29`",
+                "`28` -> `27`",
+            )
+        },
+        (
+            _GRID,
+            "Ledger.__init__",
+            'statement removed: `raise ValueError(f"validity {validity!r} is not one of '
+            "{', '.join(V...`",
+        ): _ROLLING,
+    }
+)
+#: Mutants only the HTTP status of a refusal: any 4xx is a refusal, whose code GridLedger's
+#: mapping reads from the text (``errors.patterns``); filled in once mutants can be listed.
+_STATUS_ONLY = re.compile(r"^`4\d\d` -> `(?!408|429)4\d\d`( #\d+)?$")  # 408/429: no verdict
+_STATUS_REASON = (
+    "a refusal's HTTP status moved within 4xx: still a refusal, and the mapping reads its "
+    "canonical code from the text"
+)
 
 #: Surviving mutants that are real differences, but ones no SHALL of the standard decides:
 #: scored as survivors (never hidden), printed with the reason no check may fail them.
@@ -132,6 +219,91 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
         "statement removed: `raise LedgerError(Fault.BAD_FIELD, 'parcel is required')`",
     ): "a request without a bundle ID is refused as naming no bundle (UNKNOWN_BUNDLE) instead of "
     "as malformed: refused either way (IT-004), and the standard fixes no code for it",
+    (
+        _GRID,
+        "Ledger.query",
+        "statement removed: `raise Refused(400, f'unknown query parameter {unknown[0]!r}')`",
+    ): "a query parameter the API does not know is ignored instead of refused: the mapping "
+    "sends only the parameters it declares, and no SHALL asks an API to refuse unknown ones",
+    **{
+        (_GRID, function, f"statement removed: `_only(body, {fields}`"): "a body field the "
+        "API does not know is ignored instead of refused: the mapping sends only the fields it "
+        "declares, and no SHALL asks an API to refuse unknown ones"
+        for function, fields in (
+            ("Ledger.create_account", "'reference', 'name', 'user_ids', 'exemption')"),
+            ("Ledger.submit_reading", "'device_id', 'meter_id', 'start', 'end', 'energy_wh', '..."),
+            ("Ledger.withdraw", "'bundle_ids', 'reason', 'quantity_wh', 'source_id', 'us..."),
+            ("Ledger.cancel", "'bundle_ids', 'beneficiary', 'quantity_wh', 'purpose', ..."),
+        )
+    },
+    (_GRID, "Ledger.query", "`400` -> `399`"): "the unknown query parameter above answered 399: "
+    "the mapping never sends one",
+    (_GRID, "Ledger.query", "`<` -> `<=` in `window[0] < window[1]`"): "an empty query window "
+    "answered with no bundles instead of refused: both are exact answers (IT-003), as in the toy",
+    (
+        _GRID,
+        "Ledger.query",
+        'statement removed: `raise Refused(422, "the period\'s start is not before its end")`',
+    ): "as above",
+    (_GRID, "Ledger.create_user", "statement removed: `_issuer_only(user)`"): "a holder may add "
+    "a user (not an account: opening accounts stays the issuer's, AUTH rules hold); users are "
+    "no part of the state the contract shows",
+    (_GRID, "Ledger._usable", "statement removed: `self._still_valid(db, bundle, now)`"): "use "
+    "after the end of a CALENDAR_YEAR validity, as the `_still_valid` mutants below",
+    **{
+        (_GRID, "_int_or_text", mutation): "an integer ID of 2^62 or more: no check names such "
+        "an ID (the suite's IDs are its own names), as the 18- and 19-digit IDs below"
+        for mutation in (
+            "`>=` -> `>` in `abs(value) >= 2 ** 63`",
+            "`2` -> `3`",
+            "`63` -> `64`",
+            "`63` -> `62`",
+        )
+    },
+    (
+        _GRID,
+        "Ledger.create_account",
+        "statement removed: `raise Refused(422, 'user_ids must list exactly one account holder')`",
+    ): "an account with several holders is accepted: the mapping always names one holder, and "
+    "the standard does not say how many an account may have",
+    (_GRID, "Ledger.withdraw", "statement removed: `self._still_valid(db, bundle, now)`"): "a "
+    "withdrawal of certificates past their validity: VAL-004 names transfer, cancellation and "
+    "reservation only (as in the toy)",
+    (
+        _GRID,
+        "Ledger.query",
+        "`or` -> `and` in `'period_start' in params or 'period_end' in params`",
+    ): "a query window given by one end only is ignored instead of read: the mapping always "
+    "sends both ends, and no SHALL says what a half-open window means",
+    (
+        _GRID,
+        "Ledger._account",
+        "statement removed: `raise Refused(422, 'account_id is required')`",
+    ): "a missing account is then refused as naming no account instead of as malformed: refused "
+    "either way (IT-004), and the standard fixes no code for it",
+    (
+        _GRID,
+        "Ledger._still_valid",
+        "`>=` -> `>` in `now >= _instant(row['valid_until'], 'valid_until')`",
+    ): "a use in the very second validity ends: a wall clock cannot place a "
+    "request in that second (edges.validity.at_the_end_of_validity judges it on a controlled "
+    "clock)",
+    (
+        _GRID,
+        "Ledger._still_valid",
+        'statement removed: `raise Refused(422, f"the certificates expired at '
+        "{row['valid_until'...`",
+    ): "use after the end of a CALENDAR_YEAR validity: with a wall clock reachable only in the "
+    "year's last minute (edges.validity.use_after_end_wall_clock judges rolling readings)",
+    **{
+        (_GRID, "_end_of_validity", f"`1` -> `{to}` #{n}"): "validity ending on another day of "
+        "January: a wall clock reaches that end only at the turn of the year"
+        for to in ("0", "2")
+        for n in (5, 6)
+    },
+    (_GRID, "_int_or_text", "`<` -> `<=` in `len(value) < 19`"): "an ID of 19 digits, beyond "
+    "64-bit integers: no check names such an ID (the suite's IDs are its own names)",
+    (_GRID, "_int_or_text", "`19` -> `18`"): "an ID of 18 digits read as text: as above",
 }
 
 
@@ -386,11 +558,15 @@ def _load_adapter(mutant: Mutant | None, spec: str) -> Any:
     module_name, _, attribute = spec.partition(":")
     if mutant is not None:
         name = _module_name(mutant.file)
-        package = module_name.rsplit(".", 1)[0]
-        for loaded in [m for m in sys.modules if m == module_name or m.startswith(package + ".")]:
-            if loaded != package:
-                del sys.modules[loaded]
-        importlib.import_module(package)
+        # The adapter's package and the mutated file's are imported again on top of the mutant
+        # (they may differ: an in-process HTTP adapter in tools/ over examples/real_registry).
+        packages = {module_name.rsplit(".", 1)[0], name.rsplit(".", 1)[0]}
+        for package in packages:
+            stale = [m for m in sys.modules if m == module_name or m.startswith(package + ".")]
+            for loaded in stale:
+                if loaded not in packages:
+                    del sys.modules[loaded]
+            importlib.import_module(package)
         code = compile(mutated_source_tree(mutant), str(ROOT / mutant.file), "exec")
         module = types.ModuleType(name)
         module.__file__ = str(ROOT / mutant.file)
@@ -547,6 +723,16 @@ def report(result: Score, equivalent: dict[tuple[str, str, str], str]) -> str:
     return "\n".join(lines)
 
 
+def _status_only_equivalents(path: str) -> dict[tuple[str, str, str], str]:
+    """The mutants of ``path`` that only move a refusal's HTTP status within 4xx."""
+    if not (ROOT / path).is_file():
+        return {}
+    return {m.key: _STATUS_REASON for m in mutants_of(path) if _STATUS_ONLY.match(m.description)}
+
+
+EQUIVALENT.update(_status_only_equivalents(_GRID))
+
+
 # ====================================================================== command line
 
 
@@ -555,6 +741,10 @@ def _targets(values: Sequence[str]) -> dict[str, str]:
         return dict(DEFAULT_TARGETS)
     targets = {}
     for value in values:
+        if value in NAMED_TARGETS:
+            path, spec = NAMED_TARGETS[value]
+            targets[path] = spec
+            continue
         path, sep, spec = value.partition("=")
         if not sep or not (ROOT / path).is_file():
             raise SystemExit(f"--target {value!r}: use FILE=package.module:Class, FILE existing")
@@ -564,7 +754,13 @@ def _targets(values: Sequence[str]) -> dict[str, str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--target", action="append", default=[], metavar="FILE=SPEC")
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="FILE=SPEC",
+        help=f"a registry to mutate, or one of: {', '.join(NAMED_TARGETS)}",
+    )
     parser.add_argument("--sample", type=int, default=0, help="run only N mutants (by --seed)")
     parser.add_argument("--only", default="", help="only mutants whose location contains this")
     parser.add_argument(

@@ -92,6 +92,8 @@ TOKEN_ENV = "GC_HTTP_TOKEN"
 #: issuer, ``gc_conformance.session.ISSUER_ID`` (a test keeps the two equal).
 DEFAULT_ISSUER = "ISSUER-T"
 _FAILURE_STATUSES = frozenset({408, 429})  # the registry did not decide: no verdict
+#: The mark of a value an ID table could not translate (see :meth:`HttpAdapter.translate_id`).
+UNTRANSLATED = "untranslated:"
 _SEEN_LIMIT = 20_000  # bundles remembered (ID -> last record seen) to scope inferred results
 
 
@@ -513,12 +515,38 @@ class HttpAdapter:
     def translate_id(self, table: str, name: Any) -> Any:
         """The registry's ID for the suite's ``name`` in ID table ``table``.
 
-        A name the adapter never learnt goes through unchanged: the registry
-        then refuses an unknown account or device itself, as it should.
+        A value the table cannot translate names nothing of the suite's, and
+        must never name one of the registry's own objects either (an integer
+        ``7`` sent as a wrong type would otherwise be the registry's account
+        7, and a refusal the registry owes would look like an acceptance):
+
+        * a name never learnt that cannot be a registry ID (``"ACC-NOBODY"``),
+          and a value no registry uses as an ID (null, a boolean, a fraction,
+          a list, an object), go through unchanged — the registry then
+          refuses an unknown object, or a field of the wrong type, itself;
+        * a value that could be one of the registry's IDs (an integer, a
+          string of digits, or the text of an ID the table has learnt) is sent
+          as :data:`UNTRANSLATED` + its text: a string that is a wrong type
+          for integer IDs and names no object for string IDs.
         """
-        if not isinstance(name, str):
-            return name
-        return self._ids.get(table, {}).get(name, name)
+        if isinstance(name, str):
+            found = self._ids.get(table, {}).get(name)
+            if found is not None:
+                return found
+        if self._could_be_registry_id(table, name):
+            return UNTRANSLATED + str(name)
+        return name
+
+    def _could_be_registry_id(self, table: str, value: Any) -> bool:
+        """Whether ``value``, untranslated, might name an object the registry has."""
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            return False
+        text = str(value)
+        return (
+            isinstance(value, int)
+            or text.strip().lstrip("+-").isdigit()
+            or text in self._names.get(table, {})
+        )
 
     def learn_id(self, table: str, name: str, registry_id: Any) -> None:
         """Remember that the suite's ``name`` is ``registry_id`` in table ``table``."""

@@ -36,6 +36,7 @@ from gc_conformance.session import (
     World,
     canonical_state,
     device_record,
+    stamp,
 )
 
 CRITICAL = Severity.CRITICAL
@@ -558,7 +559,7 @@ def malformed_fields_refused(s: Session) -> None:
             beneficiary=CONSUMER,
             purpose="GIFT",
         )
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         with found.step():
             s.reject("INVALID_FIELD", "reserve", w.alice, bundle_id=bundle, kind="FOREVER")
     with found.step():
@@ -594,7 +595,7 @@ def non_positive_quantities_refused(s: Session) -> None:
                 beneficiary=CONSUMER,
                 quantity=bad,
             )
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         with found.step():
             s.reject("INVALID_QUANTITY", "reserve", w.alice, bundle_id=bundle, quantity=0)
     with found.step():
@@ -625,7 +626,7 @@ def oversized_quantities_refused(s: Session) -> None:
         beneficiary=CONSUMER,
         quantity=1001,
     )
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.reject("QUANTITY_EXCEEDS_BUNDLE", "reserve", w.alice, bundle_id=bundle, quantity=5000)
     s.reject(
         "QUANTITY_EXCEEDS_BUNDLE",
@@ -741,7 +742,7 @@ def cancelled_cannot_move(s: Session) -> None:
             bundle_id=ended["bundle_id"],
             to_account=w.account(w.bob),
         )
-        if s.offers("reserve"):
+        if s.optional("reserve"):
             s.reject("BUNDLE_NOT_ACTIVE", "reserve", w.alice, bundle_id=ended["bundle_id"])
 
 
@@ -811,7 +812,7 @@ def claim_needs_cancellation(s: Session) -> None:
     w = s.world()
     bundle, _ = alice_issues(s, w)
     s.reject("NOT_CANCELLED", "claim", w.alice, bundle_id=bundle, claimant=CONSUMER)
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         reserved, _ = alice_issues(s, w, 100, hour=1)
         s.accept("reserve", w.alice, bundle_id=reserved)
         s.reject("NOT_CANCELLED", "claim", w.alice, bundle_id=reserved, claimant=CONSUMER)
@@ -950,9 +951,9 @@ def withdrawal_is_final(s: Session) -> None:
         "BUNDLE_NOT_ACTIVE", "transfer", w.alice, bundle_id=bundle, to_account=w.account(w.bob)
     )
     s.reject("BUNDLE_NOT_ACTIVE", "cancel", w.alice, bundle_id=bundle, beneficiary=CONSUMER)
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.reject("BUNDLE_NOT_ACTIVE", "reserve", w.alice, bundle_id=bundle)
-    if s.offers("release"):
+    if s.optional("release"):
         s.reject("NOT_RESERVED", "release", w.alice, bundle_id=bundle)
     s.reject("BUNDLE_NOT_ACTIVE", "withdraw", ISSUER_ID, bundle_id=bundle, reason="again")
     s.expect(
@@ -1185,14 +1186,29 @@ def long_past_production_refused_any_clock(s: Session) -> None:
     session's day is past its validity under every reading (calendar year,
     rolling 12 or 24 months), whatever the clock; so is day -800. Day -400 is
     past it under the declared 12-month readings only. A recent hour is issued.
+
+    Under the calendar-year reading the edge is this year's first instant, also
+    whatever the clock: production that ended at 1 January 00:00:00 belongs to
+    last year (its last second lies there) and is past validity, while production
+    whose last second is 00:00:00 of this year is valid until next 1 January.
     """
     w = s.world()
-    twelve_months = s.policy("validity", "") in ("CALENDAR_YEAR", "ROLLING_12_MONTHS")
+    reading = s.policy("validity", "")
+    twelve_months = reading in ("CALENDAR_YEAR", "ROLLING_12_MONTHS")
     for day in (-1200, -800, -400) if twelve_months else (-1200, -800):
         start, end = s.hour(0, day=day)
         action, fields = production_request(s, w, WIND, start, end, 1000)
         s.reject("PRODUCTION_TOO_OLD", action, ISSUER_ID, **fields)
     issue_over(s, w, WIND, *s.hour(0), 1000)
+    if reading == "CALENDAR_YEAR":
+        new_year = s.now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+        last_start = stamp(new_year - _dt.timedelta(hours=1))
+        action, fields = production_request(s, w, SOLAR, last_start, stamp(new_year), 10)
+        s.reject("PRODUCTION_TOO_OLD", action, ISSUER_ID, **fields)
+        first_of_new = new_year + _dt.timedelta(seconds=1)
+        if s.now >= first_of_new:  # it has ended (not so in the year's first second)
+            begins = first_of_new - _dt.timedelta(hours=1)
+            issue_over(s, w, SOLAR, stamp(begins), stamp(first_of_new), 10)
 
 
 @check("core.issuance.interval_not_ended_refused", requirements=["PROD-006"])
@@ -1359,7 +1375,7 @@ def time_reversal_refused(s: Session) -> None:
     w = s.world()
     bundle, _ = alice_issues(s, w)
     s.advance(hours=2)
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.accept("reserve", w.alice, bundle_id=bundle, quantity=10)
     else:  # any recorded action will do
         moved = s.accept(
@@ -1616,6 +1632,16 @@ def mandatory_attributes_present(s: Session) -> None:
             expected=", ".join(MANDATORY_ATTRIBUTES),
             observed="; ".join(problems),
         )
+        # The storage and conversion tags say whether the GC was issued after release from
+        # storage or after an energy carrier conversion (D5): a wind or solar device's metered
+        # production was neither.
+        for tag in ("is_storage", "issuance_post_energy_carrier_conversion"):
+            s.expect(
+                issued.get(tag) is not True,
+                f"a GC issued for {device}'s own production is not tagged {tag}",
+                expected=f"{tag} false",
+                observed=f"{tag}={issued.get(tag)!r}",
+            )
 
 
 @check("core.attributes.carrier_is_electricity", requirements=["ATTR-002"])
@@ -1709,7 +1735,7 @@ def attributes_immutable(s: Session) -> None:
     cancelled = one(s, "cancelled", certificate_bundle_status="CANCELLED")
     s.accept("claim", w.bob, bundle_id=cancelled["bundle_id"], claimant=CONSUMER)
     kept = one(s, "left with alice", account_id=w.account(w.alice))
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.accept("reserve", w.alice, bundle_id=kept["bundle_id"], quantity=50)
     else:  # the fourth bundle by another split
         s.accept(
@@ -1776,7 +1802,7 @@ def busy_state(s: Session, w: World) -> None:
     s.accept("claim", w.bob, bundle_id=cancelled["bundle_id"], claimant=CONSUMER, quantity=20)
     s.accept("transfer", w.alice, bundle_id=solar, to_account=w.account(w.carol), quantity=500)
     at_carol = one(s, "solar at carol", account_id=w.account(w.carol))
-    if s.offers("reserve"):  # without it, the state is as busy but for the lock
+    if s.optional("reserve"):  # without it, the state is as busy but for the lock
         s.accept("reserve", w.carol, bundle_id=at_carol["bundle_id"], quantity=50, kind="LOCKED")
     solar_left = one(s, "solar at alice", account_id=w.account(w.alice), device_id=SOLAR)
     s.accept("withdraw", ISSUER_ID, bundle_id=solar_left["bundle_id"], reason="x", quantity=100)
@@ -2022,7 +2048,7 @@ def refused_requests_change_nothing(s: Session) -> None:
             to_account=w.account(w.carol if holder != w.carol else w.bob),
             quantity=too_many,
         )
-        if s.offers("reserve"):
+        if s.optional("reserve"):
             s.reject(
                 "QUANTITY_EXCEEDS_BUNDLE",
                 "reserve",

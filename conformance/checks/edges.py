@@ -190,6 +190,8 @@ def quantity_edges(s: Session) -> None:
         ("withdraw", {"reason": "edge"}, ISSUER_ID),
     )
     for action, extra, actor in cases:
+        if not s.optional(action):
+            continue
         hour = {"cancel": 1, "reserve": 2, "withdraw": 3}[action]
         small = issue_wh(s, w, 10, hour=hour)
         dev, first = issuance_of(s, small)
@@ -290,18 +292,19 @@ def every_party_in_every_role(s: Session) -> None:
                 requirements=("AUTH-001",), bundle_id=bundle, quantity=1, **to_bob)  # fmt: skip
         refused(s, "cancel", party, f"{role} is not the holder", requirements=("AUTH-002",),
                 bundle_id=bundle, beneficiary=BENEFICIARY)  # fmt: skip
-        if party != ISSUER_ID:  # the issuer may lock a holder's bundle (AUTH-004's note)
+        if party != ISSUER_ID and s.optional("reserve"):  # the issuer may lock (AUTH-004)
             refused(s, "reserve", party, f"{role} is not the holder",
                     requirements=("AUTH-004",), bundle_id=bundle)  # fmt: skip
     for party in (w.alice, w.bob, BENEFICIARY, NOBODY):
         refused(s, "withdraw", party, "only the GC Issuer withdraws",
                 requirements=("AUTH-006",), bundle_id=bundle, reason="edge")  # fmt: skip
-    s.accept("reserve", w.alice, bundle_id=bundle)
-    for role, party in others.items():
-        if party != ISSUER_ID:
-            refused(s, "release", party, f"{role} is not the holder",
-                    requirements=("AUTH-004",), bundle_id=bundle)  # fmt: skip
-    s.accept("release", w.alice, bundle_id=bundle)
+    if all([s.optional("reserve"), s.optional("release")]):  # both named when left out
+        s.accept("reserve", w.alice, bundle_id=bundle)
+        for role, party in others.items():
+            if party != ISSUER_ID:
+                refused(s, "release", party, f"{role} is not the holder",
+                        requirements=("AUTH-004",), bundle_id=bundle)  # fmt: skip
+        s.accept("release", w.alice, bundle_id=bundle)
     s.accept("cancel", w.alice, bundle_id=bundle, beneficiary=BENEFICIARY)
     for role, party in others.items():
         refused(s, "claim", party, f"{role} does not hold the cancelled certificates",
@@ -369,7 +372,7 @@ def fields_missing_and_wrong_types(s: Session) -> None:
             production(s, WIND, w.meters[WIND], start, end, 100),
         )
     for action, (actor, fields) in valid.items():
-        if not s.offers(action):  # an optional action the registry lacks: judge the others
+        if not s.optional(action):  # an action the registry lacks: judge the others
             continue
         for name in fields:
             types = FIELD_TYPES[action][name]
@@ -797,6 +800,124 @@ def validity_edges(s: Session) -> None:
         s.accept("submit_production", ISSUER_ID,
                  **production(s, "DEV-LATE-3", "M-LATE-3", first_start, stamp(ends + _SECOND),
                               10))  # fmt: skip
+
+
+# ====================================================================== validity on the wall clock (D8)
+
+#: How long after issuance the certificates' validity ends (room for issuance and a use before).
+WALL_LEAD = _dt.timedelta(seconds=10)
+#: How far the suite's clock and the registry's may differ (both keep UTC, e.g. by NTP): uses are
+#: judged this long after the end, and a use before the end is placed at least this long before.
+CLOCK_MARGIN = _dt.timedelta(seconds=5)
+
+
+def _months_before(moment: _dt.datetime, months: int) -> _dt.datetime | None:
+    """The production end whose rolling validity of ``months`` ends exactly at ``moment``; None
+    when no such instant exists (29 February, or a 31st with a shorter month before it)."""
+    index = moment.month - 1 - months
+    try:
+        earlier = moment.replace(year=moment.year + index // 12, month=index % 12 + 1)
+    except ValueError:
+        return None
+    return earlier if _months_later(earlier, months) == moment else None
+
+
+@check("edges.validity.use_after_end_wall_clock", requirements=["VAL-004"])
+def validity_use_after_end_wall_clock(s: Session) -> None:
+    """On its own clock, a registry refuses to transfer or cancel certificates once their
+    validity has ended (D8), with no sweep and no clock control: production is issued so that
+    its validity ends seconds later, used once before that end, and refused after it.
+
+    Why this design: a wall-clock registry cannot be moved to the end of a validity, so the
+    validity is made to end now instead. Under a rolling reading, production that ended 12 (or
+    24) months before an instant a few seconds ahead is still valid at issuance (VAL-010 does
+    not apply yet) and expires while the check waits. Under the calendar-year reading that end
+    is 1 January 00:00 UTC, within reach of a wall clock only in the year's last minute: the
+    check is then not applicable (``edges.validity.at_the_end_of_validity`` judges it on a
+    controlled clock). The two clocks are assumed to agree within :data:`CLOCK_MARGIN`; a
+    registry that refuses the still-valid production or its use before the end leaves VAL-004
+    not verified, never failed. A registry whose clock the suite moves runs the same scenario,
+    the clock moved instead of waited for.
+    """
+    import time
+
+    from gc_conformance.adapter import Clock
+    from gc_conformance.outcomes import SkipKind
+    from gc_conformance.session import NotApplicable
+
+    controlled = s.capabilities.clock is Clock.CONTROLLED
+    s.require_style(IssuanceStyle.PRODUCTION_DATA)
+    reading = s.capabilities.policies.get("validity")
+    if reading not in _READINGS:
+        raise NotApplicable(f"no validity reading the suite can judge is declared ({reading!r})")
+    w = s.world()
+
+    def clock() -> _dt.datetime:
+        return s.now if controlled else s.wall_clock()
+
+    wall = clock().replace(microsecond=0) + _SECOND
+    ends = wall + WALL_LEAD + CLOCK_MARGIN
+    if reading == "CALENDAR_YEAR":
+        new_year = _dt.datetime(wall.year + 1, 1, 1, tzinfo=_dt.UTC)
+        if controlled:
+            s.advance(seconds=(new_year - ends).total_seconds())
+        elif not ends <= new_year <= ends + _dt.timedelta(minutes=1):
+            raise NotApplicable(
+                "the registry cannot move its clock, and under CALENDAR_YEAR certificates "
+                f"expire only at {stamp(new_year)}; with a wall clock use after the end is "
+                "judged only in the year's last minute"
+            )
+        ends = new_year
+        production_end: _dt.datetime | None = ends - _dt.timedelta(hours=1)
+    else:
+        production_end = _months_before(ends, 12 if reading == "ROLLING_12_MONTHS" else 24)
+    if production_end is None or _validity_end(reading, production_end) != ends:
+        raise NotApplicable(
+            f"no production interval ends exactly {reading} before {stamp(ends)} (a day that "
+            "the earlier month lacks); try again tomorrow"
+        )
+    start = stamp(production_end - _dt.timedelta(hours=1))
+    answer = s.send("submit_production", ISSUER_ID, expectation="accept",
+                    **production(s, WIND, w.meters[WIND], start, stamp(production_end), 100))  # fmt: skip
+    if not answer.accepted:
+        raise NotApplicable(
+            f"the registry refused production whose validity ({reading}) ends at {stamp(ends)} "
+            f"({answer.code}: {answer.message}): its clock may run ahead of the suite's; use "
+            "after the end cannot be judged",
+            kind=SkipKind.NOT_VERIFIED,
+        )
+    bundle = s.created(answer.result, "bundle_id", "issuance")
+    before = clock()
+    if ends - before < CLOCK_MARGIN:
+        raise NotApplicable(
+            "the registry took too long to issue: no use could be placed before the validity "
+            f"ended at {stamp(ends)}",
+            kind=SkipKind.NOT_VERIFIED,
+        )
+    used = s.send("transfer", w.alice, expectation="accept", bundle_id=bundle,
+                  to_account=w.account(w.bob), quantity=10)  # fmt: skip
+    if not used.accepted:
+        raise NotApplicable(
+            f"the registry refused a transfer {int((ends - before).total_seconds())} s before the "
+            f"validity ended ({used.code}: {used.message}): the refusal after the end would "
+            "show nothing",
+            kind=SkipKind.NOT_VERIFIED,
+        )
+    rest = used.result.get("remainder_id")
+    if rest is None:
+        rest = _the_other(s, w.account(w.alice), WIND)
+    wait = (ends + CLOCK_MARGIN - clock()).total_seconds()
+    if controlled:
+        s.advance(seconds=wait)
+    elif wait > 0:
+        time.sleep(wait)
+    why = f"the certificates' validity ({reading}) ended at {stamp(ends)}"
+    refused(s, "transfer", w.alice, why, requirements=("VAL-004",), bundle_id=rest,
+            to_account=w.account(w.bob))  # fmt: skip
+    refused(s, "cancel", w.alice, why, requirements=("VAL-004",), bundle_id=rest,
+            beneficiary="Consumer-X")  # fmt: skip
+    if s.optional("reserve"):
+        refused(s, "reserve", w.alice, why, requirements=("VAL-004",), bundle_id=rest)
 
 
 # ====================================================================== queries at their edges

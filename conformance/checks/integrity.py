@@ -67,7 +67,7 @@ def refused_partial_operations_leave_no_split(s: Session) -> None:
     )
     s.reject("NOT_OWNER", "cancel", w.bob, bundle_id=rest, beneficiary=CONSUMER, quantity=10)
     s.reject("INVALID_FIELD", "cancel", w.alice, bundle_id=rest, beneficiary="", quantity=10)
-    if s.offers("reserve"):
+    if s.optional("reserve"):
         s.reject("NOT_OWNER", "reserve", w.bob, bundle_id=rest, quantity=10)
     s.reject("NOT_AUTHORISED", "withdraw", w.alice, bundle_id=rest, reason="mine", quantity=10)
     s.reject("NOT_CANCELLED", "claim", w.alice, bundle_id=rest, claimant=CONSUMER, quantity=10)

@@ -9,8 +9,8 @@ are sentences (``Refused``), the way most registries answer; the HTTP layer
 Choices the standard leaves open, as GridLedger makes them: face values are
 rounded **down** to whole Wh; a part of a bundle is taken from the **start**
 of its range; certificates are valid until the end of the **calendar year**
-their production ended in; readings above a device's nameplate capacity are
-refused. Certificates are numbered per device, from 1, never reused.
+their production ended in (``--validity rolling-12-months``: for 12 months after
+it); readings above a device's nameplate capacity are refused. Certificates are numbered per device, from 1, never reused.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from fractions import Fraction
 from typing import Any
 
 MAX_READING = dt.timedelta(hours=1)
+#: How long certificates stay valid (``--validity``): until the end of the calendar year their
+#: production ended in (the default), or for 12 months after it.
+VALIDITY_READINGS = ("calendar-year", "rolling-12-months")
 EXEMPTIONS = ("OWN_CONSUMPTION", "TESTING", "SUPPORT_RECOVERY")
 _STAMP = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z", re.ASCII)
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
@@ -69,7 +72,12 @@ class Refused(Exception):
 class Ledger:
     """The registry. Each public method is one API operation, decided and applied atomically."""
 
-    def __init__(self, path: str, issuer_name: str, country: str) -> None:
+    def __init__(
+        self, path: str, issuer_name: str, country: str, validity: str = "calendar-year"
+    ) -> None:
+        if validity not in VALIDITY_READINGS:
+            raise ValueError(f"validity {validity!r} is not one of {', '.join(VALIDITY_READINGS)}")
+        self.validity = validity
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -225,7 +233,7 @@ class Ledger:
                 raise Refused(422, f"the device is metered {device['gross_or_net']}, not {basis}")
             if finish > now:
                 raise Refused(422, "the production period has not ended yet")
-            valid_until = _end_of_validity(finish)
+            valid_until = _end_of_validity(finish, self.validity)
             if now >= valid_until:
                 raise Refused(422, f"the production is too old: valid until {_stamp(valid_until)}")
             for row in db.execute("SELECT * FROM readings WHERE device_id = ?", (device["id"],)):
@@ -621,7 +629,12 @@ def _location(value: object) -> dict[str, Any]:
     return {k: v for k, v in value.items() if v is not None}
 
 
-def _end_of_validity(production_end: dt.datetime) -> dt.datetime:
+def _end_of_validity(production_end: dt.datetime, reading: str) -> dt.datetime:
+    if reading == "rolling-12-months":  # the same instant a year later (28 Feb for 29 Feb)
+        try:
+            return production_end.replace(year=production_end.year + 1)
+        except ValueError:
+            return production_end.replace(year=production_end.year + 1, day=28)
     year = (production_end - dt.timedelta(seconds=1)).year
     return dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
 

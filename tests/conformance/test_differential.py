@@ -464,6 +464,50 @@ class AcceptsSameAccountAndLosesIt(ReferenceAdapter):
         return super().execute(request)
 
 
+class SplitsInPlace(ReferenceAdapter):
+    """Accepts a *partial* transfer into the holding account (XFER-004 is a SHOULD) by splitting
+    the bundle in place: two bundles, the same certificates, account and status. Done on the
+    model by moving the part through a hidden account and back (``keep`` False: not back)."""
+
+    SCRATCH = "ACC-HIDDEN"
+    keep = True
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        if request.get("action") == "transfer" and request.get("quantity") is not None:
+            bundle = self.registry.bundle(request.get("bundle_id"))  # type: ignore[arg-type]
+            same = bundle is not None and bundle.account_id == request.get("to_account")
+            if same and super().execute(request).get("code") == "SAME_ACCOUNT":
+                return self._split(request)
+        return super().execute(request)
+
+    def _split(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        now, holder = request["now"], request["actor"]
+        account = {"account_id": self.SCRATCH, "holder_id": "hidden", "account_name": "hidden"}
+        super().execute({"action": "open_account", "actor": "ISSUER-T", "now": now,
+                         "account": account})  # fmt: skip
+        moved = super().execute({**request, "to_account": self.SCRATCH})
+        if not moved.get("accepted"):
+            return moved
+        part = moved["result"]["bundle_id"]
+        if self.keep:
+            back = {"action": "transfer", "actor": "hidden", "now": now, "bundle_id": part,
+                    "to_account": request["to_account"]}  # fmt: skip
+            assert super().execute(back).get("accepted"), holder
+        return {"accepted": True, "result": dict(moved["result"])}
+
+    def observe(self) -> Mapping[str, Any]:
+        state = dict(super().observe())
+        state["accounts"] = [a for a in state["accounts"] if a["account_id"] != self.SCRATCH]
+        state["bundles"] = [b for b in state["bundles"] if b["account_id"] != self.SCRATCH]
+        return state
+
+
+class SplitsInPlaceAndLosesThePart(SplitsInPlace):
+    """As above, but the part never comes back: certificates gone from the holder's account."""
+
+    keep = False
+
+
 class IgnoresCapacity(ReferenceAdapter):
     """Declares NAMEPLATE plausibility (PROD-005, a SHOULD) but accepts any reading."""
 
@@ -498,7 +542,7 @@ def test_a_failure_names_only_the_requirements_of_the_divergent_step() -> None:
     }, stranger.describe()  # fmt: skip
 
 
-@pytest.mark.parametrize("broken", [AcceptsSameAccount, IgnoresCapacity])
+@pytest.mark.parametrize("broken", [AcceptsSameAccount, IgnoresCapacity, SplitsInPlace])
 def test_a_should_divergence_fails_no_shall(broken: type[ReferenceAdapter]) -> None:
     from gc_conformance.catalogue import Level, load_catalogue
 
@@ -512,7 +556,11 @@ def test_a_should_divergence_fails_no_shall(broken: type[ReferenceAdapter]) -> N
 
 @pytest.mark.parametrize(
     ("broken", "shall"),
-    [(AcceptsSameAccountAndLosesIt, "DC-007"), (IgnoresCapacityAndShortRemainder, "SPLIT-001")],
+    [
+        (AcceptsSameAccountAndLosesIt, "DC-007"),
+        (IgnoresCapacityAndShortRemainder, "SPLIT-001"),
+        (SplitsInPlaceAndLosesThePart, "DC-007"),
+    ],
 )
 def test_after_an_accepted_should_refusal_every_shall_is_still_checked(
     broken: type[ReferenceAdapter], shall: str
@@ -520,6 +568,25 @@ def test_after_an_accepted_should_refusal_every_shall_is_still_checked(
     result = differential(broken(), max_examples=60)
     assert result.status is Status.FAIL, result.describe()
     assert shall in result.requirements and result.severity is Severity.CRITICAL
+
+
+def test_a_split_in_place_is_judged_up_to_the_split_and_named_as_the_should() -> None:
+    result = differential(SplitsInPlace(), max_examples=60)
+    assert "transfer: the registry accepts what the model refuses with SAME_ACCOUNT" in (
+        result.observed
+    ), result.describe()
+    assert result.requirements == ("XFER-004",)
+
+
+def test_merged_in_place_joins_adjacent_ranges_alike_only() -> None:
+    from gc_conformance.checks.differential import merged_in_place
+
+    def key(low: int, high: int, account: str = "A") -> Any:
+        return ("D", "s", "e", low, high, high - low + 1, account, "ACTIVE", "", "")
+
+    assert merged_in_place([key(0, 3), key(4, 9)]) == merged_in_place([key(0, 9)])
+    assert merged_in_place([key(0, 3), key(5, 9)]) != merged_in_place([key(0, 9)])
+    assert merged_in_place([key(0, 3), key(4, 9, "B")]) != merged_in_place([key(0, 9)])
 
 
 def test_a_dodged_policy_declaration_leaves_the_check_not_verified() -> None:

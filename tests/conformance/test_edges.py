@@ -79,6 +79,7 @@ def test_the_reference_passes_every_edge(check_id: str) -> None:
         ("non-owner-transfer", "edges.roles.every_party", {"AUTH-001"}),
         ("claim-by-non-beneficiary", "edges.roles.every_party", {"DC-006"}),
         ("expiry-never-applied", "edges.validity.at_the_end_of_validity", {"VAL-004"}),
+        ("expiry-never-applied", "edges.validity.use_after_end_wall_clock", {"VAL-004"}),
         ("fifo-allocates-lifo", "edges.storage.pool_of_three", {"STOR-020"}),
     ],
 )  # fmt: skip

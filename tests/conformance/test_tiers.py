@@ -134,6 +134,24 @@ def test_a_missing_action_skips_exactly_the_checks_that_need_it() -> None:
         assert results[check_id].status is Status.PASS, results[check_id].describe()
 
 
+def test_an_optional_step_is_left_out_and_named_in_the_pass() -> None:
+    """Session.optional: a check using reserve/release as one part judges the rest, and its
+    pass says what it left out; a required action left out is named as required."""
+    adapter = Tiered(drop=("reserve", "release"))
+    checks = [get_check(c) for c in ("edges.roles.every_party", "edges.quantity.at_one_under_one_over",
+                                     "core.withdraw.final")]  # fmt: skip
+    for result in run(adapter, checks).values():
+        assert result.status is Status.PASS, result.describe()
+        assert "parts left out: reserve (optional, not offered)" in result.message
+    assert "release (optional" in run(adapter, checks[:1])["edges.roles.every_party"].message
+    full = run(Tiered(), checks)
+    assert all(r.status is Status.PASS and not r.message for r in full.values())
+    session = Session(Tiered(drop=("withdraw",)), Capabilities.from_plain(
+        Tiered(drop=("withdraw",)).capabilities()))  # fmt: skip
+    assert session.optional("transfer") and not session.optional("withdraw")
+    assert session.left_out == {"withdraw": "withdraw (required, not offered)"}
+
+
 def test_an_optional_action_is_not_applicable_a_required_one_not_verified() -> None:
     adapter = Tiered(drop=("reserve", "withdraw"))
     session = Session(adapter, Capabilities.from_plain(adapter.capabilities()))

@@ -1,0 +1,56 @@
+"""GridLedger (``examples/real_registry``) in process, through its mapping file: a mutation target.
+
+The realistic example normally runs as its own HTTP service. For mutation
+testing (``tools/mutation.py --target gridledger``) each mutant of its ledger
+must start fresh and fast inside a forked child, so this adapter builds the
+ASGI application on an in-memory sqlite database and sends the HTTP adapter's
+requests to it through Starlette's in-process transport: the same routes,
+mapping, ID tables, inferred results and error table as over a socket, without
+one. A mutant that crashes answers 500, which the adapter reports as a failure
+(an *error* verdict: killed). Lives outside ``examples/real_registry``, which
+imports nothing of the suite.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+with warnings.catch_warnings():  # starlette's notice about httpx: the transport is what is used
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from gc_conformance.adapters.http import HttpAdapter
+from gc_conformance.adapters.http_mapping import HttpMapping
+from gc_conformance.session import ISSUER_ID
+
+ROOT = Path(__file__).resolve().parents[1]
+MAPPING = ROOT / "examples" / "real_registry" / "mapping.json"
+ADMIN_KEY = "gridledger-mutation-admin-key-0123"
+BASE_URL = "http://gridledger.invalid"
+
+
+class GridLedgerInProcess(HttpAdapter):
+    """A fresh GridLedger (in-memory sqlite) behind ``mapping.json``, without a socket."""
+
+    name = "gridledger-in-process"
+    description = "examples/real_registry in process, through its mapping file"
+
+    def __init__(self) -> None:
+        # Imported here, after tools/mutation.py has put a mutant in place of the ledger.
+        from examples.real_registry.app import create_app
+        from examples.real_registry.ledger import Ledger
+
+        app = create_app(Ledger(":memory:", ISSUER_ID, "NL"), ADMIN_KEY)
+        self._in_process = TestClient(app, base_url=BASE_URL, raise_server_exceptions=False)
+        self._in_process.__enter__()  # one event loop for every request, not one each
+        super().__init__(
+            BASE_URL,
+            mapping=HttpMapping.load(MAPPING),
+            token=ADMIN_KEY,
+            transport=self._in_process._transport,
+        )
+
+    def close(self) -> None:
+        super().close()
+        self._in_process.__exit__(None, None, None)
