@@ -67,6 +67,16 @@ class Check:
         return str(getattr(self.function, "__module__", "") or "")
 
     @property
+    def area(self) -> str:
+        """The built-in module or package that holds the check (``core``, ``storage``, ...), the
+        same whether the area is one module or a package of several; for an extension, its
+        module's last name."""
+        parts = self.origin.split(".")
+        if parts[:2] == ["gc_conformance", "checks"] and len(parts) > 2:
+            return parts[2]
+        return parts[-1]
+
+    @property
     def built_in(self) -> bool:
         """Registered by one of the suite's own modules (or a submodule of one: a package)."""
         return any(self.origin == m or self.origin.startswith(m + ".") for m in CHECK_MODULES)

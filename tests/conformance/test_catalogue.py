@@ -38,7 +38,7 @@ def raw_entries(name: str) -> list[dict[str, Any]]:
 
 
 def lifecycle_checks() -> list[Any]:
-    return [c for c in all_checks() if c.function.__module__.rsplit(".", 1)[1] in LIFECYCLE_MODULES]
+    return [c for c in all_checks() if c.area in LIFECYCLE_MODULES]
 
 
 def test_the_catalogue_loads_with_well_formed_unique_ids() -> None:

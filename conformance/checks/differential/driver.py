@@ -1,0 +1,665 @@
+"""The lock-step driver: each request sent to the registry and to a fresh reference model, answers and states compared after every step."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from gc_conformance.adapter import (
+    Answer,
+    Capabilities,
+    Clock,
+    RegistryAdapter,
+    read_answer,
+    read_state,
+)
+from gc_conformance.checks.differential.canonical import (
+    Key,
+    bundle_keys,
+    by_issuance,
+    describe_key,
+    expectation_text,
+    hkey,
+    merged_in_place,
+    state_difference,
+    text,
+)
+from gc_conformance.checks.differential.requirements import (
+    ALICE,
+    ALLOWED_BY,
+    ALWAYS_NEEDED,
+    BOB,
+    CAROL,
+    CRITICAL,
+    ISSUES_INTO,
+    MAJOR,
+    METERS,
+    MINOR,
+    NOT_EXERCISED,
+    RISKS,
+    SOLAR,
+    STATE_AFTER,
+    STRANGER,
+    WIND,
+    CodeDivergence,
+    Divergence,
+    is_should,
+    refusal_requirements,
+)
+from gc_conformance.outcomes import FailureKind, Severity, SkipKind
+from gc_conformance.reference import InvalidInput, Policies
+from gc_conformance.reference.invariants import check_invariants
+from gc_conformance.session import (
+    ISSUER_ID,
+    STAMP,
+    AdapterError,
+    CheckFailed,
+    NotApplicable,
+    Session,
+    device_record,
+    stamp,
+)
+
+# ====================================================================== the lock-step driver
+
+
+def model_policies(capabilities: Capabilities) -> Policies:
+    """The model's policies: the registry's declared values (NotApplicable when unusable).
+
+    The machine provokes every decision those policies govern, so a registry
+    that leaves one undeclared, or declares a value the model does not know,
+    cannot be compared. That is never a pass: the double-counting rules this
+    check verifies are owed whatever the registry declares, so the skip is
+    ``NOT_VERIFIED`` (the run cannot be a plain PASS) and says what to declare.
+    """
+    declared = dict(capabilities.policies)
+    lifecycle = {field for field in Policies().describe()}
+    unknown = sorted(set(declared) - lifecycle - NOT_EXERCISED)
+    if unknown:
+        raise NotApplicable(
+            f"the registry declares policies the reference model does not know: {unknown}; "
+            "the differential check (D4 double counting, D2 authority, D5 splits) is not verified",
+            kind=SkipKind.NOT_VERIFIED,
+        )
+    needed = list(ALWAYS_NEEDED)
+    if capabilities.clock is Clock.CONTROLLED:
+        needed.append("validity")
+    undeclared = [name for name in needed if name not in declared]
+    if undeclared:
+        raise NotApplicable(
+            "the differential check needs the registry's declared value of "
+            f"{', '.join(undeclared)} (capabilities().policies), since its random requests "
+            "reach every decision those policies govern; the double-counting (D4), authority "
+            "(D2) and split (D5) rules it verifies are therefore not verified",
+            kind=SkipKind.NOT_VERIFIED,
+        )
+    try:
+        chosen = {k: v for k, v in declared.items() if k in lifecycle}
+        # undeclared: the strict reading its validity declaration meant before the policy
+        chosen.setdefault("own_hour_use", "NOT_EXEMPT")
+        return Policies.from_plain(chosen)
+    except InvalidInput as exc:
+        raise NotApplicable(
+            f"the reference model cannot take the declared policies: {exc}; "
+            "the differential check's requirements are not verified",
+            kind=SkipKind.NOT_VERIFIED,
+        ) from None
+
+
+def reference_setup() -> dict[str, Any]:
+    """The reset the session gives the registry, for the model: configuration #1, same issuer."""
+    return {
+        "issuer": {"issuer_id": ISSUER_ID, "name": "Conformance Test Issuer", "domain": "NL"},
+        "configuration": 1,
+    }
+
+
+class Lockstep:
+    """Sends each request to the registry (through the session) and to the model, and compares.
+
+    Requests are written in the model's bundle IDs; :meth:`step` translates
+    them for the registry. ``on_code_mismatch`` is ``"raise"`` (fail at once)
+    or ``"record"`` (collect a note in :attr:`notes`, one per kind).
+    """
+
+    def __init__(
+        self, session: Session, model: RegistryAdapter, *, on_code_mismatch: str = "raise"
+    ) -> None:
+        self.s = session
+        self.model = model
+        self.on_code_mismatch = on_code_mismatch
+        self.notes: dict[tuple[str, str, str], str] = {}
+        self.failed = False
+        self.model_to_registry: dict[Any, Any] = {}
+        self.registry_to_model: dict[Hashable, Any] = {}
+        #: Model IDs whose counterpart an answer or a unique match gave.
+        self.certain: set[Any] = set()
+        self.model_state: dict[str, list[dict[str, Any]]] = {"accounts": [], "bundles": []}
+        self.registry_state: dict[str, list[dict[str, Any]]] = {"accounts": [], "bundles": []}
+        self.model_keys: dict[Hashable, tuple[Any, Key]] = {}
+        self.registry_keys: dict[Hashable, tuple[Any, Key]] = {}
+        self.model_keys_fresh = False  # False while a step skipped observing the model
+        self.issuances = True  # whether the registry names every bundle's issuance
+        self.trail: list[dict[str, Any]] = []  # this sequence's requests, in the model's IDs
+        #: Each request's bundle, described canonically, and whether its holder was the actor.
+        self.trail_keys: list[tuple[Key, bool] | None] = []
+        #: SHOULD-level divergences seen (the registry read a SHOULD otherwise), one per kind:
+        #: reported under the SHOULD requirement only, after every SHALL was still checked.
+        self.should: dict[tuple[str, str, str], tuple[str, tuple[str, ...]]] = {}
+        self.policies: Policies = getattr(model, "policies", None) or Policies()
+        self._declared_policies = self.policies
+        #: Trail positions the model leaves out (a valid request the registry refused under a
+        #: SHOULD it reads otherwise: the model follows the registry, which stayed unchanged).
+        self.dropped: set[int] = set()
+        #: Set when the registry split a bundle in place on a partial transfer into its own
+        #: account (a SHOULD divergence the model cannot follow): the rest of the sequence is
+        #: not sent, after every SHALL about the state that followed was checked.
+        self.parted: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Empty both registries and forget the previous sequence (its steps included)."""
+        self.s.steps.clear()
+        self.s.now = self.s.epoch + _dt.timedelta(days=1)
+        self.s.reset()
+        self.model.reset(reference_setup())
+        self.failed = False
+        self.trail.clear()
+        self.trail_keys.clear()
+        self.model_to_registry.clear()
+        self.registry_to_model.clear()
+        self.certain.clear()
+        self.dropped.clear()
+        self.parted = None
+        if self.policies != self._declared_policies:
+            self._rebuild_model(self._declared_policies)
+        self._observe()
+
+    def setup_cast(self) -> None:
+        """The standard cast of :meth:`Session.world`, through the lock-step."""
+        for holder in (ALICE, BOB, CAROL):
+            account = f"ACC-{holder.upper()}"
+            self.step(
+                "open_account",
+                ISSUER_ID,
+                compare=False,
+                account={"account_id": account, "holder_id": holder, "account_name": holder},
+            )
+        for device, capacity, source in ((WIND, 5_000_000, "wind"), (SOLAR, 1_000, "solar")):
+            self.step(
+                "register_device",
+                ISSUER_ID,
+                compare=device == SOLAR,  # the last step of the setup compares the states
+                device=device_record(device, METERS[device], ISSUES_INTO[device], capacity, source),
+            )
+
+    def fail(
+        self,
+        message: str,
+        *,
+        expected: str,
+        observed: str,
+        requirements: tuple[str, ...],
+        severity: Severity = MAJOR,
+        kind: FailureKind = FailureKind.WRONG_STATE,
+    ) -> CheckFailed:
+        self.failed = True
+        number = len(self.s.steps)
+        return Divergence(
+            f"step {number}: {message} (differential, seed {self.s.seed})",
+            expected=expected,
+            observed=observed,
+            severity=severity,
+            requirements=requirements,
+            kind=kind,
+        )
+
+    # ------------------------------------------------------------------ SHOULD divergences
+
+    def _rebuild_model(self, policies: Policies) -> Mapping[str, Any] | None:
+        """A fresh model under ``policies``, sent the trail so far (leaving out the dropped);
+        the model's raw answer to the last request sent."""
+        self.model = type(self.model)(policies)  # type: ignore[call-arg]
+        self.policies = policies
+        self.model.reset(reference_setup())
+        last: Mapping[str, Any] | None = None
+        for position, request in enumerate(self.trail):
+            if position not in self.dropped:
+                last = self.model.execute(request)
+        self.model_keys_fresh = False
+        return last
+
+    def _should_divergence(
+        self, action: str, model: Answer, registry: Answer, status: str | None
+    ) -> Answer | None:
+        """Handle a verdict that differs from the model's only on a SHOULD; the model's new answer.
+
+        When the registry accepts what the model refuses by a SHOULD (a
+        reading above nameplate capacity, a transfer into the holding account,
+        a release of an active bundle, ...), or refuses a valid request the
+        standard asks for only as a SHOULD (a release), the divergence is
+        recorded under that SHOULD and the machine carries on, still checking
+        every SHALL about the state that follows: under a policy the registry
+        evidently applies (capacity not checked) the model is rebuilt with that
+        policy and decides again; otherwise the model keeps its answer and the
+        registry's state must show the same (the accepted no-op changed nothing
+        a SHALL protects). None when the divergence is not of this kind.
+        """
+        if model.accepted == registry.accepted:
+            return None
+        if registry.accepted:
+            requirements = refusal_requirements(action, model.code, status)
+            if action == "query" and model.code == "NOT_OWNER":
+                requirements = ("AUTH-008",)
+        else:
+            requirements = ALLOWED_BY.get(action, ())
+        if not is_should(requirements):
+            return None
+        kind = (action, str(model.code), "accepted" if registry.accepted else "refused")
+        what = (
+            f"{action}: the registry accepts what the model refuses with {model.code} "
+            f"({model.message})"
+            if registry.accepted
+            else f"{action}: the registry refuses ({registry.code}: {registry.message}) what the "
+            "model accepts"
+        )
+        self.should.setdefault(kind, (f"step {len(self.s.steps)}, seed {self.s.seed}: {what}",
+                                      requirements))  # fmt: skip
+        if registry.accepted and model.code == "CAPACITY_EXCEEDED":
+            from gc_conformance.reference.policies import CapacityPlausibility
+
+            permissive = attrs.evolve(self.policies, capacity=CapacityPlausibility.DISABLED)
+            return read_answer(self.model, self._rebuild_model(permissive))
+        if not registry.accepted:
+            self.dropped.add(len(self.trail) - 1)
+            self._rebuild_model(self.policies)
+            return registry  # the model now refuses it too: nothing changed on either side
+        return model
+
+    # ------------------------------------------------------------------ one step
+
+    def registry_id(self, model_id: Any) -> Any:
+        """The registry's ID for a model bundle ID; an ID neither has stays unknown on both sides."""
+        if model_id in self.model_to_registry:
+            return self.model_to_registry[model_id]
+        known = list(self.registry_to_model)
+        if any(k[0] == "str" for k in known if isinstance(k, tuple)):
+            return f"NO-SUCH-BUNDLE-{model_id}"
+        if hkey(model_id) not in self.registry_to_model:
+            return model_id
+        taken = [k[1] for k in known if isinstance(k, tuple) and k[0] == "int"]
+        return max(taken) + 1_000_000
+
+    def step(
+        self, action: str, actor: str, *, compare: bool = True, **fields: Any
+    ) -> tuple[Answer, Answer]:
+        """Send one request (``fields`` in model IDs) to both; fail on any divergence.
+
+        ``compare=False`` compares the verdicts only (the cast's setup, whose
+        state is compared once it is complete). A failure names only the
+        requirements the divergent step is about (see :class:`Divergence`).
+        """
+        request = {"action": action, "actor": actor, "now": stamp(self.s.now), **fields}
+        self.trail.append(request)
+        if not self.model_keys_fresh:
+            self._observe_model()
+        named = self.model_keys.get(hkey(fields["bundle_id"])) if "bundle_id" in fields else None
+        by_holder = named is not None and self.holders().get(named[1][6]) == actor
+        self.trail_keys.append(None if named is None else (named[1], by_holder))
+        status = named[1][7] if named is not None else None
+        if (
+            named is None
+            and "bundle_id" in fields
+            and fields["bundle_id"] in self.model_to_registry
+        ):
+            status = "SPLIT"  # a bundle that was current once: a split parent
+        model_answer = read_answer(self.model, self.model.execute(request))
+        sent = dict(fields)
+        if "bundle_id" in sent:
+            sent["bundle_id"] = self.registry_id(sent["bundle_id"])
+        expectation = expectation_text(model_answer, fields)
+        before_model = self.model_state
+        try:
+            answer = self.s.send(action, actor, expectation=expectation, **sent)
+        except AdapterError:
+            self.failed = True
+            self._after_adapter_failure(before_model)
+            raise
+        should_answer = self._should_divergence(action, model_answer, answer, status)
+        accepted_noop = False
+        if should_answer is not None:
+            accepted_noop = answer.accepted and not should_answer.accepted
+            model_answer = should_answer
+        if not accepted_noop:  # the model decided again under the registry's reading: compare
+            self._compare_verdicts(action, model_answer, answer, status, actor=actor)
+        if action == "query":
+            if answer.accepted and model_answer.accepted:
+                self._compare_query(model_answer, answer)
+            return model_answer, answer
+        if model_answer.accepted:
+            self.model_keys_fresh = False
+        if not compare:
+            return model_answer, answer
+        # The model's refusals change nothing (its own tests hold it to that): observe it only
+        # when it accepted. The registry is observed after every write, refused ones included.
+        self._observe(model=not self.model_keys_fresh)
+        expected, observed = state_difference(self.model_state, self.registry_state)
+        if (expected or observed) and self._split_in_place(action, fields, accepted_noop):
+            return model_answer, answer
+        if expected or observed:
+            if model_answer.accepted:
+                what = f"after the accepted {action}, the registry's state differs from the model's"
+                requirements = STATE_AFTER.get(action, ("IT-002",))
+            elif accepted_noop:
+                what = (
+                    f"the {action} the registry accepted (where the model refuses it by a SHOULD "
+                    "only) changed certificates it must leave as they are"
+                )
+                requirements = ("XFER-001", "DC-007") if action == "transfer" else ("DC-007",)
+            else:
+                what = f"the refused {action} changed the registry's state (it must be atomic)"
+                requirements = ("IT-001",)
+            raise self.fail(
+                f"{what} (bundles compared by issuance, offset, quantity, account, status)",
+                expected=expected,
+                observed=observed,
+                severity=CRITICAL,
+                requirements=requirements,
+                kind=FailureKind.WRONG_STATE
+                if accepted_noop
+                else FailureKind.CHANGED_AFTER_REFUSAL,
+            )
+        if model_answer.accepted:
+            self._pair_named(action, model_answer.result, answer.result)
+            self.check_history(self.registry_state)
+        elif accepted_noop:
+            self.check_history(self.registry_state)
+        self._match_the_rest()
+        return model_answer, answer
+
+    def _split_in_place(self, action: str, fields: Mapping[str, Any], accepted_noop: bool) -> bool:
+        """Whether a partial transfer into the holding account, which the registry accepted
+        (XFER-004 is a SHOULD) and the model refused, split the bundle in place and did
+        nothing else: every certificate still in the same account, status and issuance, none
+        gained or lost (XFER-001, DC-007). Then the model, which cannot split in place, and the
+        registry part ways: the rest of this sequence is not sent (:attr:`parted`)."""
+        if not (accepted_noop and action == "transfer" and fields.get("quantity") is not None):
+            return False
+        model = merged_in_place(k for _, k in self.model_keys.values())
+        registry = merged_in_place(k for _, k in self.registry_keys.values())
+        if model != registry:
+            return False
+        self.check_history(self.registry_state)
+        self.parted = f"step {len(self.s.steps)}: a partial transfer into the holding account split"
+        return True
+
+    def _after_adapter_failure(self, before_model: Mapping[str, Any]) -> None:
+        """A request the adapter failed on must have changed nothing (IT-001); else *error*."""
+        try:
+            after = self.s.observe()
+        except AdapterError:
+            return
+        expected, observed = state_difference(before_model, after)
+        if expected or observed:
+            raise self.fail(
+                "a request that failed in the adapter changed the registry's state "
+                "(a refused or failed operation must be atomic)",
+                expected=f"state unchanged: {expected or 'as before'}",
+                observed=observed or "changed",
+                severity=CRITICAL,
+                requirements=("IT-001",),
+                kind=FailureKind.CHANGED_AFTER_REFUSAL,
+            ) from None
+
+    def _compare_verdicts(
+        self,
+        action: str,
+        model: Answer,
+        registry: Answer,
+        status: str | None = None,
+        *,
+        actor: str | None = None,
+    ) -> None:
+        if model.accepted and not registry.accepted:
+            raise self.fail(
+                f"the registry refused a {action} the reference model accepts",
+                expected=f"accepted {dict(model.result)}",
+                observed=f"rejected {registry.code}: {registry.message}",
+                severity=MAJOR,
+                requirements=ALLOWED_BY.get(action, ("IT-004",)),
+                kind=FailureKind.WRONG_VERDICT,
+            )
+        if registry.accepted and not model.accepted:
+            raise self.fail(
+                f"the registry accepted a {action} the reference model refuses",
+                expected=f"rejected {model.code}: {model.message}",
+                observed=f"accepted {dict(registry.result)}",
+                severity=CRITICAL if action != "query" else MAJOR,
+                requirements=refusal_requirements(action, model.code, status),
+                kind=FailureKind.WRONG_VERDICT,
+            )
+        if not model.accepted and registry.code != model.code:
+            if actor == STRANGER and registry.code == "NOT_AUTHORISED":
+                # A party the registry never heard of cannot authenticate: a registry with
+                # credentials refuses it before it looks at the bundle (the model has no
+                # credentials, so it names the next fault). Both refusals are right; no
+                # clause orders the two.
+                return
+            kind = (action, str(model.code), str(registry.code))
+            if self.on_code_mismatch == "raise":
+                self.failed = True
+                raise CodeDivergence(
+                    f"step {len(self.s.steps)}: {action} was refused, but with another canonical "
+                    f"code than the reference model's (differential, seed {self.s.seed})",
+                    expected=f"rejected {model.code}: {model.message}",
+                    observed=f"rejected {registry.code}: {registry.message}",
+                    severity=MINOR,
+                    requirements=refusal_requirements(action, model.code, status),
+                )
+            self.notes.setdefault(
+                kind, f"{action}: the model refuses with {model.code}, the registry with "
+                f"{registry.code} ({model.message})",
+            )  # fmt: skip
+
+    def _compare_query(self, model: Answer, registry: Answer) -> None:
+        """A query returns the same bundles (compared by their canonical descriptions)."""
+        want = self._query_keys(model.result, self.model_keys)
+        have = self._query_keys(registry.result, self.registry_keys)
+        if want is None or have is None or Counter(want) != Counter(have):
+            raise self.fail(
+                "the registry's query answer differs from the reference model's",
+                expected="; ".join(sorted(describe_key(k) for k in want or [])) or "no bundles",
+                observed="unreadable answer (no 'bundles' list of current bundles)"
+                if have is None
+                else "; ".join(sorted(describe_key(k) for k in have)) or "no bundles",
+                requirements=("IT-003",),
+            )
+
+    @staticmethod
+    def _query_keys(
+        result: Mapping[str, Any], keys: Mapping[Hashable, tuple[Any, Key]]
+    ) -> list[Key] | None:
+        listed = result.get("bundles")
+        if not isinstance(listed, list):
+            return None
+        found = []
+        for item in listed:
+            if not isinstance(item, Mapping) or hkey(item.get("bundle_id")) not in keys:
+                return None
+            found.append(keys[hkey(item.get("bundle_id"))][1])
+        return found
+
+    # ------------------------------------------------------------------ state and IDs
+
+    def _observe_model(self) -> None:
+        self.model_state = read_state(self.model.observe())
+        self.model_keys = bundle_keys(self.model_state, self.issuances)
+        self.model_keys_fresh = True
+
+    def _observe(self, *, model: bool = True) -> None:
+        """Observe the registry (and the model); both described alike (see :func:`bundle_keys`)."""
+        self.registry_state = self.s.observe()
+        issuances = by_issuance(self.registry_state)
+        if issuances != self.issuances:
+            self.issuances = issuances
+            self.model_keys = bundle_keys(self.model_state, issuances)
+        if model:
+            self._observe_model()
+        self.registry_keys = bundle_keys(self.registry_state, issuances)
+
+    def _link(self, model_id: Any, registry_id: Any, *, certain: bool) -> None:
+        old = self.model_to_registry.get(model_id)
+        if old is not None:
+            self.registry_to_model.pop(hkey(old), None)
+        self.model_to_registry[model_id] = registry_id
+        self.registry_to_model[hkey(registry_id)] = model_id
+        if certain:
+            self.certain.add(model_id)
+        else:
+            self.certain.discard(model_id)
+
+    def _pair_named(
+        self, action: str, model: Mapping[str, Any], registry: Mapping[str, Any]
+    ) -> None:
+        """Bundles both answers name (IT-002: an answer names the bundle the state shows)."""
+        for model_id, registry_id, field in named_pairs(model, registry):
+            in_model = self.model_keys.get(hkey(model_id))
+            in_registry = self.registry_keys.get(hkey(registry_id))
+            if in_model is not None and (in_registry is None or in_registry[1] != in_model[1]):
+                raise self.fail(
+                    f"the {action} answer's {field} names a bundle the registry's state does "
+                    "not show as the reference model shows its counterpart",
+                    expected=f"{field} naming a bundle that is {describe_key(in_model[1])}",
+                    observed=f"{field}={registry_id!r}: "
+                    + (describe_key(in_registry[1]) if in_registry else "no such current bundle"),
+                    severity=MAJOR,
+                    requirements=("IT-002",),
+                )
+            self._link(model_id, registry_id, certain=True)
+
+    def _match_the_rest(self) -> None:
+        """Pair every current bundle: keep consistent pairs, match the others by description."""
+        unmatched_model: dict[Key, list[Any]] = {}
+        paired_registry: set[Hashable] = set()
+        for _, (model_id, key) in sorted(self.model_keys.items(), key=_order):
+            registry_id = self.model_to_registry.get(model_id)
+            current = None if registry_id is None else self.registry_keys.get(hkey(registry_id))
+            if current is not None and current[1] == key:
+                paired_registry.add(hkey(registry_id))
+                continue
+            if registry_id is not None and model_id in self.certain:
+                raise self.fail(
+                    "a bundle the registry named for an earlier request no longer matches its "
+                    "counterpart in the reference model",
+                    expected=describe_key(key),
+                    observed=f"bundle {registry_id!r}: "
+                    + (describe_key(current[1]) if current else "no such current bundle"),
+                    severity=CRITICAL,
+                    requirements=("IT-002", "ID-001", "DC-007"),
+                )
+            unmatched_model.setdefault(key, []).append(model_id)
+        unmatched_registry: dict[Key, list[Any]] = {}
+        for registry_hkey, (registry_id, key) in sorted(self.registry_keys.items(), key=_order):
+            if registry_hkey not in paired_registry:
+                unmatched_registry.setdefault(key, []).append(registry_id)
+        for key, model_ids in unmatched_model.items():
+            registry_ids = unmatched_registry.get(key, [])
+            unique = len(model_ids) == 1 and len(registry_ids) == 1
+            for model_id, registry_id in zip(model_ids, registry_ids, strict=False):
+                self._link(model_id, registry_id, certain=unique)
+
+    def run_sequence(
+        self,
+        requests: Iterable[Mapping[str, Any]],
+        after: Callable[[int, Answer], None] | None = None,
+    ) -> None:
+        """Start afresh and send ``requests`` (model IDs, each with its ``now``) in lock-step.
+
+        Raises at the first divergence, like :meth:`step`; ``after(number,
+        model_answer)`` is called after each step that did not diverge.
+        """
+        self.start()
+        for number, request in enumerate(requests, 1):
+            if self.parted is not None:
+                break  # as in the run: nothing is sent once the model cannot follow
+            self.s.now = _dt.datetime.strptime(str(request["now"]), STAMP).replace(tzinfo=_dt.UTC)
+            fields = {k: v for k, v in request.items() if k not in ("action", "actor", "now")}
+            model_answer, _ = self.step(str(request["action"]), str(request["actor"]), **fields)
+            if after is not None:
+                after(number, model_answer)
+        self.check_history()
+
+    # ------------------------------------------------------------------ what rules read
+
+    def model_bundles(self) -> list[dict[str, Any]]:
+        return self.model_state["bundles"]
+
+    def holders(self) -> dict[str, str]:
+        return {
+            text(a.get("account_id")): text(a.get("holder_id"))
+            for a in self.model_state["accounts"]
+        }
+
+    def ever_seen(self) -> list[Any]:
+        """Every model bundle ID that was ever current after a step (split parents included)."""
+        return sorted(self.model_to_registry, key=repr)
+
+    def next_free_certificate(self) -> tuple[int, bool]:
+        """One past the highest certificate ID either registry shows, and whether both agree."""
+        model = max([b["certificate_bundle_id_range_end"] for b in self.model_bundles()] + [0])
+        registry = max(
+            [b["certificate_bundle_id_range_end"] for b in self.registry_state["bundles"]] + [0]
+        )
+        return max(model, registry) + 1, model == registry
+
+    # ------------------------------------------------------------------ after a sequence
+
+    def check_history(self, state: Mapping[str, Any] | None = None) -> None:
+        """A registry that exposes ``history()`` must show no double counting in it.
+
+        Run after every accepted write, so that a finding fails the step that
+        caused it (and Hypothesis shrinks towards that step), and once more at
+        the end of a sequence against a fresh observation.
+        """
+        history = getattr(self.s.adapter, "history", None)
+        if not callable(history):
+            return
+        try:
+            plain_history = history()
+            plain_state = self.s.adapter.observe() if state is None else state
+        except Exception as exc:
+            raise AdapterError(len(self.s.steps), f"history() failed: {exc!r}") from exc
+        report = check_invariants(plain_history, plain_state)
+        if not report.ok:
+            findings = [f.to_plain() for f in report.findings]
+            risks = sorted({str(f.get("risk", "")).rsplit(".", 1)[-1] for f in findings})
+            raise self.fail(
+                "the registry's own action history shows double counting "
+                "(reference invariant checker)",
+                expected="no findings",
+                observed="; ".join(f"{f.get('risk')}: {f.get('message')}" for f in findings[:5]),
+                severity=CRITICAL,
+                requirements=tuple(sorted({RISKS.get(r, "DC-007") for r in risks})),
+                kind=FailureKind.CONSERVATION,
+            )
+
+
+def _order(item: tuple[Hashable, tuple[Any, Key]]) -> tuple[Key, str]:
+    return item[1][1], repr(item[1][0])
+
+
+def named_pairs(
+    model: Mapping[str, Any], registry: Mapping[str, Any], prefix: str = ""
+) -> Iterable[tuple[Any, Any, str]]:
+    for field in ("bundle_id", "remainder_id"):
+        m, r = model.get(field), registry.get(field)
+        if m is not None and r is not None:
+            yield m, r, prefix + field
+    m_issued, r_issued = model.get("issued"), registry.get("issued")
+    if isinstance(m_issued, Mapping) and isinstance(r_issued, Mapping):
+        yield from named_pairs(m_issued, r_issued, "issued.")

@@ -1,0 +1,197 @@
+"""Which requirement a differential step is about: the rule an accepted, refused or diverging request of each action stands on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from gc_conformance.outcomes import Severity
+from gc_conformance.session import (
+    ISSUER_ID,
+    CheckFailed,
+    CodeMismatch,
+)
+
+CRITICAL = Severity.CRITICAL
+MAJOR = Severity.MAJOR
+MINOR = Severity.MINOR
+
+#: Steps per generated sequence (after the standard cast is set up).
+STEP_COUNT = 25
+#: Requests that set up the standard cast (three accounts, two devices) before each sequence.
+SETUP_REQUESTS = 5
+
+ALICE, BOB, CAROL, DAVE = "alice", "bob", "carol", "dave"
+STRANGER = "mallory"  # a party with no account at all
+WIND, SOLAR, HYDRO = "DEV-WIND", "DEV-SOLAR", "DEV-HYDRO"
+METERS = {WIND: "M-WIND", SOLAR: "M-SOLAR", HYDRO: "M-HYDRO"}
+ISSUES_INTO = {WIND: "ACC-ALICE", SOLAR: "ACC-ALICE", HYDRO: "ACC-BOB"}
+ISSUER_ACCOUNT = "ACC-ISSUER"
+OTHER_ACTORS = [ISSUER_ID, ALICE, BOB, CAROL, STRANGER]
+BENEFICIARIES = ["Acme", "Other Corp"]
+#: A model bundle ID that never exists: requests naming an unknown bundle use it.
+GHOST = 999_999
+
+#: The policies whose value decides verdicts the machine provokes, by the rules that need them.
+ALWAYS_NEEDED = ("capacity", "split_origin")
+#: Policies the model knows but this machine never exercises (storage, configurations #2/#3).
+NOT_EXERCISED = frozenset(
+    {"allocation_method", "loss_method", "loss_convention", "monthly_cap", "hour_suspension"}
+)
+
+ANNOTATION = re.compile(r"\s*\[reference bundle_id=(?P<id>.+)\]$")
+
+
+# ====================================================================== which requirement a step is about
+
+
+class Divergence(CheckFailed):
+    """A divergence from the model, naming only the requirements the divergent step is about.
+
+    The runner reports a failure under ``requirements`` (not under every
+    requirement the check lists), so that a wrong split fails SPLIT-001, not
+    the eighteen rules the machine exercises, and a SHOULD divergence fails
+    no SHALL requirement.
+    """
+
+
+class CodeDivergence(CodeMismatch):
+    """A refusal with another canonical code than the model's, naming the rule behind that code."""
+
+
+#: Who may ask for each action (D2): the requirement a request by anyone else breaks.
+AUTHORITY = {
+    "transfer": "AUTH-001",
+    "cancel": "AUTH-002",
+    "claim": "AUTH-003",
+    "reserve": "AUTH-004",
+    "release": "AUTH-004",
+    "withdraw": "AUTH-006",
+    "submit_production": "AUTH-005",
+    "issue_bundle": "AUTH-005",
+    "open_account": "AUTH-007",
+    "register_device": "AUTH-007",
+    "expire": "VAL-007",
+    "correct_production": "CORR-009",
+    "query": "AUTH-008",
+}
+#: The requirement an accepted request of each action stands on (what a wrong refusal breaks).
+ALLOWED_BY = {
+    "transfer": ("XFER-002",),
+    "cancel": ("CANC-001",),
+    "claim": ("CLAIM-002",),
+    "reserve": ("RES-001",),
+    "release": ("RES-002",),
+    "withdraw": ("AUTH-006",),
+    "submit_production": ("PROD-007",),
+    "issue_bundle": ("ISS-001",),
+    "open_account": ("AUTH-007",),
+    "register_device": ("DEV-001",),
+    "query": ("IT-003",),
+    "expire": ("VAL-002",),
+    "correct_production": ("CORR-001",),
+}
+#: What the state after an accepted request of each action must show.
+STATE_AFTER = {
+    "transfer": ("XFER-001", "SPLIT-001", "SPLIT-002", "DC-002", "DC-003", "DC-007", "ID-001"),
+    "cancel": ("CANC-001", "SPLIT-001", "SPLIT-002", "DC-003", "DC-004", "DC-007", "ID-001"),
+    "claim": ("CLAIM-002", "SPLIT-001", "DC-005", "DC-006", "DC-007", "ID-001"),
+    "reserve": ("RES-001", "DC-007", "ID-001"),
+    "release": ("RES-002", "DC-007", "ID-001"),
+    "withdraw": ("WDR-001", "SPLIT-001", "DC-007", "ID-002"),
+    "submit_production": ("PROD-007", "ATTR-003", "DC-001", "DC-007"),
+    "issue_bundle": ("ISS-001", "DC-001", "DC-007"),
+    "open_account": ("AUTH-007",),
+    "register_device": ("DEV-001",),
+    "expire": ("VAL-002", "VAL-005", "VAL-006"),
+    "correct_production": ("CORR-001", "CORR-006"),
+}
+#: A refusal code of the model -> the requirement(s) that make the registry refuse.
+REFUSED_BY = {
+    "INVALID_QUANTITY": ("QTY-001",),
+    "QUANTITY_EXCEEDS_BUNDLE": ("QTY-002",),
+    "DUPLICATE_ISSUANCE": ("DC-001",),
+    "NOT_CANCELLED": ("CLAIM-001",),
+    "ALREADY_CLAIMED": ("DC-005",),
+    "BENEFICIARY_MISMATCH": ("DC-006",),
+    "CERTIFICATE_EXPIRED": ("VAL-004",),
+    "PRODUCTION_TOO_OLD": ("VAL-008",),
+    "INVALID_TIMESTAMP": ("TIME-001",),
+    "INTERVAL_TOO_LONG": ("TIME-002",),
+    "INVALID_INTERVAL": ("TIME-003",),
+    "INTERVAL_NOT_ENDED": ("PROD-006",),
+    "INVALID_ENERGY": ("PROD-004",),
+    "METER_MISMATCH": ("PROD-001",),
+    "GROSS_NET_MISMATCH": ("PROD-003",),
+    "UNKNOWN_DEVICE": ("PROD-002", "IT-004"),
+    "UNKNOWN_BUNDLE": ("IT-004",),
+    "UNKNOWN_ACCOUNT": ("XFER-005", "DEV-003", "IT-004"),
+    "UNKNOWN_PRODUCTION": ("CORR-007",),
+    "DUPLICATE_ACCOUNT": ("ROLE-003",),
+    "ISSUER_MAY_NOT_HOLD": ("ROLE-001",),
+    "DUPLICATE_DEVICE": ("DEV-002",),
+    "DUPLICATE_METER_ID": ("DEV-004",),
+    "STORAGE_CHARGE_NEEDS_SCR": ("CANC-003",),
+    "RANGE_OVERLAP": ("ISS-003",),
+    "RANGE_QUANTITY_MISMATCH": ("ISS-002",),
+    "QUANTITY_EXCEEDS_PRODUCTION": ("ISS-004",),
+    "ACCOUNT_MISMATCH": ("ISS-005",),
+    "INVALID_FIELD": ("IT-004",),
+    # SHOULD-level refusals: a registry that accepts these is not failed on a SHALL.
+    "CAPACITY_EXCEEDED": ("PROD-005",),
+    "SAME_ACCOUNT": ("XFER-004",),
+    "NOT_RESERVED": ("RES-002",),
+    "TIME_REVERSAL": ("IT-005",),
+    "CORRECTION_UNCHANGED": ("CORR-008",),
+}
+#: Of the requirements above, those the standard states as SHOULD (see the catalogue).
+SHOULD_LEVEL = frozenset({"PROD-005", "XFER-004", "RES-002", "IT-005", "CORR-008", "AUTH-008"})
+#: BUNDLE_NOT_ACTIVE by what the bundle is: the rule that makes that state final.
+_NOT_ACTIVE = {
+    "SPLIT": ("DC-008",),
+    "CANCELLED": ("DC-004", "XFER-003", "WDR-002"),
+    "CLAIMED": ("DC-005", "XFER-003", "WDR-002"),
+    "WITHDRAWN": ("WDR-001",),
+    "RESERVED": ("RES-001",),
+    "LOCKED": ("RES-001",),
+    "EXPIRED": ("VAL-003",),
+}
+#: The invariant checker's findings -> the D4 obligations they evidence.
+RISKS = {
+    "DOUBLE_ISSUANCE": "DC-001",
+    "DOUBLE_IN_TRANSFER": "DC-002",
+    "DOUBLE_REGISTRATION": "DC-003",
+    "DOUBLE_CANCELLATION": "DC-004",
+    "DOUBLE_USE": "DC-005",
+    "DOUBLE_DISCLOSURE": "DC-006",
+    "CONSERVATION": "DC-007",
+    "STATE_MISMATCH": "IT-002",
+}
+
+
+def refusal_requirements(
+    action: str, code: str | None, status: str | None = None
+) -> tuple[str, ...]:
+    """The requirement(s) behind the model's refusal ``code`` of ``action``.
+
+    ``status`` is the named bundle's status in the model (``"SPLIT"`` for a
+    split parent), which decides which rule makes a bundle no longer usable.
+    """
+    if code in ("NOT_OWNER", "NOT_AUTHORISED", "ISSUER_MAY_NOT_TRADE"):
+        return (AUTHORITY.get(action, "AUTH-001"),)
+    if code == "BUNDLE_NOT_ACTIVE":
+        found = _NOT_ACTIVE.get(status or "", ("DC-008", "XFER-003"))
+        if action == "transfer":
+            found = tuple(r for r in found if r != "WDR-002") or found
+        return found
+    if code == "QUANTITY_EXCEEDS_BUNDLE" and action == "claim":
+        return ("QTY-002", "CLAIM-002")
+    if code == "INVALID_FIELD" and action == "cancel":
+        return ("CANC-002", "IT-004")
+    return REFUSED_BY.get(str(code), ("IT-004",))
+
+
+def is_should(requirements: Iterable[str]) -> bool:
+    """Whether every requirement named is a SHOULD: a divergence there fails no SHALL."""
+    found = list(requirements)
+    return bool(found) and all(r in SHOULD_LEVEL for r in found)
