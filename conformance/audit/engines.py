@@ -56,11 +56,7 @@ class _Runner(Protocol):
 
 
 def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) -> list[Finding]:
-    """The whole pipeline on a runner whose ``rows`` table holds the accepted history."""
-    for name, sql in rules.PREPARE:
-        if name == "unsupported":
-            continue
-        runner.materialise(name, sql)
+    """The rules on a runner where :func:`unsupported` has prepared the shared tables."""
     runner.materialise("lvl0_raw", rules.LEVEL_ZERO)
     level = 0
     while True:
@@ -86,12 +82,16 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
 
 
 def unsupported(runner: _Runner) -> list[str]:
+    """Build the shared tables (each once: they are the expensive scans) and say what in
+    the history the set-based rules do not model."""
+    query = ""
     for name, sql in rules.PREPARE:
         if name == "unsupported":
-            rows = runner.fetch(sql + " ORDER BY first_aseq")
-            return [f"{reason} ({n}, first at action #{aseq + 1})" for reason, aseq, n in rows]
-        runner.materialise(name, sql)
-    raise AssertionError("no 'unsupported' step")  # pragma: no cover
+            query = sql
+        else:
+            runner.materialise(name, sql)
+    rows = runner.fetch(query + " ORDER BY first_aseq")
+    return [f"{reason} ({n}, first at action #{aseq + 1})" for reason, aseq, n in rows]
 
 
 # --- DuckDB ------------------------------------------------------------------------

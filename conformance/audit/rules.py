@@ -128,45 +128,44 @@ LEVEL_ZERO = (
 
 
 def event_state(bundles: str) -> str:
-    """Each applied status or transfer event of ``bundles``, with the bundle's state before
-    and after it (status, account, beneficiary), by window functions in action order."""
+    """Each applied status or transfer event of ``bundles``, with the bundle's status before
+    and after it and its account and beneficiary before it, in action order.
+
+    One window (bundle, action order): the state before an event is the last value an
+    earlier event of the bundle set, else the bundle's initial state. A beneficiary can be
+    set to null, so it is carried as text with a marker ('=' and the name, or '-' for
+    none) that is never null itself."""
     return f"""
 WITH e AS (
   SELECT x.eid, x.aseq, x.action_id, x.at_text, x.at_s, x.effect, x.bundle_id, x.from_account,
-         x.to_account, x.to_status, x.has_beneficiary, x.beneficiary, x.claimant,
-         b.init_status, b.init_account, b.init_ben, b.expiry, b.expiry_s
+         x.to_account, x.to_status, x.claimant, b.init_status, b.init_account, b.init_ben,
+         b.expiry, b.expiry_s,
+         CASE WHEN x.effect = 'status' THEN x.to_status END AS set_status,
+         CASE WHEN x.effect = 'transfer' THEN x.to_account END AS set_account,
+         CASE WHEN x.effect = 'status' AND x.has_beneficiary AND x.to_status <> 'CLAIMED'
+           THEN COALESCE('=' || x.beneficiary, '-') END AS set_ben
   FROM ev x JOIN {bundles} b ON x.bundle_id = b.bundle_id
   WHERE x.effect IN ('status', 'transfer') AND x.eid > b.created_eid
     AND (b.sup_eid IS NULL OR x.eid < b.sup_eid)
-), g AS (
-  SELECT e.*,
-    SUM(CASE WHEN effect = 'status' THEN 1 ELSE 0 END) OVER (PARTITION BY bundle_id
-      ORDER BY eid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sg,
-    SUM(CASE WHEN effect = 'transfer' THEN 1 ELSE 0 END) OVER (PARTITION BY bundle_id
-      ORDER BY eid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ag,
-    SUM(CASE WHEN effect = 'status' AND has_beneficiary AND to_status <> 'CLAIMED' THEN 1
-      ELSE 0 END) OVER (PARTITION BY bundle_id ORDER BY eid
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bg
-  FROM e
 ), h AS (
-  SELECT g.*,
-    CASE WHEN sg = 0 THEN init_status ELSE MAX(CASE WHEN effect = 'status' THEN to_status END)
-      OVER (PARTITION BY bundle_id, sg) END AS status_after,
-    CASE WHEN ag = 0 THEN init_account ELSE MAX(CASE WHEN effect = 'transfer'
-      THEN to_account END) OVER (PARTITION BY bundle_id, ag) END AS account_after,
-    CASE WHEN bg = 0 THEN init_ben ELSE MAX(CASE WHEN effect = 'status' AND has_beneficiary
-      AND to_status <> 'CLAIMED' THEN beneficiary END) OVER (PARTITION BY bundle_id, bg)
-      END AS ben_after,
-    ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid) AS n
-  FROM g
+  SELECT e.*,
+    LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_status,
+    LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_status,
+    LAST_VALUE(set_account IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_account,
+    LAST_VALUE(set_ben IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_ben
+  FROM e
 )
-SELECT h.*,
-  CASE WHEN n = 1 THEN init_status
-    ELSE LAG(status_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS status_before,
-  CASE WHEN n = 1 THEN init_account
-    ELSE LAG(account_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS account_before,
-  CASE WHEN n = 1 THEN init_ben
-    ELSE LAG(ben_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS ben_before
+SELECT eid, aseq, action_id, at_text, at_s, effect, bundle_id, from_account, to_account,
+  to_status, claimant, expiry, expiry_s,
+  COALESCE(last_status, init_status) AS status_after,
+  COALESCE(prev_status, init_status) AS status_before,
+  COALESCE(prev_account, init_account) AS account_before,
+  CASE WHEN prev_ben IS NULL THEN init_ben WHEN prev_ben = '-' THEN NULL
+    ELSE SUBSTR(prev_ben, 2) END AS ben_before
 FROM h"""
 
 
@@ -390,13 +389,27 @@ SELECT 'VALIDITY', action_id, bundle_id, aseq,
   ', before its validity ended (' || expiry || ')'
 FROM evs WHERE effect = 'status' AND to_status = 'EXPIRED' AND at_s < expiry_s""",
     ),
+    # The first expiry sweep after an issuance and at or after its expiry, without a range
+    # join: two running minima over issuances and sweeps merged, one by action order and
+    # one by time. Their later one is the answer because accepted actions are in time order
+    # (a history that is not falls back to the oracle, see ``unsupported``).
     (
         "f_sweep",
         f"""
 WITH sweeps AS (SELECT aseq, action_id, at_text, at_s FROM acts WHERE action = 'expire'),
-swept AS (
-  SELECT i.issuance_id, MIN(s.aseq) AS sweep_aseq FROM issues i
-  JOIN sweeps s ON s.aseq >= i.aseq AND s.at_s >= i.expiry_s GROUP BY i.issuance_id
+marks AS (
+  SELECT issuance_id, aseq AS k_seq, expiry_s AS k_time, CAST(NULL AS BIGINT) AS s_aseq, 0 AS tag
+  FROM issues
+  UNION ALL
+  SELECT CAST(NULL AS BIGINT), aseq, at_s, aseq, 1 FROM sweeps
+), nexts AS (
+  SELECT issuance_id, tag,
+    MIN(s_aseq) OVER (ORDER BY k_seq DESC, tag DESC ROWS UNBOUNDED PRECEDING) AS by_seq,
+    MIN(s_aseq) OVER (ORDER BY k_time DESC, tag DESC ROWS UNBOUNDED PRECEDING) AS by_time
+  FROM marks
+), swept AS (
+  SELECT issuance_id, GREATEST(by_seq, by_time) AS sweep_aseq FROM nexts
+  WHERE tag = 0 AND by_seq IS NOT NULL AND by_time IS NOT NULL
 ), cand AS (
   SELECT b.bundle_id, b.init_status, b.expiry, w.sweep_aseq FROM bundles b
   JOIN swept w ON w.issuance_id = b.issuance_id
