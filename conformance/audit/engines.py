@@ -120,7 +120,8 @@ class DuckRunner:
         return int(row[0]) if row else 0
 
     def materialise(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        kind = "VIEW" if name in rules.VIEWS else "TABLE"
+        self.con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}")
 
     def count(self, name: str) -> int:
         row = self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
@@ -189,6 +190,9 @@ class SparkRunner:
         (Caching would keep every earlier step's plan inside the next one, and the lineage
         levels reference each other, so plans would grow exponentially with the depth.)
         """
+        if name in rules.VIEWS:
+            self.spark.sql(spark_sql(sql)).createOrReplaceTempView(name)
+            return
         self.steps += 1
         target = f"{self.workdir}/{self.steps:04d}-{name}"
         self.spark.sql(spark_sql(sql)).write.mode("overwrite").parquet(target)
