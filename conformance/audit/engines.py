@@ -101,11 +101,13 @@ class DuckRunner:
     def __init__(self, memory_limit: str | None = None) -> None:
         import duckdb
 
-        self.con = duckdb.connect(":memory:")
+        self.tmp = tempfile.TemporaryDirectory(prefix="gc-audit-duckdb-")
+        self.on_disk = os.environ.get("GC_AUDIT_DUCKDB_STORAGE", "memory") == "disk"
+        self.con = duckdb.connect(f"{self.tmp.name}/audit.duckdb" if self.on_disk else ":memory:")
         self.con.execute("SET preserve_insertion_order = false")
         limit = memory_limit or os.environ.get("GC_AUDIT_DUCKDB_MEMORY", "1536MB")
         self.con.execute(f"SET memory_limit = '{limit}'")
-        self.con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/gc-audit-duckdb'")
+        self.con.execute(f"SET temp_directory = '{self.tmp.name}/spill'")
 
     def load(self, paths: list[Path], progress: Callable[[str], None] | None) -> int:
         if all(load.is_parquet(p) for p in paths) and len(paths) == 1:
@@ -120,8 +122,11 @@ class DuckRunner:
         return int(row[0]) if row else 0
 
     def materialise(self, name: str, sql: str) -> None:
-        kind = "VIEW" if name in rules.VIEWS else "TABLE"
-        self.con.execute(f"CREATE OR REPLACE TEMP {kind} {name} AS {sql}")
+        if name in rules.VIEWS:
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        else:
+            temp = "" if self.on_disk else "TEMP "
+            self.con.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS {sql}")
 
     def count(self, name: str) -> int:
         row = self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
@@ -132,6 +137,7 @@ class DuckRunner:
 
     def close(self) -> None:
         self.con.close()
+        self.tmp.cleanup()
 
 
 # --- Spark -------------------------------------------------------------------------

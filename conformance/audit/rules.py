@@ -47,8 +47,12 @@ PREPARE: list[tuple[str, str]] = [
     ("ev", f"SELECT {_EV_COLUMNS} FROM rows WHERE accepted AND effect IS NOT NULL"),
     (
         "acts",
-        "SELECT aseq, MIN(action_id) AS action_id, MIN(at_text) AS at_text, MIN(at_s) AS at_s, "
-        "MIN(action) AS action FROM rows WHERE accepted GROUP BY aseq",
+        "SELECT aseq, MIN(at_s) AS at_s FROM rows WHERE accepted GROUP BY aseq",
+    ),
+    (
+        "sweeps",
+        "SELECT aseq, MIN(action_id) AS action_id, MIN(at_text) AS at_text, MIN(at_s) AS at_s "
+        "FROM rows WHERE accepted AND action = 'expire' GROUP BY aseq",
     ),
     (
         "last_action",
@@ -67,7 +71,7 @@ PREPARE: list[tuple[str, str]] = [
     ),
     (
         "bev",
-        "SELECT eid, aseq, action_id, at_text, at_s, effect, bundle_id, from_account, "
+        "SELECT eid, aseq, action_id, at_s, effect, bundle_id, from_account, "
         "to_account, to_status, has_beneficiary, beneficiary, purpose, claimant "
         "FROM ev WHERE effect IN ('status', 'transfer')",
     ),
@@ -138,15 +142,14 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
 # Bundle columns carried level to level.
 _BUNDLE = (
     "bundle_id, parent_id, cseq, issuance_id, created_eid, created_aseq, created_action, "
-    "b_start, b_end, expiry, expiry_s, device_id, p_start, p_end, p_start_s, p_end_s, "
-    "init_status, init_account, init_ben"
+    "b_start, b_end, expiry_s, device_id, p_start_s, p_end_s, init_status, init_account, init_ben"
 )
 
 LEVEL_ZERO = (
     "SELECT bundle_id, CAST(NULL AS BIGINT) AS parent_id, CAST(NULL AS BIGINT) AS cseq, "
     "issuance_id, eid AS created_eid, aseq AS created_aseq, action_id AS created_action, "
-    "range_start AS b_start, range_end AS b_end, expiry, expiry_s, device_id, p_start, p_end, "
-    "p_start_s, p_end_s, 'ACTIVE' AS init_status, account_id AS init_account, "
+    "range_start AS b_start, range_end AS b_end, expiry_s, device_id, p_start_s, p_end_s, "
+    "'ACTIVE' AS init_status, account_id AS init_account, "
     "CAST(NULL AS VARCHAR) AS init_ben FROM issues"
 )
 
@@ -162,7 +165,7 @@ def event_state(bundles: str) -> str:
     name, or '-' for none) that is never null itself."""
     return f"""
 WITH e AS (
-  SELECT x.eid, x.bundle_id, b.init_status, b.init_account, b.init_ben, b.expiry, b.expiry_s,
+  SELECT x.eid, x.bundle_id, b.init_status, b.init_account, b.init_ben, b.expiry_s,
     CASE WHEN x.effect = 'status' THEN x.to_status END AS set_status,
     CASE WHEN x.effect = 'transfer' THEN x.to_account END AS set_account,
     CASE WHEN x.effect = 'status' AND x.has_beneficiary AND x.to_status <> 'CLAIMED'
@@ -170,7 +173,7 @@ WITH e AS (
   FROM bev x JOIN {bundles} b ON x.bundle_id = b.bundle_id
   WHERE x.eid > b.created_eid AND (b.sup_eid IS NULL OR x.eid < b.sup_eid)
 ), h AS (
-  SELECT eid, init_status, init_account, init_ben, expiry, expiry_s,
+  SELECT eid, init_status, init_account, init_ben, expiry_s,
     LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_status,
     LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
@@ -181,8 +184,8 @@ WITH e AS (
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_ben
   FROM e
 )
-SELECT x.eid, x.aseq, x.action_id, x.at_text, x.at_s, x.effect, x.bundle_id, x.from_account,
-  x.to_account, x.to_status, x.claimant, h.expiry, h.expiry_s,
+SELECT x.eid, x.aseq, x.action_id, x.at_s, x.effect, x.bundle_id, x.from_account,
+  x.to_account, x.to_status, x.claimant, h.expiry_s,
   COALESCE(h.last_status, h.init_status) AS status_after,
   COALESCE(h.prev_status, h.init_status) AS status_before,
   COALESCE(h.prev_account, h.init_account) AS account_before,
@@ -246,8 +249,8 @@ WHERE b.sup_eid IS NOT NULL""",
             f"lvl{k + 1}_raw",
             f"""
 SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
-  c.created_action, c.b_start, c.b_end, p.expiry, p.expiry_s, p.device_id, p.p_start,
-  p.p_end, p.p_start_s, p.p_end_s, f.status_after AS init_status,
+  c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
+  f.status_after AS init_status,
   f.account_after AS init_account, f.ben_after AS init_ben
 FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
 JOIN {fin} f ON f.bundle_id = p.bundle_id""",
@@ -411,16 +414,25 @@ FROM evs WHERE effect = 'status' AND to_status = 'ACTIVE'
     (
         "f_validity",
         f"""
-SELECT 'VALIDITY' AS risk, action_id, bundle_id, aseq,
-  {_doing("effect", "to_status")} || ' of bundle ' || {_id("bundle_id")} || ' at ' || at_text ||
-  ', after its validity ended (' || expiry || ')' AS message
-FROM evs WHERE at_s >= expiry_s AND (effect = 'transfer' OR (effect = 'status' AND to_status IN
-  ('CANCELLED', 'CANCELLED_FOR_STORAGE', 'RESERVED', 'LOCKED', 'EXPORTED', 'ACTIVE')))
-UNION ALL
-SELECT 'VALIDITY', action_id, bundle_id, aseq,
-  'bundle ' || {_id("bundle_id")} || ' expired at ' || at_text ||
-  ', before its validity ended (' || expiry || ')'
-FROM evs WHERE effect = 'status' AND to_status = 'EXPIRED' AND at_s < expiry_s""",
+WITH hits AS (
+  SELECT 1 AS kind, action_id, bundle_id, aseq, effect, to_status FROM evs
+  WHERE at_s >= expiry_s AND (effect = 'transfer' OR (effect = 'status' AND to_status IN
+    ('CANCELLED', 'CANCELLED_FOR_STORAGE', 'RESERVED', 'LOCKED', 'EXPORTED', 'ACTIVE')))
+  UNION ALL
+  SELECT 2, action_id, bundle_id, aseq, effect, to_status FROM evs
+  WHERE effect = 'status' AND to_status = 'EXPIRED' AND at_s < expiry_s
+), stamps AS (
+  SELECT x.aseq, MIN(x.at_text) AS at_text
+  FROM ev x JOIN (SELECT DISTINCT aseq FROM hits) k ON x.aseq = k.aseq GROUP BY x.aseq
+)
+SELECT 'VALIDITY' AS risk, h.action_id, h.bundle_id, h.aseq,
+  CASE WHEN h.kind = 1 THEN {_doing("h.effect", "h.to_status")} || ' of bundle ' ||
+    {_id("h.bundle_id")} || ' at ' || t.at_text || ', after its validity ended (' ||
+    i.expiry || ')'
+  ELSE 'bundle ' || {_id("h.bundle_id")} || ' expired at ' || t.at_text ||
+    ', before its validity ended (' || i.expiry || ')' END AS message
+FROM hits h JOIN stamps t ON t.aseq = h.aseq
+JOIN bundles b ON b.bundle_id = h.bundle_id JOIN issues i ON i.issuance_id = b.issuance_id""",
     ),
     # The first expiry sweep after an issuance and at or after its expiry, without a range
     # join: two running minima over issuances and sweeps merged, one by action order and
@@ -429,8 +441,7 @@ FROM evs WHERE effect = 'status' AND to_status = 'EXPIRED' AND at_s < expiry_s""
     (
         "f_sweep",
         f"""
-WITH sweeps AS (SELECT aseq, action_id, at_text, at_s FROM acts WHERE action = 'expire'),
-marks AS (
+WITH marks AS (
   SELECT issuance_id, aseq AS k_seq, expiry_s AS k_time, CAST(NULL AS BIGINT) AS s_aseq, 0 AS tag
   FROM issues
   UNION ALL
@@ -444,8 +455,8 @@ marks AS (
   SELECT issuance_id, GREATEST(by_seq, by_time) AS sweep_aseq FROM nexts
   WHERE tag = 0 AND by_seq IS NOT NULL AND by_time IS NOT NULL
 ), cand AS (
-  SELECT b.bundle_id, b.init_status, b.expiry, w.sweep_aseq FROM bundles b
-  JOIN swept w ON w.issuance_id = b.issuance_id
+  SELECT b.bundle_id, b.init_status, i.expiry, w.sweep_aseq FROM bundles b
+  JOIN swept w ON w.issuance_id = b.issuance_id JOIN issues i ON i.issuance_id = b.issuance_id
   WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq)
 ), st AS (
   SELECT c.bundle_id, c.sweep_aseq, c.expiry,
