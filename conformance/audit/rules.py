@@ -60,13 +60,13 @@ PREPARE: list[tuple[str, str]] = [
     ),
     (
         "issues",
-        "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, p_start, "
-        "p_end, p_start_s, p_end_s, range_start, range_end, expiry, expiry_s, corrects "
+        "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, "
+        "p_start_s, p_end_s, range_start, range_end, expiry_s, corrects "
         "FROM ev WHERE effect = 'issue'",
     ),
     (
         "readings",
-        "SELECT device_id, p_start, p_end, p_start_s, p_end_s, aseq, action_id, eid, "
+        "SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, "
         "recognised_wh, metered_int, carried_null FROM ev WHERE effect = 'reading'",
     ),
     (
@@ -322,13 +322,16 @@ pr AS (
   SELECT * FROM flagged WHERE excess > reported
 ), texts AS (
   SELECT x.device_id, x.p_start_s, x.p_end_s, MIN(x.p_start) AS p_start, MIN(x.p_end) AS p_end
-  FROM (SELECT device_id, p_start_s, p_end_s, p_start, p_end FROM issues
-        UNION ALL SELECT device_id, p_start_s, p_end_s, p_start, p_end FROM readings) x
+  FROM ev x
   JOIN (SELECT DISTINCT device_id, p_start_s, p_end_s FROM hits) k
     ON x.device_id = k.device_id AND x.p_start_s = k.p_start_s AND x.p_end_s = k.p_end_s
-  GROUP BY x.device_id, x.p_start_s, x.p_end_s
+  WHERE x.effect IN ('issue', 'reading') GROUP BY x.device_id, x.p_start_s, x.p_end_s
 )"""
 )
+
+# The wire text of an issuance's or reading's instants, by effect ID: joined to flagged
+# rows only, so that no sort or join carries it.
+_TEXTS = "(SELECT eid, p_start, p_end, expiry FROM ev WHERE effect IN ('issue', 'reading'))"
 
 _BUCKETS = "(SELECT -1 AS d UNION ALL SELECT 0 AS d UNION ALL SELECT 1 AS d)"
 
@@ -428,11 +431,12 @@ WITH hits AS (
 SELECT 'VALIDITY' AS risk, h.action_id, h.bundle_id, h.aseq,
   CASE WHEN h.kind = 1 THEN {_doing("h.effect", "h.to_status")} || ' of bundle ' ||
     {_id("h.bundle_id")} || ' at ' || t.at_text || ', after its validity ended (' ||
-    i.expiry || ')'
+    x.expiry || ')'
   ELSE 'bundle ' || {_id("h.bundle_id")} || ' expired at ' || t.at_text ||
-    ', before its validity ended (' || i.expiry || ')' END AS message
+    ', before its validity ended (' || x.expiry || ')' END AS message
 FROM hits h JOIN stamps t ON t.aseq = h.aseq
-JOIN bundles b ON b.bundle_id = h.bundle_id JOIN issues i ON i.issuance_id = b.issuance_id""",
+JOIN bundles b ON b.bundle_id = h.bundle_id JOIN issues i ON i.issuance_id = b.issuance_id
+JOIN {_TEXTS} x ON x.eid = i.eid""",
     ),
     # The first expiry sweep after an issuance and at or after its expiry, without a range
     # join: two running minima over issuances and sweeps merged, one by action order and
@@ -455,19 +459,21 @@ WITH marks AS (
   SELECT issuance_id, GREATEST(by_seq, by_time) AS sweep_aseq FROM nexts
   WHERE tag = 0 AND by_seq IS NOT NULL AND by_time IS NOT NULL
 ), cand AS (
-  SELECT b.bundle_id, b.init_status, i.expiry, w.sweep_aseq FROM bundles b
-  JOIN swept w ON w.issuance_id = b.issuance_id JOIN issues i ON i.issuance_id = b.issuance_id
+  SELECT b.bundle_id, b.init_status, b.issuance_id, w.sweep_aseq FROM bundles b
+  JOIN swept w ON w.issuance_id = b.issuance_id
   WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq)
 ), st AS (
-  SELECT c.bundle_id, c.sweep_aseq, c.expiry,
+  SELECT c.bundle_id, c.sweep_aseq, c.issuance_id,
     COALESCE(e.status_after, c.init_status) AS status,
     ROW_NUMBER() OVER (PARTITION BY c.bundle_id ORDER BY e.eid DESC) AS rn
   FROM cand c LEFT JOIN evs e ON e.bundle_id = c.bundle_id AND e.aseq <= c.sweep_aseq
 )
 SELECT 'VALIDITY' AS risk, s.action_id, st.bundle_id, s.aseq,
   'bundle ' || {_id("st.bundle_id")} || ' is still ' || st.status ||
-  ' after the expiry sweep at ' || s.at_text || '; its validity ended at ' || st.expiry AS message
-FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq WHERE st.rn = 1 AND st.status IN {LIVE}""",
+  ' after the expiry sweep at ' || s.at_text || '; its validity ended at ' || x.expiry AS message
+FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq JOIN issues i ON i.issuance_id = st.issuance_id
+JOIN {_TEXTS} x ON x.eid = i.eid
+WHERE st.rn = 1 AND st.status IN {LIVE}""",
     ),
     (
         "f_production",
@@ -522,16 +528,17 @@ FROM flagged WHERE beyond > reported AND beyond > 0""",
         "f_readings_twice",
         f"""
 WITH rk AS (
-  SELECT device_id, p_start_s, p_end_s, p_start, p_end, eid, action_id, aseq,
+  SELECT device_id, p_start_s, p_end_s, eid, action_id, aseq,
     CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM (
     SELECT readings.*, ROW_NUMBER() OVER (PARTITION BY device_id, p_start_s, p_end_s
       ORDER BY eid) AS rn FROM readings) t WHERE rn = 1
 )
 SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, CAST(NULL AS BIGINT) AS bundle_id, a.aseq,
-  'production of device ' || {_q("a.device_id")} || ' recognised for ' || a.p_start || ' to ' ||
-  a.p_end || ' and again for ' || b.p_start || ' to ' || b.p_end AS message
+  'production of device ' || {_q("a.device_id")} || ' recognised for ' || ta.p_start || ' to ' ||
+  ta.p_end || ' and again for ' || tb.p_start || ' to ' || tb.p_end AS message
 FROM rk a JOIN (SELECT rk.*, hb + d AS jb FROM rk CROSS JOIN {_BUCKETS} k) b
   ON a.device_id = b.device_id AND a.hb = b.jb
+JOIN {_TEXTS} ta ON ta.eid = a.eid JOIN {_TEXTS} tb ON tb.eid = b.eid
 WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
     ),
     (
@@ -540,10 +547,11 @@ WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
 WITH ik AS (SELECT issues.*, CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM issues)
 SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, a.bundle_id, a.aseq,
   'issuance ' || {_id("a.issuance_id")} || ' for device ' || {_q("a.device_id")} || ' from ' ||
-  a.p_start || ' overlaps issuance ' || {_id("b.issuance_id")} || ' from ' || b.p_start
+  ta.p_start || ' overlaps issuance ' || {_id("b.issuance_id")} || ' from ' || tb.p_start
   AS message
 FROM ik a JOIN (SELECT ik.*, hb + d AS jb FROM ik CROSS JOIN {_BUCKETS} k) b
   ON a.device_id = b.device_id AND a.hb = b.jb
+JOIN {_TEXTS} ta ON ta.eid = a.eid JOIN {_TEXTS} tb ON tb.eid = b.eid
 WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
     ),
     (
