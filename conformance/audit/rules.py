@@ -160,20 +160,22 @@ def event_state(bundles: str) -> str:
 
     One window (bundle, action order): the state before an event is the last value an
     earlier event of the bundle set, else the bundle's initial state. Only keys and the
-    state go through the sort; the event's other columns are joined back by effect ID. A
+    values set go through the join and the sort; the event's other columns and the
+    bundle's initial state are joined back afterwards (by effect and bundle ID). A
     beneficiary can be set to null, so it is carried as text with a marker ('=' and the
     name, or '-' for none) that is never null itself."""
     return f"""
 WITH e AS (
-  SELECT x.eid, x.bundle_id, b.init_status, b.init_account, b.init_ben, b.expiry_s,
+  SELECT x.eid, x.bundle_id,
     CASE WHEN x.effect = 'status' THEN x.to_status END AS set_status,
     CASE WHEN x.effect = 'transfer' THEN x.to_account END AS set_account,
     CASE WHEN x.effect = 'status' AND x.has_beneficiary AND x.to_status <> 'CLAIMED'
       THEN COALESCE('=' || x.beneficiary, '-') END AS set_ben
-  FROM bev x JOIN {bundles} b ON x.bundle_id = b.bundle_id
+  FROM bev x JOIN (SELECT bundle_id, created_eid, sup_eid FROM {bundles}) b
+    ON x.bundle_id = b.bundle_id
   WHERE x.eid > b.created_eid AND (b.sup_eid IS NULL OR x.eid < b.sup_eid)
 ), h AS (
-  SELECT eid, init_status, init_account, init_ben, expiry_s,
+  SELECT eid, bundle_id,
     LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_status,
     LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
@@ -185,13 +187,13 @@ WITH e AS (
   FROM e
 )
 SELECT x.eid, x.aseq, x.action_id, x.at_s, x.effect, x.bundle_id, x.from_account,
-  x.to_account, x.to_status, x.claimant, h.expiry_s,
-  COALESCE(h.last_status, h.init_status) AS status_after,
-  COALESCE(h.prev_status, h.init_status) AS status_before,
-  COALESCE(h.prev_account, h.init_account) AS account_before,
-  CASE WHEN h.prev_ben IS NULL THEN h.init_ben WHEN h.prev_ben = '-' THEN NULL
+  x.to_account, x.to_status, x.claimant, b.expiry_s,
+  COALESCE(h.last_status, b.init_status) AS status_after,
+  COALESCE(h.prev_status, b.init_status) AS status_before,
+  COALESCE(h.prev_account, b.init_account) AS account_before,
+  CASE WHEN h.prev_ben IS NULL THEN b.init_ben WHEN h.prev_ben = '-' THEN NULL
     ELSE SUBSTR(h.prev_ben, 2) END AS ben_before
-FROM h JOIN bev x ON x.eid = h.eid"""
+FROM h JOIN bev x ON x.eid = h.eid JOIN {bundles} b ON b.bundle_id = h.bundle_id"""
 
 
 def level_steps(k: int) -> list[tuple[str, str]]:
