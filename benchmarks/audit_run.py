@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -66,7 +67,8 @@ def _child(engine: str, path: str) -> None:
     risks: dict[str, int] = {}
     for f in result.findings:
         risks[f.risk.name] = risks.get(f.risk.name, 0) + 1
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
     print(
         json.dumps(
             {
@@ -74,6 +76,10 @@ def _child(engine: str, path: str) -> None:
                 "engine_used": result.engine_used,
                 "actions": result.actions,
                 "seconds": round(seconds, 2),
+                "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+                "us_per_action": round(seconds / result.actions * 1e6, 2)
+                if result.actions
+                else None,
                 "peak_rss_mib": round(peak, 1),
                 "actions_per_second": round(result.actions / seconds) if seconds else None,
                 "findings": len(result.findings),
@@ -84,7 +90,13 @@ def _child(engine: str, path: str) -> None:
     )
 
 
+def _load() -> str:
+    """The machine's load averages (1, 5, 15 min): the machine may be shared."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def _run_engine(engine: str, path: Path, timeout: float) -> dict[str, Any]:
+    load_before = _load()
     try:
         done = subprocess.run(
             [sys.executable, __file__, "--child", engine, str(path)],
@@ -98,6 +110,8 @@ def _run_engine(engine: str, path: Path, timeout: float) -> dict[str, Any]:
     if done.returncode != 0:
         return {"engine": engine, "error": done.stderr.strip().splitlines()[-1:]}
     data: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    data["load_before"] = load_before
+    data["load_after"] = _load()
     return data
 
 
@@ -110,6 +124,11 @@ def main() -> None:
     parser.add_argument("--spark-max", type=int, default=1_000_000, help="largest size for spark")
     parser.add_argument("--timeout", type=float, default=1800, help="per engine run, seconds")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/gc-audit-bench"))
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="audit an existing WORKDIR/history-SIZE.parquet (and keep it) instead of generating",
+    )
     parser.add_argument("--child", nargs=2, metavar=("ENGINE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -118,13 +137,21 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     limits = {"python": args.python_max, "spark": args.spark_max}
     results: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "sizes": [],
     }
     for size in (int(float(s)) for s in args.sizes.split(",")):
         path = args.workdir / f"history-{size}.parquet"
-        print(f"generating {size:,} actions ...", file=sys.stderr, flush=True)
-        row: dict[str, Any] = {"size": size, **_generate(path, size, seed=size % 97)}
+        info = args.workdir / f"history-{size}.json"
+        if args.reuse and path.exists() and info.exists():
+            print(f"reusing {path}", file=sys.stderr, flush=True)
+            generated = json.loads(info.read_text())
+        else:
+            print(f"generating {size:,} actions ...", file=sys.stderr, flush=True)
+            generated = _generate(path, size, seed=size % 97)
+            generated["load_after_generating"] = _load()
+            info.write_text(json.dumps(generated))
+        row: dict[str, Any] = {"size": size, **generated}
         runs = []
         for engine in args.engines.split(","):
             if size > limits.get(engine, size):
@@ -140,7 +167,9 @@ def main() -> None:
         if "duckdb" in timed and "python" in timed:
             row["duckdb_speedup_over_python"] = round(timed["python"] / timed["duckdb"], 1)
         results["sizes"].append(row)
-        path.unlink(missing_ok=True)
+        if not args.reuse:
+            path.unlink(missing_ok=True)
+            info.unlink(missing_ok=True)
         if args.json:
             args.json.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

@@ -56,11 +56,7 @@ class _Runner(Protocol):
 
 
 def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) -> list[Finding]:
-    """The whole pipeline on a runner whose ``rows`` table holds the accepted history."""
-    for name, sql in rules.PREPARE:
-        if name == "unsupported":
-            continue
-        runner.materialise(name, sql)
+    """The rules on a runner where :func:`unsupported` has prepared the shared tables."""
     runner.materialise("lvl0_raw", rules.LEVEL_ZERO)
     level = 0
     while True:
@@ -86,12 +82,16 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
 
 
 def unsupported(runner: _Runner) -> list[str]:
+    """Build the shared tables (each once: they are the expensive scans) and say what in
+    the history the set-based rules do not model."""
+    query = ""
     for name, sql in rules.PREPARE:
         if name == "unsupported":
-            rows = runner.fetch(sql + " ORDER BY first_aseq")
-            return [f"{reason} ({n}, first at action #{aseq + 1})" for reason, aseq, n in rows]
-        runner.materialise(name, sql)
-    raise AssertionError("no 'unsupported' step")  # pragma: no cover
+            query = sql
+        else:
+            runner.materialise(name, sql)
+    rows = runner.fetch(query + " ORDER BY first_aseq")
+    return [f"{reason} ({n}, first at action #{aseq + 1})" for reason, aseq, n in rows]
 
 
 # --- DuckDB ------------------------------------------------------------------------
@@ -101,11 +101,13 @@ class DuckRunner:
     def __init__(self, memory_limit: str | None = None) -> None:
         import duckdb
 
-        self.con = duckdb.connect(":memory:")
+        self.tmp = tempfile.TemporaryDirectory(prefix="gc-audit-duckdb-")
+        self.on_disk = os.environ.get("GC_AUDIT_DUCKDB_STORAGE", "memory") == "disk"
+        self.con = duckdb.connect(f"{self.tmp.name}/audit.duckdb" if self.on_disk else ":memory:")
         self.con.execute("SET preserve_insertion_order = false")
         limit = memory_limit or os.environ.get("GC_AUDIT_DUCKDB_MEMORY", "1536MB")
         self.con.execute(f"SET memory_limit = '{limit}'")
-        self.con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/gc-audit-duckdb'")
+        self.con.execute(f"SET temp_directory = '{self.tmp.name}/spill'")
 
     def load(self, paths: list[Path], progress: Callable[[str], None] | None) -> int:
         if all(load.is_parquet(p) for p in paths) and len(paths) == 1:
@@ -120,7 +122,11 @@ class DuckRunner:
         return int(row[0]) if row else 0
 
     def materialise(self, name: str, sql: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        if name in rules.VIEWS:
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+        else:
+            temp = "" if self.on_disk else "TEMP "
+            self.con.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS {sql}")
 
     def count(self, name: str) -> int:
         row = self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
@@ -131,6 +137,7 @@ class DuckRunner:
 
     def close(self) -> None:
         self.con.close()
+        self.tmp.cleanup()
 
 
 # --- Spark -------------------------------------------------------------------------
@@ -189,6 +196,9 @@ class SparkRunner:
         (Caching would keep every earlier step's plan inside the next one, and the lineage
         levels reference each other, so plans would grow exponentially with the depth.)
         """
+        if name in rules.VIEWS:
+            self.spark.sql(spark_sql(sql)).createOrReplaceTempView(name)
+            return
         self.steps += 1
         target = f"{self.workdir}/{self.steps:04d}-{name}"
         self.spark.sql(spark_sql(sql)).write.mode("overwrite").parquet(target)

@@ -38,53 +38,98 @@ _STORAGE = (
 _EV_COLUMNS = ", ".join(name for name in COLUMNS if name != "raw")
 _BLANK = "'^\\s*$'"
 
+# ``ev`` is a view (the engine may read it afresh each time: from Parquet that is a
+# column-pruned scan); every rule reads the narrow tables cut from it, each holding one
+# kind of effect with only the columns the rules use, which is what keeps memory flat.
+VIEWS = frozenset({"ev"})
+
 PREPARE: list[tuple[str, str]] = [
     ("ev", f"SELECT {_EV_COLUMNS} FROM rows WHERE accepted AND effect IS NOT NULL"),
     (
         "acts",
-        "SELECT aseq, MIN(action_id) AS action_id, MIN(at_text) AS at_text, MIN(at_s) AS at_s, "
-        "MIN(action) AS action FROM rows WHERE accepted GROUP BY aseq",
+        "SELECT aseq, MIN(at_s) AS at_s FROM rows WHERE accepted GROUP BY aseq",
+    ),
+    (
+        "sweeps",
+        "SELECT aseq, MIN(action_id) AS action_id, MIN(at_text) AS at_text, MIN(at_s) AS at_s "
+        "FROM rows WHERE accepted AND action = 'expire' GROUP BY aseq",
     ),
     (
         "last_action",
-        "SELECT action_id FROM (SELECT action_id, ROW_NUMBER() OVER (ORDER BY seq DESC) AS rn "
-        "FROM rows) t WHERE rn = 1",
+        "SELECT MIN(action_id) AS action_id FROM rows WHERE seq = (SELECT MAX(seq) FROM rows)",
+    ),
+    (
+        "issues",
+        "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, "
+        "p_start_s, p_end_s, range_start, range_end, expiry_s, corrects "
+        "FROM ev WHERE effect = 'issue'",
+    ),
+    (
+        "readings",
+        "SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, "
+        "recognised_wh, metered_int, carried_null FROM ev WHERE effect = 'reading'",
+    ),
+    (
+        "bev",
+        "SELECT eid, aseq, action_id, at_s, effect, bundle_id, from_account, "
+        "to_account, to_status, has_beneficiary, beneficiary, purpose, claimant "
+        "FROM ev WHERE effect IN ('status', 'transfer')",
+    ),
+    (
+        "split_rows",
+        "SELECT parent_id, bundle_id, cseq, eid, aseq, action_id, range_start, range_end "
+        "FROM ev WHERE effect = 'split'",
+    ),
+    (
+        "splits",
+        "SELECT parent_id, eid, MIN(aseq) AS aseq, MIN(action_id) AS action_id "
+        "FROM split_rows GROUP BY parent_id, eid",
+    ),
+    (
+        "children",
+        "SELECT bundle_id, parent_id, cseq, eid AS created_eid, aseq AS created_aseq, "
+        "action_id AS created_action, range_start AS b_start, range_end AS b_end "
+        "FROM split_rows WHERE cseq >= 0",
     ),
     (
         "unsupported",
         f"""
 SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
-  SELECT 'storage (D7) effects' AS reason, aseq FROM ev WHERE effect IN {_STORAGE}
-  UNION ALL SELECT 'D10 deductions (debt effects)', aseq FROM ev WHERE effect = 'debt'
-  UNION ALL SELECT 'D10 correction issuances', aseq FROM ev
-    WHERE effect = 'issue' AND corrects IS NOT NULL
-  UNION ALL SELECT 'issuances with an empty range', aseq FROM ev
-    WHERE effect = 'issue' AND range_end < range_start
-  UNION ALL SELECT 'issuances without device, production interval or expiry', aseq FROM ev
-    WHERE effect = 'issue'
-      AND (device_id IS NULL OR p_start_s IS NULL OR p_end_s IS NULL OR expiry_s IS NULL)
+  SELECT CASE WHEN effect = 'debt' THEN 'D10 deductions (debt effects)'
+    ELSE 'storage (D7) effects' END AS reason, aseq
+  FROM ev WHERE effect = 'debt' OR effect IN {_STORAGE}
+  UNION ALL SELECT 'D10 correction issuances', aseq FROM issues WHERE corrects IS NOT NULL
+  UNION ALL SELECT 'issuances with an empty range', aseq FROM issues
+    WHERE range_end < range_start
+  UNION ALL SELECT 'issuances without device, production interval or expiry', aseq
+    FROM issues
+    WHERE device_id IS NULL OR p_start_s IS NULL OR p_end_s IS NULL OR expiry_s IS NULL
   UNION ALL SELECT 'production intervals not ending after they start, or over one hour', aseq
-    FROM ev WHERE effect IN ('issue', 'reading') AND p_start_s IS NOT NULL
-      AND p_end_s IS NOT NULL AND (p_end_s <= p_start_s OR p_end_s - p_start_s > 3600)
-  UNION ALL SELECT 'metered Wh that are not whole', aseq FROM ev
-    WHERE effect = 'reading' AND metered_int IS NULL
-  UNION ALL SELECT 'splits without children', aseq FROM ev WHERE effect = 'split' AND cseq < 0
-  UNION ALL SELECT 'status effects to BUNDLE_SPLIT', aseq FROM ev
+    FROM (SELECT aseq, p_start_s, p_end_s FROM issues
+          UNION ALL SELECT aseq, p_start_s, p_end_s FROM readings) t
+    WHERE p_start_s IS NOT NULL AND p_end_s IS NOT NULL
+      AND (p_end_s <= p_start_s OR p_end_s - p_start_s > 3600)
+  UNION ALL SELECT 'metered Wh that are not whole', aseq FROM readings
+    WHERE metered_int IS NULL
+  UNION ALL SELECT 'splits without children', aseq FROM split_rows WHERE cseq < 0
+  UNION ALL SELECT 'status effects to BUNDLE_SPLIT', aseq FROM bev
     WHERE effect = 'status' AND to_status = 'BUNDLE_SPLIT'
   UNION ALL SELECT 'cancellations without a named beneficiary or with another purpose', aseq
-    FROM ev WHERE effect = 'status' AND to_status IN {_CANCEL}
+    FROM bev WHERE effect = 'status' AND to_status IN {_CANCEL}
       AND (beneficiary IS NULL OR REGEXP_MATCHES(beneficiary, {_BLANK})
            OR (purpose IS NOT NULL AND purpose <> CASE WHEN to_status = 'CANCELLED'
                THEN 'CONSUMPTION' ELSE 'STORAGE_CHARGE' END))
-  UNION ALL SELECT 'claims without a named claimant', aseq FROM ev
+  UNION ALL SELECT 'claims without a named claimant', aseq FROM bev
     WHERE effect = 'status' AND to_status = 'CLAIMED'
       AND (claimant IS NULL OR REGEXP_MATCHES(claimant, {_BLANK}))
   UNION ALL SELECT 'issuance IDs issued twice', aseq FROM (
-    SELECT issuance_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM ev WHERE effect = 'issue'
+    SELECT issuance_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM issues
     GROUP BY issuance_id) t WHERE n > 1
   UNION ALL SELECT 'bundle IDs created twice', aseq FROM (
-    SELECT bundle_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM ev
-    WHERE effect = 'issue' OR (effect = 'split' AND cseq >= 0) GROUP BY bundle_id) t WHERE n > 1
+    SELECT bundle_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM (
+      SELECT bundle_id, aseq FROM issues
+      UNION ALL SELECT bundle_id, created_aseq FROM children) b
+    GROUP BY bundle_id) t WHERE n > 1
   UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
     FROM rows WHERE raw LIKE '%"rounded_alone"%'
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
@@ -92,82 +137,63 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
       AND 1 PRECEDING) AS before FROM acts) t WHERE at_s < before
 ) u GROUP BY reason""",
     ),
-    (
-        "issues",
-        "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, p_start, "
-        "p_end, p_start_s, p_end_s, range_start, range_end, expiry, expiry_s "
-        "FROM ev WHERE effect = 'issue'",
-    ),
-    (
-        "splits",
-        "SELECT parent_id, eid, MIN(aseq) AS aseq, MIN(action_id) AS action_id "
-        "FROM ev WHERE effect = 'split' GROUP BY parent_id, eid",
-    ),
-    (
-        "children",
-        "SELECT bundle_id, parent_id, cseq, eid AS created_eid, aseq AS created_aseq, "
-        "action_id AS created_action, range_start AS b_start, range_end AS b_end "
-        "FROM ev WHERE effect = 'split' AND cseq >= 0",
-    ),
 ]
 
 # Bundle columns carried level to level.
 _BUNDLE = (
     "bundle_id, parent_id, cseq, issuance_id, created_eid, created_aseq, created_action, "
-    "b_start, b_end, expiry, expiry_s, device_id, p_start, p_end, p_start_s, p_end_s, "
-    "init_status, init_account, init_ben"
+    "b_start, b_end, expiry_s, device_id, p_start_s, p_end_s, init_status, init_account, init_ben"
 )
 
 LEVEL_ZERO = (
     "SELECT bundle_id, CAST(NULL AS BIGINT) AS parent_id, CAST(NULL AS BIGINT) AS cseq, "
     "issuance_id, eid AS created_eid, aseq AS created_aseq, action_id AS created_action, "
-    "range_start AS b_start, range_end AS b_end, expiry, expiry_s, device_id, p_start, p_end, "
-    "p_start_s, p_end_s, 'ACTIVE' AS init_status, account_id AS init_account, "
+    "range_start AS b_start, range_end AS b_end, expiry_s, device_id, p_start_s, p_end_s, "
+    "'ACTIVE' AS init_status, account_id AS init_account, "
     "CAST(NULL AS VARCHAR) AS init_ben FROM issues"
 )
 
 
 def event_state(bundles: str) -> str:
-    """Each applied status or transfer event of ``bundles``, with the bundle's state before
-    and after it (status, account, beneficiary), by window functions in action order."""
+    """Each applied status or transfer event of ``bundles``, with the bundle's status before
+    and after it and its account and beneficiary before it, in action order.
+
+    One window (bundle, action order): the state before an event is the last value an
+    earlier event of the bundle set, else the bundle's initial state. Only keys and the
+    values set go through the join and the sort; the event's other columns and the
+    bundle's initial state are joined back afterwards (by effect and bundle ID). A
+    beneficiary can be set to null, so it is carried as text with a marker ('=' and the
+    name, or '-' for none) that is never null itself."""
     return f"""
 WITH e AS (
-  SELECT x.eid, x.aseq, x.action_id, x.at_text, x.at_s, x.effect, x.bundle_id, x.from_account,
-         x.to_account, x.to_status, x.has_beneficiary, x.beneficiary, x.claimant,
-         b.init_status, b.init_account, b.init_ben, b.expiry, b.expiry_s
-  FROM ev x JOIN {bundles} b ON x.bundle_id = b.bundle_id
-  WHERE x.effect IN ('status', 'transfer') AND x.eid > b.created_eid
-    AND (b.sup_eid IS NULL OR x.eid < b.sup_eid)
-), g AS (
-  SELECT e.*,
-    SUM(CASE WHEN effect = 'status' THEN 1 ELSE 0 END) OVER (PARTITION BY bundle_id
-      ORDER BY eid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS sg,
-    SUM(CASE WHEN effect = 'transfer' THEN 1 ELSE 0 END) OVER (PARTITION BY bundle_id
-      ORDER BY eid ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ag,
-    SUM(CASE WHEN effect = 'status' AND has_beneficiary AND to_status <> 'CLAIMED' THEN 1
-      ELSE 0 END) OVER (PARTITION BY bundle_id ORDER BY eid
-      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS bg
-  FROM e
+  SELECT x.eid, x.bundle_id,
+    CASE WHEN x.effect = 'status' THEN x.to_status END AS set_status,
+    CASE WHEN x.effect = 'transfer' THEN x.to_account END AS set_account,
+    CASE WHEN x.effect = 'status' AND x.has_beneficiary AND x.to_status <> 'CLAIMED'
+      THEN COALESCE('=' || x.beneficiary, '-') END AS set_ben
+  FROM bev x JOIN (SELECT bundle_id, created_eid, sup_eid FROM {bundles}) b
+    ON x.bundle_id = b.bundle_id
+  WHERE x.eid > b.created_eid AND (b.sup_eid IS NULL OR x.eid < b.sup_eid)
 ), h AS (
-  SELECT g.*,
-    CASE WHEN sg = 0 THEN init_status ELSE MAX(CASE WHEN effect = 'status' THEN to_status END)
-      OVER (PARTITION BY bundle_id, sg) END AS status_after,
-    CASE WHEN ag = 0 THEN init_account ELSE MAX(CASE WHEN effect = 'transfer'
-      THEN to_account END) OVER (PARTITION BY bundle_id, ag) END AS account_after,
-    CASE WHEN bg = 0 THEN init_ben ELSE MAX(CASE WHEN effect = 'status' AND has_beneficiary
-      AND to_status <> 'CLAIMED' THEN beneficiary END) OVER (PARTITION BY bundle_id, bg)
-      END AS ben_after,
-    ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid) AS n
-  FROM g
+  SELECT eid, bundle_id,
+    LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS last_status,
+    LAST_VALUE(set_status IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_status,
+    LAST_VALUE(set_account IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_account,
+    LAST_VALUE(set_ben IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_ben
+  FROM e
 )
-SELECT h.*,
-  CASE WHEN n = 1 THEN init_status
-    ELSE LAG(status_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS status_before,
-  CASE WHEN n = 1 THEN init_account
-    ELSE LAG(account_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS account_before,
-  CASE WHEN n = 1 THEN init_ben
-    ELSE LAG(ben_after) OVER (PARTITION BY bundle_id ORDER BY eid) END AS ben_before
-FROM h"""
+SELECT x.eid, x.aseq, x.action_id, x.at_s, x.effect, x.bundle_id, x.from_account,
+  x.to_account, x.to_status, x.claimant, b.expiry_s,
+  COALESCE(h.last_status, b.init_status) AS status_after,
+  COALESCE(h.prev_status, b.init_status) AS status_before,
+  COALESCE(h.prev_account, b.init_account) AS account_before,
+  CASE WHEN h.prev_ben IS NULL THEN b.init_ben WHEN h.prev_ben = '-' THEN NULL
+    ELSE SUBSTR(h.prev_ben, 2) END AS ben_before
+FROM h JOIN bev x ON x.eid = h.eid JOIN {bundles} b ON b.bundle_id = h.bundle_id"""
 
 
 def level_steps(k: int) -> list[tuple[str, str]]:
@@ -197,7 +223,7 @@ SELECT b.*, s.eid AS sup_eid, s.aseq AS sup_aseq FROM {raw} b LEFT JOIN (
 WITH e AS (
   SELECT x.bundle_id, x.eid, x.effect, x.to_status, x.to_account, x.has_beneficiary,
          x.beneficiary
-  FROM ev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
+  FROM bev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
   WHERE b.sup_eid IS NOT NULL AND x.effect IN ('status', 'transfer')
     AND x.eid > b.created_eid AND x.eid < b.sup_eid
 ), ls AS (
@@ -225,8 +251,8 @@ WHERE b.sup_eid IS NOT NULL""",
             f"lvl{k + 1}_raw",
             f"""
 SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
-  c.created_action, c.b_start, c.b_end, p.expiry, p.expiry_s, p.device_id, p.p_start,
-  p.p_end, p.p_start_s, p.p_end_s, f.status_after AS init_status,
+  c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
+  f.status_after AS init_status,
   f.account_after AS init_account, f.ben_after AS init_ben
 FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
 JOIN {fin} f ON f.bundle_id = p.bundle_id""",
@@ -258,42 +284,56 @@ def _q(column: str) -> str:
     return f"COALESCE('''' || {column} || '''', 'None')"
 
 
+# Net issuance against recognised production per device-interval, action by action: one
+# window gives the running net, the latest reading and whether a row is its action's last
+# in the interval (the next row belongs to another action: effect IDs follow action
+# order). Only keys and numbers go through the sorts; the messages' text is joined to
+# the few flagged rows afterwards.
 _LIVE_PRODUCTION = (
     """
 pr AS (
-  SELECT device_id, p_start_s, p_end_s, p_start, p_end, aseq, action_id, eid,
-         range_end - range_start + 1 AS issued, 0 AS withdrawn,
-         CAST(NULL AS BIGINT) AS rec FROM ev WHERE effect = 'issue'
+  SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid,
+         range_end - range_start + 1 AS delta, CAST(NULL AS BIGINT) AS rec
+  FROM issues
   UNION ALL
-  SELECT b.device_id, b.p_start_s, b.p_end_s, b.p_start, b.p_end, s.aseq, s.action_id, s.eid,
-         0, b.b_end - b.b_start + 1, CAST(NULL AS BIGINT)
+  SELECT b.device_id, b.p_start_s, b.p_end_s, s.aseq, s.action_id, s.eid,
+         b.b_start - b.b_end - 1, CAST(NULL AS BIGINT)
   FROM evs s JOIN bundles b ON s.bundle_id = b.bundle_id
   WHERE s.effect = 'status' AND s.to_status = 'WITHDRAWN' AND s.status_before IN """
     + LIVE
     + """
   UNION ALL
-  SELECT device_id, p_start_s, p_end_s, p_start, p_end, aseq, action_id, eid, 0, 0,
-         recognised_wh FROM ev WHERE effect = 'reading'
+  SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, 0, recognised_wh
+  FROM readings
 ), run AS (
-  SELECT pr.*,
-    SUM(issued) OVER w AS cum_issued, SUM(withdrawn) OVER w AS cum_withdrawn,
-    SUM(CASE WHEN rec IS NULL THEN 0 ELSE 1 END) OVER w AS rg,
-    ROW_NUMBER() OVER (PARTITION BY device_id, p_start_s, p_end_s, aseq ORDER BY eid DESC) AS rn
+  SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid,
+    SUM(delta) OVER w AS net,
+    LAST_VALUE(rec IGNORE NULLS) OVER w AS recognised,
+    LEAD(aseq) OVER (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid) AS next_aseq
   FROM pr WINDOW w AS (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-), latest AS (
-  SELECT run.*, MAX(rec) OVER (PARTITION BY device_id, p_start_s, p_end_s, rg) AS recognised
-  FROM run
 ), per_action AS (
-  SELECT latest.*, cum_issued - cum_withdrawn AS net,
-         cum_issued - cum_withdrawn - COALESCE(CASE WHEN rg > 0 THEN recognised END, 0) AS excess
-  FROM latest WHERE rn = 1
+  SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, net, recognised,
+    net - COALESCE(recognised, 0) AS excess
+  FROM run WHERE next_aseq IS NULL OR next_aseq <> aseq
 ), flagged AS (
   SELECT per_action.*, COALESCE(MAX(excess) OVER (PARTITION BY device_id, p_start_s, p_end_s
-    ORDER BY aseq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS reported
+    ORDER BY eid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS reported
   FROM per_action
+), hits AS (
+  SELECT * FROM flagged WHERE excess > reported
+), texts AS (
+  SELECT x.device_id, x.p_start_s, x.p_end_s, MIN(x.p_start) AS p_start, MIN(x.p_end) AS p_end
+  FROM ev x
+  JOIN (SELECT DISTINCT device_id, p_start_s, p_end_s FROM hits) k
+    ON x.device_id = k.device_id AND x.p_start_s = k.p_start_s AND x.p_end_s = k.p_end_s
+  WHERE x.effect IN ('issue', 'reading') GROUP BY x.device_id, x.p_start_s, x.p_end_s
 )"""
 )
+
+# The wire text of an issuance's or reading's instants, by effect ID: joined to flagged
+# rows only, so that no sort or join carries it.
+_TEXTS = "(SELECT eid, p_start, p_end, expiry FROM ev WHERE effect IN ('issue', 'reading'))"
 
 _BUCKETS = "(SELECT -1 AS d UNION ALL SELECT 0 AS d UNION ALL SELECT 1 AS d)"
 
@@ -308,7 +348,7 @@ SELECT CASE WHEN x.effect = 'transfer' THEN 'DOUBLE_IN_TRANSFER'
   {_doing()} || ' of bundle ' || {_id("x.bundle_id")} ||
     CASE WHEN b.bundle_id IS NULL OR x.eid < b.created_eid THEN ', which was never issued'
     ELSE ' after it was split' END AS message
-FROM ev x LEFT JOIN bundles b ON x.bundle_id = b.bundle_id
+FROM bev x LEFT JOIN bundles b ON x.bundle_id = b.bundle_id
 WHERE x.effect IN ('transfer', 'status')
   AND (b.bundle_id IS NULL OR x.eid < b.created_eid OR x.eid > b.sup_eid)
 UNION ALL
@@ -379,52 +419,79 @@ FROM evs WHERE effect = 'status' AND to_status = 'ACTIVE'
     (
         "f_validity",
         f"""
-SELECT 'VALIDITY' AS risk, action_id, bundle_id, aseq,
-  {_doing("effect", "to_status")} || ' of bundle ' || {_id("bundle_id")} || ' at ' || at_text ||
-  ', after its validity ended (' || expiry || ')' AS message
-FROM evs WHERE at_s >= expiry_s AND (effect = 'transfer' OR (effect = 'status' AND to_status IN
-  ('CANCELLED', 'CANCELLED_FOR_STORAGE', 'RESERVED', 'LOCKED', 'EXPORTED', 'ACTIVE')))
-UNION ALL
-SELECT 'VALIDITY', action_id, bundle_id, aseq,
-  'bundle ' || {_id("bundle_id")} || ' expired at ' || at_text ||
-  ', before its validity ended (' || expiry || ')'
-FROM evs WHERE effect = 'status' AND to_status = 'EXPIRED' AND at_s < expiry_s""",
+WITH hits AS (
+  SELECT 1 AS kind, action_id, bundle_id, aseq, effect, to_status FROM evs
+  WHERE at_s >= expiry_s AND (effect = 'transfer' OR (effect = 'status' AND to_status IN
+    ('CANCELLED', 'CANCELLED_FOR_STORAGE', 'RESERVED', 'LOCKED', 'EXPORTED', 'ACTIVE')))
+  UNION ALL
+  SELECT 2, action_id, bundle_id, aseq, effect, to_status FROM evs
+  WHERE effect = 'status' AND to_status = 'EXPIRED' AND at_s < expiry_s
+), stamps AS (
+  SELECT x.aseq, MIN(x.at_text) AS at_text
+  FROM ev x JOIN (SELECT DISTINCT aseq FROM hits) k ON x.aseq = k.aseq GROUP BY x.aseq
+)
+SELECT 'VALIDITY' AS risk, h.action_id, h.bundle_id, h.aseq,
+  CASE WHEN h.kind = 1 THEN {_doing("h.effect", "h.to_status")} || ' of bundle ' ||
+    {_id("h.bundle_id")} || ' at ' || t.at_text || ', after its validity ended (' ||
+    x.expiry || ')'
+  ELSE 'bundle ' || {_id("h.bundle_id")} || ' expired at ' || t.at_text ||
+    ', before its validity ended (' || x.expiry || ')' END AS message
+FROM hits h JOIN stamps t ON t.aseq = h.aseq
+JOIN bundles b ON b.bundle_id = h.bundle_id JOIN issues i ON i.issuance_id = b.issuance_id
+JOIN {_TEXTS} x ON x.eid = i.eid""",
     ),
+    # The first expiry sweep after an issuance and at or after its expiry, without a range
+    # join: two running minima over issuances and sweeps merged, one by action order and
+    # one by time. Their later one is the answer because accepted actions are in time order
+    # (a history that is not falls back to the oracle, see ``unsupported``).
     (
         "f_sweep",
         f"""
-WITH sweeps AS (SELECT aseq, action_id, at_text, at_s FROM acts WHERE action = 'expire'),
-swept AS (
-  SELECT i.issuance_id, MIN(s.aseq) AS sweep_aseq FROM issues i
-  JOIN sweeps s ON s.aseq >= i.aseq AND s.at_s >= i.expiry_s GROUP BY i.issuance_id
+WITH marks AS (
+  SELECT issuance_id, aseq AS k_seq, expiry_s AS k_time, CAST(NULL AS BIGINT) AS s_aseq, 0 AS tag
+  FROM issues
+  UNION ALL
+  SELECT CAST(NULL AS BIGINT), aseq, at_s, aseq, 1 FROM sweeps
+), nexts AS (
+  SELECT issuance_id, tag,
+    MIN(s_aseq) OVER (ORDER BY k_seq DESC, tag DESC ROWS UNBOUNDED PRECEDING) AS by_seq,
+    MIN(s_aseq) OVER (ORDER BY k_time DESC, tag DESC ROWS UNBOUNDED PRECEDING) AS by_time
+  FROM marks
+), swept AS (
+  SELECT issuance_id, GREATEST(by_seq, by_time) AS sweep_aseq FROM nexts
+  WHERE tag = 0 AND by_seq IS NOT NULL AND by_time IS NOT NULL
 ), cand AS (
-  SELECT b.bundle_id, b.init_status, b.expiry, w.sweep_aseq FROM bundles b
+  SELECT b.bundle_id, b.init_status, b.issuance_id, w.sweep_aseq FROM bundles b
   JOIN swept w ON w.issuance_id = b.issuance_id
   WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq)
 ), st AS (
-  SELECT c.bundle_id, c.sweep_aseq, c.expiry,
+  SELECT c.bundle_id, c.sweep_aseq, c.issuance_id,
     COALESCE(e.status_after, c.init_status) AS status,
     ROW_NUMBER() OVER (PARTITION BY c.bundle_id ORDER BY e.eid DESC) AS rn
   FROM cand c LEFT JOIN evs e ON e.bundle_id = c.bundle_id AND e.aseq <= c.sweep_aseq
 )
 SELECT 'VALIDITY' AS risk, s.action_id, st.bundle_id, s.aseq,
   'bundle ' || {_id("st.bundle_id")} || ' is still ' || st.status ||
-  ' after the expiry sweep at ' || s.at_text || '; its validity ended at ' || st.expiry AS message
-FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq WHERE st.rn = 1 AND st.status IN {LIVE}""",
+  ' after the expiry sweep at ' || s.at_text || '; its validity ended at ' || x.expiry AS message
+FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq JOIN issues i ON i.issuance_id = st.issuance_id
+JOIN {_TEXTS} x ON x.eid = i.eid
+WHERE st.rn = 1 AND st.status IN {LIVE}""",
     ),
     (
         "f_production",
         "WITH"
         + _LIVE_PRODUCTION
         + f"""
-SELECT 'DOUBLE_ISSUANCE' AS risk, action_id, CAST(NULL AS BIGINT) AS bundle_id, aseq,
-  CASE WHEN rg = 0 THEN {_id("net")} || ' Wh issued for device ' || {_q("device_id")} ||
-    ' from ' || p_start || ' to ' || p_end ||
+SELECT 'DOUBLE_ISSUANCE' AS risk, h.action_id, CAST(NULL AS BIGINT) AS bundle_id, h.aseq,
+  CASE WHEN h.recognised IS NULL THEN {_id("h.net")} || ' Wh issued for device ' ||
+    {_q("h.device_id")} || ' from ' || t.p_start || ' to ' || t.p_end ||
     ' with no production recognised for it (no ''reading'' of that interval)'
-  ELSE {_id("net")} || ' Wh issued (net of withdrawals) for device ' || {_q("device_id")} ||
-    ' from ' || p_start || ' to ' || p_end || ', ' || {_id("excess")} || ' Wh above the ' ||
-    {_id("recognised")} || ' Wh recognised' END AS message
-FROM flagged WHERE excess > reported""",
+  ELSE {_id("h.net")} || ' Wh issued (net of withdrawals) for device ' ||
+    {_q("h.device_id")} || ' from ' || t.p_start || ' to ' || t.p_end || ', ' ||
+    {_id("h.excess")} || ' Wh above the ' || {_id("h.recognised")} || ' Wh recognised'
+  END AS message
+FROM hits h JOIN texts t
+  ON h.device_id = t.device_id AND h.p_start_s = t.p_start_s AND h.p_end_s = t.p_end_s""",
     ),
     (
         "f_metered",
@@ -435,21 +502,21 @@ WITH rd AS (
       p_end_s ORDER BY eid), 0) AS d_rec,
     metered_int - COALESCE(LAG(metered_int) OVER (PARTITION BY device_id, p_start_s,
       p_end_s ORDER BY eid), 0) AS d_met
-  FROM ev WHERE effect = 'reading'
+  FROM readings
 ), dv AS (
-  SELECT device_id, aseq, action_id,
+  SELECT device_id, aseq, action_id, eid,
     SUM(d_rec) OVER w AS rec_tot, SUM(d_met) OVER w AS met_tot,
     SUM(CASE WHEN carried_null THEN 1 ELSE 0 END) OVER w AS alone,
-    ROW_NUMBER() OVER (PARTITION BY device_id, aseq ORDER BY eid DESC) AS rn
+    LEAD(aseq) OVER (PARTITION BY device_id ORDER BY eid) AS next_aseq
   FROM rd WINDOW w AS (PARTITION BY device_id ORDER BY eid
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), over AS (
   SELECT dv.*, met_tot + CAST(FLOOR((1 + alone) / 2) AS BIGINT) AS bound,
     CASE WHEN rec_tot > met_tot THEN rec_tot - met_tot - CAST(FLOOR((1 + alone) / 2) AS BIGINT)
     ELSE 0 END AS beyond
-  FROM dv WHERE rn = 1
+  FROM dv WHERE next_aseq IS NULL OR next_aseq <> aseq
 ), flagged AS (
-  SELECT over.*, COALESCE(MAX(beyond) OVER (PARTITION BY device_id ORDER BY aseq
+  SELECT over.*, COALESCE(MAX(beyond) OVER (PARTITION BY device_id ORDER BY eid
     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS reported
   FROM over
 )
@@ -463,16 +530,17 @@ FROM flagged WHERE beyond > reported AND beyond > 0""",
         "f_readings_twice",
         f"""
 WITH rk AS (
-  SELECT device_id, p_start_s, p_end_s, p_start, p_end, eid, action_id, aseq,
+  SELECT device_id, p_start_s, p_end_s, eid, action_id, aseq,
     CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM (
-    SELECT ev.*, ROW_NUMBER() OVER (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid)
-      AS rn FROM ev WHERE effect = 'reading') t WHERE rn = 1
+    SELECT readings.*, ROW_NUMBER() OVER (PARTITION BY device_id, p_start_s, p_end_s
+      ORDER BY eid) AS rn FROM readings) t WHERE rn = 1
 )
 SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, CAST(NULL AS BIGINT) AS bundle_id, a.aseq,
-  'production of device ' || {_q("a.device_id")} || ' recognised for ' || a.p_start || ' to ' ||
-  a.p_end || ' and again for ' || b.p_start || ' to ' || b.p_end AS message
+  'production of device ' || {_q("a.device_id")} || ' recognised for ' || ta.p_start || ' to ' ||
+  ta.p_end || ' and again for ' || tb.p_start || ' to ' || tb.p_end AS message
 FROM rk a JOIN (SELECT rk.*, hb + d AS jb FROM rk CROSS JOIN {_BUCKETS} k) b
   ON a.device_id = b.device_id AND a.hb = b.jb
+JOIN {_TEXTS} ta ON ta.eid = a.eid JOIN {_TEXTS} tb ON tb.eid = b.eid
 WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
     ),
     (
@@ -481,10 +549,11 @@ WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
 WITH ik AS (SELECT issues.*, CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM issues)
 SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, a.bundle_id, a.aseq,
   'issuance ' || {_id("a.issuance_id")} || ' for device ' || {_q("a.device_id")} || ' from ' ||
-  a.p_start || ' overlaps issuance ' || {_id("b.issuance_id")} || ' from ' || b.p_start
+  ta.p_start || ' overlaps issuance ' || {_id("b.issuance_id")} || ' from ' || tb.p_start
   AS message
 FROM ik a JOIN (SELECT ik.*, hb + d AS jb FROM ik CROSS JOIN {_BUCKETS} k) b
   ON a.device_id = b.device_id AND a.hb = b.jb
+JOIN {_TEXTS} ta ON ta.eid = a.eid JOIN {_TEXTS} tb ON tb.eid = b.eid
 WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
     ),
     (
