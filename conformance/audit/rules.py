@@ -130,8 +130,11 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
       SELECT bundle_id, aseq FROM issues
       UNION ALL SELECT bundle_id, created_aseq FROM children) b
     GROUP BY bundle_id) t WHERE n > 1
-  UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
-    FROM rows WHERE raw LIKE '%"rounded_alone"%'
+  UNION ALL SELECT CASE WHEN raw LIKE '%"rounded_alone"%'
+      THEN 'readings rounded on their own (rounding_carry PER_READING)'
+      ELSE 'issuances usable for their own hour only past their consumption period (own_hour_use)'
+    END, aseq
+    FROM rows WHERE raw LIKE '%"rounded_alone"%' OR raw LIKE '%"own_hour_only_from"%'
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
     SELECT aseq, at_s, MAX(at_s) OVER (ORDER BY aseq ROWS BETWEEN UNBOUNDED PRECEDING
       AND 1 PRECEDING) AS before FROM acts) t WHERE at_s < before

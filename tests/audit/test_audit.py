@@ -214,6 +214,62 @@ def test_unmodelled_features_are_judged_by_the_oracle_and_said_so(tmp_path: Path
     assert _plain(result) == _plain(audit([path], "python"))
 
 
+def test_own_hour_use_past_the_consumption_period_is_judged_by_the_oracle(
+    tmp_path: Path,
+) -> None:
+    """D8's own-hour exemption (own_hour_use): a GC cancelled after its consumption period
+    must name its own production hour. The set-based rules do not model it yet, so a history
+    that carries ``own_hour_only_from`` goes to the oracle, which finds the stretch misused."""
+    import datetime as dt
+
+    from core_builders import ALICE, ISSUER, SUPPLIER_ACCOUNT, WIND, WIND_METER, World
+
+    from gc_conformance.reference import Cancel, Policies, SubmitProduction, Transfer
+
+    world = World(Policies())  # CALENDAR_YEAR, own_hour_use EXEMPT_12_MONTHS
+    registry = world.registry
+    now = dt.datetime(2024, 3, 2, tzinfo=dt.UTC)
+    issued = registry.execute(
+        SubmitProduction(
+            ISSUER, WIND, WIND_METER, "2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z", "1000"
+        ),
+        now,
+    )
+    bundle = registry.execute(
+        Transfer(ALICE, issued.unwrap().bundle_id, SUPPLIER_ACCOUNT, 400), now
+    ).unwrap()
+    late = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)  # past 2024's end, before the 12 months
+    own_hour = registry.execute(
+        Cancel(
+            "bob",
+            bundle.bundle_id,
+            "Acme",
+            consumption_start="2024-03-01T10:00:00Z",
+            consumption_end="2024-03-01T11:00:00Z",
+        ),
+        late,
+    )
+    assert own_hour.accepted, own_hour
+    history = registry.export_history()
+    sound = tmp_path / "own-hour.jsonl"
+    write_jsonl(sound, history)
+    duck = audit([sound], "duckdb")
+    assert duck.engine_used == "python"
+    assert any("own_hour_use" in reason for reason in duck.fallback)
+    assert duck.ok, duck.findings
+    # The same history with the cancellation's consumption period removed: a misuse.
+    tampered = [json.loads(json.dumps(r)) for r in history]
+    for record in tampered:
+        for effect in record.get("effects", ()):
+            effect.pop("consumption_start", None)
+            effect.pop("consumption_end", None)
+    misused = tmp_path / "own-hour-misused.jsonl"
+    write_jsonl(misused, tampered)
+    oracle = audit([misused], "python")
+    assert "VALIDITY" in {f.risk.name for f in oracle.findings}, oracle.findings
+    assert _plain(audit([misused], "duckdb")) == _plain(oracle)
+
+
 def test_a_reported_state_is_compared_by_the_oracle(tmp_path: Path) -> None:
     path = _history(tmp_path, 200, 5, [])
     result = audit([path], "duckdb", state={"accounts": [], "bundles": []})
