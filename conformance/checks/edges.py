@@ -857,7 +857,20 @@ def validity_use_after_end_wall_clock(s: Session) -> None:
 
     wall = clock().replace(microsecond=0) + _SECOND
     ends = wall + WALL_LEAD + CLOCK_MARGIN
-    if reading == "CALENDAR_YEAR":
+    # D8's own-hour exemption (own_hour_use EXEMPT_12_MONTHS): under CALENDAR_YEAR a GC stays
+    # usable until 12 months after its production, so that is the end judged here, reached as
+    # under a rolling 12-month reading (an undeclared own_hour_use is judged NOT_EXEMPT).
+    exempt = (
+        reading == "CALENDAR_YEAR"
+        and s.capabilities.policies.get("own_hour_use", "NOT_EXEMPT") == "EXEMPT_12_MONTHS"
+    )
+
+    def end_of_use(produced: _dt.datetime) -> _dt.datetime:
+        if exempt:
+            return max(_validity_end(reading, produced), _months_later(produced, 12))
+        return _validity_end(reading, produced)
+
+    if reading == "CALENDAR_YEAR" and not exempt:
         new_year = _dt.datetime(wall.year + 1, 1, 1, tzinfo=_dt.UTC)
         if controlled:
             s.advance(seconds=(new_year - ends).total_seconds())
@@ -870,8 +883,8 @@ def validity_use_after_end_wall_clock(s: Session) -> None:
         ends = new_year
         production_end: _dt.datetime | None = ends - _dt.timedelta(hours=1)
     else:
-        production_end = _months_before(ends, 12 if reading == "ROLLING_12_MONTHS" else 24)
-    if production_end is None or _validity_end(reading, production_end) != ends:
+        production_end = _months_before(ends, 24 if reading == "ROLLING_24_MONTHS" else 12)
+    if production_end is None or end_of_use(production_end) != ends:
         raise NotApplicable(
             f"no production interval ends exactly {reading} before {stamp(ends)} (a day that "
             "the earlier month lacks); try again tomorrow"

@@ -22,7 +22,7 @@ from gc_conformance.checks import get_check
 from gc_conformance.checks.edges import _months_before
 from gc_conformance.outcomes import CheckResult, SkipKind, Status
 from gc_conformance.reference import Policies
-from gc_conformance.reference.policies import ValidityReading
+from gc_conformance.reference.policies import OwnHourUse, ValidityReading
 from gc_conformance.runner import RunOptions, execute_check
 
 CHECK = get_check("edges.validity.use_after_end_wall_clock")
@@ -88,13 +88,21 @@ def test_on_a_controlled_clock_the_clock_is_moved_instead(policies: Policies) ->
     assert result.status is Status.PASS, result.describe()
 
 
-def test_the_calendar_year_is_judged_only_in_its_last_minute() -> None:
-    result = judge(OnTheWallClock(ReferenceAdapter(Policies())))  # CALENDAR_YEAR by default
+def test_the_strict_calendar_year_is_judged_only_in_its_last_minute() -> None:
+    strict = Policies(own_hour_use=OwnHourUse.NOT_EXEMPT)  # CALENDAR_YEAR by default
+    result = judge(OnTheWallClock(ReferenceAdapter(strict)))
     today = _dt.datetime.now(_dt.UTC)
     if (today.month, today.day) != (12, 31):
         assert result.status is Status.SKIP, result.describe()
         assert "only in the year's last minute" in result.message
         assert result.skip_kind is SkipKind.NOT_APPLICABLE
+
+
+def test_under_the_own_hour_exemption_the_calendar_year_is_judged_any_day() -> None:
+    """EXEMPT_12_MONTHS (the default): a GC stays usable until 12 months after production,
+    an end a wall clock reaches any day, as under a rolling 12-month reading."""
+    result = judge(OnTheWallClock(ReferenceAdapter(Policies())))
+    assert result.status is Status.PASS, result.describe()
 
 
 def test_the_production_end_is_exactly_the_reading_before() -> None:
