@@ -842,6 +842,7 @@ def validity_use_after_end_wall_clock(s: Session) -> None:
     import time
 
     from gc_conformance.adapter import Clock
+    from gc_conformance.checks.core import declared_own_hour_use
     from gc_conformance.outcomes import SkipKind
     from gc_conformance.session import NotApplicable
 
@@ -860,10 +861,7 @@ def validity_use_after_end_wall_clock(s: Session) -> None:
     # D8's own-hour exemption (own_hour_use EXEMPT_12_MONTHS): under CALENDAR_YEAR a GC stays
     # usable until 12 months after its production, so that is the end judged here, reached as
     # under a rolling 12-month reading (an undeclared own_hour_use is judged NOT_EXEMPT).
-    exempt = (
-        reading == "CALENDAR_YEAR"
-        and s.capabilities.policies.get("own_hour_use", "NOT_EXEMPT") == "EXEMPT_12_MONTHS"
-    )
+    exempt = reading == "CALENDAR_YEAR" and declared_own_hour_use(s) == "EXEMPT_12_MONTHS"
 
     def end_of_use(produced: _dt.datetime) -> _dt.datetime:
         if exempt:

@@ -35,6 +35,7 @@ from gc_conformance.checks.core import (
     MINOR,
     WIND,
     alice_issues,
+    declared_own_hour_use,
     expect_issued_total,
     expect_unique_certificates,
     of_production,
@@ -91,10 +92,6 @@ def validity_end(reading: str, production_end: _dt.datetime) -> _dt.datetime:
     raise ValueError(reading)
 
 
-#: The values of the ``own_hour_use`` policy (D8's exemption for own-hour matching).
-OWN_HOUR_USES = ("EXEMPT_12_MONTHS", "NOT_EXEMPT")
-
-
 def own_hour_stretch(s: Session, reading: str, production_end: _dt.datetime) -> bool:
     """Whether the certificate outlives its consumption period, for its own hour only.
 
@@ -105,23 +102,6 @@ def own_hour_stretch(s: Session, reading: str, production_end: _dt.datetime) -> 
     if add_months(production_end, 12) <= validity_end(reading, production_end):
         return False
     return declared_own_hour_use(s) == "EXEMPT_12_MONTHS"
-
-
-def declared_own_hour_use(s: Session) -> str:
-    """The declared ``own_hour_use``; NOT_EXEMPT when none is declared.
-
-    A registry that declared its validity reading before the policy existed
-    meant the strict reading (every use ends with the period), so an undeclared
-    value is judged as NOT_EXEMPT, and reports say so (a registry applying the
-    exemption declares EXEMPT_12_MONTHS). An unknown value is not guessed at.
-    """
-    own_hour = s.capabilities.policies.get("own_hour_use", "NOT_EXEMPT")
-    if own_hour not in OWN_HOUR_USES:
-        raise NotApplicable(
-            f"the registry declares own_hour_use {own_hour!r}, not one of "
-            f"{', '.join(OWN_HOUR_USES)}: the end of its certificates' life cannot be judged"
-        )
-    return str(own_hour)
 
 
 def life_end(s: Session, reading: str, production_end: _dt.datetime) -> _dt.datetime:

@@ -14,6 +14,7 @@ from gc_conformance.session import (
     ISSUER_ID,
     CheckFailed,
     ConservationBroken,
+    NotApplicable,
     Session,
     World,
     device_record,
@@ -330,3 +331,24 @@ def alice_issues(s: Session, w: World, wh: int = 1000, hour: int = 0) -> tuple[A
     """Issue ``wh`` from the wind park into alice's account; the bundle ID and its record."""
     bundle_id = s.issue(WIND, w.meters[WIND], hour, wh, account=w.account(w.alice))
     return bundle_id, record(s, bundle_id)
+
+
+#: The values of the ``own_hour_use`` policy (D8's exemption for own-hour matching).
+OWN_HOUR_USES = ("EXEMPT_12_MONTHS", "NOT_EXEMPT")
+
+
+def declared_own_hour_use(s: Session) -> str:
+    """The declared ``own_hour_use``; NOT_EXEMPT when none is declared.
+
+    A registry that declared its validity reading before the policy existed
+    meant the strict reading (every use ends with the period), so an undeclared
+    value is judged as NOT_EXEMPT, and reports say so (a registry applying the
+    exemption declares EXEMPT_12_MONTHS). An unknown value is not guessed at.
+    """
+    own_hour = s.capabilities.policies.get("own_hour_use", "NOT_EXEMPT")
+    if own_hour not in OWN_HOUR_USES:
+        raise NotApplicable(
+            f"the registry declares own_hour_use {own_hour!r}, not one of "
+            f"{', '.join(OWN_HOUR_USES)}: the end of its certificates' life cannot be judged"
+        )
+    return str(own_hour)

@@ -15,6 +15,7 @@ from gc_conformance.checks.core.helpers import (
     STAMP_PATTERN,
     WIND,
     alice_issues,
+    declared_own_hour_use,
     expect_quantities_match_ranges,
     issue_over,
     production_request,
@@ -206,7 +207,7 @@ def long_past_production_refused_any_clock(s: Session) -> None:
     # Under D8's own-hour exemption (own_hour_use EXEMPT_12_MONTHS) last year's production is
     # still issued, for its own hour only, until 12 months after it: the edge below is the
     # strict reading's (an undeclared own_hour_use is judged NOT_EXEMPT, as lifecycle_time does).
-    strict = s.capabilities.policies.get("own_hour_use", "NOT_EXEMPT") == "NOT_EXEMPT"
+    strict = declared_own_hour_use(s) == "NOT_EXEMPT"
     if reading == "CALENDAR_YEAR" and strict:
         new_year = s.now.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
         last_start = stamp(new_year - _dt.timedelta(hours=1))
