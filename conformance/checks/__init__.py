@@ -17,6 +17,7 @@ take a built-in check's ID; see docs/extending.md.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 from collections.abc import Callable
@@ -126,15 +127,22 @@ def all_checks() -> list[Check]:
 
 def extension_modules() -> list[tuple[str, str]]:
     """``(where it is declared, module)`` for every extra check module, in a stable order."""
-    from importlib.metadata import entry_points
-
-    found = [
-        (f"entry point {point.name!r} of {getattr(point.dist, 'name', '?')}", point.value)
-        for point in entry_points(group=ENTRY_POINT_GROUP)
-    ]
+    found = list(_entry_point_modules())
     listed = os.environ.get(EXTRA_CHECKS_VARIABLE, "")
     found += [(EXTRA_CHECKS_VARIABLE, name.strip()) for name in listed.split(",") if name.strip()]
     return sorted(found, key=lambda item: item[1])
+
+
+@functools.cache
+def _entry_point_modules() -> tuple[tuple[str, str], ...]:
+    """The installed packages' declared check modules, read once per process: scanning every
+    distribution's metadata on each ``all_checks()`` / ``get_check()`` call would be waste."""
+    from importlib.metadata import entry_points
+
+    return tuple(
+        (f"entry point {point.name!r} of {getattr(point.dist, 'name', '?')}", point.value)
+        for point in entry_points(group=ENTRY_POINT_GROUP)
+    )
 
 
 _LOADED: dict[str, None] = {}
