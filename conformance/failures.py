@@ -12,7 +12,8 @@ failure of the check, judged by the requirement levels as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 from gc_conformance.outcomes import FailureKind, Severity
 
@@ -95,3 +96,40 @@ __all__ = [
     "MissingAttribute",
     "WrongVerdict",
 ]
+
+
+class Deviations:
+    """Collects the failures of independent steps, so a scenario judges every one of them.
+
+    A check probing many malformed requests must not stop at the first wrong
+    answer: the vendor needs the whole list. ``with found.step(): ...`` records a
+    :class:`CheckFailed` and goes on; :meth:`judge` raises one failure naming
+    all of them (a :class:`CodeMismatch` only when every one is a code mismatch),
+    at the worst severity found. Adapter errors are never collected.
+    """
+
+    def __init__(self) -> None:
+        self.found: list[CheckFailed] = []
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        try:
+            yield
+        except CheckFailed as exc:
+            self.found.append(exc)
+
+    def judge(self) -> None:
+        if not self.found:
+            return
+        if len(self.found) == 1:
+            raise self.found[0]
+        order = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
+        worst = min((f.severity for f in self.found), key=order.index)
+        kinds = {type(f) for f in self.found}
+        kind = kinds.pop() if len(kinds) == 1 else CheckFailed
+        raise kind(
+            f"{len(self.found)} deviations: " + "; ".join(f.message for f in self.found),
+            expected=" | ".join(f.expected for f in self.found),
+            observed=" | ".join(f.observed for f in self.found),
+            severity=worst,
+        )

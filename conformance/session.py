@@ -32,7 +32,7 @@ import datetime as _dt
 import re
 import uuid
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -49,11 +49,13 @@ from gc_conformance.adapter import (
     read_answer,
     read_state,
 )
+from gc_conformance.cast import ISSUER_ID, SOLAR_CAPACITY_W, World, device_record
 from gc_conformance.failures import (
     ChangedAfterRefusal,
     CheckFailed,
     CodeMismatch,
     ConservationBroken,
+    Deviations,
     MissingAttribute,
     WrongVerdict,
 )
@@ -63,43 +65,6 @@ STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 #: Where a controlled clock starts: production happens on this day, requests the day after.
 CONTROLLED_EPOCH = _dt.datetime(2024, 3, 1, tzinfo=_dt.UTC)
-
-
-class Deviations:
-    """Collects the failures of independent steps, so a scenario judges every one of them.
-
-    A check probing many malformed requests must not stop at the first wrong
-    answer: the vendor needs the whole list. ``with found.step(): ...`` records a
-    :class:`CheckFailed` and goes on; :meth:`judge` raises one failure naming
-    all of them (a :class:`CodeMismatch` only when every one is a code mismatch),
-    at the worst severity found. Adapter errors are never collected.
-    """
-
-    def __init__(self) -> None:
-        self.found: list[CheckFailed] = []
-
-    @contextlib.contextmanager
-    def step(self) -> Iterator[None]:
-        try:
-            yield
-        except CheckFailed as exc:
-            self.found.append(exc)
-
-    def judge(self) -> None:
-        if not self.found:
-            return
-        if len(self.found) == 1:
-            raise self.found[0]
-        order = (Severity.CRITICAL, Severity.MAJOR, Severity.MINOR)
-        worst = min((f.severity for f in self.found), key=order.index)
-        kinds = {type(f) for f in self.found}
-        kind = kinds.pop() if len(kinds) == 1 else CheckFailed
-        raise kind(
-            f"{len(self.found)} deviations: " + "; ".join(f.message for f in self.found),
-            expected=" | ".join(f.expected for f in self.found),
-            observed=" | ".join(f.observed for f in self.found),
-            severity=worst,
-        )
 
 
 class NotApplicable(Exception):
@@ -125,35 +90,6 @@ class AdapterError(Exception):
         self.detail = detail
         super().__init__(f"step {step}: {detail}")
 
-
-@attrs.frozen
-class World:
-    """The standard cast every scenario starts from (see :meth:`Session.world`)."""
-
-    issuer: str
-    holders: tuple[str, str, str]  # alice, bob, carol
-    accounts: Mapping[str, str]  # holder -> account
-    devices: tuple[str, str]  # wind (large), solar (small capacity)
-    meters: Mapping[str, str]  # device -> meter
-
-    @property
-    def alice(self) -> str:
-        return self.holders[0]
-
-    @property
-    def bob(self) -> str:
-        return self.holders[1]
-
-    @property
-    def carol(self) -> str:
-        return self.holders[2]
-
-    def account(self, holder: str) -> str:
-        return self.accounts[holder]
-
-
-ISSUER_ID = "ISSUER-T"
-SOLAR_CAPACITY_W = 1_000
 
 #: What an ID a check names looks like; only such strings get a namespace (a malformed value
 #: sent on purpose, an empty or over-long one, goes over the wire unchanged).
@@ -797,25 +733,6 @@ def _note_instant(adapter: object, moment: _dt.datetime) -> None:
     with contextlib.suppress(TypeError):
         if moment > _LATEST.get(adapter, moment - _dt.timedelta(seconds=1)):
             _LATEST[adapter] = moment
-
-
-def device_record(
-    device_id: str, meter_id: str, account_id: str, capacity_w: int, source: str
-) -> dict[str, Any]:
-    """A complete D6 registration record, as plain data."""
-    return {
-        "device_id": device_id,
-        "device_name": f"{source} park {device_id}",
-        "account_id": account_id,
-        "capacity_w": capacity_w,
-        "operational_date": "2020-01-01",
-        "technology_type": source,
-        "energy_source": source,
-        "location": {"country": "NL", "city": "Delft"},
-        "meter_id": meter_id,
-        "gross_or_net": "NET",
-        "measurement_body": "TSO-NL",
-    }
 
 
 def stamp(moment: _dt.datetime) -> str:
