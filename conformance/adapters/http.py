@@ -56,7 +56,6 @@ import collections
 import copy
 import json
 import os
-import shlex
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -66,21 +65,23 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from gc_conformance.adapter import AdapterFailure, AdapterUnavailable
+from gc_conformance.adapters.http_ids import UNTRANSLATED, IdTables
+from gc_conformance.adapters.http_infer import infer_result, inference_scope
 from gc_conformance.adapters.http_mapping import (
-    _PLACEHOLDER,
+    PLACEHOLDER,
     HttpMapping,
     Route,
-    _pop,
-    _put,
     lookup,
+    pop_path,
+    put_path,
 )
+from gc_conformance.adapters.http_wire import BODY_LIMIT, curl_command, parsed_body, query_params
 
 if TYPE_CHECKING:
     from gc_conformance.adapters.http_raw import RawHttp, RawRequest, RawResponse
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_RETRIES = 2
-_BODY_LIMIT = 4000  # characters of a body kept in a recorded exchange
 _OPTIONS = {
     "mapping": "GC_HTTP_MAPPING",
     "timeout": "GC_HTTP_TIMEOUT",
@@ -92,9 +93,6 @@ TOKEN_ENV = "GC_HTTP_TOKEN"
 #: issuer, ``gc_conformance.session.ISSUER_ID`` (a test keeps the two equal).
 DEFAULT_ISSUER = "ISSUER-T"
 _FAILURE_STATUSES = frozenset({408, 429})  # the registry did not decide: no verdict
-#: The mark of a value an ID table could not translate (see :meth:`HttpAdapter.translate_id`).
-UNTRANSLATED = "untranslated:"
-_SEEN_LIMIT = 20_000  # bundles remembered (ID -> last record seen) to scope inferred results
 
 
 class _Refused(Exception):
@@ -130,9 +128,7 @@ class HttpAdapter:
         self._tokens: dict[str, str] = {}
         self._secrets: set[str] = {t for t in [token, *self._static_tokens.values()] if t}
         self._issuer: str | None = DEFAULT_ISSUER
-        self._ids: dict[str, dict[str, Any]] = {t: {} for t in self.mapping.id_tables}
-        self._names: dict[str, dict[str, str]] = {t: {} for t in self.mapping.id_tables}
-        self._seen: collections.OrderedDict[str, dict[str, Any]] = collections.OrderedDict()
+        self._ids = IdTables(self.mapping.id_tables, self.mapping.bundle_ids)
         self._learn_issuer()
         self._capabilities: dict[str, Any] | None = None
         self._client = httpx.Client(timeout=timeout, transport=transport)
@@ -262,7 +258,7 @@ class HttpAdapter:
         response = self._send(route, body, self._admin_token, admin=True)
         if response.status_code // 100 != 2:
             raise AdapterFailure(self._explain(f"minting a token answered {response.status_code}"))
-        token = _safe_json(response)
+        token = parsed_body(response, 500)
         token = token.get(self.mapping.token_field) if isinstance(token, Mapping) else None
         if not isinstance(token, str) or not token:
             raise AdapterFailure("the token route answered no token")
@@ -322,8 +318,8 @@ class HttpAdapter:
             ) from exc
         exchange["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
         exchange["status"] = response.status_code
-        exchange["response"] = self._redact(response.text)[:_BODY_LIMIT]
-        body = _parsed(response)
+        exchange["response"] = self._redact(response.text)[:BODY_LIMIT]
+        body = parsed_body(response)
         answer = self.read_refusal(response.status_code, body)
         return RawResponse(
             status=response.status_code,
@@ -344,25 +340,14 @@ class HttpAdapter:
                 redacted = "Bearer $TOKEN"
             shown[key] = redacted
         text = self._redact(content.decode(errors="replace")) if content else ""
-        command = ["curl -sS -X", request.method, shlex.quote(url)]
-        for key, value in shown.items():
-            command.append(
-                f'-H "{key}: {value}"'
-                if value == "Bearer $TOKEN"
-                else "-H " + shlex.quote(f"{key}: {value}")
-            )
-        if len(text) > _BODY_LIMIT:
-            command.append(f"--data-binary @BODY  # {len(content)} bytes; starts as shown")
-        elif text:
-            command.append("--data-raw " + shlex.quote(text))
         exchange: dict[str, Any] = {
             "method": request.method,
             "url": url,
             "as": request.as_party or "(anonymous)",
             "credential": request.credential,
             "request_headers": shown,
-            "request": text[:_BODY_LIMIT],
-            "curl": " ".join(command),
+            "request": text[:BODY_LIMIT],
+            "curl": curl_command(request.method, url, shown, text, len(content)),
         }
         self.exchanges.append(exchange)
         return exchange
@@ -383,7 +368,7 @@ class HttpAdapter:
             path = path.replace("{" + name + "}", urllib.parse.quote(str(value), safe=""))
         if route.send_as == "query":
             if body:
-                path += "?" + urllib.parse.urlencode(_query_params(body), doseq=True)
+                path += "?" + urllib.parse.urlencode(query_params(body), doseq=True)
             return route.method, path, None
         return route.method, path, body if body or route.method != "GET" else None
 
@@ -419,7 +404,7 @@ class HttpAdapter:
         for step in route.before:
             if step.unless_known is not None:
                 table, name = step.unless_known
-                if self._fill(name, fields, context) in self._ids[table]:
+                if self._ids.knows(table, self._fill(name, fields, context)):
                     context["before"].append({})
                     continue
             body = self._body(step, fields, context)
@@ -430,7 +415,11 @@ class HttpAdapter:
             got = self._json(response, step)
             context["before"].append(got)
             self._learn(step, fields, context, got)
-        scope = self._scope(fields) if route.infer_result else None
+        scope = (
+            inference_scope(fields, self._ids.last_seen(fields.get("bundle_id")))
+            if route.infer_result
+            else None
+        )
         now = request.get("now")
         before = self._bundles_in(scope, now) if scope is not None else None
         body = self._body(route, fields, context)
@@ -439,9 +428,9 @@ class HttpAdapter:
         if answer["accepted"]:
             got = self._json(response, route) if response.content.strip() else {}
             self._learn(route, fields, context, got)
-            result = self._names_of(answer["result"])
+            result = self._ids.names_in(answer["result"])
             if scope is not None and before is not None:
-                result = self._infer(result, fields, before, self._bundles_in(scope, now))
+                result = infer_result(result, fields, before, self._bundles_in(scope, now))
             answer["result"] = result
         return answer
 
@@ -453,9 +442,9 @@ class HttpAdapter:
         """The API body (or query parameters) of ``route`` for these contract fields."""
         translated = copy.deepcopy(dict(fields)) if route.contract_fields else {}
         for path, table in route.ids.items():
-            found, value = _pop(translated, path)
+            found, value = pop_path(translated, path)
             if found:
-                _put(translated, path, self.translate_id(table, value))
+                put_path(translated, path, self.translate_id(table, value))
         body = self.mapping.encode_request(route, translated)
         if route.actor_field:
             body[route.actor_field] = context.get("actor")
@@ -465,14 +454,14 @@ class HttpAdapter:
                 continue
             if path.endswith("[]"):
                 path, value = path[:-2], [value]
-            _put(body, path, value)
+            put_path(body, path, value)
         return body
 
     def _fill(self, template: Any, fields: Mapping[str, Any], context: Mapping[str, Any]) -> Any:
         """A ``derived`` template's value: ``{ref}`` alone keeps the value's type."""
         if not isinstance(template, str):
             return template
-        refs = _PLACEHOLDER.findall(template)
+        refs = PLACEHOLDER.findall(template)
         if len(refs) == 1 and template == "{" + refs[0] + "}":
             return self._resolve(refs[0], fields, context)
         out = template
@@ -513,91 +502,19 @@ class HttpAdapter:
                 self.learn_id(table, self._issuer, registry_id)
 
     def translate_id(self, table: str, name: Any) -> Any:
-        """The registry's ID for the suite's ``name`` in ID table ``table``.
-
-        A value the table cannot translate names nothing of the suite's, and
-        must never name one of the registry's own objects either (an integer
-        ``7`` sent as a wrong type would otherwise be the registry's account
-        7, and a refusal the registry owes would look like an acceptance):
-
-        * a name never learnt that cannot be a registry ID (``"ACC-NOBODY"``),
-          and a value no registry uses as an ID (null, a boolean, a fraction,
-          a list, an object), go through unchanged — the registry then
-          refuses an unknown object, or a field of the wrong type, itself;
-        * a value that could be one of the registry's IDs (an integer, a
-          string of digits, or the text of an ID the table has learnt) is sent
-          as :data:`UNTRANSLATED` + its text: a string that is a wrong type
-          for integer IDs and names no object for string IDs.
-        """
-        if isinstance(name, str):
-            found = self._ids.get(table, {}).get(name)
-            if found is not None:
-                return found
-        if self._could_be_registry_id(table, name):
-            return UNTRANSLATED + str(name)
-        return name
-
-    def _could_be_registry_id(self, table: str, value: Any) -> bool:
-        """Whether ``value``, untranslated, might name an object the registry has."""
-        if isinstance(value, bool) or not isinstance(value, int | str):
-            return False
-        text = str(value)
-        return (
-            isinstance(value, int)
-            or text.strip().lstrip("+-").isdigit()
-            or text in self._names.get(table, {})
-        )
+        """The registry's ID for the suite's ``name`` in table ``table``: see
+        :meth:`IdTables.translate` (an untranslatable value is sent as :data:`UNTRANSLATED`)."""
+        return self._ids.translate(table, name)
 
     def learn_id(self, table: str, name: str, registry_id: Any) -> None:
         """Remember that the suite's ``name`` is ``registry_id`` in table ``table``."""
-        self._ids.setdefault(table, {})[name] = registry_id
-        self._names.setdefault(table, {})[str(registry_id)] = name
+        self._ids.learn(table, name, registry_id)
 
     def name_of(self, table: str, registry_id: Any) -> Any:
         """The suite's name for a registry ID (the ID itself when it is none of ours)."""
-        if registry_id is None or isinstance(registry_id, bool):
-            return registry_id
-        return self._names.get(table, {}).get(str(registry_id), registry_id)
-
-    def _names_of(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Decoded data with the bundles' registry IDs turned back into the suite's names."""
-        out = dict(data)
-        listed = out.get("bundles")
-        if isinstance(listed, list):
-            out["bundles"] = [self._bundle_names(b) for b in listed]
-        return out
-
-    def _bundle_names(self, bundle: object) -> object:
-        if not isinstance(bundle, Mapping):
-            return bundle
-        named = dict(bundle)
-        for field, table in self.mapping.bundle_ids.items():
-            if field in named:
-                named[field] = self.name_of(table, named[field])
-        key = named.get("bundle_id")
-        if key is not None and not isinstance(key, dict | list):
-            self._seen[str(key)] = named
-            self._seen.move_to_end(str(key))
-            while len(self._seen) > _SEEN_LIMIT:
-                self._seen.popitem(last=False)
-        return named
+        return self._ids.name_of(table, registry_id)
 
     # ------------------------------------------------------------------ results inferred from state
-
-    def _scope(self, fields: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The queries that show every bundle a request on ``fields`` can touch or make."""
-        parent = fields.get("bundle_id")
-        known = self._seen.get(str(parent)) if parent is not None else None
-        if known is not None and known.get("account_id") is not None:
-            scope = [{"account_id": known["account_id"]}]
-            target = fields.get("to_account")
-            if isinstance(target, str) and target != known["account_id"]:
-                scope.append({"account_id": target})
-            return scope
-        device = fields.get("device_id")
-        if isinstance(device, str):
-            return [{"device_id": device}]
-        return [{}]
 
     def _bundles_in(self, scope: list[dict[str, Any]], now: Any) -> dict[str, dict[str, Any]]:
         """Current bundles (by ID) that the issuer's queries of ``scope`` show."""
@@ -621,53 +538,6 @@ class HttpAdapter:
                     found[str(bundle["bundle_id"])] = dict(bundle)
         return found
 
-    def _infer(
-        self,
-        result: dict[str, Any],
-        fields: Mapping[str, Any],
-        before: Mapping[str, dict[str, Any]],
-        after: Mapping[str, dict[str, Any]],
-    ) -> dict[str, Any]:
-        """Name the bundles a request made when the answer did not (see module docstring)."""
-        if result.get("bundle_id") is not None:
-            return result
-        inferred = dict(result)
-        parent_key = str(fields["bundle_id"]) if fields.get("bundle_id") is not None else None
-        made = [b for key, b in after.items() if key not in before]
-        if parent_key is not None and parent_key in after:  # acted on whole, ID kept
-            inferred["bundle_id"] = after[parent_key]["bundle_id"]
-            inferred.setdefault("remainder_id", None)
-            return inferred
-        parent = before.get(parent_key) if parent_key is not None else None
-        if parent is not None:
-            made = [b for b in made if b.get("issuance_id") == parent.get("issuance_id")]
-            same = [
-                b
-                for b in made
-                if (b.get("account_id"), b.get("certificate_bundle_status"))
-                == (parent.get("account_id"), parent.get("certificate_bundle_status"))
-            ]
-            part = [b for b in made if b not in same]
-            if len(part) == 1 and len(same) <= 1:
-                inferred["bundle_id"] = part[0]["bundle_id"]
-                inferred["remainder_id"] = same[0]["bundle_id"] if same else None
-            return inferred
-        device = fields.get("device_id")
-        start = fields.get("start")
-        made = [
-            b
-            for b in made
-            if (device is None or b.get("device_id") == device)
-            and (start is None or b.get("production_starting_interval") == start)
-        ]
-        if len(made) == 1:
-            inferred["bundle_id"] = made[0]["bundle_id"]
-            inferred.setdefault("issuance_id", made[0].get("issuance_id"))
-            inferred.setdefault("issued_wh", made[0].get("bundle_quantity"))
-        elif not made:
-            inferred.setdefault("issued_wh", 0)
-        return inferred
-
     def observe(self) -> Mapping[str, Any]:
         route = self.mapping.admin.get("state")
         if route is None:
@@ -675,7 +545,7 @@ class HttpAdapter:
         response = self._send(route, {}, self._admin_token, admin=True)
         if response.status_code != 200:
             raise AdapterFailure(self._explain(f"state export answered {response.status_code}"))
-        return self._names_of(self.mapping.decode_state(self._json(response, route)))
+        return self._ids.names_in(self.mapping.decode_state(self._json(response, route)))
 
     @property
     def history(self) -> Any:
@@ -717,7 +587,7 @@ class HttpAdapter:
                 return self.read_refusal(status, body)
             return {"accepted": True, "result": self.mapping.decode_result(route, body)}
         if 400 <= status < 500 and status not in _FAILURE_STATUSES:
-            return self.read_refusal(status, _safe_json(response))
+            return self.read_refusal(status, parsed_body(response, 500))
         raise AdapterFailure(self._explain(f"{route.method} {route.path} answered {status}"))
 
     def read_refusal(self, status: int, body: object) -> dict[str, Any]:
@@ -784,7 +654,7 @@ class HttpAdapter:
             party = self.translate_id(self.mapping.token_party_table, actor)
         response = self._send(route, {party_field: party}, self._admin_token, admin=True)
         if 400 <= response.status_code < 500:
-            raise _Refused(self.read_refusal(response.status_code, _safe_json(response)))
+            raise _Refused(self.read_refusal(response.status_code, parsed_body(response, 500)))
         if response.status_code // 100 != 2:
             raise AdapterFailure(self._explain(f"minting a token answered {response.status_code}"))
         token = self._json(response, route).get(self.mapping.token_field)
@@ -815,7 +685,7 @@ class HttpAdapter:
         url = self.base_url + path
         if route.send_as == "query":
             if body:
-                url += "?" + urllib.parse.urlencode(_query_params(body), doseq=True)
+                url += "?" + urllib.parse.urlencode(query_params(body), doseq=True)
             body = {}
         sent_headers = {"Accept": "application/json", **(headers or {})}
         if token:
@@ -845,7 +715,7 @@ class HttpAdapter:
                 raise AdapterFailure(self._explain(f"{route.method} {url} failed")) from exc
             exchange["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
             exchange["status"] = response.status_code
-            exchange["response"] = self._redact(response.text)[:_BODY_LIMIT]
+            exchange["response"] = self._redact(response.text)[:BODY_LIMIT]
             if response.status_code >= 500 and attempt + 1 < attempts:
                 time.sleep(0.05 * 2**attempt)
                 continue
@@ -866,24 +736,13 @@ class HttpAdapter:
             k: f"Bearer {credential}" if k == "Authorization" else v for k, v in headers.items()
         }
         body = self._redact(content.decode(errors="replace")) if content else ""
-        command = ["curl -sS -X", method, shlex.quote(url)]
-        for key, value in shown.items():  # double quotes: the shell fills in the token variable
-            command.append(
-                f'-H "{key}: {value}"'
-                if key == "Authorization"
-                else "-H " + shlex.quote(f"{key}: {value}")
-            )
-        if len(body) > _BODY_LIMIT:  # a hand-made oversized body: say what it was, not all of it
-            command.append(f"--data-binary @BODY  # {len(content)} bytes; starts as shown")
-        elif body:
-            command.append("--data-raw " + shlex.quote(body))
         exchange: dict[str, Any] = {
             "method": method,
             "url": url,
             "as": "admin" if admin else party,
             "request_headers": shown,
-            "request": body[:_BODY_LIMIT],
-            "curl": " ".join(command),
+            "request": body[:BODY_LIMIT],
+            "curl": curl_command(method, url, shown, body, len(content)),
         }
         self.exchanges.append(exchange)
         self._current.append(exchange)
@@ -931,36 +790,4 @@ def _read_tokens(where: str | None) -> dict[str, str]:
     return data
 
 
-def _query_params(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Body fields as query parameters: lists repeat, booleans are words, objects are JSON."""
-    params: dict[str, Any] = {}
-    for key, value in body.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            params[key] = "true" if value else "false"
-        elif isinstance(value, list):
-            params[key] = [json.dumps(v) if isinstance(v, dict | list) else v for v in value]
-        elif isinstance(value, dict):
-            params[key] = json.dumps(value)
-        else:
-            params[key] = value
-    return params
-
-
-def _parsed(response: httpx.Response) -> Any:
-    """The body as JSON, or its (shortened) text when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:_BODY_LIMIT]
-
-
-def _safe_json(response: httpx.Response) -> object:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:500]
-
-
-__all__ = ["DEFAULT_ISSUER", "TOKEN_ENV", "HttpAdapter"]
+__all__ = ["DEFAULT_ISSUER", "TOKEN_ENV", "UNTRANSLATED", "HttpAdapter"]

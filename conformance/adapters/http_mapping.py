@@ -63,7 +63,7 @@ DEFAULT_MAPPING = "energytag-v2"
 _METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 _READ_METHODS = frozenset({"GET"})  # idempotent reads: the only requests the adapter retries
 SCHEMA_FILE = "mapping.schema.json"
-_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.@]+)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.@]+)\}")
 
 
 class MappingError(UsageError, ValueError):
@@ -101,10 +101,13 @@ class Renames:
     def to_api(self, data: Mapping[str, Any]) -> dict[str, Any]:
         out = copy.deepcopy(dict(data))
         moved = [
-            (dst, value) for src, dst in self.pairs for found, value in [_pop(out, src)] if found
+            (dst, value)
+            for src, dst in self.pairs
+            for found, value in [pop_path(out, src)]
+            if found
         ]
         for src, dst in self.wildcards:
-            found, rest = _pop(out, src)
+            found, rest = pop_path(out, src)
             if found and isinstance(rest, Mapping):
                 moved += [(_join(dst, key), value) for key, value in rest.items()]
             elif found:
@@ -112,7 +115,7 @@ class Renames:
         for dst, value in moved:
             if dst.endswith("[]"):
                 dst, value = dst[:-2], [value]
-            _put(out, dst, value)
+            put_path(out, dst, value)
         return out
 
     def from_api(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,18 +123,18 @@ class Renames:
         moved = [
             (src, _unwrap(value) if dst.endswith("[]") else value)
             for src, dst in self.pairs
-            for found, value in [_pop(out, dst.removesuffix("[]"))]
+            for found, value in [pop_path(out, dst.removesuffix("[]"))]
             if found
         ]
         for src, dst in self.wildcards:
             if dst:
-                found, rest = _pop(out, dst)
+                found, rest = pop_path(out, dst)
                 if found:
                     moved.append((src, rest))
             else:  # every field left at the top level belongs to the wildcard's object
                 moved += [(_join(src, key), out.pop(key)) for key in list(out)]
         for src, value in moved:
-            _put(out, src, value)
+            put_path(out, src, value)
         return out
 
 
@@ -437,7 +440,7 @@ def _route(
     derived = dict(_object(spec.get("derived", {}), f"{field}.derived"))
     for key, template in derived.items():
         if isinstance(template, str):
-            for ref in _PLACEHOLDER.findall(template):
+            for ref in PLACEHOLDER.findall(template):
                 table = ref.partition("@")[2]
                 if table and table not in id_tables:
                     raise MappingError(
@@ -514,7 +517,7 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
-def _pop(data: dict[str, Any], path: str) -> tuple[bool, Any]:
+def pop_path(data: dict[str, Any], path: str) -> tuple[bool, Any]:
     """Remove ``path`` from nested dicts; an object left empty by the removal goes too."""
     head, _, rest = path.partition(".")
     if head not in data:
@@ -524,13 +527,13 @@ def _pop(data: dict[str, Any], path: str) -> tuple[bool, Any]:
     inner = data[head]
     if not isinstance(inner, dict):
         return False, None
-    found, value = _pop(inner, rest)
+    found, value = pop_path(inner, rest)
     if found and not inner:
         del data[head]
     return found, value
 
 
-def _put(data: dict[str, Any], path: str, value: Any) -> None:
+def put_path(data: dict[str, Any], path: str, value: Any) -> None:
     head, _, rest = path.partition(".")
     if not rest:
         data[head] = value
@@ -538,7 +541,7 @@ def _put(data: dict[str, Any], path: str, value: Any) -> None:
     inner = data.get(head)
     if not isinstance(inner, dict):
         inner = data[head] = {}
-    _put(inner, rest, value)
+    put_path(inner, rest, value)
 
 
 def _unwrap(value: Any) -> Any:

@@ -33,8 +33,6 @@ from gc_conformance.adapters.http_mapping import HttpMapping, Route
 if TYPE_CHECKING:
     from gc_conformance.adapters.http import HttpAdapter
 
-_BODY_LIMIT = 4000  # characters of a body kept in a recorded exchange
-
 
 @attrs.frozen
 class RawRequest:
@@ -189,14 +187,6 @@ class RawHttp:
 
     def _send_with(self, client: httpx.Client, request: RawRequest, now: str | None) -> RawResponse:
         return self._adapter.send_raw(request, now=now, client=client)
-
-
-def _parsed(response: httpx.Response) -> Any:
-    """The body as JSON, or its (shortened) text when it is not JSON."""
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:_BODY_LIMIT]
 
 
 __all__ = ["RawHttp", "RawRequest", "RawResponse"]
