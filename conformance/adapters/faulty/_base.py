@@ -25,7 +25,7 @@ class Fault:
 #: Actions whose request may carry a ``quantity`` (a partial operation splits the bundle).
 PARTIAL_ACTIONS = ("transfer", "cancel", "claim", "reserve", "withdraw")
 
-_HOUR = _dt.timedelta(hours=1)
+HOUR = _dt.timedelta(hours=1)
 
 
 # =============================================================================== base
@@ -70,7 +70,7 @@ class FaultyAdapter(ReferenceAdapter):
         return None if account is None else account.holder_id
 
 
-def _books_with(storage_factory: Callable[[Registry], StorageBook]) -> tuple[Any, ...]:
+def books_with(storage_factory: Callable[[Registry], StorageBook]) -> tuple[Any, ...]:
     """The standard books of a registry, with the storage book replaced by ``storage_factory``."""
     from gc_conformance.reference._books import standard_books
     from gc_conformance.reference.storage import storage_book

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gc_conformance.adapter import AdapterFailure
-from gc_conformance.adapters.faulty._base import _HOUR, PARTIAL_ACTIONS, FaultyAdapter
+from gc_conformance.adapters.faulty._base import HOUR, PARTIAL_ACTIONS, FaultyAdapter
 from gc_conformance.reference import (
     BundleStatus,
     parse_timestamp,
@@ -127,8 +127,8 @@ class SixtyOneMinuteInterval(FaultyAdapter):
                 end = parse_timestamp(request.get("end"), "end")
             except Exception:
                 return super().execute(request)  # malformed stamps: the model answers
-            if _HOUR < end - start <= _HOUR + _dt.timedelta(minutes=1):
-                request = {**request, "end": (start + _HOUR).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            if HOUR < end - start <= HOUR + _dt.timedelta(minutes=1):
+                request = {**request, "end": (start + HOUR).strftime("%Y-%m-%dT%H:%M:%SZ")}
         return super().execute(request)
 
 

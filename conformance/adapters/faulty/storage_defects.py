@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from gc_conformance.adapters.faulty._base import FaultyAdapter, _books_with
+from gc_conformance.adapters.faulty._base import FaultyAdapter, books_with
 from gc_conformance.reference import (
     AllocationMethod,
     Registry,
@@ -70,7 +70,7 @@ class SdGcBeforeInputsCancelled(FaultyAdapter):
     breaks = ("STOR-024",)
 
     def build_registry(self, issuer: Any, policies: Any) -> Registry:
-        return Registry(issuer, policies, books=_books_with(_AnyInputCancelled))
+        return Registry(issuer, policies, books=books_with(_AnyInputCancelled))
 
 
 class _WalksFromNewest(StorageBook):
@@ -97,4 +97,4 @@ class FifoAllocatesLifo(FaultyAdapter):
     breaks = ("STOR-020",)
 
     def build_registry(self, issuer: Any, policies: Any) -> Registry:
-        return Registry(issuer, policies, books=_books_with(_WalksFromNewest))
+        return Registry(issuer, policies, books=books_with(_WalksFromNewest))
