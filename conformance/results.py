@@ -50,77 +50,11 @@ def build_run_document(
     are the plan). ``incomplete``: why the run stopped early (interrupted, crashed), or None.
     ``vectors``: the golden-vector replay's summary, when the run replayed them.
     """
-    got = {r.check_id: r for r in results}
     catalogue = load_catalogue()
-    missing = [cid for cid in (plan or ()) if cid not in got]
-    if missing:
-        from gc_conformance.checks import all_checks
-
-        known = {c.check_id: c for c in all_checks()}
-        for cid in missing:
-            check = known.get(cid)
-            got[cid] = unanswered(
-                cid,
-                "the check was selected but the run recorded no result for it (a crashed "
-                "worker, an interruption, or a result that could not be transported)",
-                requirements=check.requirements if check else (),
-                profile=check.profile.value if check else "",
-                title=check.title if check else "",
-            )
-        incomplete = incomplete or (
-            f"{len(missing)} of {len(plan or ())} selected checks have no result"
-        )
-    checks = sorted(got.values(), key=lambda r: r.check_id)
-    by_requirement: dict[str, list[CheckResult]] = {rid: [] for rid in catalogue}
-    for result in checks:
-        for rid in result.requirements:
-            by_requirement.setdefault(rid, []).append(result)
-
-    requirements = []
-    for rid, requirement in catalogue.items():
-        members = by_requirement[rid]
-        if requirement.profile not in capabilities.profiles:
-            status = Status.SKIP
-        elif not members:
-            status = Status.SKIP  # untested: listed in summary.untested_shall when a SHALL
-        else:
-            status = worst([m.status for m in members])
-        requirements.append(
-            {
-                **requirement.to_plain([m.check_id for m in members]),
-                "status": status.value,
-            }
-        )
-
+    checks, incomplete = _with_unanswered(results, plan, incomplete)
     shall = {rid for rid, req in catalogue.items() if req.level is Level.SHALL}
     plain_checks = [untrusted.plain(r.to_plain()) for r in checks]
     verdict = decide(plain_checks, shall, incomplete=incomplete is not None)
-    not_verified = sorted(
-        {
-            rid
-            for r in checks
-            if r.status is Status.SKIP and r.skip_kind is SkipKind.NOT_VERIFIED
-            for rid in r.requirements
-        }
-    )
-    waived = sorted(
-        r.check_id
-        for r in checks
-        if r.status is Status.XFAIL and any(rid in shall for rid in r.requirements)
-    )
-
-    profiles = []
-    for profile in Profile:
-        members = [r for r in checks if r.profile == profile.value]
-        profiles.append(
-            {
-                "profile": profile.value,
-                "claimed": profile in capabilities.profiles,
-                "status": worst([m.status for m in members]).value,
-                "counts": _counts(members),
-            }
-        )
-    registry = untrusted.plain(capabilities.to_plain())
     document = {
         "format": FORMAT,
         "summary": {
@@ -129,8 +63,19 @@ def build_run_document(
             "exit_code": verdict.exit_code,
             "incomplete": incomplete,
             "scope": scope_line(verdict, capabilities, options, checks, vectors),
-            "not_verified": not_verified,
-            "waived": waived,
+            "not_verified": sorted(
+                {
+                    rid
+                    for r in checks
+                    if r.status is Status.SKIP and r.skip_kind is SkipKind.NOT_VERIFIED
+                    for rid in r.requirements
+                }
+            ),
+            "waived": sorted(
+                r.check_id
+                for r in checks
+                if r.status is Status.XFAIL and any(rid in shall for rid in r.requirements)
+            ),
             "counts": _counts(checks),
             "code_mismatches": sum(1 for r in checks if r.code_mismatch),
             # A SHALL no check of the suite verifies (not: one this run did not select).
@@ -152,13 +97,83 @@ def build_run_document(
             {**options.to_plain(), "started": started, "finished": finished, "plan": plan}
         ),
         # The capabilities as read once, before the first check, and used by every check.
-        "registry": registry,
+        "registry": untrusted.plain(capabilities.to_plain()),
         "vectors": None if vectors is None else untrusted.plain(dict(vectors)),
-        "profiles": profiles,
-        "requirements": requirements,
+        "profiles": _profile_rows(checks, capabilities),
+        "requirements": _requirement_rows(catalogue, checks, capabilities),
         "checks": plain_checks,
     }
     return seal(document)
+
+
+def _with_unanswered(
+    results: Iterable[CheckResult], plan: Sequence[str] | None, incomplete: str | None
+) -> tuple[list[CheckResult], str | None]:
+    """Every result by check ID, plus an *error* for each planned check that has none.
+
+    A planned check without a result makes the run incomplete (verdicts are made from the
+    plan fixed before the first check, never from whatever happened to be recorded).
+    """
+    got = {r.check_id: r for r in results}
+    missing = [cid for cid in (plan or ()) if cid not in got]
+    if missing:
+        from gc_conformance.checks import all_checks
+
+        known = {c.check_id: c for c in all_checks()}
+        for cid in missing:
+            check = known.get(cid)
+            got[cid] = unanswered(
+                cid,
+                "the check was selected but the run recorded no result for it (a crashed "
+                "worker, an interruption, or a result that could not be transported)",
+                requirements=check.requirements if check else (),
+                profile=check.profile.value if check else "",
+                title=check.title if check else "",
+            )
+        incomplete = incomplete or (
+            f"{len(missing)} of {len(plan or ())} selected checks have no result"
+        )
+    return sorted(got.values(), key=lambda r: r.check_id), incomplete
+
+
+def _requirement_rows(
+    catalogue: Mapping[str, Any], checks: Sequence[CheckResult], capabilities: Capabilities
+) -> list[dict[str, Any]]:
+    """Each requirement of the catalogue with the checks that verify it and its worst status
+    (skip when its profile is not claimed or no check verifies it)."""
+    by_requirement: dict[str, list[CheckResult]] = {rid: [] for rid in catalogue}
+    for result in checks:
+        for rid in result.requirements:
+            by_requirement.setdefault(rid, []).append(result)
+    rows = []
+    for rid, requirement in catalogue.items():
+        members = by_requirement[rid]
+        if requirement.profile not in capabilities.profiles:
+            status = Status.SKIP
+        elif not members:
+            status = Status.SKIP  # untested: listed in summary.untested_shall when a SHALL
+        else:
+            status = worst([m.status for m in members])
+        rows.append({**requirement.to_plain([m.check_id for m in members]), "status": status.value})
+    return rows
+
+
+def _profile_rows(
+    checks: Sequence[CheckResult], capabilities: Capabilities
+) -> list[dict[str, Any]]:
+    """Each profile: whether the registry claims it, its worst status and its counts."""
+    rows = []
+    for profile in Profile:
+        members = [r for r in checks if r.profile == profile.value]
+        rows.append(
+            {
+                "profile": profile.value,
+                "claimed": profile in capabilities.profiles,
+                "status": worst([m.status for m in members]).value,
+                "counts": _counts(members),
+            }
+        )
+    return rows
 
 
 def scope_line(
