@@ -57,8 +57,18 @@ def render_junit(document: Mapping[str, Any]) -> str:
             "timestamp": xml_text(run.get("started", "")),
         },
     )
-    properties = ET.SubElement(suite, "properties")
-    registry = document["registry"]
+    _suite_properties(ET.SubElement(suite, "properties"), document)
+    xfail_reasons = run.get("xfail") or {}
+    for check in checks:
+        _testcase(suite, check, waived, xfail_reasons)
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite_properties(properties: ET.Element, document: Mapping[str, Any]) -> None:
+    """The run's verdict first (what a CI front end shows), then what the run was of."""
+    summary, run, registry = document["summary"], document["run"], document["registry"]
+    verdict = str(summary["verdict"])
     suite_info = document["suite"]
     first: list[tuple[str, object]] = [("verdict", verdict)]
     if summary.get("incomplete"):
@@ -82,68 +92,73 @@ def render_junit(document: Mapping[str, Any]) -> str:
         ET.SubElement(
             properties, "property", {"name": f"policy.{xml_text(policy)}", "value": xml_text(value)}
         )
-    xfail_reasons = run.get("xfail") or {}
-    for check in checks:
-        case = ET.SubElement(
-            suite,
-            "testcase",
+
+
+def _testcase(
+    suite: ET.Element,
+    check: Mapping[str, Any],
+    waived: set[str],
+    xfail_reasons: Mapping[str, str],
+) -> None:
+    """One check as a ``testcase``: its requirements and gc.* properties, then its outcome."""
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        {
+            "classname": xml_text(f"gc_conformance.{check['profile']}"),
+            "name": xml_text(check["id"]),
+            "time": f"{_seconds(check):.3f}",
+        },
+    )
+    props = ET.SubElement(case, "properties")
+    for rid in check["requirements"]:
+        ET.SubElement(props, "property", {"name": "requirement", "value": xml_text(rid)})
+    ET.SubElement(props, "property", {"name": "gc.status", "value": check["status"]})
+    if check.get("skip_kind"):
+        ET.SubElement(
+            props, "property", {"name": "gc.skip_kind", "value": xml_text(check["skip_kind"])}
+        )
+    if check.get("severity"):
+        ET.SubElement(props, "property", {"name": "gc.severity", "value": check["severity"]})
+    if check.get("failure_kind"):
+        ET.SubElement(
+            props, "property", {"name": "gc.failure_kind", "value": check["failure_kind"]}
+        )
+    status = check["status"]
+    message = xml_text(check["message"][:MESSAGE_LIMIT])
+    if status in ("fail", "error"):
+        attributes = {"message": message}
+        if status == "fail" and check.get("failure_kind"):
+            attributes["type"] = str(check["failure_kind"])  # CI tools group by type
+        element = ET.SubElement(case, "failure" if status == "fail" else "error", attributes)
+        element.text = xml_text(_failure_text(check))
+    elif status == "xfail" and check["id"] in waived:
+        reason = xfail_reasons.get(check["id"], "listed in the xfail file")
+        element = ET.SubElement(
+            case,
+            "failure",
             {
-                "classname": xml_text(f"gc_conformance.{check['profile']}"),
-                "name": xml_text(check["id"]),
-                "time": f"{_seconds(check):.3f}",
+                "type": "waived",
+                "message": xml_text(f"WAIVED SHALL failure: {reason}"[:MESSAGE_LIMIT]),
             },
         )
-        props = ET.SubElement(case, "properties")
-        for rid in check["requirements"]:
-            ET.SubElement(props, "property", {"name": "requirement", "value": xml_text(rid)})
-        ET.SubElement(props, "property", {"name": "gc.status", "value": check["status"]})
-        if check.get("skip_kind"):
-            ET.SubElement(
-                props, "property", {"name": "gc.skip_kind", "value": xml_text(check["skip_kind"])}
-            )
-        if check.get("severity"):
-            ET.SubElement(props, "property", {"name": "gc.severity", "value": check["severity"]})
-        if check.get("failure_kind"):
-            ET.SubElement(
-                props, "property", {"name": "gc.failure_kind", "value": check["failure_kind"]}
-            )
-        status = check["status"]
-        message = xml_text(check["message"][:MESSAGE_LIMIT])
-        if status in ("fail", "error"):
-            attributes = {"message": message}
-            if status == "fail" and check.get("failure_kind"):
-                attributes["type"] = str(check["failure_kind"])  # CI tools group by type
-            element = ET.SubElement(case, "failure" if status == "fail" else "error", attributes)
-            element.text = xml_text(_failure_text(check))
-        elif status == "xfail" and check["id"] in waived:
-            reason = xfail_reasons.get(check["id"], "listed in the xfail file")
-            element = ET.SubElement(
-                case,
-                "failure",
-                {
-                    "type": "waived",
-                    "message": xml_text(f"WAIVED SHALL failure: {reason}"[:MESSAGE_LIMIT]),
-                },
-            )
-            element.text = xml_text(_failure_text(check))
-        elif status == "skip" and check.get("skip_kind") == "not-verified":
-            ET.SubElement(
-                case,
-                "skipped",
-                {"message": xml_text(f"NOT VERIFIED: {check['message']}"[:MESSAGE_LIMIT])},
-            )
-        elif status == "skip":
-            ET.SubElement(case, "skipped", {"message": message})
-        elif status == "xfail":
-            reason = xfail_reasons.get(check["id"], "listed in the xfail file")
-            skipped = ET.SubElement(
-                case,
-                "skipped",
-                {"message": xml_text(f"expected failure: {reason}"[:MESSAGE_LIMIT])},
-            )
-            skipped.text = xml_text(_failure_text(check))
-    ET.indent(suite)
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+        element.text = xml_text(_failure_text(check))
+    elif status == "skip" and check.get("skip_kind") == "not-verified":
+        ET.SubElement(
+            case,
+            "skipped",
+            {"message": xml_text(f"NOT VERIFIED: {check['message']}"[:MESSAGE_LIMIT])},
+        )
+    elif status == "skip":
+        ET.SubElement(case, "skipped", {"message": message})
+    elif status == "xfail":
+        reason = xfail_reasons.get(check["id"], "listed in the xfail file")
+        skipped = ET.SubElement(
+            case,
+            "skipped",
+            {"message": xml_text(f"expected failure: {reason}"[:MESSAGE_LIMIT])},
+        )
+        skipped.text = xml_text(_failure_text(check))
 
 
 def _seconds(check: Mapping[str, Any]) -> float:
