@@ -36,7 +36,6 @@ from gc_conformance.reference import (
     Transfer,
     Withdraw,
 )
-from gc_conformance.reference.history import Outcome
 from gc_conformance.reference.invariants import InvariantReport, check_invariants
 
 ISSUER = "issuer-nl"
@@ -71,182 +70,184 @@ def _at(day: int, hour: int = 12) -> _dt.datetime:
     return _dt.datetime(2024, 3, day, hour, tzinfo=_dt.UTC)
 
 
+#: The demo's one device: an offshore wind park with a complete D6 registration.
+_WIND = Device(
+    device_id="NL-WIND-001",
+    device_name="Demo offshore wind park",
+    account_id="producer",
+    capacity_w=10_000_000,
+    operational_date=_dt.date(2019, 6, 1),
+    technology_type="Offshore wind turbine",
+    energy_source="Wind",
+    location=Location("NL", city="IJmuiden", latitude=52.46, longitude=4.6),
+    meter_id="MTR-001",
+    gross_or_net=GrossOrNet.NET,
+    measurement_body="Demo TSO metering",
+)
+
+
+#: The demo, step by step: what is asked, whether the standard expects it accepted, the
+#: request (built when the step runs) and when it is asked.
+SCRIPT: tuple[tuple[str, bool, Callable[[], Any], _dt.datetime], ...] = (
+    (
+        "open the producer's account",
+        True,
+        lambda: OpenAccount(ISSUER, Account("producer", "wind-co", "Wind Co")),
+        _at(1),
+    ),
+    (
+        "open a supplier's account",
+        True,
+        lambda: OpenAccount(ISSUER, Account("supplier", "green-supply", "Green Supply")),
+        _at(1),
+    ),
+    (
+        "the issuer may not hold GCs without a D2 exemption",
+        False,
+        lambda: OpenAccount(ISSUER, Account("own", ISSUER, "Issuer")),
+        _at(1),
+    ),
+    ("register the wind park (D6 data)", True, lambda: RegisterDevice(ISSUER, _WIND), _at(1)),
+    (
+        "issue from one hour of metered production (1 000 000.5 Wh)",
+        True,
+        lambda: SubmitProduction(
+            ISSUER,
+            "NL-WIND-001",
+            "MTR-001",
+            "2024-03-01T00:00:00Z",
+            "2024-03-01T01:00:00Z",
+            "1000000.5",
+        ),
+        _at(2),
+    ),
+    (
+        "the same hour again is double issuance (D4 risk 1)",
+        False,
+        lambda: SubmitProduction(
+            ISSUER,
+            "NL-WIND-001",
+            "MTR-001",
+            "2024-03-01T00:30:00Z",
+            "2024-03-01T01:00:00Z",
+            "5",
+        ),
+        _at(2),
+    ),
+    (
+        "the standard's own typo 00:14:95Z is not a time (D5)",
+        False,
+        lambda: SubmitProduction(
+            ISSUER,
+            "NL-WIND-001",
+            "MTR-001",
+            "2024-03-01T02:00:00Z",
+            "2024-03-01T02:14:95Z",
+            "5",
+        ),
+        _at(2),
+    ),
+    (
+        "a 61-minute interval is longer than a GC may cover",
+        False,
+        lambda: SubmitProduction(
+            ISSUER,
+            "NL-WIND-001",
+            "MTR-001",
+            "2024-03-01T03:00:00Z",
+            "2024-03-01T04:01:00Z",
+            "5",
+        ),
+        _at(2),
+    ),
+    (
+        "sell 400 000 Wh to the supplier: the bundle splits",
+        True,
+        lambda: Transfer("wind-co", 1, "supplier", 400_000),
+        _at(3),
+    ),
+    (
+        "a non-owner cannot move the producer's GCs",
+        False,
+        lambda: Transfer("green-supply", 3, "supplier"),
+        _at(3),
+    ),
+    (
+        "the supplier cancels 250 000 Wh for a consumer",
+        True,
+        lambda: Cancel(
+            "green-supply",
+            2,
+            "Acme Data Centre",
+            quantity=250_000,
+            consumption_start="2024-03-01T00:00:00Z",
+            consumption_end="2024-03-01T01:00:00Z",
+        ),
+        _at(4),
+    ),
+    (
+        "cancelled GCs cannot be cancelled again (D4 risk 4)",
+        False,
+        lambda: Cancel("green-supply", 4, "Someone Else"),
+        _at(4),
+    ),
+    (
+        "only the named beneficiary may claim (D4 risk 6)",
+        False,
+        lambda: Claim("green-supply", 4, "Someone Else"),
+        _at(5),
+    ),
+    (
+        "the beneficiary's claim on the cancelled GCs",
+        True,
+        lambda: Claim("green-supply", 4, "Acme Data Centre"),
+        _at(5),
+    ),
+    (
+        "a second claim on the same GCs (D4 risk 5)",
+        False,
+        lambda: Claim("green-supply", 4, "Acme Data Centre"),
+        _at(5),
+    ),
+    ("the producer reserves 100 000 Wh", True, lambda: Reserve("wind-co", 3, 100_000), _at(6)),
+    (
+        "metering corrected downwards: untouched GCs withdrawn (D10)",
+        True,
+        lambda: CorrectProduction(
+            ISSUER, "NL-WIND-001", "2024-03-01T00:00:00Z", "2024-03-01T01:00:00Z", "900000"
+        ),
+        _at(7),
+    ),
+    (
+        "only the issuer withdraws",
+        False,
+        lambda: Withdraw("wind-co", 7, "because I say so"),
+        _at(8),
+    ),
+    (
+        # the calendar year, then the 12 months its own hour may still be matched
+        "validity over (D8, with its own-hour stretch): unused GCs expire",
+        True,
+        lambda: Expire(ISSUER),
+        _dt.datetime(2025, 4, 1, tzinfo=_dt.UTC),
+    ),
+    (
+        "expired GCs cannot be sold",
+        False,
+        lambda: Transfer("green-supply", 5, "producer"),
+        _dt.datetime(2025, 4, 2, tzinfo=_dt.UTC),
+    ),
+)
+
+
 def run_demo(policies: Policies | None = None) -> DemoResult:
     """Run the script; every step states whether the standard expects it to be accepted."""
     registry = Registry(Issuer(ISSUER, "Demo GC Issuer", "NL"), policies)
     steps: list[Step] = []
-
-    def step(title: str, expect: bool, command: Any, now: _dt.datetime) -> Outcome[Any]:
-        outcome = registry.execute(command, now)
+    for title, expect, build, now in SCRIPT:
+        outcome = registry.execute(build(), now)
         detail = repr(outcome.value) if outcome.accepted else str(outcome.problem)  # type: ignore[union-attr]
         steps.append(Step(title, expect, outcome.accepted, detail))
-        return outcome
-
-    wind = Device(
-        device_id="NL-WIND-001",
-        device_name="Demo offshore wind park",
-        account_id="producer",
-        capacity_w=10_000_000,
-        operational_date=_dt.date(2019, 6, 1),
-        technology_type="Offshore wind turbine",
-        energy_source="Wind",
-        location=Location("NL", city="IJmuiden", latitude=52.46, longitude=4.6),
-        meter_id="MTR-001",
-        gross_or_net=GrossOrNet.NET,
-        measurement_body="Demo TSO metering",
-    )
-    script: list[tuple[str, bool, Callable[[], Any], _dt.datetime]] = [
-        (
-            "open the producer's account",
-            True,
-            lambda: OpenAccount(ISSUER, Account("producer", "wind-co", "Wind Co")),
-            _at(1),
-        ),
-        (
-            "open a supplier's account",
-            True,
-            lambda: OpenAccount(ISSUER, Account("supplier", "green-supply", "Green Supply")),
-            _at(1),
-        ),
-        (
-            "the issuer may not hold GCs without a D2 exemption",
-            False,
-            lambda: OpenAccount(ISSUER, Account("own", ISSUER, "Issuer")),
-            _at(1),
-        ),
-        ("register the wind park (D6 data)", True, lambda: RegisterDevice(ISSUER, wind), _at(1)),
-        (
-            "issue from one hour of metered production (1 000 000.5 Wh)",
-            True,
-            lambda: SubmitProduction(
-                ISSUER,
-                "NL-WIND-001",
-                "MTR-001",
-                "2024-03-01T00:00:00Z",
-                "2024-03-01T01:00:00Z",
-                "1000000.5",
-            ),
-            _at(2),
-        ),
-        (
-            "the same hour again is double issuance (D4 risk 1)",
-            False,
-            lambda: SubmitProduction(
-                ISSUER,
-                "NL-WIND-001",
-                "MTR-001",
-                "2024-03-01T00:30:00Z",
-                "2024-03-01T01:00:00Z",
-                "5",
-            ),
-            _at(2),
-        ),
-        (
-            "the standard's own typo 00:14:95Z is not a time (D5)",
-            False,
-            lambda: SubmitProduction(
-                ISSUER,
-                "NL-WIND-001",
-                "MTR-001",
-                "2024-03-01T02:00:00Z",
-                "2024-03-01T02:14:95Z",
-                "5",
-            ),
-            _at(2),
-        ),
-        (
-            "a 61-minute interval is longer than a GC may cover",
-            False,
-            lambda: SubmitProduction(
-                ISSUER,
-                "NL-WIND-001",
-                "MTR-001",
-                "2024-03-01T03:00:00Z",
-                "2024-03-01T04:01:00Z",
-                "5",
-            ),
-            _at(2),
-        ),
-        (
-            "sell 400 000 Wh to the supplier: the bundle splits",
-            True,
-            lambda: Transfer("wind-co", 1, "supplier", 400_000),
-            _at(3),
-        ),
-        (
-            "a non-owner cannot move the producer's GCs",
-            False,
-            lambda: Transfer("green-supply", 3, "supplier"),
-            _at(3),
-        ),
-        (
-            "the supplier cancels 250 000 Wh for a consumer",
-            True,
-            lambda: Cancel(
-                "green-supply",
-                2,
-                "Acme Data Centre",
-                quantity=250_000,
-                consumption_start="2024-03-01T00:00:00Z",
-                consumption_end="2024-03-01T01:00:00Z",
-            ),
-            _at(4),
-        ),
-        (
-            "cancelled GCs cannot be cancelled again (D4 risk 4)",
-            False,
-            lambda: Cancel("green-supply", 4, "Someone Else"),
-            _at(4),
-        ),
-        (
-            "only the named beneficiary may claim (D4 risk 6)",
-            False,
-            lambda: Claim("green-supply", 4, "Someone Else"),
-            _at(5),
-        ),
-        (
-            "the beneficiary's claim on the cancelled GCs",
-            True,
-            lambda: Claim("green-supply", 4, "Acme Data Centre"),
-            _at(5),
-        ),
-        (
-            "a second claim on the same GCs (D4 risk 5)",
-            False,
-            lambda: Claim("green-supply", 4, "Acme Data Centre"),
-            _at(5),
-        ),
-        ("the producer reserves 100 000 Wh", True, lambda: Reserve("wind-co", 3, 100_000), _at(6)),
-        (
-            "metering corrected downwards: untouched GCs withdrawn (D10)",
-            True,
-            lambda: CorrectProduction(
-                ISSUER, "NL-WIND-001", "2024-03-01T00:00:00Z", "2024-03-01T01:00:00Z", "900000"
-            ),
-            _at(7),
-        ),
-        (
-            "only the issuer withdraws",
-            False,
-            lambda: Withdraw("wind-co", 7, "because I say so"),
-            _at(8),
-        ),
-        (
-            # the calendar year, then the 12 months its own hour may still be matched
-            "validity over (D8, with its own-hour stretch): unused GCs expire",
-            True,
-            lambda: Expire(ISSUER),
-            _dt.datetime(2025, 4, 1, tzinfo=_dt.UTC),
-        ),
-        (
-            "expired GCs cannot be sold",
-            False,
-            lambda: Transfer("green-supply", 5, "producer"),
-            _dt.datetime(2025, 4, 2, tzinfo=_dt.UTC),
-        ),
-    ]
-    for title, expect, build, now in script:
-        step(title, expect, build(), now)
     report = check_invariants(registry.export_history(), registry.export_state())
     return DemoResult(tuple(steps), report, registry.policies.describe())
 
