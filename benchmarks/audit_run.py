@@ -36,7 +36,7 @@ def _generate(path: Path, actions: int, seed: int) -> dict[str, Any]:
     from gc_conformance.audit import load
 
     started = time.perf_counter()
-    flat = load._Flattener()
+    flat = load.Flattener()
     writer = pq.ParquetWriter(path, load.ARROW_SCHEMA, compression="zstd")
     faults = list(FAULTS) * max(1, actions // 100_000)
     for record in generate(actions, seed=seed, faults=faults):

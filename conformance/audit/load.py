@@ -154,8 +154,14 @@ def _text(value: Any, field: str, optional: bool = False) -> str | None:
     return value
 
 
-class _Flattener:
-    """Turns records into column lists (validating as it goes)."""
+class Flattener:
+    """Turns plain history records into Arrow record batches of the audit's columns.
+
+    Validates as it goes (a record the schema refuses raises with the field named), so the
+    DuckDB and Spark engines only ever see well-formed columns. Public because writing
+    Parquet from records already in memory (the audit benchmark's generated histories)
+    needs exactly this step without the JSON Lines reader around it.
+    """
 
     def __init__(self) -> None:
         self.rows: list[tuple[Any, ...]] = []
@@ -359,7 +365,7 @@ def jsonl_batches(
     paths: list[Path], progress: ProgressFn | None = None
 ) -> Iterator[pa.RecordBatch]:
     """Validate and flatten JSON Lines histories (concatenated in order) into record batches."""
-    flat = _Flattener()
+    flat = Flattener()
     started = time.monotonic()
     for path in paths:
         for number, line in _lines(path):
