@@ -203,29 +203,9 @@ def replay(
     lock = Lockstep(
         session, ReferenceAdapter(policies), on_code_mismatch="raise" if strict else "record"
     )
-    recorded_to_model: dict[Hashable, Any] = {}
-    steps: list[dict[str, Any]] = data["steps"]
-
-    def requests() -> Iterator[dict[str, Any]]:
-        for saved in steps:
-            request = dict(saved["request"])
-            if "bundle_id" in request and data["bundle_ids"] == "registry":
-                recorded = request["bundle_id"]
-                request["bundle_id"] = recorded_to_model.get(hkey(recorded), recorded)
-            yield request
-
-    def after(number: int, model_answer: Answer) -> None:
-        saved = steps[number - 1]
-        _learn_ids(saved, model_answer, recorded_to_model)
-        now = model_answer_text(model_answer)
-        if data["bundle_ids"] == "reference" and now != saved.get("expectation"):
-            notes.append(
-                f"step {number}: the reference model now answers {now}, "
-                f"the saved sequence expected {saved.get('expectation')}"
-            )
-
+    saved = _SavedSequence(data, notes)
     try:
-        lock.run_sequence(requests(), after)
+        lock.run_sequence(saved.requests(), saved.after)
     except CheckFailed as exc:
         named = exc.requirements  # the divergent step's rule(s) only
         return _evolve(
@@ -256,6 +236,40 @@ def replay(
         severity=Severity.MINOR if mismatches else None,
         steps=tuple(session.steps),
     )
+
+
+class _SavedSequence:
+    """A saved failure's requests, sent again with the bundle IDs the model gives this time.
+
+    A sequence saved from a vendor's registry names bundles by the registry's IDs; the model
+    numbers its own, so each recorded ID is mapped to the model's as the answers come in.
+    A sequence saved from the reference model records what the model answered then; a model
+    that now answers otherwise is noted (the standard or the model changed since).
+    """
+
+    def __init__(self, data: Mapping[str, Any], notes: list[str]) -> None:
+        self.data = data
+        self.steps: list[dict[str, Any]] = data["steps"]
+        self.notes = notes
+        self.recorded_to_model: dict[Hashable, Any] = {}
+
+    def requests(self) -> Iterator[dict[str, Any]]:
+        for saved in self.steps:
+            request = dict(saved["request"])
+            if "bundle_id" in request and self.data["bundle_ids"] == "registry":
+                recorded = request["bundle_id"]
+                request["bundle_id"] = self.recorded_to_model.get(hkey(recorded), recorded)
+            yield request
+
+    def after(self, number: int, model_answer: Answer) -> None:
+        saved = self.steps[number - 1]
+        _learn_ids(saved, model_answer, self.recorded_to_model)
+        now = model_answer_text(model_answer)
+        if self.data["bundle_ids"] == "reference" and now != saved.get("expectation"):
+            self.notes.append(
+                f"step {number}: the reference model now answers {now}, "
+                f"the saved sequence expected {saved.get('expectation')}"
+            )
 
 
 def model_answer_text(answer: Answer) -> str:
