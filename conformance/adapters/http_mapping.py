@@ -261,54 +261,13 @@ class HttpMapping:
         if actor_default is not None and not isinstance(actor_default, str):
             raise MappingError("actor_field", "a field name or null")
 
-        def routes(section: str, allow_actor: bool) -> dict[str, Route]:
-            parsed = {}
-            for key, spec in _object(data.get(section, {}), section).items():
-                parsed[key] = _route(
-                    key,
-                    spec,
-                    f"{section}.{key}",
-                    tables,
-                    actor_default if allow_actor else None,
-                    id_tables,
-                )
-            return parsed
-
-        actions = routes("actions", True)
-        admin = routes("admin", False)
-        from gc_conformance.adapter import ACTIONS
-
-        for key in actions:
-            if key not in ACTIONS:
-                raise MappingError(f"actions.{key}", "is not an action of the contract")
-        for key in admin:
-            if key not in ("capabilities", "reset", "state", "history", "token"):
-                raise MappingError(
-                    f"admin.{key}", "admin routes are capabilities, reset, state, history, token"
-                )
+        actions, admin = _routes(data, tables, actor_default, id_tables)
         bundle = _object(data.get("bundle", {}), "bundle")
         accepted = _object(data.get("accepted", {}), "accepted")
         errors = _object(data.get("errors", {}), "errors")
         token = _object(data.get("token", {}), "token")
-        limits = _object(data.get("limits", {}), "limits")
-        max_body = limits.get("max_body_bytes")
-        if max_body is not None and (
-            not isinstance(max_body, int) or isinstance(max_body, bool) or max_body < 1
-        ):
-            raise MappingError("limits.max_body_bytes", "a positive whole number of bytes")
-        http_codes: dict[int, str] = {}
-        for key, code in _object(errors.get("http_status", {}), "errors.http_status").items():
-            if not str(key).isdigit() or not isinstance(code, str):
-                raise MappingError(f"errors.http_status.{key}", "HTTP status -> canonical code")
-            http_codes[int(key)] = code
-        patterns = []
-        for i, item in enumerate(errors.get("patterns", ())):
-            try:
-                patterns.append((re.compile(item["match"]), str(item["code"])))
-            except re.error as exc:
-                raise MappingError(
-                    f"errors.patterns.{i}.match", f"not a regular expression: {exc}"
-                ) from None
+        max_body = _max_body(_object(data.get("limits", {}), "limits"))
+        http_codes, patterns = _error_readers(errors)
         party_table = token.get("party_id")
         if party_table is not None and party_table not in id_tables:
             raise MappingError("token.party_id", f"names no table of id_tables ({party_table!r})")
@@ -402,6 +361,71 @@ class HttpMapping:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _routes(
+    data: Mapping[str, Any],
+    tables: Mapping[str, Mapping[str, str]],
+    actor_default: str | None,
+    id_tables: frozenset[str],
+) -> tuple[dict[str, Route], dict[str, Route]]:
+    """The action routes (each an action of the contract) and the admin routes."""
+    from gc_conformance.adapter import ACTIONS
+
+    def routes(section: str, allow_actor: bool) -> dict[str, Route]:
+        return {
+            key: _route(
+                key,
+                spec,
+                f"{section}.{key}",
+                tables,
+                actor_default if allow_actor else None,
+                id_tables,
+            )
+            for key, spec in _object(data.get(section, {}), section).items()
+        }
+
+    actions = routes("actions", True)
+    admin = routes("admin", False)
+    for key in actions:
+        if key not in ACTIONS:
+            raise MappingError(f"actions.{key}", "is not an action of the contract")
+    for key in admin:
+        if key not in ("capabilities", "reset", "state", "history", "token"):
+            raise MappingError(
+                f"admin.{key}", "admin routes are capabilities, reset, state, history, token"
+            )
+    return actions, admin
+
+
+def _max_body(limits: Mapping[str, Any]) -> int | None:
+    max_body = limits.get("max_body_bytes")
+    if max_body is not None and (
+        not isinstance(max_body, int) or isinstance(max_body, bool) or max_body < 1
+    ):
+        raise MappingError("limits.max_body_bytes", "a positive whole number of bytes")
+    return max_body
+
+
+def _error_readers(
+    errors: Mapping[str, Any],
+) -> tuple[dict[int, str], list[tuple[re.Pattern[str], str]]]:
+    """How a refusal's canonical code is read when the body names none: by HTTP status, and
+    by regular expressions over a free-text message."""
+    http_codes: dict[int, str] = {}
+    for key, code in _object(errors.get("http_status", {}), "errors.http_status").items():
+        if not str(key).isdigit() or not isinstance(code, str):
+            raise MappingError(f"errors.http_status.{key}", "HTTP status -> canonical code")
+        http_codes[int(key)] = code
+    patterns = []
+    for i, item in enumerate(errors.get("patterns", ())):
+        try:
+            patterns.append((re.compile(item["match"]), str(item["code"])))
+        except re.error as exc:
+            raise MappingError(
+                f"errors.patterns.{i}.match", f"not a regular expression: {exc}"
+            ) from None
+    return http_codes, patterns
 
 
 def _route(
