@@ -183,7 +183,9 @@ def _hand_allocations(t: Tape, expected: list[tuple[Any, Any, int]]) -> None:
     t.hand("allocations (SCR, SDR, Wh)", sorted(expected), observed)
 
 
-def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
+def _cycle_scenarios(group: Group, allocation: str, loss: str) -> None:
+    """The valid cycle: commissioning, a charge's loss, an SD-GC, and SD-GCs in allocation order."""
+
     def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
         add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
 
@@ -270,6 +272,13 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         }[allocation],
     )
 
+
+def _input_scenarios(group: Group, allocation: str, loss: str) -> None:
+    """SD-GCs and the GCs behind their charge: refused until every input is cancelled, partly backed charges."""
+
+    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
+        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+
     def inputs_not_cancelled(t: Tape) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
@@ -308,8 +317,12 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         ["STOR-024"],
     )
 
-    if not errors:
-        return
+
+def _sd_gc_refusals(group: Group, allocation: str, loss: str) -> None:
+    """SD-GCs refused: for unallocated discharge, twice, and the unknown beneficiary."""
+
+    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
+        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
 
     def unallocated(t: Tape) -> None:
         store = Store(t, allocation, loss)
@@ -352,6 +365,13 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         [SD_GC],
         ["STOR-028"],
     )
+
+
+def _time_shift_scenarios(group: Group, allocation: str, loss: str) -> None:
+    """Time-shift claims and the GCs cancelled for a charge: the right hour, not too many, partly covered."""
+
+    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
+        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
 
     def time_shift(t: Tape) -> None:
         store = Store(t, allocation, loss)
@@ -426,6 +446,14 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         ["STOR-011"],
     )
 
+
+def _record_scenarios(group: Group, allocation: str, loss: str) -> None:
+    """Charges partly covered by cancelled GCs, claims on GCs cancelled for storage, and the
+    allocation method fixed at registration."""
+
+    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
+        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+
     def partial_cover(t: Tape) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
@@ -483,6 +511,13 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         ["STOR-002"],
     )
 
+
+def _battery_scenarios(group: Group, allocation: str, loss: str) -> None:
+    """Production submitted for a battery, and storage data in half hours."""
+
+    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
+        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+
     def production(t: Tape) -> None:
         start, end = t.hour(3)
         t.send(
@@ -526,6 +561,13 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         [RECORDS],
         ["STOR-004"],
     )
+
+
+def _operator_scenarios(group: Group, allocation: str, loss: str) -> None:
+    """Who may submit storage data and in what order: out of order, the wrong meter, a holder, and SD-GC transfers."""
+
+    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
+        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
 
     def out_of_order(t: Tape) -> None:
         store = Store(t, allocation, loss)
@@ -586,6 +628,20 @@ def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
         [SD_GC],
         ["STOR-031"],
     )
+
+
+def _scenarios(group: Group, allocation: str, loss: str, errors: bool) -> None:
+    """Every storage scenario of one allocation method and loss method, in vector order;
+    the refusals only for the two combinations that carry them (``errors``)."""
+    _cycle_scenarios(group, allocation, loss)
+    _input_scenarios(group, allocation, loss)
+    if not errors:
+        return
+    _sd_gc_refusals(group, allocation, loss)
+    _time_shift_scenarios(group, allocation, loss)
+    _record_scenarios(group, allocation, loss)
+    _battery_scenarios(group, allocation, loss)
+    _operator_scenarios(group, allocation, loss)
 
 
 for _allocation in ALLOCATIONS:
