@@ -229,111 +229,146 @@ class Flattener:
         eid = self.eid
         self.eid += 1
         row: dict[str, Any] = {"effect": kind, "eid": eid}
-        stamps = self.stamps
-        if kind == "issue":
-            for name in ("issuance_id", "bundle_id", "range_start", "range_end"):
-                if name not in e:
-                    raise _Bad(f"{where}: '{name}' is a required property")
-            row["issuance_id"] = _int(e["issuance_id"], f"{where}/issuance_id")
-            row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
-            row["range_start"] = _int(e["range_start"], f"{where}/range_start")
-            row["range_end"] = _int(e["range_end"], f"{where}/range_end")
-            row["device_id"] = _text(e.get("device_id"), f"{where}/device_id", True)
-            row["account_id"] = _text(e.get("account_id"), f"{where}/account_id", True)
-            row["corrects"] = _int(
-                e.get("corrects_issuance_id"), f"{where}/corrects_issuance_id", True
-            )
-            for name, col in (("production_start", "p_start"), ("production_end", "p_end")):
-                value = e.get(name)
-                if value is not None:
-                    row[col + "_s"] = _epoch(value, f"{where}/{name}", stamps)
-                    row[col] = value
-            expiry = e.get("expiry")
-            if expiry is not None:
-                row["expiry_s"] = _epoch(expiry, f"{where}/expiry", stamps)
-                row["expiry"] = expiry
-            return [row]
-        if kind == "split":
-            for name in ("parent_id", "children"):
-                if name not in e:
-                    raise _Bad(f"{where}: '{name}' is a required property")
-            row["parent_id"] = _int(e["parent_id"], f"{where}/parent_id")
-            children = e["children"]
-            if type(children) is not list:
-                raise _Bad(f"{where}/children: {children!r} is not an array")
-            if not children:
-                return [{**row, "cseq": -1}]
-            rows = []
-            for n, child in enumerate(children):
-                at = f"{where}/children/{n}"
-                if type(child) is not dict:
-                    raise _Bad(f"{at}: {child!r} is not an object")
-                for name in ("bundle_id", "range_start", "range_end"):
-                    if name not in child:
-                        raise _Bad(f"{at}: '{name}' is a required property")
-                rows.append(
-                    {
-                        **row,
-                        "cseq": n,
-                        "bundle_id": _int(child["bundle_id"], f"{at}/bundle_id"),
-                        "range_start": _int(child["range_start"], f"{at}/range_start"),
-                        "range_end": _int(child["range_end"], f"{at}/range_end"),
-                    }
-                )
-            return rows
-        if kind == "transfer":
-            for name in ("bundle_id", "from_account", "to_account"):
-                if name not in e:
-                    raise _Bad(f"{where}: '{name}' is a required property")
-            row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
-            row["from_account"] = _text(e["from_account"], f"{where}/from_account")
-            row["to_account"] = _text(e["to_account"], f"{where}/to_account")
-            return [row]
-        if kind == "status":
-            for name in ("bundle_id", "to"):
-                if name not in e:
-                    raise _Bad(f"{where}: '{name}' is a required property")
-            row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
-            for name in ("to", "from"):
-                if name in e and e[name] not in _STATUSES:
-                    raise _Bad(f"{where}/{name}: {e[name]!r} is not a bundle status")
-            row["to_status"] = e["to"]
-            row["has_beneficiary"] = "beneficiary" in e
-            for name in ("beneficiary", "purpose", "claimant"):
-                row[name] = _text(e.get(name), f"{where}/{name}", True)
-            return [row]
-        if kind == "reading":
-            for name in ("device_id", "recognised_wh", "metered_wh"):
-                if name not in e:
-                    raise _Bad(f"{where}: '{name}' is a required property")
-            row["device_id"] = _text(e["device_id"], f"{where}/device_id")
-            row["recognised_wh"] = _int(e["recognised_wh"], f"{where}/recognised_wh")
-            metered = e["metered_wh"]
-            if type(metered) is int:
-                if metered < 0:
-                    raise _Bad(f"{where}/metered_wh: {metered!r} is below 0")
-                row["metered_int"] = _int(metered, f"{where}/metered_wh")
-                row["metered_text"] = str(metered)
-            elif type(metered) is str and _DECIMAL.fullmatch(metered):
-                row["metered_text"] = metered
-                if metered.isdigit() and int(metered) < 2**63:
-                    row["metered_int"] = int(metered)
-            else:
-                raise _Bad(f"{where}/metered_wh: {metered!r} is not a number of Wh")
-            for name, col in (("production_start", "p_start"), ("production_end", "p_end")):
-                row[col + "_s"] = _epoch(e.get(name), f"{where}/{name}", stamps)
-                row[col] = e.get(name)
-            carried = e.get("carried_wh")
-            if carried is not None and type(carried) not in (str, int, float):
-                raise _Bad(f"{where}/carried_wh: {carried!r} is not a number")
-            row["carried_null"] = carried is None
-            return [row]
-        if kind == "account":
-            if "account_id" not in e:
-                raise _Bad(f"{where}: 'account_id' is a required property")
-            row["account_id"] = _text(e["account_id"], f"{where}/account_id")
-            return [row]
-        return [row]
+        reader = _EFFECT_ROWS.get(kind)
+        return [row] if reader is None else reader(e, where, row, self.stamps)
+
+
+def _issue_rows(
+    e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
+) -> list[dict[str, Any]]:
+    for name in ("issuance_id", "bundle_id", "range_start", "range_end"):
+        if name not in e:
+            raise _Bad(f"{where}: '{name}' is a required property")
+    row["issuance_id"] = _int(e["issuance_id"], f"{where}/issuance_id")
+    row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
+    row["range_start"] = _int(e["range_start"], f"{where}/range_start")
+    row["range_end"] = _int(e["range_end"], f"{where}/range_end")
+    row["device_id"] = _text(e.get("device_id"), f"{where}/device_id", True)
+    row["account_id"] = _text(e.get("account_id"), f"{where}/account_id", True)
+    row["corrects"] = _int(e.get("corrects_issuance_id"), f"{where}/corrects_issuance_id", True)
+    for name, col in (("production_start", "p_start"), ("production_end", "p_end")):
+        value = e.get(name)
+        if value is not None:
+            row[col + "_s"] = _epoch(value, f"{where}/{name}", stamps)
+            row[col] = value
+    expiry = e.get("expiry")
+    if expiry is not None:
+        row["expiry_s"] = _epoch(expiry, f"{where}/expiry", stamps)
+        row["expiry"] = expiry
+    return [row]
+
+
+def _split_rows(
+    e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
+) -> list[dict[str, Any]]:
+    for name in ("parent_id", "children"):
+        if name not in e:
+            raise _Bad(f"{where}: '{name}' is a required property")
+    row["parent_id"] = _int(e["parent_id"], f"{where}/parent_id")
+    children = e["children"]
+    if type(children) is not list:
+        raise _Bad(f"{where}/children: {children!r} is not an array")
+    if not children:
+        return [{**row, "cseq": -1}]
+    rows = []
+    for n, child in enumerate(children):
+        at = f"{where}/children/{n}"
+        if type(child) is not dict:
+            raise _Bad(f"{at}: {child!r} is not an object")
+        for name in ("bundle_id", "range_start", "range_end"):
+            if name not in child:
+                raise _Bad(f"{at}: '{name}' is a required property")
+        rows.append(
+            {
+                **row,
+                "cseq": n,
+                "bundle_id": _int(child["bundle_id"], f"{at}/bundle_id"),
+                "range_start": _int(child["range_start"], f"{at}/range_start"),
+                "range_end": _int(child["range_end"], f"{at}/range_end"),
+            }
+        )
+    return rows
+
+
+def _transfer_rows(
+    e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
+) -> list[dict[str, Any]]:
+    for name in ("bundle_id", "from_account", "to_account"):
+        if name not in e:
+            raise _Bad(f"{where}: '{name}' is a required property")
+    row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
+    row["from_account"] = _text(e["from_account"], f"{where}/from_account")
+    row["to_account"] = _text(e["to_account"], f"{where}/to_account")
+    return [row]
+
+
+def _status_rows(
+    e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
+) -> list[dict[str, Any]]:
+    for name in ("bundle_id", "to"):
+        if name not in e:
+            raise _Bad(f"{where}: '{name}' is a required property")
+    row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
+    for name in ("to", "from"):
+        if name in e and e[name] not in _STATUSES:
+            raise _Bad(f"{where}/{name}: {e[name]!r} is not a bundle status")
+    row["to_status"] = e["to"]
+    row["has_beneficiary"] = "beneficiary" in e
+    for name in ("beneficiary", "purpose", "claimant"):
+        row[name] = _text(e.get(name), f"{where}/{name}", True)
+    return [row]
+
+
+def _reading_rows(
+    e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
+) -> list[dict[str, Any]]:
+    for name in ("device_id", "recognised_wh", "metered_wh"):
+        if name not in e:
+            raise _Bad(f"{where}: '{name}' is a required property")
+    row["device_id"] = _text(e["device_id"], f"{where}/device_id")
+    row["recognised_wh"] = _int(e["recognised_wh"], f"{where}/recognised_wh")
+    metered = e["metered_wh"]
+    if type(metered) is int:
+        if metered < 0:
+            raise _Bad(f"{where}/metered_wh: {metered!r} is below 0")
+        row["metered_int"] = _int(metered, f"{where}/metered_wh")
+        row["metered_text"] = str(metered)
+    elif type(metered) is str and _DECIMAL.fullmatch(metered):
+        row["metered_text"] = metered
+        if metered.isdigit() and int(metered) < 2**63:
+            row["metered_int"] = int(metered)
+    else:
+        raise _Bad(f"{where}/metered_wh: {metered!r} is not a number of Wh")
+    for name, col in (("production_start", "p_start"), ("production_end", "p_end")):
+        row[col + "_s"] = _epoch(e.get(name), f"{where}/{name}", stamps)
+        row[col] = e.get(name)
+    carried = e.get("carried_wh")
+    if carried is not None and type(carried) not in (str, int, float):
+        raise _Bad(f"{where}/carried_wh: {carried!r} is not a number")
+    row["carried_null"] = carried is None
+    return [row]
+
+
+def _account_rows(
+    e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
+) -> list[dict[str, Any]]:
+    if "account_id" not in e:
+        raise _Bad(f"{where}: 'account_id' is a required property")
+    row["account_id"] = _text(e["account_id"], f"{where}/account_id")
+    return [row]
+
+
+#: The columns each kind of effect fills (an effect with nothing more to read keeps its row).
+_EFFECT_ROWS: dict[
+    str, Callable[[dict[str, Any], str, dict[str, Any], dict[str, int]], list[dict[str, Any]]]
+] = {
+    "issue": _issue_rows,
+    "split": _split_rows,
+    "transfer": _transfer_rows,
+    "status": _status_rows,
+    "reading": _reading_rows,
+    "account": _account_rows,
+}
 
 
 ProgressFn = Callable[[str], None]
