@@ -133,3 +133,48 @@ def test_only_the_cli_starts_the_server(module: Path) -> None:
         return
     for name in _imports(module):
         assert not name.startswith("gc_conformance.server"), f"{path} imports {name}"
+
+
+_INSTALLED_AS = {
+    "conformance": "gc_conformance",
+    "reference": "gc_conformance.reference",
+    "reports": "gc_conformance.reports",
+    "vectors": "gc_conformance.vectors",
+}
+_EVERY_MODULE = sorted(
+    path
+    for folder in ("conformance", "reference", "reports", "vectors", "tests", "benchmarks", "tools")
+    for path in (ROOT / folder).rglob("*.py")
+)
+
+
+def _package_of(path: Path) -> str:
+    """The installed package a file belongs to ("" for the unshipped tests, tools, benchmarks)."""
+    parts = path.relative_to(ROOT).parts
+    if parts[0] not in _INSTALLED_AS:
+        return ""
+    return ".".join([_INSTALLED_AS[parts[0]], *parts[1:-1]])
+
+
+@pytest.mark.parametrize("module", _EVERY_MODULE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_private_name_is_imported_from_another_package(module: Path) -> None:
+    """A leading underscore means "this package's own business": modules of one package may
+    share such names, but nothing outside it, tests included, imports them. Whatever another
+    package needs is made public first, so that a refactoring inside a package can rely on
+    its private names being reached from nowhere else (faulty registries override the
+    model's private *methods* by subclassing, listed in ``faulty.MODEL_INTERNALS``; they
+    never import a private name)."""
+    own = _package_of(module)
+    tree = ast.parse(module.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ImportFrom) and node.module and node.level == 0):
+            continue
+        if not node.module.startswith("gc_conformance"):
+            continue
+        private = [a.name for a in node.names if a.name.startswith("_") and a.name != "__version__"]
+        if not private:
+            continue
+        home = node.module if node.module == own else node.module.rpartition(".")[0]
+        assert own and home == own, (
+            f"{module.relative_to(ROOT)} imports private {private} from {node.module}"
+        )

@@ -811,7 +811,7 @@ WALL_LEAD = _dt.timedelta(seconds=10)
 CLOCK_MARGIN = _dt.timedelta(seconds=5)
 
 
-def _months_before(moment: _dt.datetime, months: int) -> _dt.datetime | None:
+def months_before(moment: _dt.datetime, months: int) -> _dt.datetime | None:
     """The production end whose rolling validity of ``months`` ends exactly at ``moment``; None
     when no such instant exists (29 February, or a 31st with a shorter month before it)."""
     index = moment.month - 1 - months
@@ -881,7 +881,7 @@ def validity_use_after_end_wall_clock(s: Session) -> None:
         ends = new_year
         production_end: _dt.datetime | None = ends - _dt.timedelta(hours=1)
     else:
-        production_end = _months_before(ends, 24 if reading == "ROLLING_24_MONTHS" else 12)
+        production_end = months_before(ends, 24 if reading == "ROLLING_24_MONTHS" else 12)
     if production_end is None or end_of_use(production_end) != ends:
         raise NotApplicable(
             f"no production interval ends exactly {reading} before {stamp(ends)} (a day that "

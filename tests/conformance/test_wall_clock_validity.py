@@ -19,7 +19,7 @@ from gc_conformance.adapter import Capabilities
 from gc_conformance.adapters.faulty import ExpiryNeverApplied
 from gc_conformance.adapters.reference import ReferenceAdapter
 from gc_conformance.checks import get_check
-from gc_conformance.checks.edges import _months_before
+from gc_conformance.checks.edges import months_before
 from gc_conformance.outcomes import CheckResult, SkipKind, Status
 from gc_conformance.reference import Policies
 from gc_conformance.reference.policies import OwnHourUse, ValidityReading
@@ -107,6 +107,6 @@ def test_under_the_own_hour_exemption_the_calendar_year_is_judged_any_day() -> N
 
 def test_the_production_end_is_exactly_the_reading_before() -> None:
     at = _dt.datetime(2027, 3, 15, 10, 0, 7, tzinfo=_dt.UTC)
-    assert _months_before(at, 12) == at.replace(year=2026)
-    assert _months_before(at, 24) == at.replace(year=2025)
-    assert _months_before(_dt.datetime(2028, 2, 29, tzinfo=_dt.UTC), 12) is None
+    assert months_before(at, 12) == at.replace(year=2026)
+    assert months_before(at, 24) == at.replace(year=2025)
+    assert months_before(_dt.datetime(2028, 2, 29, tzinfo=_dt.UTC), 12) is None
