@@ -146,40 +146,12 @@ def build_lineage(
             device = request["device"]
             device_accounts[str(device.get("device_id"))] = str(device.get("account_id", ""))
         elif action in SINGLE_ISSUANCE_ACTIONS and "bundle_id" in result:
-            issuance = f"I{result.get('issuance_id', result['bundle_id'])}"
-            quantity = result.get("issued_wh", result.get("quantity", request.get("quantity")))
-            device = str(request.get("device_id", ""))
-            add(
-                issuance,
-                kind="issuance",
-                label=f"issuance {result.get('issuance_id', '?')}",
-                detail=f"{device} {request.get('start', '')}".strip(),
-                step=number,
-                wrong=wrong,
+            account = request.get("account_id") or device_accounts.get(
+                str(request.get("device_id", "")), ""
             )
-            bundle = f"B{result['bundle_id']}"
-            account = request.get("account_id") or device_accounts.get(device, "")
-            add(bundle, kind="active", label=f"bundle {result['bundle_id']}", quantity=quantity)
-            graph.nodes[bundle].update(account=account, step=number, wrong=wrong)
-            graph.add_edge(issuance, bundle, step=number, wrong=wrong)
-            issued = f" {quantity} Wh" if quantity is not None else ""
-            graph.nodes[bundle]["events"].append(
-                Event(number, f"issued{issued} ({action})", not wrong)
-            )
+            _single_issuance(graph, add, request, result, number, wrong, action, account)
         elif action in MULTI_ISSUANCE_ACTIONS:
-            bundles = result.get("bundle_ids") or []
-            issuances = result.get("issuance_ids") or []
-            for index, bundle_id in enumerate(bundles):
-                issuance_id = issuances[index] if index < len(issuances) else bundle_id
-                issuance = f"I{issuance_id}"
-                add(issuance, kind="issuance", label=f"issuance {issuance_id}", detail=action)
-                graph.nodes[issuance].update(step=number, wrong=wrong)
-                bundle = f"B{bundle_id}"
-                add(bundle, kind="active", label=f"bundle {bundle_id}", quantity=None)
-                graph.nodes[bundle].update(
-                    account=request.get("account_id", ""), step=number, wrong=wrong
-                )
-                graph.add_edge(issuance, bundle, step=number, wrong=wrong)
+            _multi_issuance(graph, add, request, result, number, wrong, action)
         elif action in SPLITTING_ACTIONS and "bundle_id" in request:
             _split(graph, add, request, result, number, wrong, action)
         elif action == "expire":
@@ -189,6 +161,59 @@ def build_lineage(
                     graph.nodes[node].update(kind="expired")
                     graph.nodes[node]["events"].append(Event(number, "expired", not wrong))
     return graph
+
+
+def _single_issuance(
+    graph: nx.DiGraph,
+    add: Any,
+    request: Mapping[str, Any],
+    result: Mapping[str, Any],
+    number: int,
+    wrong: bool,
+    action: str,
+    account: str,
+) -> None:
+    """An issuance node and the one bundle it made (a production submission or a bundle)."""
+    issuance = f"I{result.get('issuance_id', result['bundle_id'])}"
+    quantity = result.get("issued_wh", result.get("quantity", request.get("quantity")))
+    device = str(request.get("device_id", ""))
+    add(
+        issuance,
+        kind="issuance",
+        label=f"issuance {result.get('issuance_id', '?')}",
+        detail=f"{device} {request.get('start', '')}".strip(),
+        step=number,
+        wrong=wrong,
+    )
+    bundle = f"B{result['bundle_id']}"
+    add(bundle, kind="active", label=f"bundle {result['bundle_id']}", quantity=quantity)
+    graph.nodes[bundle].update(account=account, step=number, wrong=wrong)
+    graph.add_edge(issuance, bundle, step=number, wrong=wrong)
+    issued = f" {quantity} Wh" if quantity is not None else ""
+    graph.nodes[bundle]["events"].append(Event(number, f"issued{issued} ({action})", not wrong))
+
+
+def _multi_issuance(
+    graph: nx.DiGraph,
+    add: Any,
+    request: Mapping[str, Any],
+    result: Mapping[str, Any],
+    number: int,
+    wrong: bool,
+    action: str,
+) -> None:
+    """One issuance node per bundle of an action that issues several (linked configurations)."""
+    bundles = result.get("bundle_ids") or []
+    issuances = result.get("issuance_ids") or []
+    for index, bundle_id in enumerate(bundles):
+        issuance_id = issuances[index] if index < len(issuances) else bundle_id
+        issuance = f"I{issuance_id}"
+        add(issuance, kind="issuance", label=f"issuance {issuance_id}", detail=action)
+        graph.nodes[issuance].update(step=number, wrong=wrong)
+        bundle = f"B{bundle_id}"
+        add(bundle, kind="active", label=f"bundle {bundle_id}", quantity=None)
+        graph.nodes[bundle].update(account=request.get("account_id", ""), step=number, wrong=wrong)
+        graph.add_edge(issuance, bundle, step=number, wrong=wrong)
 
 
 def _mark_changed(
