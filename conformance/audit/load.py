@@ -233,12 +233,17 @@ class Flattener:
         return [row] if reader is None else reader(e, where, row, self.stamps)
 
 
+def _require(e: dict[str, Any], where: str, *names: str) -> None:
+    """The first of ``names`` missing from effect ``e``, as the schema would name it."""
+    for name in names:
+        if name not in e:
+            raise _Bad(f"{where}: '{name}' is a required property")
+
+
 def _issue_rows(
     e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
 ) -> list[dict[str, Any]]:
-    for name in ("issuance_id", "bundle_id", "range_start", "range_end"):
-        if name not in e:
-            raise _Bad(f"{where}: '{name}' is a required property")
+    _require(e, where, "issuance_id", "bundle_id", "range_start", "range_end")
     row["issuance_id"] = _int(e["issuance_id"], f"{where}/issuance_id")
     row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
     row["range_start"] = _int(e["range_start"], f"{where}/range_start")
@@ -261,9 +266,7 @@ def _issue_rows(
 def _split_rows(
     e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
 ) -> list[dict[str, Any]]:
-    for name in ("parent_id", "children"):
-        if name not in e:
-            raise _Bad(f"{where}: '{name}' is a required property")
+    _require(e, where, "parent_id", "children")
     row["parent_id"] = _int(e["parent_id"], f"{where}/parent_id")
     children = e["children"]
     if type(children) is not list:
@@ -275,9 +278,7 @@ def _split_rows(
         at = f"{where}/children/{n}"
         if type(child) is not dict:
             raise _Bad(f"{at}: {child!r} is not an object")
-        for name in ("bundle_id", "range_start", "range_end"):
-            if name not in child:
-                raise _Bad(f"{at}: '{name}' is a required property")
+        _require(child, at, "bundle_id", "range_start", "range_end")
         rows.append(
             {
                 **row,
@@ -293,9 +294,7 @@ def _split_rows(
 def _transfer_rows(
     e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
 ) -> list[dict[str, Any]]:
-    for name in ("bundle_id", "from_account", "to_account"):
-        if name not in e:
-            raise _Bad(f"{where}: '{name}' is a required property")
+    _require(e, where, "bundle_id", "from_account", "to_account")
     row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
     row["from_account"] = _text(e["from_account"], f"{where}/from_account")
     row["to_account"] = _text(e["to_account"], f"{where}/to_account")
@@ -305,9 +304,7 @@ def _transfer_rows(
 def _status_rows(
     e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
 ) -> list[dict[str, Any]]:
-    for name in ("bundle_id", "to"):
-        if name not in e:
-            raise _Bad(f"{where}: '{name}' is a required property")
+    _require(e, where, "bundle_id", "to")
     row["bundle_id"] = _int(e["bundle_id"], f"{where}/bundle_id")
     for name in ("to", "from"):
         if name in e and e[name] not in _STATUSES:
@@ -322,9 +319,7 @@ def _status_rows(
 def _reading_rows(
     e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
 ) -> list[dict[str, Any]]:
-    for name in ("device_id", "recognised_wh", "metered_wh"):
-        if name not in e:
-            raise _Bad(f"{where}: '{name}' is a required property")
+    _require(e, where, "device_id", "recognised_wh", "metered_wh")
     row["device_id"] = _text(e["device_id"], f"{where}/device_id")
     row["recognised_wh"] = _int(e["recognised_wh"], f"{where}/recognised_wh")
     metered = e["metered_wh"]
@@ -352,8 +347,7 @@ def _reading_rows(
 def _account_rows(
     e: dict[str, Any], where: str, row: dict[str, Any], stamps: dict[str, int]
 ) -> list[dict[str, Any]]:
-    if "account_id" not in e:
-        raise _Bad(f"{where}: 'account_id' is a required property")
+    _require(e, where, "account_id")
     row["account_id"] = _text(e["account_id"], f"{where}/account_id")
     return [row]
 
