@@ -81,85 +81,35 @@ from __future__ import annotations
 
 # The private names the single module had, still importable from here (nothing outside the
 # checker should need them, but a split must not break a caller that reached for one).
-from gc_conformance.reference.invariants._plain import (
-    _EXACT as _EXACT,
-)
-from gc_conformance.reference.invariants._plain import (
-    _HALF as _HALF,
-)
-from gc_conformance.reference.invariants._plain import (
-    _HOUR as _HOUR,
-)
-from gc_conformance.reference.invariants._plain import (
-    _NEEDS_VALIDITY as _NEEDS_VALIDITY,
-)
-from gc_conformance.reference.invariants._plain import (
-    _PURPOSE as _PURPOSE,
-)
-from gc_conformance.reference.invariants._plain import (
-    _STORAGE_NUMBERS as _STORAGE_NUMBERS,
-)
-from gc_conformance.reference.invariants._plain import (
-    _WIRE as _WIRE,
-)
+from gc_conformance.reference.invariants._plain import _EXACT as _EXACT
+from gc_conformance.reference.invariants._plain import _HALF as _HALF
+from gc_conformance.reference.invariants._plain import _HOUR as _HOUR
+from gc_conformance.reference.invariants._plain import _NEEDS_VALIDITY as _NEEDS_VALIDITY
+from gc_conformance.reference.invariants._plain import _PURPOSE as _PURPOSE
+from gc_conformance.reference.invariants._plain import _STORAGE_NUMBERS as _STORAGE_NUMBERS
+from gc_conformance.reference.invariants._plain import _WIRE as _WIRE
 from gc_conformance.reference.invariants._plain import (
     _check_storage_numbers as _check_storage_numbers,
 )
-from gc_conformance.reference.invariants._plain import (
-    _energy as _energy,
-)
-from gc_conformance.reference.invariants._plain import (
-    _fmt as _fmt,
-)
-from gc_conformance.reference.invariants._plain import (
-    _identifier as _identifier,
-)
-from gc_conformance.reference.invariants._plain import (
-    _Malformed as _Malformed,
-)
-from gc_conformance.reference.invariants._plain import (
-    _named as _named,
-)
-from gc_conformance.reference.invariants._plain import (
-    _whole as _whole,
-)
-from gc_conformance.reference.invariants._records import (
-    _NEVER as _NEVER,
-)
-from gc_conformance.reference.invariants._records import (
-    Key as Key,
-)
-from gc_conformance.reference.invariants._records import (
-    _Device as _Device,
-)
-from gc_conformance.reference.invariants._records import (
-    _IntervalIndex as _IntervalIndex,
-)
-from gc_conformance.reference.invariants._records import (
-    _Live as _Live,
-)
-from gc_conformance.reference.invariants._records import (
-    _Production as _Production,
-)
-from gc_conformance.reference.invariants._records import (
-    _Scratch as _Scratch,
-)
-from gc_conformance.reference.invariants._replay import (
-    _EFFECTS as _EFFECTS,
-)
-from gc_conformance.reference.invariants._replay import (
-    _IGNORED as _IGNORED,
-)
-from gc_conformance.reference.invariants._replay import (
-    _check as _check,
-)
-from gc_conformance.reference.invariants._replay import (
-    _Replay as _Replay,
-)
+from gc_conformance.reference.invariants._plain import _energy as _energy
+from gc_conformance.reference.invariants._plain import _fmt as _fmt
+from gc_conformance.reference.invariants._plain import _identifier as _identifier
+from gc_conformance.reference.invariants._plain import _Malformed as _Malformed
+from gc_conformance.reference.invariants._plain import _named as _named
+from gc_conformance.reference.invariants._plain import _whole as _whole
+from gc_conformance.reference.invariants._records import _NEVER as _NEVER
+from gc_conformance.reference.invariants._records import Key as Key
+from gc_conformance.reference.invariants._records import _Device as _Device
+from gc_conformance.reference.invariants._records import _IntervalIndex as _IntervalIndex
+from gc_conformance.reference.invariants._records import _Live as _Live
+from gc_conformance.reference.invariants._records import _Production as _Production
+from gc_conformance.reference.invariants._records import _Scratch as _Scratch
+from gc_conformance.reference.invariants._replay import _EFFECTS as _EFFECTS
+from gc_conformance.reference.invariants._replay import _IGNORED as _IGNORED
+from gc_conformance.reference.invariants._replay import _check as _check
+from gc_conformance.reference.invariants._replay import _Replay as _Replay
 from gc_conformance.reference.invariants._replay import check_invariants
-from gc_conformance.reference.invariants._reported import (
-    _entries as _entries,
-)
+from gc_conformance.reference.invariants._reported import _entries as _entries
 from gc_conformance.reference.invariants.findings import Finding, InvariantReport, Risk
 
 __all__ = ["Finding", "InvariantReport", "Risk", "check_invariants"]

@@ -14,11 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
-from gc_conformance.reference.invariants._plain import (
-    _HOUR,
-    _WIRE,
-    _fmt,
-)
+from gc_conformance.reference.invariants._plain import _HOUR, _WIRE, _fmt
 from gc_conformance.reference.invariants._records import (
     Key,
     _Device,
@@ -28,9 +24,7 @@ from gc_conformance.reference.invariants._records import (
     _Scratch,
 )
 from gc_conformance.reference.invariants.findings import Finding, Risk
-from gc_conformance.reference.lineage import (
-    bundle_node,
-)
+from gc_conformance.reference.lineage import bundle_node
 from gc_conformance.reference.storage_checks import StorageReplay
 from gc_conformance.reference.timestamps import parse_timestamp
 

@@ -14,20 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from gc_conformance.reference.invariants._core import _ReplayCore
-from gc_conformance.reference.invariants._plain import (
-    _fmt,
-    _Malformed,
-)
-from gc_conformance.reference.invariants._records import (
-    Key,
-    _IntervalIndex,
-    _Live,
-)
+from gc_conformance.reference.invariants._plain import _fmt, _Malformed
+from gc_conformance.reference.invariants._records import Key, _IntervalIndex, _Live
 from gc_conformance.reference.invariants.findings import Risk
-from gc_conformance.reference.lineage import (
-    bundle_node,
-    issuance_node,
-)
+from gc_conformance.reference.lineage import bundle_node, issuance_node
 
 
 class _IssuanceReplay(_ReplayCore):

@@ -19,9 +19,7 @@ from gc_conformance.reference.invariants._plain import (
     _Malformed,
     _named,
 )
-from gc_conformance.reference.invariants._records import (
-    _Live,
-)
+from gc_conformance.reference.invariants._records import _Live
 from gc_conformance.reference.invariants.findings import Risk
 from gc_conformance.reference.lineage import (
     LIVE,

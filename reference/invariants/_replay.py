@@ -14,10 +14,7 @@ from typing import Any
 from gc_conformance.reference.invariants._core import _ReplayCore
 from gc_conformance.reference.invariants._issuance import _IssuanceReplay
 from gc_conformance.reference.invariants._lineage import _LineageReplay
-from gc_conformance.reference.invariants._plain import (
-    _check_storage_numbers,
-    _Malformed,
-)
+from gc_conformance.reference.invariants._plain import _check_storage_numbers, _Malformed
 from gc_conformance.reference.invariants._production import _ProductionReplay
 from gc_conformance.reference.invariants._reported import _ReportedState
 from gc_conformance.reference.invariants.findings import InvariantReport

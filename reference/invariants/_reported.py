@@ -11,15 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from gc_conformance.reference.invariants._core import _ReplayCore
-from gc_conformance.reference.invariants._plain import (
-    _identifier,
-)
+from gc_conformance.reference.invariants._plain import _identifier
 from gc_conformance.reference.invariants.findings import Risk
-from gc_conformance.reference.lineage import (
-    SPLIT,
-    STATUSES,
-    leaves,
-)
+from gc_conformance.reference.lineage import SPLIT, STATUSES, leaves
 
 
 class _ReportedState(_ReplayCore):

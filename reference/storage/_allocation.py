@@ -18,21 +18,11 @@ from gc_conformance.reference.allocation import (
     weighted_take,
 )
 from gc_conformance.reference.errors import ErrorCode
-from gc_conformance.reference.policies import (
-    parse_quantity,
-)
+from gc_conformance.reference.policies import parse_quantity
 from gc_conformance.reference.storage._core import _refuse, _StorageBookCore
-from gc_conformance.reference.storage.commands import (
-    AllocateStorage,
-    AllocationResult,
-)
-from gc_conformance.reference.storage.effects import (
-    Allocated,
-)
-from gc_conformance.reference.storage.records import (
-    StorageDevice,
-    StorageDischargeRecord,
-)
+from gc_conformance.reference.storage.commands import AllocateStorage, AllocationResult
+from gc_conformance.reference.storage.effects import Allocated
+from gc_conformance.reference.storage.records import StorageDevice, StorageDischargeRecord
 
 if TYPE_CHECKING:
     from gc_conformance.reference.registry import Decision

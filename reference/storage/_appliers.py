@@ -29,9 +29,7 @@ from gc_conformance.reference.storage.effects import (
     TimeShiftClaimed,
     UnknownBeneficiaryAssigned,
 )
-from gc_conformance.reference.storage.records import (
-    StorageStatus,
-)
+from gc_conformance.reference.storage.records import StorageStatus
 
 
 class _Appliers(_StorageBookCore):

@@ -21,24 +21,14 @@ from gc_conformance.reference.losses import (
     net_after_factor,
 )
 from gc_conformance.reference.storage._core import _refuse, _StorageBookCore
-from gc_conformance.reference.storage.commands import (
-    CancelForCharge,
-    SetEfficiencyFactor,
-)
+from gc_conformance.reference.storage.commands import CancelForCharge, SetEfficiencyFactor
 from gc_conformance.reference.storage.effects import (
     ChargeCovered,
     EfficiencyFactorSet,
     LossAttributed,
 )
-from gc_conformance.reference.storage.records import (
-    ChargeSource,
-    EfficiencyFactor,
-    StorageStatus,
-)
-from gc_conformance.reference.timestamps import (
-    Interval,
-    format_timestamp,
-)
+from gc_conformance.reference.storage.records import ChargeSource, EfficiencyFactor, StorageStatus
+from gc_conformance.reference.timestamps import Interval, format_timestamp
 
 if TYPE_CHECKING:
     from gc_conformance.reference.registry import Decision

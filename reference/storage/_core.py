@@ -15,14 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from gc_conformance.reference.allocation import (
-    Holdings,
-    HoldingsView,
-)
+from gc_conformance.reference.allocation import Holdings, HoldingsView
 from gc_conformance.reference.errors import ErrorCode
-from gc_conformance.reference.storage.effects import (
-    TimeShiftClaimed,
-)
+from gc_conformance.reference.storage.effects import TimeShiftClaimed
 from gc_conformance.reference.storage.records import (
     EfficiencyFactor,
     StorageChargeRecord,

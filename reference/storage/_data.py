@@ -12,9 +12,7 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from gc_conformance.reference.allocation import (
-    AllocationMethod,
-)
+from gc_conformance.reference.allocation import AllocationMethod
 from gc_conformance.reference.commands import RegisterDevice
 from gc_conformance.reference.entities import Device, require_text
 from gc_conformance.reference.errors import ErrorCode
@@ -24,9 +22,7 @@ from gc_conformance.reference.losses import (
     interval_losses,
     net_after_factor,
 )
-from gc_conformance.reference.policies import (
-    parse_energy,
-)
+from gc_conformance.reference.policies import parse_energy
 from gc_conformance.reference.storage._core import _enum, _refuse, _StorageBookCore
 from gc_conformance.reference.storage.commands import (
     ChangeStorageAllocationMethod,
@@ -47,10 +43,7 @@ from gc_conformance.reference.storage.records import (
     StorageDischargeRecord,
     StorageStatus,
 )
-from gc_conformance.reference.timestamps import (
-    format_timestamp,
-    production_interval,
-)
+from gc_conformance.reference.timestamps import format_timestamp, production_interval
 
 if TYPE_CHECKING:
     from gc_conformance.reference.registry import Decision

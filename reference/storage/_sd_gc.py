@@ -11,20 +11,13 @@ import datetime as _dt
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from gc_conformance.reference.allocation import (
-    AllocationMethod,
-)
+from gc_conformance.reference.allocation import AllocationMethod
 from gc_conformance.reference.bundles import BundleStatus
 from gc_conformance.reference.effects import StatusChanged
 from gc_conformance.reference.entities import require_text
 from gc_conformance.reference.errors import ErrorCode
-from gc_conformance.reference.losses import (
-    LossMethod,
-)
-from gc_conformance.reference.policies import (
-    SdGcInputs,
-    TimeShiftScope,
-)
+from gc_conformance.reference.losses import LossMethod
+from gc_conformance.reference.policies import SdGcInputs, TimeShiftScope
 from gc_conformance.reference.storage._core import _refuse, _StorageBookCore
 from gc_conformance.reference.storage.commands import (
     AllocationResult,
@@ -44,10 +37,7 @@ from gc_conformance.reference.storage.records import (
     StorageDischargeRecord,
     _join,
 )
-from gc_conformance.reference.timestamps import (
-    Interval,
-    format_timestamp,
-)
+from gc_conformance.reference.timestamps import Interval, format_timestamp
 
 if TYPE_CHECKING:
     from gc_conformance.reference.registry import Decision

@@ -11,9 +11,7 @@ import attrs
 
 from gc_conformance.reference.commands import Stamp
 from gc_conformance.reference.entities import Device
-from gc_conformance.reference.policies import (
-    EnergyInput,
-)
+from gc_conformance.reference.policies import EnergyInput
 
 
 @attrs.frozen

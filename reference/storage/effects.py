@@ -20,9 +20,7 @@ from gc_conformance.reference.storage.records import (
     StorageDevice,
     StorageDischargeRecord,
 )
-from gc_conformance.reference.timestamps import (
-    format_timestamp,
-)
+from gc_conformance.reference.timestamps import format_timestamp
 
 
 def _ts(value: _dt.datetime) -> str:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from gc_conformance.reference.storage.effects import (
-    _ts,
-)
+from gc_conformance.reference.storage.effects import _ts
 from gc_conformance.reference.storage.records import (
     StorageChargeRecord,
     StorageDischargeRecord,

@@ -14,15 +14,9 @@ from typing import Any
 
 import attrs
 
-from gc_conformance.reference.allocation import (
-    AllocationLog,
-    AllocationMethod,
-    allocation_log,
-)
+from gc_conformance.reference.allocation import AllocationLog, AllocationMethod, allocation_log
 from gc_conformance.reference.entities import Location
-from gc_conformance.reference.losses import (
-    LossMethod,
-)
+from gc_conformance.reference.losses import LossMethod
 
 
 class StorageStatus(enum.Enum):

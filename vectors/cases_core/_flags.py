@@ -8,12 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gc_conformance.vectors.catalog import (
-    ISSUER,
-    METERS,
-    WIND,
-    flag,
-)
+from gc_conformance.vectors.catalog import ISSUER, METERS, WIND, flag
 from gc_conformance.vectors.tape import Tape
 
 BAD_STAMP = flag(

@@ -15,14 +15,7 @@ from gc_conformance.vectors.cases_core._flags import (
     VALID,
     production,
 )
-from gc_conformance.vectors.catalog import (
-    ACCOUNTS,
-    BOB,
-    CAST,
-    ISSUER,
-    add,
-    case,
-)
+from gc_conformance.vectors.catalog import ACCOUNTS, BOB, CAST, ISSUER, add, case
 from gc_conformance.vectors.tape import Tape
 
 _BAD_STAMPS = {
