@@ -165,17 +165,9 @@ class _RegistryState:
 
         # _PublicApi (_api.py)
         def _current_ids(self) -> Iterator[int]: ...
-
-        # _PublicApi (_api.py)
         def _current_of_issuance(self, issuance_id: int) -> Iterable[int]: ...
-
-        # _PublicApi (_api.py)
         def _issuances_of_reading(self, key: tuple[str, _dt.datetime]) -> list[int]: ...
-
-        # _PublicApi (_api.py)
         def _rounded_alone(self) -> str | None: ...
-
-        # _PublicApi (_api.py)
         def rounding_remainder(self, device_id: str) -> Decimal: ...
 
         # _ActionLog (_log.py)
@@ -187,8 +179,6 @@ class _RegistryState:
             command: object,
             problem: Problem,
         ) -> Rejected: ...
-
-        # _ActionLog (_log.py)
         def _actions(self) -> Iterator[ActionRecord]: ...
 
         # _BookGuards (_guards.py)
@@ -196,74 +186,38 @@ class _RegistryState:
 
         # _SharedChecks (_checks.py)
         def _require_issuer(self, actor: object) -> None: ...
-
-        # _SharedChecks (_checks.py)
         def _known_account(self, account_id: object, field: str) -> Account: ...
-
-        # _SharedChecks (_checks.py)
         def _known_device(self, device_id: object) -> Device: ...
-
-        # _SharedChecks (_checks.py)
         @staticmethod
         def _require_not_storage(device: Device) -> None: ...
-
-        # _SharedChecks (_checks.py)
         def _current_bundle(self, bundle_id: object) -> Bundle: ...
-
-        # _SharedChecks (_checks.py)
         def _owned_bundle(self, actor: object, bundle_id: object) -> Bundle: ...
-
-        # _SharedChecks (_checks.py)
         def _require_holder(self, actor: object, bundle: Bundle) -> None: ...
-
-        # _SharedChecks (_checks.py)
         def _require_status(self, bundle: Bundle, *allowed: BundleStatus) -> None: ...
-
-        # _SharedChecks (_checks.py)
         def _require_valid_at(self, bundle: Bundle, now: _dt.datetime) -> None: ...
-
-        # _SharedChecks (_checks.py)
         def _require_consumption_in_validity(
             self, bundle: Bundle, period: Interval | None, now: _dt.datetime
         ) -> None: ...
-
-        # _SharedChecks (_checks.py)
         def _require_exempt_use(
             self, bundle: Bundle, action: str, beneficiary: str | None = None
         ) -> None: ...
-
-        # _SharedChecks (_checks.py)
         @staticmethod
         def _optional_quantity(value: object, bundle: Bundle | None = None) -> int | None: ...
-
-        # _SharedChecks (_checks.py)
         def _carve(
             self, bundle: Bundle, quantity: int | None, effects: list[Effect]
         ) -> tuple[int, int | None]: ...
-
-        # _SharedChecks (_checks.py)
         def _next_free_bundle_id(self, planned: list[Effect]) -> int: ...
 
         # _RegistrationDecisions (_registration.py)
         def _decide_open_account(self, cmd: OpenAccount, now: _dt.datetime) -> _Decision: ...
-
-        # _RegistrationDecisions (_registration.py)
         def _decide_register_device(self, cmd: RegisterDevice, now: _dt.datetime) -> _Decision: ...
 
         # _IssuanceDecisions (_issuance.py)
         def _check_fresh_interval(self, device: Device, interval: Interval) -> None: ...
-
-        # _IssuanceDecisions (_issuance.py)
         @staticmethod
         def _check_ended(interval: Interval, now: _dt.datetime) -> None: ...
-
-        # _IssuanceDecisions (_issuance.py)
         def _check_still_valid(self, interval: Interval, now: _dt.datetime) -> None: ...
-
-        # _IssuanceDecisions (_issuance.py)
         def _check_capacity(self, device: Device, interval: Interval, energy: Decimal) -> None: ...
-
-        # _IssuanceDecisions (_issuance.py)
         def _plan_issuance(
             self,
             device: Device,
@@ -278,42 +232,22 @@ class _RegistryState:
             deducted: int = 0,
             attributes: Mapping[str, Any] | None = None,
         ) -> IssuanceResult: ...
-
-        # _IssuanceDecisions (_issuance.py)
         def _plan_deductions(
             self, device_id: str, hour: int, face_wh: int, effects: list[Effect]
         ) -> int: ...
-
-        # _IssuanceDecisions (_issuance.py)
         def _decide_submit_production(
             self, cmd: SubmitProduction, now: _dt.datetime
         ) -> _Decision: ...
-
-        # _IssuanceDecisions (_issuance.py)
         def _range_clash(self, start: int, end: int) -> tuple[int, int] | None: ...
-
-        # _IssuanceDecisions (_issuance.py)
         def _decide_issue_bundle(self, cmd: IssueBundle, now: _dt.datetime) -> _Decision: ...
 
         # _LifecycleDecisions (_lifecycle.py)
         def _decide_transfer(self, cmd: Transfer, now: _dt.datetime) -> _Decision: ...
-
-        # _LifecycleDecisions (_lifecycle.py)
         def _decide_cancel(self, cmd: Cancel, now: _dt.datetime) -> _Decision: ...
-
-        # _LifecycleDecisions (_lifecycle.py)
         def _decide_claim(self, cmd: Claim, now: _dt.datetime) -> _Decision: ...
-
-        # _LifecycleDecisions (_lifecycle.py)
         def _decide_reserve(self, cmd: Reserve, now: _dt.datetime) -> _Decision: ...
-
-        # _LifecycleDecisions (_lifecycle.py)
         def _decide_release(self, cmd: Release, now: _dt.datetime) -> _Decision: ...
-
-        # _LifecycleDecisions (_lifecycle.py)
         def _decide_withdraw(self, cmd: Withdraw, now: _dt.datetime) -> _Decision: ...
-
-        # _LifecycleDecisions (_lifecycle.py)
         def _decide_expire(self, cmd: Expire, now: _dt.datetime) -> _Decision: ...
 
         # _CorrectionDecisions (_correction.py)
@@ -326,18 +260,8 @@ class _RegistryState:
 
         # _Apply (_apply.py)
         def _apply(self, effect: object) -> None: ...
-
-        # _Apply (_apply.py)
         def _apply_transferred(self, effect: Transferred) -> None: ...
-
-        # _Apply (_apply.py)
         def _apply_status(self, effect: StatusChanged) -> None: ...
-
-        # _Apply (_apply.py)
         def _apply_reading(self, effect: ReadingRecognised) -> None: ...
-
-        # _Apply (_apply.py)
         def _apply_issued(self, effect: Issued) -> None: ...
-
-        # _Apply (_apply.py)
         def _apply_split(self, effect: Split) -> None: ...
