@@ -100,7 +100,10 @@ COMMANDS: Mapping[str, type] = {
     )
 }
 
-_EAC_ACTIONS = frozenset(name for name, cls in COMMANDS.items() if cls.__module__ == _eac.__name__)
+# The EAC registry's requests: those defined in the eac package (in one of its modules).
+_EAC_ACTIONS = frozenset(
+    name for name, cls in COMMANDS.items() if f"{cls.__module__}.".startswith(f"{_eac.__name__}.")
+)
 _ENTITIES: Mapping[type, Callable[..., Any]] = {
     Account: Account,
     Device: Device,

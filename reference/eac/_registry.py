@@ -1,31 +1,50 @@
-"""Configuration #0 of D3: today's EAC registry, the reference the GC configurations build on.
+"""The EAC Issuing Body's registry: deciding requests into effects, applying them in one place.
 
-An EAC Issuing Body runs one :class:`EacRegistry`. Production is reported to it
-per period (typically a month); it issues whole EACs of a fixed face value
-(1 MWh by default, the :class:`EacFaceValue` policy) and carries the part below
-one EAC forward to the device's next period. EACs are transferred any number
-of times until they are cancelled for a named beneficiary or expire.
-
-The registry keeps the same discipline as the GC :class:`Registry`: a request
-is *decided* into effects without touching state, then applied in
-``_apply`` only; a refusal names an :class:`ErrorCode` and the field, leaves
-the state unchanged and is logged. ``prepare``/``commit``/``record_refusal``
-let a coordinator (configurations #2 and #3, :mod:`.configurations`) decide a
-request in this registry *and* in a GC registry before applying it in either.
-
-EACs are kept one record per certificate (an EAC is 1 MWh, so there are few);
-a record is replaced, never edited, on every change.
+The same discipline as the GC registry (decide without touching state, apply
+in ``_apply`` only, log refusals), so a coordinator can decide a linked
+request in both registries before applying it in either.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
+from gc_conformance.reference.eac._commands import (
+    AppointGcIssuer,
+    EacBackGcs,
+    EacCancel,
+    EacCancelForGcs,
+    EacExpire,
+    EacExpireForGcs,
+    EacExport,
+    EacLinkCancelled,
+    EacOpenAccount,
+    EacRegisterDevice,
+    EacReleaseFromGcs,
+    EacReportProduction,
+    EacTransfer,
+)
+from gc_conformance.reference.eac._effects import (
+    EacAccountOpened,
+    EacActionRecord,
+    EacChanged,
+    EacDeviceRegistered,
+    EacIssuanceResult,
+    EacProductionRecorded,
+    GcIssuerAppointed,
+)
+from gc_conformance.reference.eac._policies import EacPolicies
+from gc_conformance.reference.eac._records import (
+    Eac,
+    EacAccount,
+    EacDevice,
+    EacIssuingBody,
+    EacStatus,
+)
 from gc_conformance.reference.errors import (
     ErrorCode,
     InvalidInput,
@@ -35,372 +54,9 @@ from gc_conformance.reference.errors import (
     safe_repr,
 )
 from gc_conformance.reference.history import Accepted, Outcome, Rejected
-from gc_conformance.reference.policies import (
-    EnergyInput,
-    Rounding,
-    ValidityReading,
-    parse_energy,
-)
+from gc_conformance.reference.policies import parse_energy
 from gc_conformance.reference.registry import Refusal
 from gc_conformance.reference.timestamps import Interval, format_timestamp, parse_timestamp
-
-Stamp = str | _dt.datetime
-
-
-# ----------------------------------------------------------------------------- policies
-
-
-class EacFaceValue(enum.Enum):
-    """The energy one EAC stands for (D3: 'e.g. 1 MWh'); the part below it is carried forward."""
-
-    ONE_MWH = "each EAC is 1 MWh (1,000,000 Wh), the usual EAC unit"
-    ONE_KWH = "each EAC is 1 kWh (1,000 Wh)"
-
-    @property
-    def wh(self) -> int:
-        return 1_000_000 if self is EacFaceValue.ONE_MWH else 1_000
-
-
-@attrs.frozen
-class EacPolicies:
-    """Policy values of one EAC registry. Defaults: 1 MWh EACs valid 12 months, Wh to nearest."""
-
-    face_value: EacFaceValue = EacFaceValue.ONE_MWH
-    validity: ValidityReading = ValidityReading.ROLLING_12_MONTHS
-    rounding: Rounding = Rounding.NEAREST
-
-    def describe(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name).name for f in attrs.fields(EacPolicies)}
-
-
-# ----------------------------------------------------------------------------- records
-
-
-@attrs.frozen
-class EacIssuingBody:
-    """The EAC Issuing Body: the only issuer of its EAC type in its domain (D3 #0).
-
-    ``configuration`` is 0 (EACs only) or 1 (it has become the GC Issuer);
-    ``government_mandate`` says whether that configuration is imposed by law,
-    which forbids GC Issuers to offer #2/#3 GCs to its producers (D3).
-    """
-
-    body_id: str
-    name: str
-    domain: str
-    eac_type: str = "GO"
-    configuration: int = 0
-    government_mandate: bool = False
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("body_id", "name", "domain", "eac_type"):
-            value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidInput(ErrorCode.INVALID_FIELD, f"body.{name}", "must be non-empty")
-        if self.configuration not in (0, 1):
-            raise InvalidInput(ErrorCode.INVALID_FIELD, "body.configuration", "must be 0 or 1")
-
-    @property
-    def mandates_configuration_1(self) -> bool:
-        return self.configuration == 1 and self.government_mandate
-
-
-def designate_issuing_bodies(bodies: Iterable[EacIssuingBody]) -> dict[tuple[str, str], str]:
-    """Map (domain, EAC type) to its single Issuing Body; a second one is refused (D3 #0)."""
-    sole: dict[tuple[str, str], str] = {}
-    for body in bodies:
-        key = (body.domain, body.eac_type)
-        if key in sole and sole[key] != body.body_id:
-            raise InvalidInput(
-                ErrorCode.DUPLICATE_ISSUING_BODY,
-                "body.body_id",
-                f"{sole[key]!r} already issues {body.eac_type} EACs in {body.domain}",
-            )
-        sole[key] = body.body_id
-    return sole
-
-
-class EacStatus(enum.Enum):
-    ACTIVE = "held in an account, transferable"
-    CANCELLED = "cancelled for a named beneficiary"
-    EXPIRED = "validity ended unused"
-    EXPORTED = "converted into GCs; no longer resides in this registry (#2)"
-    BACKING_GC = "held by the GC Issuer on behalf of GC holders; serves no other claim (#2)"
-    CANCELLED_FOR_GC = "cancelled because the GCs it backs were cancelled (#2)"
-
-
-@attrs.frozen
-class Eac:
-    eac_id: str
-    device_id: str
-    account_id: str | None  # None once exported
-    production_start: _dt.datetime
-    production_end: _dt.datetime
-    face_value_wh: int
-    issuance_date: _dt.date
-    expiry: _dt.datetime
-    status: EacStatus = EacStatus.ACTIVE
-    beneficiary: str | None = None
-    consumption_start: _dt.datetime | None = None
-    consumption_end: _dt.datetime | None = None
-    consumption_location: str | None = None
-    gc_issuer_id: str | None = None  # the one GC Issuer linked to it (#2, #3)
-    gc_configuration: int | None = None
-
-    @property
-    def production_period(self) -> Interval:
-        return Interval(self.production_start, self.production_end)
-
-    @property
-    def consumption_period(self) -> Interval | None:
-        if self.consumption_start is None or self.consumption_end is None:
-            return None
-        return Interval(self.consumption_start, self.consumption_end)
-
-    def to_plain(self) -> dict[str, Any]:
-        return {
-            "eac_id": self.eac_id,
-            "device_id": self.device_id,
-            "account_id": self.account_id,
-            "production_start": format_timestamp(self.production_start),
-            "production_end": format_timestamp(self.production_end),
-            "face_value_wh": self.face_value_wh,
-            "expiry": format_timestamp(self.expiry),
-            "status": self.status.name,
-            "beneficiary": self.beneficiary,
-            "gc_issuer_id": self.gc_issuer_id,
-            "gc_configuration": self.gc_configuration,
-        }
-
-
-@attrs.frozen
-class EacAccount:
-    account_id: str
-    holder_id: str
-
-
-@attrs.frozen
-class EacDevice:
-    device_id: str
-    account_id: str
-    meter_id: str
-
-
-# ----------------------------------------------------------------------------- commands
-
-
-@attrs.frozen
-class EacOpenAccount:
-    actor: str
-    account_id: str
-    holder_id: str
-
-
-@attrs.frozen
-class EacRegisterDevice:
-    actor: str
-    device_id: str
-    account_id: str
-    meter_id: str
-
-
-@attrs.frozen
-class EacReportProduction:
-    """The Measurement Body's reading for one period; the Issuing Body issues whole EACs from it."""
-
-    actor: str
-    device_id: str
-    meter_id: str
-    start: Stamp
-    end: Stamp
-    energy_wh: EnergyInput
-
-
-@attrs.frozen
-class EacTransfer:
-    actor: str
-    eac_ids: tuple[str, ...]
-    to_account: str
-
-
-@attrs.frozen
-class EacCancel:
-    """Cancel for a named beneficiary; the consumption period defaults to the production period."""
-
-    actor: str
-    eac_ids: tuple[str, ...]
-    beneficiary: str
-    consumption_start: Stamp | None = None
-    consumption_end: Stamp | None = None
-    consumption_location: str | None = None
-
-
-@attrs.frozen
-class EacExpire:
-    actor: str
-
-
-@attrs.frozen
-class AppointGcIssuer:
-    """The EAC Issuing Body appoints/accepts a configuration #2 GC Issuer (D3)."""
-
-    actor: str
-    gc_issuer_id: str
-
-
-# Issued by the configuration coordinator only, together with the GC-registry side.
-
-
-@attrs.frozen
-class EacBackGcs:
-    """#2: move EACs to the GC Issuer's EAC account, held on behalf of GC holders."""
-
-    actor: str  # the GC Issuer
-    eac_ids: tuple[str, ...]
-
-
-@attrs.frozen
-class EacCancelForGcs:
-    """#2: the GCs backed by these EACs are being cancelled; cancel the EACs too."""
-
-    actor: str  # the GC Issuer
-    eac_ids: tuple[str, ...]
-
-
-@attrs.frozen
-class EacExport:
-    """#2 conversion by export: the holder's EACs leave this registry for the GC registry."""
-
-    actor: str  # the EAC holder
-    eac_ids: tuple[str, ...]
-    gc_issuer_id: str
-
-
-@attrs.frozen
-class EacLinkCancelled:
-    """#3: record the single GC Issuer that issued GCs from these cancelled EACs."""
-
-    actor: str  # the GC Issuer
-    eac_ids: tuple[str, ...]
-
-
-@attrs.frozen
-class EacReleaseFromGcs:
-    """#2: every GC these EACs backed was withdrawn; they go back to the device's account."""
-
-    actor: str  # the GC Issuer
-    eac_ids: tuple[str, ...]
-
-
-@attrs.frozen
-class EacExpireForGcs:
-    """#2: every GC these EACs backed has expired unused; the EACs expire with them (D8)."""
-
-    actor: str  # the GC Issuer
-    eac_ids: tuple[str, ...]
-
-
-# ----------------------------------------------------------------------------- effects
-
-
-@attrs.frozen
-class EacAccountOpened:
-    account: EacAccount
-
-    def to_plain(self) -> dict[str, Any]:
-        return {"effect": "eac_account", **attrs.asdict(self.account)}
-
-
-@attrs.frozen
-class EacDeviceRegistered:
-    device: EacDevice
-
-    def to_plain(self) -> dict[str, Any]:
-        return {"effect": "eac_device", **attrs.asdict(self.device)}
-
-
-@attrs.frozen
-class GcIssuerAppointed:
-    gc_issuer_id: str
-
-    def to_plain(self) -> dict[str, Any]:
-        return {"effect": "eac_appoint", "gc_issuer_id": self.gc_issuer_id}
-
-
-@attrs.frozen
-class EacProductionRecorded:
-    """A period's reading with the remainder carried in from, and out to, the next period."""
-
-    device_id: str
-    start: _dt.datetime
-    end: _dt.datetime
-    metered: str
-    carried_in_wh: int
-    carried_out_wh: int
-    issued: int  # number of EACs
-
-    def to_plain(self) -> dict[str, Any]:
-        return {
-            "effect": "eac_production",
-            "device_id": self.device_id,
-            "production_start": format_timestamp(self.start),
-            "production_end": format_timestamp(self.end),
-            "metered_wh": self.metered,
-            "carried_in_wh": self.carried_in_wh,
-            "carried_out_wh": self.carried_out_wh,
-            "issued": self.issued,
-        }
-
-
-@attrs.frozen
-class EacChanged:
-    """An EAC created (``old`` None) or replaced by a new version of itself."""
-
-    old: Eac | None
-    new: Eac
-
-    def to_plain(self) -> dict[str, Any]:
-        return {
-            "effect": "eac",
-            "from": None if self.old is None else self.old.status.name,
-            **self.new.to_plain(),
-        }
-
-
-EacEffect = (
-    EacAccountOpened | EacDeviceRegistered | GcIssuerAppointed | EacProductionRecorded | EacChanged
-)
-
-
-@attrs.frozen(weakref_slot=False)
-class EacActionRecord:
-    action_id: int
-    at: _dt.datetime
-    actor: str
-    command: Any
-    problem: Problem | None
-    effects: tuple[Any, ...]
-
-    def to_plain(self) -> dict[str, Any]:
-        name = type(self.command).__name__
-        return {
-            "action_id": self.action_id,
-            "at": format_timestamp(self.at),
-            "actor": self.actor,
-            "action": "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_"),
-            "accepted": self.problem is None,
-            "code": None if self.problem is None else self.problem.code.name,
-            "effects": [effect.to_plain() for effect in self.effects],
-        }
-
-
-@attrs.frozen
-class EacIssuanceResult:
-    eac_ids: tuple[str, ...]
-    carried_out_wh: int
-
-
-# ----------------------------------------------------------------------------- the registry
 
 _Decision = tuple[Any, list[Any]]
 
@@ -900,15 +556,3 @@ class EacRegistry:
             self._appointed.add(effect.gc_issuer_id)
         else:
             raise ModelInvariantBroken(f"the EAC registry cannot apply {effect!r}")
-
-
-def plain_eacs(history: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The last version of every EAC in a plain EAC history (accepted actions only)."""
-    found: dict[str, dict[str, Any]] = {}
-    for action in history:
-        if not action.get("accepted", True):
-            continue
-        for effect in action.get("effects", ()):
-            if effect.get("effect") == "eac":
-                found[effect["eac_id"]] = dict(effect)
-    return found

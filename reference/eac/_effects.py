@@ -1,0 +1,126 @@
+"""What an accepted EAC request changes, the log record, and the plain reading of a log.
+
+Effects are the only input of the registry's ``_apply``; each has a plain
+form, so a history can be judged without the model (``plain_eacs``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from gc_conformance.reference.eac._records import Eac, EacAccount, EacDevice
+from gc_conformance.reference.errors import Problem
+from gc_conformance.reference.timestamps import format_timestamp
+
+
+@attrs.frozen
+class EacAccountOpened:
+    account: EacAccount
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"effect": "eac_account", **attrs.asdict(self.account)}
+
+
+@attrs.frozen
+class EacDeviceRegistered:
+    device: EacDevice
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"effect": "eac_device", **attrs.asdict(self.device)}
+
+
+@attrs.frozen
+class GcIssuerAppointed:
+    gc_issuer_id: str
+
+    def to_plain(self) -> dict[str, Any]:
+        return {"effect": "eac_appoint", "gc_issuer_id": self.gc_issuer_id}
+
+
+@attrs.frozen
+class EacProductionRecorded:
+    """A period's reading with the remainder carried in from, and out to, the next period."""
+
+    device_id: str
+    start: _dt.datetime
+    end: _dt.datetime
+    metered: str
+    carried_in_wh: int
+    carried_out_wh: int
+    issued: int  # number of EACs
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "effect": "eac_production",
+            "device_id": self.device_id,
+            "production_start": format_timestamp(self.start),
+            "production_end": format_timestamp(self.end),
+            "metered_wh": self.metered,
+            "carried_in_wh": self.carried_in_wh,
+            "carried_out_wh": self.carried_out_wh,
+            "issued": self.issued,
+        }
+
+
+@attrs.frozen
+class EacChanged:
+    """An EAC created (``old`` None) or replaced by a new version of itself."""
+
+    old: Eac | None
+    new: Eac
+
+    def to_plain(self) -> dict[str, Any]:
+        return {
+            "effect": "eac",
+            "from": None if self.old is None else self.old.status.name,
+            **self.new.to_plain(),
+        }
+
+
+EacEffect = (
+    EacAccountOpened | EacDeviceRegistered | GcIssuerAppointed | EacProductionRecorded | EacChanged
+)
+
+
+@attrs.frozen(weakref_slot=False)
+class EacActionRecord:
+    action_id: int
+    at: _dt.datetime
+    actor: str
+    command: Any
+    problem: Problem | None
+    effects: tuple[Any, ...]
+
+    def to_plain(self) -> dict[str, Any]:
+        name = type(self.command).__name__
+        return {
+            "action_id": self.action_id,
+            "at": format_timestamp(self.at),
+            "actor": self.actor,
+            "action": "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_"),
+            "accepted": self.problem is None,
+            "code": None if self.problem is None else self.problem.code.name,
+            "effects": [effect.to_plain() for effect in self.effects],
+        }
+
+
+@attrs.frozen
+class EacIssuanceResult:
+    eac_ids: tuple[str, ...]
+    carried_out_wh: int
+
+
+def plain_eacs(history: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last version of every EAC in a plain EAC history (accepted actions only)."""
+    found: dict[str, dict[str, Any]] = {}
+    for action in history:
+        if not action.get("accepted", True):
+            continue
+        for effect in action.get("effects", ()):
+            if effect.get("effect") == "eac":
+                found[effect["eac_id"]] = dict(effect)
+    return found
