@@ -125,6 +125,13 @@ EQUIVALENT.update(
             "condition negated: `if isinstance(value, int) and (not isinstance(value, bool)) "
             "and (abs(v...`",
         ): "as the `and` -> `or` above: sqlite finds the same rows by an ID's text",
+        **{
+            (_GRID, "_int_or_text", mutation): "IDs within 64 bits go to sqlite as their text "
+            "from a lower bound on: sqlite compares such a text with an INTEGER PRIMARY KEY as "
+            "that integer, so the same rows are found (IDs beyond 64 bits: "
+            "edges.ids.beyond_64_bits_name_nothing)"
+            for mutation in ("`63` -> `62`", "`19` -> `18`", "`2` -> `1`")
+        },
         (
             _GRID,
             "Ledger.__init__",
@@ -171,6 +178,21 @@ EQUIVALENT.update(
         ): _ROLLING,
     }
 )
+EQUIVALENT.update(
+    {
+        (_GRID, "Refused.__init__", "statement removed: `super().__init__(text)`"): "the "
+        "exception's own message only: the HTTP layer answers with its `text`, which is unchanged",
+        **{
+            (_GRID, "Ledger.submit_reading", f"`0` -> `{to}` #2"): "the answer's own `issued_wh` "
+            "for a reading that issues nothing: the mapping infers the result from the state "
+            "(infer_result), which holds no new bundle either way"
+            for to in ("1", "-1")
+        },
+        (_GRID, "Ledger.create_account", "`0` -> `-1`"): "`users[-1]` for `users[0]`: the line "
+        "before refuses every `user_ids` but a list of exactly one, so both name the same holder",
+    }
+)
+
 #: Mutants only the HTTP status of a refusal: any 4xx is a refusal, whose code GridLedger's
 #: mapping reads from the text (``errors.patterns``); filled in once mutants can be listed.
 _STATUS_ONLY = re.compile(r"^`4\d\d` -> `(?!408|429)4\d\d`( #\d+)?$")  # 408/429: no verdict
@@ -234,6 +256,8 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
             ("Ledger.submit_reading", "'device_id', 'meter_id', 'start', 'end', 'energy_wh', '..."),
             ("Ledger.withdraw", "'bundle_ids', 'reason', 'quantity_wh', 'source_id', 'us..."),
             ("Ledger.cancel", "'bundle_ids', 'beneficiary', 'quantity_wh', 'purpose', ..."),
+            ("Ledger.create_user", "'name')"),
+            ("Ledger.create_device", "*fields)"),
         )
     },
     (_GRID, "Ledger.query", "`400` -> `399`"): "the unknown query parameter above answered 399: "
@@ -250,16 +274,6 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
     "no part of the state the contract shows",
     (_GRID, "Ledger._usable", "statement removed: `self._still_valid(db, bundle, now)`"): "use "
     "after the end of a CALENDAR_YEAR validity, as the `_still_valid` mutants below",
-    **{
-        (_GRID, "_int_or_text", mutation): "an integer ID of 2^62 or more: no check names such "
-        "an ID (the suite's IDs are its own names), as the 18- and 19-digit IDs below"
-        for mutation in (
-            "`>=` -> `>` in `abs(value) >= 2 ** 63`",
-            "`2` -> `3`",
-            "`63` -> `64`",
-            "`63` -> `62`",
-        )
-    },
     (
         _GRID,
         "Ledger.create_account",
@@ -301,10 +315,34 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
         for to in ("0", "2")
         for n in (5, 6)
     },
-    (_GRID, "_int_or_text", "`<` -> `<=` in `len(value) < 19`"): "an ID of 19 digits, beyond "
-    "64-bit integers: no check names such an ID (the suite's IDs are its own names)",
-    (_GRID, "_int_or_text", "`19` -> `18`"): "an ID of 18 digits read as text: as above",
 }
+
+UNJUDGED.update(
+    {
+        (
+            _GRID,
+            "Ledger.create_account",
+            "statement removed: `raise Refused(422, \"exemption: only the issuing body's own "
+            "accounts...`",
+        ): "an exemption on a holder's own account (D2 exemptions are the issuer's) is accepted, "
+        "as in the toy: no SHALL of the standard refuses it (the holder's account is then only "
+        "more restricted)",
+        (
+            _GRID,
+            "Ledger.create_account",
+            "`or` -> `and` in `not isinstance(users, list) or len(users) != 1`",
+        ): "as the removed refusal of several holders above (the mapping always sends a list of "
+        "one)",
+        (_GRID, "Ledger.submit_reading", "`>` -> `>=` in `finish > now`"): "production whose "
+        "interval ends in the very second of the request is refused as not ended: a wall clock "
+        "cannot place a request in that second (edges.production.interval_ending_now judges it "
+        "on a controlled clock)",
+        (_GRID, "Ledger.submit_reading", "`>=` -> `>` in `now >= valid_until`"): "production "
+        "issued in the very second its validity ends: under CALENDAR_YEAR a wall clock reaches "
+        "that second only at the turn of the year (edges.validity.at_the_end_of_validity judges "
+        "it on a controlled clock)",
+    }
+)
 
 
 # ====================================================================== mutants
