@@ -972,7 +972,9 @@ def validity_use_after_end_wall_clock(s: Session) -> None:
 @check("edges.query.production_period_bounds", requirements=["IT-003"])
 def query_period_bounds(s: Session) -> None:
     """A query by production period matches the bundles whose interval overlaps it: a window
-    ending where an interval starts, or starting where it ends, does not match it."""
+    ending where an interval starts, or starting where it ends, does not match it. A window
+    whose end comes before its start holds no instant, so it matches nothing: it is refused
+    as malformed or answered without the bundle, never with it (IT-003)."""
     w = s.world()
     bundle = issue_wh(s, w, 100, hour=5)
     start, end = s.hour(5)
@@ -981,9 +983,16 @@ def query_period_bounds(s: Session) -> None:
         (end, shifted(end, hours=1), False),  # starts where the interval ends
         (shifted(start, hours=-1), shifted(start, seconds=1), True),  # its first second
         (shifted(end, seconds=-1), shifted(end, hours=1), True),  # its last second
+        (shifted(start, minutes=30), shifted(start, minutes=20), False),  # reversed, inside it
+        (shifted(start, seconds=1), start, False),  # reversed by one second at its start
     )
     for low, high, matches in cases:
-        found = s.accept("query", ISSUER_ID, start=low, end=high).get("bundles")
+        answer = s.send("query", ISSUER_ID, start=low, end=high)
+        if not answer.accepted and high < low:
+            continue  # a reversed window refused as malformed (IT-004) matches nothing either
+        s.expect(answer.accepted, f"a query for production between {low} and {high} is "
+                 "answered", expected="accepted", observed=f"refused {answer.code}")  # fmt: skip
+        found = answer.result.get("bundles")
         ids = [b.get("bundle_id") for b in found] if isinstance(found, list) else None
         if ids is None or (bundle in ids) != matches:
             raise EdgeFailed(
