@@ -5,9 +5,12 @@ comparison made off by one, a ``raise`` left out, ``and`` for ``or``, a
 constant moved by one, ...). The suite *kills* a mutant when some check that
 passes against the unchanged registry fails or errors against the mutant. A
 mutant that survives is a defect a registry could have and the suite would
-accredit; each one either shows a hole in the suite or is *equivalent* (it
-changes nothing any client could observe) and is then listed in
-:data:`EQUIVALENT` with the reason.
+accredit; each one either shows a hole in the suite, or is *equivalent* (it
+changes nothing a client of the adapter contract could observe through the
+target's adapter, e.g. GridLedger's mapping) and is then listed in
+:data:`EQUIVALENT` with the reason, or is a real difference that no SHALL of
+the standard decides, listed in :data:`UNJUDGED` with the reason (and still
+scored as a survivor).
 
 Usage (from the repository root)::
 
@@ -788,6 +791,28 @@ def _status_only_equivalents(path: str) -> dict[tuple[str, str, str], str]:
 EQUIVALENT.update(_status_only_equivalents(_GRID))
 
 
+def outcomes_in_log(mutants: Sequence[Mutant], log: str) -> tuple[list[Mutant], list[Mutant]]:
+    """(the mutants a ``--verbose`` log shows killed, those it shows SURVIVED), matched by
+    location and mutation in the log's order (mutants on one line with the same mutation
+    appear in the order they were listed when run with ``-j 1``)."""
+    waiting: dict[str, list[Mutant]] = {}
+    for mutant in mutants:
+        waiting.setdefault(f"{mutant.where()}: {mutant.description}", []).append(mutant)
+    killed: list[Mutant] = []
+    survived: list[Mutant] = []
+    for line in log.splitlines():
+        if line.endswith(": SURVIVED"):
+            name, into = line.removesuffix(": SURVIVED"), survived
+        elif ": killed by " in line:
+            name, into = line.split(": killed by ", 1)[0], killed
+        else:
+            continue
+        queue = waiting.get(name)
+        if queue:
+            into.append(queue.pop(0))
+    return killed, survived
+
+
 # ====================================================================== command line
 
 
@@ -819,7 +844,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=0, help="run only N mutants (by --seed)")
     parser.add_argument("--only", default="", help="only mutants whose location contains this")
     parser.add_argument(
-        "--rerun", type=Path, help="only the mutants a previous --verbose log shows SURVIVED"
+        "--rerun",
+        type=Path,
+        help="only the mutants a previous --verbose log shows SURVIVED (those it shows killed "
+        "are scored as killed)",
     )
     parser.add_argument("--list", action="store_true", help="list the mutants; run nothing")
     parser.add_argument("--max-examples", type=int, default=60)
@@ -838,18 +866,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     mutants = [m for path in targets for m in mutants_of(path)]
     if args.only:
         mutants = [m for m in mutants if args.only in f"{m.where()} {m.description}"]
+    killed_before: list[Mutant] = []
+    unlogged: list[Mutant] = []  # with --rerun: equivalent mutants the log's run left out
     if args.rerun:
-        survived = {
-            line.rsplit(": SURVIVED", 1)[0]
-            for line in args.rerun.read_text(encoding="utf-8").splitlines()
-            if line.endswith(": SURVIVED")
-        }
-        mutants = [m for m in mutants if f"{m.where()}: {m.description}" in survived]
+        everything = mutants
+        killed_before, mutants = outcomes_in_log(mutants, args.rerun.read_text(encoding="utf-8"))
+        logged = {id(m) for m in (*killed_before, *mutants)}
+        unlogged = [m for m in everything if id(m) not in logged and m.key in EQUIVALENT]
     if args.sample and args.sample < len(mutants):
         mutants = sorted(
             random.Random(args.seed).sample(mutants, args.sample), key=lambda m: m.index
         )
     skipped = [] if args.run_equivalent else [m for m in mutants if m.key in EQUIVALENT]
+    skipped += unlogged
     mutants = [m for m in mutants if m not in skipped]
     if args.list:
         for m in mutants:
@@ -879,6 +908,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = run_mutants(mutants, targets, options, progress)
     # Equivalent mutants are not run (they cannot be killed): counted as surviving equivalents.
     outcomes += [Outcome(m, False, "equivalent (not run)", 0.0) for m in skipped]
+    # With --rerun, the mutants the log shows killed count as killed (the suite only grows).
+    outcomes += [Outcome(m, True, f"killed in {args.rerun}", 0.0) for m in killed_before]
     result = score(outcomes, EQUIVALENT)
     print(report(result, EQUIVALENT))
     print(f"({time.monotonic() - started:.0f} s, {args.jobs} job(s), seed {args.seed}, "
