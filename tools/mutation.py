@@ -122,6 +122,8 @@ EQUIVALENT.update(
         (_GRID, "_energy", "`18` -> `17`"): "GridLedger's own ceiling of 10^18 Wh moves to "
         "10^17 Wh: no clause sets one, and no device of a declared capacity produces that much",
         (_GRID, "_energy", "`18` -> `19`"): "as above (the ceiling moves to 10^20 Wh)",
+        (_GRID, "_energy", "`>` -> `>=` in `energy.adjusted() > 18`"): "as above (the ceiling "
+        "moves to 10^18 Wh)",
         (
             _GRID,
             "_int_or_text",
@@ -183,6 +185,9 @@ EQUIVALENT.update(
 )
 EQUIVALENT.update(
     {
+        (_GRID, "_energy", "`<` -> `<=` in `energy < 0`"): "a reading of exactly 0 Wh refused "
+        "instead of issuing nothing: the standard allows both (SPLIT-004: nothing is issued "
+        "either way), as in the toy",
         (_GRID, "Refused.__init__", "statement removed: `super().__init__(text)`"): "the "
         "exception's own message only: the HTTP layer answers with its `text`, which is unchanged",
         **{
@@ -223,6 +228,23 @@ EQUIVALENT.update(
                 ("Ledger.create_device", "*fields)"),
                 ("Ledger.transfer", "'bundle_ids', 'target_account_id', 'quantity_wh', 'sour..."),
                 ("Ledger.claim", "'bundle_ids', 'claimant', 'quantity_wh', 'source_id', '..."),
+            )
+        },
+        (
+            _GRID,
+            "_only",
+            "statement removed: `raise Refused(422, f'unexpected field {extra[0]!r}')`",
+        ): _OUTSIDE_CONTRACT + " (every body field the API does not know is ignored, as above)",
+        **{
+            (_GRID, "Ledger._bundles", mutation): _OUTSIDE_CONTRACT
+            + " (`bundle_ids` other than a list of one ID: an empty list, several bundles with "
+            "or without a quantity; each contract action names one bundle, which the mapping "
+            "always sends as a list of one)"
+            for mutation in (
+                "`or` -> `and` in `not isinstance(ids, list) or not ids`",
+                "`is not` -> `is` in `wanted is not None`",
+                "statement removed: `raise Refused(422, 'a quantity can be given for one bundle "
+                "only')`",
             )
         },
         (
@@ -329,10 +351,10 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
     ): "use after the end of a CALENDAR_YEAR validity: with a wall clock reachable only in the "
     "year's last minute (edges.validity.use_after_end_wall_clock judges rolling readings)",
     **{
-        (_GRID, "_end_of_validity", f"`1` -> `{to}` #{n}"): "validity ending on another day of "
-        "January: a wall clock reaches that end only at the turn of the year"
-        for to in ("0", "2")
-        for n in (5, 6)
+        (_GRID, "_end_of_validity", f"`1` -> `2` #{n}"): f"validity ending on {day} instead of "
+        "1 January: a wall clock reaches that end only in January, and production of the year "
+        "before is refused as too old either way until then"
+        for n, day in ((5, "1 February"), (6, "2 January"))
     },
 }
 
@@ -353,6 +375,9 @@ UNJUDGED.update(
         ): "a transfer without a target is still refused as malformed (INVALID_FIELD, by the "
         "account lookup), only after the bundle's own faults: which of two faults a request "
         "with both is refused for, no SHALL orders",
+        (_GRID, "Ledger._render", "`True` -> `False`"): "every GC is stated as not usable to "
+        "inform consumers of their energy's origin (disclosure false): D5 asks that the flag be "
+        "stated, not what it is, and which GCs a scheme discloses is its own decision",
         (_GRID, "Ledger.submit_reading", "`>` -> `>=` in `finish > now`"): "production whose "
         "interval ends in the very second of the request is refused as not ended: a wall clock "
         "cannot place a request in that second (edges.production.interval_ending_now judges it "
