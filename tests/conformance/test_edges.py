@@ -64,6 +64,17 @@ class WrapsIdsBeyond64Bits(ReferenceAdapter):
         return super().execute(request)
 
 
+class SwapsReversedWindows(ReferenceAdapter):
+    """Answers a query window whose end comes before its start as if its ends were swapped."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        start, end = request.get("start"), request.get("end")
+        texts = isinstance(start, str) and isinstance(end, str)
+        if request.get("action") == "query" and texts and str(end) < str(start):
+            request = {**request, "start": end, "end": start}
+        return super().execute(request)
+
+
 class CrashesBeyond64Bits(ReferenceAdapter):
     """Lets the overflow of an integer bundle ID escape as an error (an HTTP 500)."""
 
@@ -142,3 +153,10 @@ def test_an_id_beyond_64_bits_wrapped_onto_a_real_bundle_fails_it_004() -> None:
 def test_an_overflow_escaping_as_an_error_is_never_a_pass() -> None:
     result = run(CrashesBeyond64Bits(), "edges.ids.beyond_64_bits_name_nothing")
     assert result.status is Status.ERROR, result.describe()
+
+
+def test_a_reversed_query_window_answered_as_swapped_fails_it_003() -> None:
+    result = run(SwapsReversedWindows(), "edges.query.production_period_bounds")
+    assert result.status is Status.FAIL, result.describe()
+    assert result.requirements == ("IT-003",)
+    assert "must not return" in result.message
