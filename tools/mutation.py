@@ -352,8 +352,8 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
     "year's last minute (edges.validity.use_after_end_wall_clock judges rolling readings)",
     **{
         (_GRID, "_end_of_validity", f"`1` -> `2` #{n}"): f"validity ending on {day} instead of "
-        "1 January: a wall clock reaches that end only in January, and production of the year "
-        "before is refused as too old either way until then"
+        "1 January: a wall clock sees the difference only in January (the rest of the year the "
+        "year before's production is refused as too old either way)"
         for n, day in ((5, "1 February"), (6, "2 January"))
     },
 }
