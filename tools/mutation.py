@@ -5,9 +5,12 @@ comparison made off by one, a ``raise`` left out, ``and`` for ``or``, a
 constant moved by one, ...). The suite *kills* a mutant when some check that
 passes against the unchanged registry fails or errors against the mutant. A
 mutant that survives is a defect a registry could have and the suite would
-accredit; each one either shows a hole in the suite or is *equivalent* (it
-changes nothing any client could observe) and is then listed in
-:data:`EQUIVALENT` with the reason.
+accredit; each one either shows a hole in the suite, or is *equivalent* (it
+changes nothing a client of the adapter contract could observe through the
+target's adapter, e.g. GridLedger's mapping) and is then listed in
+:data:`EQUIVALENT` with the reason, or is a real difference that no SHALL of
+the standard decides, listed in :data:`UNJUDGED` with the reason (and still
+scored as a survivor).
 
 Usage (from the repository root)::
 
@@ -119,12 +122,21 @@ EQUIVALENT.update(
         (_GRID, "_energy", "`18` -> `17`"): "GridLedger's own ceiling of 10^18 Wh moves to "
         "10^17 Wh: no clause sets one, and no device of a declared capacity produces that much",
         (_GRID, "_energy", "`18` -> `19`"): "as above (the ceiling moves to 10^20 Wh)",
+        (_GRID, "_energy", "`>` -> `>=` in `energy.adjusted() > 18`"): "as above (the ceiling "
+        "moves to 10^18 Wh)",
         (
             _GRID,
             "_int_or_text",
             "condition negated: `if isinstance(value, int) and (not isinstance(value, bool)) "
             "and (abs(v...`",
         ): "as the `and` -> `or` above: sqlite finds the same rows by an ID's text",
+        **{
+            (_GRID, "_int_or_text", mutation): "IDs within 64 bits go to sqlite as their text "
+            "from a lower bound on: sqlite compares such a text with an INTEGER PRIMARY KEY as "
+            "that integer, so the same rows are found (IDs beyond 64 bits: "
+            "edges.ids.beyond_64_bits_name_nothing)"
+            for mutation in ("`63` -> `62`", "`19` -> `18`", "`2` -> `1`")
+        },
         (
             _GRID,
             "Ledger.__init__",
@@ -171,6 +183,93 @@ EQUIVALENT.update(
         ): _ROLLING,
     }
 )
+EQUIVALENT.update(
+    {
+        (_GRID, "_energy", "`<` -> `<=` in `energy < 0`"): "a reading of exactly 0 Wh refused "
+        "instead of issuing nothing: the standard allows both (SPLIT-004: nothing is issued "
+        "either way), as in the toy",
+        (_GRID, "Refused.__init__", "statement removed: `super().__init__(text)`"): "the "
+        "exception's own message only: the HTTP layer answers with its `text`, which is unchanged",
+        **{
+            (_GRID, "Ledger.submit_reading", f"`0` -> `{to}` #2"): "the answer's own `issued_wh` "
+            "for a reading that issues nothing: the mapping infers the result from the state "
+            "(infer_result), which holds no new bundle either way"
+            for to in ("1", "-1")
+        },
+        (_GRID, "Ledger.create_account", "`0` -> `-1`"): "`users[-1]` for `users[0]`: the line "
+        "before refuses every `user_ids` but a list of exactly one, so both name the same holder",
+    }
+)
+
+#: Mutants that differ only on requests the adapter contract cannot express, so that no
+#: client of the contract (here: through GridLedger's mapping) can observe them, as the
+#: status-only mutants below: body fields and query parameters the mapping never sends,
+#: `user_ids` and `bundle_ids` lists other than the list of one it always sends. Not scored,
+#: each listed by name with the request only GridLedger's own API can make.
+_OUTSIDE_CONTRACT = (
+    "outside the contract: only a request the mapping never makes (GridLedger's own API) tells "
+    "it apart"
+)
+EQUIVALENT.update(
+    {
+        **{
+            (_GRID, function, f"statement removed: `_only(body, {fields}`"): _OUTSIDE_CONTRACT
+            + " (a body field the API does not know is ignored instead of refused; no SHALL asks "
+            "an API to refuse unknown fields)"
+            for function, fields in (
+                ("Ledger.create_account", "'reference', 'name', 'user_ids', 'exemption')"),
+                (
+                    "Ledger.submit_reading",
+                    "'device_id', 'meter_id', 'start', 'end', 'energy_wh', '...",
+                ),
+                ("Ledger.withdraw", "'bundle_ids', 'reason', 'quantity_wh', 'source_id', 'us..."),
+                ("Ledger.cancel", "'bundle_ids', 'beneficiary', 'quantity_wh', 'purpose', ..."),
+                ("Ledger.create_user", "'name')"),
+                ("Ledger.create_device", "*fields)"),
+                ("Ledger.transfer", "'bundle_ids', 'target_account_id', 'quantity_wh', 'sour..."),
+                ("Ledger.claim", "'bundle_ids', 'claimant', 'quantity_wh', 'source_id', '..."),
+            )
+        },
+        (
+            _GRID,
+            "_only",
+            "statement removed: `raise Refused(422, f'unexpected field {extra[0]!r}')`",
+        ): _OUTSIDE_CONTRACT + " (every body field the API does not know is ignored, as above)",
+        **{
+            (_GRID, "Ledger._bundles", mutation): _OUTSIDE_CONTRACT
+            + " (`bundle_ids` other than a list of one ID: an empty list, several bundles with "
+            "or without a quantity; each contract action names one bundle, which the mapping "
+            "always sends as a list of one)"
+            for mutation in (
+                "`or` -> `and` in `not isinstance(ids, list) or not ids`",
+                "`is not` -> `is` in `wanted is not None`",
+                "statement removed: `raise Refused(422, 'a quantity can be given for one bundle "
+                "only')`",
+            )
+        },
+        (
+            _GRID,
+            "Ledger.query",
+            "statement removed: `raise Refused(400, f'unknown query parameter {unknown[0]!r}')`",
+        ): _OUTSIDE_CONTRACT
+        + " (a query parameter the API does not know is ignored instead of refused; the mapping "
+        "sends only those it declares, and no SHALL asks an API to refuse unknown ones)",
+        (_GRID, "Ledger.query", "`400` -> `399`"): _OUTSIDE_CONTRACT
+        + " (the unknown query parameter above answered 399 instead of 400)",
+        **{
+            (_GRID, "Ledger.create_account", mutation): _OUTSIDE_CONTRACT
+            + " (`user_ids` other than a list of one is no longer refused: the contract's "
+            "account has one holder, always sent as a list of one; the standard does not say "
+            "how many holders an account may have)"
+            for mutation in (
+                "statement removed: `raise Refused(422, 'user_ids must list exactly one account "
+                "holder')`",
+                "`or` -> `and` in `not isinstance(users, list) or len(users) != 1`",
+            )
+        },
+    }
+)
+
 #: Mutants only the HTTP status of a refusal: any 4xx is a refusal, whose code GridLedger's
 #: mapping reads from the text (``errors.patterns``); filled in once mutants can be listed.
 _STATUS_ONLY = re.compile(r"^`4\d\d` -> `(?!408|429)4\d\d`( #\d+)?$")  # 408/429: no verdict
@@ -207,65 +306,21 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
         for function, what in (("ToyLedger.unhold", "release"), ("ToyLedger.revoke", "withdrawal"))
     },
     (_TOY, "ToyLedger.find", "`<` -> `<=` in `window[0] < window[1]`"): "an empty query window "
-    "answered with no bundles instead of refused: both are exact answers (IT-003)",
-    (
-        _TOY,
-        "ToyLedger.find",
-        "statement removed: `raise LedgerError(Fault.EMPTY_PERIOD, \"the window's start is not be...`",
-    ): "as above",
+    "(start = end) answered with no bundles instead of refused: both are exact answers (IT-003)",
     (
         _TOY,
         "ToyLedger._parcel",
         "statement removed: `raise LedgerError(Fault.BAD_FIELD, 'parcel is required')`",
     ): "a request without a bundle ID is refused as naming no bundle (UNKNOWN_BUNDLE) instead of "
     "as malformed: refused either way (IT-004), and the standard fixes no code for it",
-    (
-        _GRID,
-        "Ledger.query",
-        "statement removed: `raise Refused(400, f'unknown query parameter {unknown[0]!r}')`",
-    ): "a query parameter the API does not know is ignored instead of refused: the mapping "
-    "sends only the parameters it declares, and no SHALL asks an API to refuse unknown ones",
-    **{
-        (_GRID, function, f"statement removed: `_only(body, {fields}`"): "a body field the "
-        "API does not know is ignored instead of refused: the mapping sends only the fields it "
-        "declares, and no SHALL asks an API to refuse unknown ones"
-        for function, fields in (
-            ("Ledger.create_account", "'reference', 'name', 'user_ids', 'exemption')"),
-            ("Ledger.submit_reading", "'device_id', 'meter_id', 'start', 'end', 'energy_wh', '..."),
-            ("Ledger.withdraw", "'bundle_ids', 'reason', 'quantity_wh', 'source_id', 'us..."),
-            ("Ledger.cancel", "'bundle_ids', 'beneficiary', 'quantity_wh', 'purpose', ..."),
-        )
-    },
-    (_GRID, "Ledger.query", "`400` -> `399`"): "the unknown query parameter above answered 399: "
-    "the mapping never sends one",
     (_GRID, "Ledger.query", "`<` -> `<=` in `window[0] < window[1]`"): "an empty query window "
-    "answered with no bundles instead of refused: both are exact answers (IT-003), as in the toy",
-    (
-        _GRID,
-        "Ledger.query",
-        'statement removed: `raise Refused(422, "the period\'s start is not before its end")`',
-    ): "as above",
+    "(start = end) answered with no bundles instead of refused: both are exact answers (IT-003), "
+    "as in the toy (a reversed window matching a bundle: edges.query.production_period_bounds)",
     (_GRID, "Ledger.create_user", "statement removed: `_issuer_only(user)`"): "a holder may add "
     "a user (not an account: opening accounts stays the issuer's, AUTH rules hold); users are "
     "no part of the state the contract shows",
     (_GRID, "Ledger._usable", "statement removed: `self._still_valid(db, bundle, now)`"): "use "
     "after the end of a CALENDAR_YEAR validity, as the `_still_valid` mutants below",
-    **{
-        (_GRID, "_int_or_text", mutation): "an integer ID of 2^62 or more: no check names such "
-        "an ID (the suite's IDs are its own names), as the 18- and 19-digit IDs below"
-        for mutation in (
-            "`>=` -> `>` in `abs(value) >= 2 ** 63`",
-            "`2` -> `3`",
-            "`63` -> `64`",
-            "`63` -> `62`",
-        )
-    },
-    (
-        _GRID,
-        "Ledger.create_account",
-        "statement removed: `raise Refused(422, 'user_ids must list exactly one account holder')`",
-    ): "an account with several holders is accepted: the mapping always names one holder, and "
-    "the standard does not say how many an account may have",
     (_GRID, "Ledger.withdraw", "statement removed: `self._still_valid(db, bundle, now)`"): "a "
     "withdrawal of certificates past their validity: VAL-004 names transfer, cancellation and "
     "reservation only (as in the toy)",
@@ -296,15 +351,43 @@ UNJUDGED: dict[tuple[str, str, str], str] = {
     ): "use after the end of a CALENDAR_YEAR validity: with a wall clock reachable only in the "
     "year's last minute (edges.validity.use_after_end_wall_clock judges rolling readings)",
     **{
-        (_GRID, "_end_of_validity", f"`1` -> `{to}` #{n}"): "validity ending on another day of "
-        "January: a wall clock reaches that end only at the turn of the year"
-        for to in ("0", "2")
-        for n in (5, 6)
+        (_GRID, "_end_of_validity", f"`1` -> `2` #{n}"): f"validity ending on {day} instead of "
+        "1 January: a wall clock sees the difference only in January (the rest of the year the "
+        "year before's production is refused as too old either way)"
+        for n, day in ((5, "1 February"), (6, "2 January"))
     },
-    (_GRID, "_int_or_text", "`<` -> `<=` in `len(value) < 19`"): "an ID of 19 digits, beyond "
-    "64-bit integers: no check names such an ID (the suite's IDs are its own names)",
-    (_GRID, "_int_or_text", "`19` -> `18`"): "an ID of 18 digits read as text: as above",
 }
+
+UNJUDGED.update(
+    {
+        (
+            _GRID,
+            "Ledger.create_account",
+            "statement removed: `raise Refused(422, \"exemption: only the issuing body's own "
+            "accounts...`",
+        ): "an exemption on a holder's own account (D2 exemptions are the issuer's) is accepted, "
+        "as in the toy: no SHALL of the standard refuses it (the holder's account is then only "
+        "more restricted)",
+        (
+            _GRID,
+            "Ledger.transfer",
+            "statement removed: `raise Refused(422, 'target_account_id is required')`",
+        ): "a transfer without a target is still refused as malformed (INVALID_FIELD, by the "
+        "account lookup), only after the bundle's own faults: which of two faults a request "
+        "with both is refused for, no SHALL orders",
+        (_GRID, "Ledger._render", "`True` -> `False`"): "every GC is stated as not usable to "
+        "inform consumers of their energy's origin (disclosure false): D5 asks that the flag be "
+        "stated, not what it is, and which GCs a scheme discloses is its own decision",
+        (_GRID, "Ledger.submit_reading", "`>` -> `>=` in `finish > now`"): "production whose "
+        "interval ends in the very second of the request is refused as not ended: a wall clock "
+        "cannot place a request in that second (edges.production.interval_ending_now judges it "
+        "on a controlled clock)",
+        (_GRID, "Ledger.submit_reading", "`>=` -> `>` in `now >= valid_until`"): "production "
+        "issued in the very second its validity ends: under CALENDAR_YEAR a wall clock reaches "
+        "that second only at the turn of the year (edges.validity.at_the_end_of_validity judges "
+        "it on a controlled clock)",
+    }
+)
 
 
 # ====================================================================== mutants
@@ -733,6 +816,28 @@ def _status_only_equivalents(path: str) -> dict[tuple[str, str, str], str]:
 EQUIVALENT.update(_status_only_equivalents(_GRID))
 
 
+def outcomes_in_log(mutants: Sequence[Mutant], log: str) -> tuple[list[Mutant], list[Mutant]]:
+    """(the mutants a ``--verbose`` log shows killed, those it shows SURVIVED), matched by
+    location and mutation in the log's order (mutants on one line with the same mutation
+    appear in the order they were listed when run with ``-j 1``)."""
+    waiting: dict[str, list[Mutant]] = {}
+    for mutant in mutants:
+        waiting.setdefault(f"{mutant.where()}: {mutant.description}", []).append(mutant)
+    killed: list[Mutant] = []
+    survived: list[Mutant] = []
+    for line in log.splitlines():
+        if line.endswith(": SURVIVED"):
+            name, into = line.removesuffix(": SURVIVED"), survived
+        elif ": killed by " in line:
+            name, into = line.split(": killed by ", 1)[0], killed
+        else:
+            continue
+        queue = waiting.get(name)
+        if queue:
+            into.append(queue.pop(0))
+    return killed, survived
+
+
 # ====================================================================== command line
 
 
@@ -764,7 +869,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=0, help="run only N mutants (by --seed)")
     parser.add_argument("--only", default="", help="only mutants whose location contains this")
     parser.add_argument(
-        "--rerun", type=Path, help="only the mutants a previous --verbose log shows SURVIVED"
+        "--rerun",
+        type=Path,
+        help="only the mutants a previous --verbose log shows SURVIVED (those it shows killed "
+        "are scored as killed)",
     )
     parser.add_argument("--list", action="store_true", help="list the mutants; run nothing")
     parser.add_argument("--max-examples", type=int, default=60)
@@ -783,18 +891,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     mutants = [m for path in targets for m in mutants_of(path)]
     if args.only:
         mutants = [m for m in mutants if args.only in f"{m.where()} {m.description}"]
+    killed_before: list[Mutant] = []
+    unlogged: list[Mutant] = []  # with --rerun: equivalent mutants the log's run left out
     if args.rerun:
-        survived = {
-            line.rsplit(": SURVIVED", 1)[0]
-            for line in args.rerun.read_text(encoding="utf-8").splitlines()
-            if line.endswith(": SURVIVED")
-        }
-        mutants = [m for m in mutants if f"{m.where()}: {m.description}" in survived]
+        everything = mutants
+        killed_before, mutants = outcomes_in_log(mutants, args.rerun.read_text(encoding="utf-8"))
+        logged = {id(m) for m in (*killed_before, *mutants)}
+        unlogged = [m for m in everything if id(m) not in logged and m.key in EQUIVALENT]
     if args.sample and args.sample < len(mutants):
         mutants = sorted(
             random.Random(args.seed).sample(mutants, args.sample), key=lambda m: m.index
         )
     skipped = [] if args.run_equivalent else [m for m in mutants if m.key in EQUIVALENT]
+    skipped += unlogged
     mutants = [m for m in mutants if m not in skipped]
     if args.list:
         for m in mutants:
@@ -824,6 +933,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     outcomes = run_mutants(mutants, targets, options, progress)
     # Equivalent mutants are not run (they cannot be killed): counted as surviving equivalents.
     outcomes += [Outcome(m, False, "equivalent (not run)", 0.0) for m in skipped]
+    # With --rerun, the mutants the log shows killed count as killed (the suite only grows).
+    outcomes += [Outcome(m, True, f"killed in {args.rerun}", 0.0) for m in killed_before]
     result = score(outcomes, EQUIVALENT)
     print(report(result, EQUIVALENT))
     print(f"({time.monotonic() - started:.0f} s, {args.jobs} job(s), seed {args.seed}, "

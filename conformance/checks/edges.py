@@ -485,6 +485,41 @@ def _numbers_per_device(groups: list[tuple[tuple[Any, Any, str], set[tuple[int, 
     return len(lowest) > 1 and len(set(lowest.values())) == 1
 
 
+#: Bundle IDs no registry hands out, at the edge of 64-bit integers (the limit, one over, one
+#: under its negative end, far beyond) and as digit strings of 19 and 20 digits.
+OUT_OF_RANGE_IDS: tuple[int | str, ...] = (
+    2**63 - 1,
+    2**63,
+    2**64,
+    -(2**63) - 1,
+    10**30,
+    "9223372036854775807",
+    "9223372036854775808",
+    "99999999999999999999",
+)
+
+
+@check("edges.ids.beyond_64_bits_name_nothing", requirements=["IT-004", "IT-001"])
+def ids_beyond_64_bits(s: Session) -> None:
+    """A bundle ID at or beyond the end of 64-bit integers (as a JSON integer or a digit
+    string) names no bundle: a transfer or cancellation naming one is refused and changes
+    nothing, and a real bundle is then transferred as usual.
+
+    Why: registries that keep generated integer IDs in a database convert the ID of a request
+    to the database's 64-bit integer; at 2^63 that conversion overflows, and a registry that
+    lets it escape answers a server error (not a refusal) or, worse, wraps the ID round onto
+    another bundle. The suite's own IDs never come near that edge, so it is tested here.
+    """
+    w = s.world()
+    bundle = issue_wh(s, w, 10)
+    for far in OUT_OF_RANGE_IDS:
+        refused(s, "transfer", w.alice, f"the bundle ID {far!r} names no bundle",
+                requirements=("IT-004",), bundle_id=far, to_account=w.account(w.bob))  # fmt: skip
+        refused(s, "cancel", w.alice, f"the bundle ID {far!r} names no bundle",
+                requirements=("IT-004",), bundle_id=far, beneficiary="Consumer-X")  # fmt: skip
+    s.accept("transfer", w.alice, bundle_id=bundle, to_account=w.account(w.bob))
+
+
 # ====================================================================== intervals at their edges
 
 
@@ -937,7 +972,10 @@ def validity_use_after_end_wall_clock(s: Session) -> None:
 @check("edges.query.production_period_bounds", requirements=["IT-003"])
 def query_period_bounds(s: Session) -> None:
     """A query by production period matches the bundles whose interval overlaps it: a window
-    ending where an interval starts, or starting where it ends, does not match it."""
+    ending where an interval starts, or starting where it ends, does not match it. A window
+    whose end comes before its start holds no instant, so it matches nothing: it is refused
+    as malformed or answered without the bundle, never with it (IT-003; a registry that swaps
+    the ends answers for a window nobody asked about)."""
     w = s.world()
     bundle = issue_wh(s, w, 100, hour=5)
     start, end = s.hour(5)
@@ -946,9 +984,17 @@ def query_period_bounds(s: Session) -> None:
         (end, shifted(end, hours=1), False),  # starts where the interval ends
         (shifted(start, hours=-1), shifted(start, seconds=1), True),  # its first second
         (shifted(end, seconds=-1), shifted(end, hours=1), True),  # its last second
+        (shifted(start, minutes=30), shifted(start, minutes=20), False),  # reversed, inside it
+        (shifted(start, seconds=1), start, False),  # reversed by one second at its start
     )
     for low, high, matches in cases:
-        found = s.accept("query", ISSUER_ID, start=low, end=high).get("bundles")
+        if high < low:  # reversed: refused as malformed (IT-004) it matches nothing either
+            answer = s.send("query", ISSUER_ID, start=low, end=high)
+            if not answer.accepted:
+                continue
+            found = answer.result.get("bundles")
+        else:
+            found = s.accept("query", ISSUER_ID, start=low, end=high).get("bundles")
         ids = [b.get("bundle_id") for b in found] if isinstance(found, list) else None
         if ids is None or (bundle in ids) != matches:
             raise EdgeFailed(

@@ -51,6 +51,40 @@ class OffsetsAsUtc(ReferenceAdapter):
         return super().execute(fixed)
 
 
+class WrapsIdsBeyond64Bits(ReferenceAdapter):
+    """Reads an integer bundle ID modulo 2^64, as a registry storing it in a C integer would:
+    2^64 becomes 0, i.e. the registry's first bundle."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        bundle_id = request.get("bundle_id")
+        if isinstance(bundle_id, int) and not -(2**63) <= bundle_id < 2**63:
+            bundles = self.registry.export_state()["bundles"]
+            if bundles:
+                request = {**request, "bundle_id": bundles[0]["bundle_id"]}
+        return super().execute(request)
+
+
+class SwapsReversedWindows(ReferenceAdapter):
+    """Answers a query window whose end comes before its start as if its ends were swapped."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        start, end = request.get("start"), request.get("end")
+        texts = isinstance(start, str) and isinstance(end, str)
+        if request.get("action") == "query" and texts and str(end) < str(start):
+            request = {**request, "start": end, "end": start}
+        return super().execute(request)
+
+
+class CrashesBeyond64Bits(ReferenceAdapter):
+    """Lets the overflow of an integer bundle ID escape as an error (an HTTP 500)."""
+
+    def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        bundle_id = request.get("bundle_id")
+        if isinstance(bundle_id, int) and bundle_id >= 2**63:
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        return super().execute(request)
+
+
 def test_the_edge_checks_cite_shall_requirements_of_their_profile() -> None:
     catalogue = load_catalogue()
     assert len(EDGES) >= 10
@@ -107,3 +141,22 @@ def test_an_offset_taken_as_utc_fails_and_says_the_instant_moved() -> None:
     assert result.status is Status.FAIL, result.describe()
     assert result.requirements == ("TIME-001",)
     assert "another instant" in result.message and result.severity is Severity.CRITICAL
+
+
+def test_an_id_beyond_64_bits_wrapped_onto_a_real_bundle_fails_it_004() -> None:
+    result = run(WrapsIdsBeyond64Bits(), "edges.ids.beyond_64_bits_name_nothing")
+    assert result.status is Status.FAIL, result.describe()
+    assert result.requirements == ("IT-004",)
+    assert "9223372036854775808 names no bundle" in result.message
+
+
+def test_an_overflow_escaping_as_an_error_is_never_a_pass() -> None:
+    result = run(CrashesBeyond64Bits(), "edges.ids.beyond_64_bits_name_nothing")
+    assert result.status is Status.ERROR, result.describe()
+
+
+def test_a_reversed_query_window_answered_as_swapped_fails_it_003() -> None:
+    result = run(SwapsReversedWindows(), "edges.query.production_period_bounds")
+    assert result.status is Status.FAIL, result.describe()
+    assert result.requirements == ("IT-003",)
+    assert "must not return" in result.message

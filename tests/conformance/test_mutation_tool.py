@@ -68,3 +68,25 @@ def test_a_handful_of_mutants_killed_and_one_equivalent_survives() -> None:
     score = tool.score(outcomes, tool.EQUIVALENT)
     assert score.killed == 3 and not score.survived and len(score.equivalent) == 1
     assert "100.0 %" in tool.report(score, tool.EQUIVALENT)
+
+
+def test_a_rerun_log_splits_mutants_into_killed_and_survived_in_order() -> None:
+    """``--rerun LOG`` reruns the survivors and scores the log's kills as kills; two mutants on
+    one line with the same mutation are told apart by their order in the log."""
+    tool = _tool()
+    mutants = tool.mutants_of(TOY)
+    names = [f"{m.where()}: {m.description}" for m in mutants]
+    twin = next(name for name in names if names.count(name) > 1)
+    twins = [i for i, name in enumerate(names) if name == twin][:2]
+    log = "\n".join(
+        [
+            "the unchanged registry passes",
+            f"{names[0]}: killed by core.transfer.whole (fail)",
+            f"{names[twins[0]]}: killed by adapter could not start: NameError: x",
+            f"{names[twins[1]]}: SURVIVED",
+            "survivors:",
+        ]
+    )
+    killed, survived = tool.outcomes_in_log(mutants, log)
+    assert killed == [mutants[0], mutants[twins[0]]]
+    assert survived == [mutants[twins[1]]]
