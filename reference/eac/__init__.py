@@ -17,7 +17,7 @@ EACs are kept one record per certificate (an EAC is 1 MWh, so there are few);
 a record is replaced, never edited, on every change.
 
 The package holds one concept per module: ``_policies``, ``_records``,
-``_commands`` and ``_effects`` (with the log record and ``plain_eacs``), and
+``_commands`` and ``_effects`` (with the log record), and
 ``_registry`` (:class:`EacRegistry`, the deciders and its one ``_apply``).
 """
 
@@ -48,7 +48,6 @@ from gc_conformance.reference.eac._effects import (
     EacIssuanceResult,
     EacProductionRecorded,
     GcIssuerAppointed,
-    plain_eacs,
 )
 from gc_conformance.reference.eac._policies import EacFaceValue, EacPolicies
 from gc_conformance.reference.eac._records import (
@@ -93,5 +92,4 @@ __all__ = [
     "GcIssuerAppointed",
     "Stamp",
     "designate_issuing_bodies",
-    "plain_eacs",
 ]

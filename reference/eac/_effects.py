@@ -1,13 +1,13 @@
-"""What an accepted EAC request changes, the log record, and the plain reading of a log.
+"""What an accepted EAC request changes, and the log record.
 
 Effects are the only input of the registry's ``_apply``; each has a plain
-form, so a history can be judged without the model (``plain_eacs``).
+form, so a history can be judged without the model (the cross-registry checker
+reads EAC histories in that form).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -112,15 +112,3 @@ class EacActionRecord:
 class EacIssuanceResult:
     eac_ids: tuple[str, ...]
     carried_out_wh: int
-
-
-def plain_eacs(history: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The last version of every EAC in a plain EAC history (accepted actions only)."""
-    found: dict[str, dict[str, Any]] = {}
-    for action in history:
-        if not action.get("accepted", True):
-            continue
-        for effect in action.get("effects", ()):
-            if effect.get("effect") == "eac":
-                found[effect["eac_id"]] = dict(effect)
-    return found

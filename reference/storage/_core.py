@@ -113,9 +113,6 @@ class _StorageBookCore:
         track = self._tracks.get(storage_id)
         return None if track is None else track.factor
 
-    def sdr_of_issuance(self, issuance_id: int) -> str | None:
-        return self._sdr_by_issuance.get(issuance_id)
-
     def pool(self, storage_id: str) -> StoragePool:
         track = self._tracks[storage_id]
         scrs = [self._scrs[i] for i in track.scr_ids]
