@@ -49,6 +49,8 @@ class _EacView:
     status: str
     gc_issuer_id: Any = None
     beneficiaries: set[Any] = attrs.Factory(set)  # named at an ordinary (EAC-side) cancellation
+    #: When each ordinary cancellation happened (None: the history gave no readable instant).
+    cancelled_at: list[_dt.datetime | None] = attrs.Factory(list)
 
 
 @attrs.frozen
@@ -59,14 +61,28 @@ class _Link:
     eac_id: Any
     wh: int
     beneficiary: Any
+    at: _dt.datetime | None = None
+
+
+#: Per EAC, when a GC registry's withdrawal gave linked Wh back, and how many.
+_Unlinks = dict[Any, list[tuple[_dt.datetime | None, int]]]
 
 
 def _accepted_effects(history: Iterable[Mapping[str, Any]]) -> Iterable[tuple[Any, Any]]:
+    for action_id, _, effect in _accepted_effects_at(history):
+        yield action_id, effect
+
+
+def _accepted_effects_at(
+    history: Iterable[Mapping[str, Any]],
+) -> Iterable[tuple[Any, _dt.datetime | None, Any]]:
+    """Each accepted action's effects with the action's ID and instant (None when unreadable)."""
     for action in history:
         if not action.get("accepted", True):
             continue
+        at = _stamp(action.get("at"))
         for effect in action.get("effects", ()):
-            yield action.get("action_id"), effect
+            yield action.get("action_id"), at, effect
 
 
 def check_cross_registry(
@@ -81,8 +97,9 @@ def check_cross_registry(
     findings: list[Finding] = []
     eac_history = list(eac_history)
     eacs = _replay_eacs(eac_history, findings)
-    links, unlinked_wh = _read_links(gc_histories, _eac_periods(eac_history), findings)
-    linked_wh, issuers = _judge_links(links, eacs, findings)
+    links, unlinks = _read_links(gc_histories, _eac_periods(eac_history), findings)
+    linked_wh, issuers = _judge_links(links, unlinks, eacs, findings)
+    unlinked_wh = {eac_id: sum(wh for _, wh in given) for eac_id, given in unlinks.items()}
     _judge_totals(eacs, linked_wh, unlinked_wh, issuers, findings)
     return CrossRegistryReport(tuple(findings))
 
@@ -93,18 +110,22 @@ def _replay_eacs(
     """Each EAC's state as its registry's effects leave it; an effect that does not follow
     the EAC's previous state is a finding (cancelled twice, changed before issue, relinked)."""
     eacs: dict[Any, _EacView] = {}
-    for action_id, effect in _accepted_effects(eac_history):
+    for action_id, at, effect in _accepted_effects_at(eac_history):
         if effect.get("effect") != "eac":
             continue
         try:
-            _replay_eac(eacs, action_id, effect, findings)
+            _replay_eac(eacs, action_id, effect, findings, at)
         except (KeyError, TypeError, ValueError) as exc:
             findings.append(Finding(Risk.MALFORMED_HISTORY, f"unreadable EAC effect: {exc}"))
     return eacs
 
 
 def _replay_eac(
-    eacs: dict[Any, _EacView], action_id: Any, effect: Mapping[str, Any], findings: list[Finding]
+    eacs: dict[Any, _EacView],
+    action_id: Any,
+    effect: Mapping[str, Any],
+    findings: list[Finding],
+    at: _dt.datetime | None = None,
 ) -> None:
     eac_id, old, new = effect["eac_id"], effect.get("from"), effect["status"]
     view = eacs.get(eac_id)
@@ -133,30 +154,29 @@ def _replay_eac(
         view.gc_issuer_id = effect["gc_issuer_id"]
     if new == "CANCELLED" and old != "CANCELLED":
         view.beneficiaries.add(effect.get("beneficiary"))
+        view.cancelled_at.append(at)
 
 
 def _read_links(
     gc_histories: tuple[Iterable[Mapping[str, Any]], ...],
     eac_certified: Mapping[Any, list[tuple[_dt.datetime, _dt.datetime, Any, Any]]],
     findings: list[Finding],
-) -> tuple[list[_Link], dict[Any, int]]:
-    """Every GC registry's links to EACs, and the Wh its withdrawals gave back per EAC; each
-    history's own GC-side and configuration-#1 findings on the way."""
+) -> tuple[list[_Link], _Unlinks]:
+    """Every GC registry's links to EACs, and when and how many Wh its withdrawals gave back
+    per EAC; each history's own GC-side and configuration-#1 findings on the way."""
     links: list[_Link] = []
-    unlinked_wh: dict[Any, int] = {}
+    unlinks: _Unlinks = {}
     for history in gc_histories:
         history = list(history)
         findings.extend(_gc_side(history))
-        for action_id, effect in _accepted_effects(history):
+        for action_id, at, effect in _accepted_effects_at(history):
             kind = effect.get("effect")
             if kind not in ("eac_link", "eac_unlink"):
                 continue
             try:
                 if kind == "eac_unlink":
                     for link in effect["links"]:
-                        unlinked_wh[link["eac_id"]] = unlinked_wh.get(link["eac_id"], 0) + int(
-                            link["wh"]
-                        )
+                        unlinks.setdefault(link["eac_id"], []).append((at, int(link["wh"])))
                     continue
                 links.extend(
                     _Link(
@@ -166,17 +186,18 @@ def _read_links(
                         link["eac_id"],
                         int(link["wh"]),
                         effect.get("beneficiary"),
+                        at,
                     )
                     for link in effect["links"]
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 findings.append(Finding(Risk.MALFORMED_HISTORY, f"unreadable link: {exc}"))
         findings.extend(_configuration_1_eacs(eac_certified, history))
-    return links, unlinked_wh
+    return links, unlinks
 
 
 def _judge_links(
-    links: list[_Link], eacs: Mapping[Any, _EacView], findings: list[Finding]
+    links: list[_Link], unlinks: _Unlinks, eacs: Mapping[Any, _EacView], findings: list[Finding]
 ) -> tuple[dict[Any, int], dict[Any, set[Any]]]:
     """Each link against the EAC it names: issued, the same GC Issuer, and (D3) a #3 EAC
     cancelled for the GCs' beneficiary, a #2 EAC never also cancelled for an ordinary one.
@@ -215,7 +236,7 @@ def _judge_links(
                         link.action_id,
                     )
                 )
-        elif view.beneficiaries:
+        elif view.beneficiaries and _backing_when_cancelled(link, links, unlinks, view):
             findings.append(
                 Finding(
                     Risk.DOUBLE_DISCLOSURE,
@@ -225,6 +246,35 @@ def _judge_links(
                 )
             )
     return linked_wh, issuers
+
+
+def _backing_when_cancelled(
+    link: _Link, links: list[_Link], unlinks: _Unlinks, view: _EacView
+) -> bool:
+    """Whether a #2 link and an ordinary cancellation of its EAC disclose the same energy twice.
+
+    They do when the link was made at or after a cancellation, or when, at the instant of a
+    cancellation, the EAC still backed #2 GCs (Wh linked so far less Wh withdrawals gave back
+    is above zero). An EAC whose GCs were all withdrawn, and so released, may then be
+    cancelled on the EAC side (D3, D10). Without readable instants the answer is yes: the
+    checker never passes what it cannot order.
+    """
+    for cancelled in view.cancelled_at:
+        if cancelled is None or link.at is None or link.at > cancelled:
+            return True
+        linked = sum(
+            other.wh
+            for other in links
+            if other.eac_id == link.eac_id
+            and other.configuration != 3
+            and (other.at is None or other.at <= cancelled)
+        )
+        given_back = sum(
+            wh for at, wh in unlinks.get(link.eac_id, ()) if at is not None and at <= cancelled
+        )
+        if linked - given_back > 0:
+            return True
+    return False
 
 
 def _judge_totals(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gc_conformance.reference.cross_registry import check_cross_registry
-from gc_conformance.reference.invariants import Risk, check_invariants
+from gc_conformance.reference.invariants import Finding, Risk, check_invariants
 
 
 def eac_effect(eac_id: str, old: str | None, new: str, **extra: Any) -> dict[str, Any]:
@@ -107,3 +107,53 @@ def test_malformed_entries_are_findings() -> None:
 def test_gc_only_checker_reads_the_new_effect_kinds() -> None:
     history = [action(1, link("GCI", 2, ("E1", 1)), {"effect": "suspension"})]
     assert check_invariants(history).ok
+
+
+def at(hour: int) -> str:
+    return f"2024-03-02T{hour:02d}:00:00Z"
+
+
+def timed(action_id: int, hour: int, *effects: dict[str, Any]) -> dict[str, Any]:
+    return {**action(action_id, *effects), "at": at(hour)}
+
+
+def unlink(*pairs: tuple[str, int]) -> dict[str, Any]:
+    return {
+        "effect": "eac_unlink",
+        "issuance_id": 1,
+        "links": [{"eac_id": e, "wh": wh} for e, wh in pairs],
+    }
+
+
+def _released_then_cancelled(
+    linked_wh: int, given_back_wh: int, *, link_hour: int = 1
+) -> list[Finding]:
+    """EAC E1 backs #2 GCs from hour 1, a withdrawal gives Wh back at hour 2, and the EAC is
+    released and cancelled for ACME at hour 3 (the order a #2 registry pair follows)."""
+    eac_history = [
+        timed(1, 0, eac_effect("E1", None, "ACTIVE")),
+        timed(2, 1, eac_effect("E1", "ACTIVE", "BACKING_GC", gc_issuer_id="GCI")),
+        timed(3, 2, eac_effect("E1", "BACKING_GC", "ACTIVE")),
+        timed(4, 3, eac_effect("E1", "ACTIVE", "CANCELLED", beneficiary="ACME")),
+    ]
+    gc_history = [timed(1, link_hour, link("GCI", 2, ("E1", linked_wh)))]
+    if given_back_wh:
+        gc_history.append(timed(2, 2, unlink(("E1", given_back_wh))))
+    return list(check_cross_registry(eac_history, gc_history).by_risk(Risk.DOUBLE_DISCLOSURE))
+
+
+def test_an_eac_cancelled_after_all_its_gcs_were_withdrawn_is_no_double_disclosure() -> None:
+    """The reproduction Hypothesis found: 1 Wh of #2 GCs linked, corrected down to 0 (the GCs
+    withdrawn, the EAC released), then the EAC cancelled on the EAC side: one disclosure."""
+    assert _released_then_cancelled(1, 1) == []
+
+
+def test_an_eac_cancelled_while_it_still_backs_gcs_is_double_disclosure() -> None:
+    """One Wh under the whole: 1 of 2 linked Wh given back, the other still disclosed by a GC."""
+    found = _released_then_cancelled(2, 1)
+    assert [f.message for f in found] == ["EAC E1 backs #2 GCs and was also cancelled for ['ACME']"]
+    assert _released_then_cancelled(2, 0)  # nothing given back at all
+
+
+def test_a_link_made_after_the_cancellation_is_double_disclosure() -> None:
+    assert _released_then_cancelled(1, 1, link_hour=4)
