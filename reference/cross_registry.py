@@ -69,14 +69,18 @@ _Unlinks = dict[Any, list[tuple[_dt.datetime | None, int]]]
 
 
 def _accepted_effects(history: Iterable[Mapping[str, Any]]) -> Iterable[tuple[Any, Any]]:
-    for action_id, _, effect in _accepted_effects_at(history):
-        yield action_id, effect
+    for action in history:
+        if not action.get("accepted", True):
+            continue
+        for effect in action.get("effects", ()):
+            yield action.get("action_id"), effect
 
 
 def _accepted_effects_at(
     history: Iterable[Mapping[str, Any]],
 ) -> Iterable[tuple[Any, _dt.datetime | None, Any]]:
-    """Each accepted action's effects with the action's ID and instant (None when unreadable)."""
+    """Each accepted action's effects with the action's ID and instant (None when unreadable);
+    only the readers that order events across registries pay for parsing the instant."""
     for action in history:
         if not action.get("accepted", True):
             continue
@@ -200,10 +204,14 @@ def _judge_links(
     links: list[_Link], unlinks: _Unlinks, eacs: Mapping[Any, _EacView], findings: list[Finding]
 ) -> tuple[dict[Any, int], dict[Any, set[Any]]]:
     """Each link against the EAC it names: issued, the same GC Issuer, and (D3) a #3 EAC
-    cancelled for the GCs' beneficiary, a #2 EAC never also cancelled for an ordinary one.
+    cancelled for the GCs' beneficiary, a #2 EAC never cancelled for an ordinary one while it
+    backs GCs.
     Returns the Wh linked per EAC and the GC Issuers naming each."""
     linked_wh: dict[Any, int] = {}
     issuers: dict[Any, set[Any]] = {}
+    by_eac: dict[Any, list[_Link]] = {}  # each EAC's links, read once
+    for link in links:
+        by_eac.setdefault(link.eac_id, []).append(link)
     for link in links:
         view = eacs.get(link.eac_id)
         if view is None:
@@ -236,7 +244,9 @@ def _judge_links(
                         link.action_id,
                     )
                 )
-        elif view.beneficiaries and _backing_when_cancelled(link, links, unlinks, view):
+        elif view.beneficiaries and _backing_when_cancelled(
+            link, by_eac[link.eac_id], unlinks, view
+        ):
             findings.append(
                 Finding(
                     Risk.DOUBLE_DISCLOSURE,
@@ -249,11 +259,11 @@ def _judge_links(
 
 
 def _backing_when_cancelled(
-    link: _Link, links: list[_Link], unlinks: _Unlinks, view: _EacView
+    link: _Link, same_eac: list[_Link], unlinks: _Unlinks, view: _EacView
 ) -> bool:
     """Whether a #2 link and an ordinary cancellation of its EAC disclose the same energy twice.
 
-    They do when the link was made at or after a cancellation, or when, at the instant of a
+    They do when the link was made after a cancellation, or when, at the instant of a
     cancellation, the EAC still backed #2 GCs (Wh linked so far less Wh withdrawals gave back
     is above zero). An EAC whose GCs were all withdrawn, and so released, may then be
     cancelled on the EAC side (D3, D10). Without readable instants the answer is yes: the
@@ -264,10 +274,8 @@ def _backing_when_cancelled(
             return True
         linked = sum(
             other.wh
-            for other in links
-            if other.eac_id == link.eac_id
-            and other.configuration != 3
-            and (other.at is None or other.at <= cancelled)
+            for other in same_eac
+            if other.configuration != 3 and (other.at is None or other.at <= cancelled)
         )
         given_back = sum(
             wh for at, wh in unlinks.get(link.eac_id, ()) if at is not None and at <= cancelled
