@@ -22,7 +22,7 @@ import attrs
 import pytest
 
 from gc_conformance import plugin, untrusted
-from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities
+from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities, Clock
 from gc_conformance.cli_support import count_line
 from gc_conformance.environment import describe_environment
 from gc_conformance.errors import ConfigurationError
@@ -124,6 +124,25 @@ def pytest_arguments(request: RunRequest) -> list[str]:
     return args
 
 
+def one_timeline(request: RunRequest, capabilities: Capabilities) -> RunRequest:
+    """``request`` without parallel workers when the checks must share one timeline.
+
+    A registry that is never reset but whose clock the suite moves sees every check's
+    instants on one clock: each check starts after the last instant sent before it. Workers
+    in parallel would each keep their own timeline and interleave, so that one worker's
+    requests land in the other's past and a registry that rightly refuses them (IT-005)
+    would fail for the suite's fault. Such runs are serial, and say so.
+    """
+    if request.workers and capabilities.clock is Clock.CONTROLLED and not capabilities.reset:
+        print(
+            "gc-conformance: the registry has no reset and the suite moves its clock: the "
+            f"checks share one timeline and run one at a time (--workers {request.workers} "
+            "ignored)"
+        )
+        return attrs.evolve(request, workers=None)
+    return request
+
+
 def plan_of(request: RunRequest) -> list[str]:
     """The checks this run must judge, fixed before the first one runs."""
     from gc_conformance.checks import all_checks
@@ -140,6 +159,7 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
     except AdapterUnavailable as exc:
         print(f"gc-conformance: adapter unavailable: {untrusted.terminal(str(exc))}")
         return EXIT_UNREACHABLE, None
+    request = one_timeline(request, capabilities)
     plan = plan_of(request)
     started = _now()
     plugin.reset_collected()

@@ -138,15 +138,7 @@ class Session:
             # Two days back, but never into last year: under a calendar-year validity reading,
             # last year's production is already past validity in early January.
             self.epoch = max(today - _dt.timedelta(days=2), today.replace(month=1, day=1))
-        if capabilities.clock is Clock.CONTROLLED and not capabilities.reset:
-            # A registry that is never emptied remembers the last instant it saw: time must not
-            # go back from one check to the next. Each check starts on the next 1 March after
-            # it, so that no check's scenario straddles a calendar year.
-            latest = _latest_instant(adapter)
-            if latest is not None:
-                year = latest.year + (1 if latest >= latest.replace(month=3, day=1) else 0)
-                self.epoch = max(self.epoch, CONTROLLED_EPOCH.replace(year=year))
-        self.now = self.epoch + _dt.timedelta(days=1)
+        self._move_past_earlier_sessions()
         self._issued_ranges = 0  # next free certificate ID for issuer-created bundles
         self.configuration = 1
         self.seed = 0  # the run's seed: property-based checks derive their randomness from it
@@ -154,6 +146,21 @@ class Session:
         # The namespace (no reset): a suffix unique to this session, added to every ID the
         # check names. Empty when the registry is reset before each check.
         self._enter_namespace("" if capabilities.reset else uuid.uuid4().hex[:8])
+
+    def _move_past_earlier_sessions(self) -> None:
+        """Set ``now`` to the day after the epoch, the epoch past every instant already sent.
+
+        A registry that is never emptied remembers the last instant it saw: time must not go
+        back from one check to the next, nor from one example of a property-based check to
+        the next (each starts with :meth:`reset`). Each starts on the next 1 March after it,
+        so that no scenario straddles a calendar year.
+        """
+        if self.capabilities.clock is Clock.CONTROLLED and not self.capabilities.reset:
+            latest = _latest_instant(self.adapter)
+            if latest is not None:
+                year = latest.year + (1 if latest >= latest.replace(month=3, day=1) else 0)
+                self.epoch = max(self.epoch, CONTROLLED_EPOCH.replace(year=year))
+        self.now = self.epoch + _dt.timedelta(days=1)
 
     @property
     def tier(self) -> str:
@@ -243,8 +250,10 @@ class Session:
                     kind=SkipKind.NOT_VERIFIED,
                 )
             # A fresh namespace stands in for an empty registry: a check that resets several
-            # times (the differential check, once per example) never meets its earlier IDs.
+            # times (the differential check, once per example) never meets its earlier IDs,
+            # nor, on a controlled clock, instants earlier than those it has already sent.
             self._enter_namespace(uuid.uuid4().hex[:8])
+            self._move_past_earlier_sessions()
             return
         setup: dict[str, Any] = {
             "issuer": {"issuer_id": ISSUER_ID, "name": "Conformance Test Issuer", "domain": "NL"},

@@ -6,8 +6,8 @@ same path the checks take, so a case's verdict means what a check's does:
 steps and a reproducing command), *error* when the adapter raised or answered
 outside the contract, *skip* (with the reason) when the registry does not
 claim the case's profiles, does not offer its issuance style or storage
-method, cannot move its clock, or declares another value of a policy the case
-depends on. The verdicts become a run document of the same shape as
+method, cannot move its clock or be reset, or declares another value of a policy
+the case depends on. The verdicts become a run document of the same shape as
 ``gc-conformance run --json``, so the JSON, JUnit and HTML outputs are the same.
 """
 
@@ -109,6 +109,10 @@ def skip_reason(
     requires = test["requires"]
     if capabilities.clock is not Clock.CONTROLLED:
         return "the registry cannot move its clock; every vector is dated (controlled clock)"
+    if not capabilities.reset:
+        # Each case starts from an empty registry at its own dated instants (the same ones
+        # for every case); a registry that is never emptied has seen later ones already.
+        return "the registry offers no reset; every vector starts from an empty registry"
     for name in requires["profiles"]:
         profile = Profile(name)
         if profile not in capabilities.profiles:

@@ -2,6 +2,8 @@
 
 ``--validity rolling-12-months`` keeps certificates valid for 12 months after
 their production instead of to the end of its calendar year.
+``--test-clock-header NAME`` dates a request carrying that header by it instead
+of the wall clock (a testing aid, off by default; see ``app``).
 
 Binds 127.0.0.1 only. The admin (issuing body) API key comes from
 ``GRIDLEDGER_ADMIN_KEY`` (else one is generated and printed). The first output
@@ -30,10 +32,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--issuer", default="GridLedger Issuing Body")
     parser.add_argument("--country", default="NL")
     parser.add_argument("--validity", choices=VALIDITY_READINGS, default=VALIDITY_READINGS[0])
+    parser.add_argument(
+        "--test-clock-header",
+        default=None,
+        metavar="NAME",
+        help="testing aid: a request carrying this header is dated by it (off by default)",
+    )
     args = parser.parse_args(argv)
     key = os.environ.get("GRIDLEDGER_ADMIN_KEY") or secrets.token_urlsafe(24)
     path = args.db or os.path.join(tempfile.mkdtemp(prefix="gridledger-"), "ledger.sqlite3")
-    app = create_app(Ledger(path, args.issuer, args.country, args.validity), key)
+    ledger = Ledger(path, args.issuer, args.country, args.validity)
+    app = create_app(ledger, key, test_clock_header=args.test_clock_header)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections get TCP_NODELAY (asyncio sets it only when proto says TCP): a

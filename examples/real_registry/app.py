@@ -22,6 +22,14 @@ GET      /api/v1/certificates                 query string filters -> ``{"result
 Writes on bundles answer ``{"status": "accepted", "action_id": N}`` and do not
 name the bundles a split made. Errors are ``{"error": "a sentence"}`` with 400,
 401, 403, 404, 409, 413 or 422. The clock is the wall clock.
+
+A testing aid, off unless asked for (``create_app(..., test_clock_header=NAME)``,
+``--test-clock-header NAME``): a request carrying that header is dated by it
+instead of the wall clock, as a vendor's staging build might allow. Production
+builds leave it off; the suite uses it only to measure its own power on the
+one-second validity edges a wall clock cannot reach (``tools/mutation.py
+--target gridledger-clock``), and the mapping that uses it declares the clock
+``controlled`` and names the header (``clock_header``).
 """
 
 from __future__ import annotations
@@ -47,8 +55,14 @@ _counter = iter(range(1, 10**12))
 Handler = Callable[[Request], Awaitable[JSONResponse]]
 
 
-def create_app(ledger: Ledger, admin_key: str) -> Starlette:
-    """The ASGI application: ``admin_key`` is the issuing body's API key."""
+def create_app(
+    ledger: Ledger, admin_key: str, *, test_clock_header: str | None = None
+) -> Starlette:
+    """The ASGI application: ``admin_key`` is the issuing body's API key.
+
+    ``test_clock_header``: the request header that dates a request in place of the
+    wall clock (a testing aid; None, the default, keeps the wall clock only).
+    """
     ledger.add_key(admin_key, ledger.issuer_id(), float("inf"))
 
     def endpoint(
@@ -66,12 +80,20 @@ def create_app(ledger: Ledger, admin_key: str) -> Starlette:
 
         return handle
 
-    def now() -> dt.datetime:
-        return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    latest: list[dt.datetime] = []  # the test clock's last instant: it only moves forward
+
+    def now(request: Request) -> dt.datetime:
+        if test_clock_header is None or test_clock_header not in request.headers:
+            return dt.datetime.now(dt.UTC).replace(microsecond=0)
+        moment = _test_instant(test_clock_header, request.headers[test_clock_header])
+        if latest and moment < latest[0]:
+            raise Refused(409, f"the request is dated before {latest[0].isoformat()}")
+        latest[:] = [moment]
+        return moment
 
     def accepted(action: Callable[[Any, Any, dt.datetime], None]) -> Callable[..., Any]:
         def run(user: Any, data: Any, request: Request) -> dict[str, Any]:
-            action(user, data, now())
+            action(user, data, now(request))
             return {"status": "accepted", "action_id": next(_counter)}
 
         return run
@@ -116,7 +138,7 @@ def create_app(ledger: Ledger, admin_key: str) -> Starlette:
         ),
         Route(
             f"{v1}/readings",
-            endpoint(lambda u, d, r: ledger.submit_reading(u, d, now()), status=201),
+            endpoint(lambda u, d, r: ledger.submit_reading(u, d, now(r)), status=201),
             methods=["POST"],
         ),
         Route(f"{v1}/certificates/transfer", endpoint(accepted(ledger.transfer)), methods=["POST"]),
@@ -126,6 +148,17 @@ def create_app(ledger: Ledger, admin_key: str) -> Starlette:
         Route(f"{v1}/certificates", endpoint(query, body=False), methods=["GET"]),
     ]
     return Starlette(routes=routes)
+
+
+def _test_instant(header: str, value: str) -> dt.datetime:
+    """The instant a test-clock header names: whole seconds, UTC, or a 400 naming the header."""
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise Refused(400, f"{header} is not an ISO 8601 timestamp") from None
+    if moment.utcoffset() is None:
+        raise Refused(400, f"{header} must carry a UTC offset")
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def _authenticate(ledger: Ledger, request: Request) -> Any:

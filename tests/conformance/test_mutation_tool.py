@@ -45,6 +45,9 @@ def test_every_allow_listed_equivalent_mutant_exists() -> None:
         assert not stale, f"the allow-list names mutants that no longer exist: {stale}"
         assert all(reason.strip() for reason in listed.values())
     assert not set(tool.EQUIVALENT) & set(tool.UNJUDGED)
+    # A wall-clock survivor the test-clock target kills is still a survivor of its own target.
+    assert set(tool.KILLED_ON_TEST_CLOCK) <= set(tool.UNJUDGED)
+    assert "gridledger-clock" in tool.NAMED_TARGETS
 
 
 def test_a_handful_of_mutants_killed_and_one_equivalent_survives() -> None:

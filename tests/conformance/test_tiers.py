@@ -300,3 +300,28 @@ def test_the_toy_registry_passes_every_tier_with_reasoned_skips_only(tier: str) 
     skipped = [r.message for r in results.values() if r.status is Status.SKIP]
     assert all(message.strip() for message in skipped)
     assert sum(r.status is Status.PASS for r in results.values()) >= 40
+
+
+def test_golden_vectors_are_skipped_with_the_reason_on_a_registry_without_reset() -> None:
+    """Every vector starts from an empty registry at the same dated instants: without reset
+    (even with a controlled clock) each case is a reasoned skip, never an adapter error."""
+    from gc_conformance.vectors.files import load_set
+    from gc_conformance.vectors.verify import VerifyOptions, verify_set
+
+    adapter = Tiered(reset=False)
+    capabilities = Capabilities.from_plain(adapter.capabilities())
+    results = verify_set(load_set(), adapter, capabilities, VerifyOptions(adapter_spec="tiered"))
+    assert results and all(r.status is Status.SKIP for r in results)
+    assert any("offers no reset" in r.message for r in results)
+
+
+def test_the_differential_check_moves_time_forward_between_examples_without_reset() -> None:
+    """Each example of the differential check starts in a fresh namespace; on a controlled
+    clock it must also start after every instant already sent, or a registry that refuses
+    requests dated in its past (IT-005, as the reference does) fails for the suite's fault."""
+    adapter = Tiered(reset=False, observe=False)
+    check = get_check("differential.lifecycle")
+    capabilities = Capabilities.from_plain(adapter.capabilities())
+    options = RunOptions(check_timeout=None, max_examples=8)
+    result = execute_check(check, adapter, capabilities, options)
+    assert result.status is Status.PASS, result.describe()

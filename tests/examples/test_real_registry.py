@@ -356,6 +356,96 @@ def test_use_after_the_end_of_a_rolling_validity_is_refused_on_the_wall_clock() 
         next(served, None)
 
 
+# ====================================================================== the test clock
+
+TEST_CLOCK = "X-GridLedger-Test-Now"
+
+
+def _test_clock_mapping(tmp_path: Path) -> Path:
+    """mapping.json with the clock controlled through GridLedger's test header (a file)."""
+    raw = json.loads(MAPPING.read_text())
+    raw["capabilities"]["clock"] = "controlled"
+    raw["clock_header"] = TEST_CLOCK
+    raw["errors"]["patterns"].insert(
+        0, {"match": "the request is dated before", "code": "TIME_REVERSAL"}
+    )
+    path = tmp_path / "mapping-test-clock.json"
+    path.write_text(json.dumps(raw))
+    return path
+
+
+@pytest.fixture
+def gridledger_test_clock() -> Iterator[Running]:
+    """A fresh GridLedger with its test clock (each test sets the clock its own way)."""
+    yield from _serve("--test-clock-header", TEST_CLOCK)
+
+
+def test_the_test_clock_dates_a_request_and_only_moves_forward(
+    gridledger_test_clock: Running,
+) -> None:
+    """The testing aid: the header dates the request; a malformed or naive instant is a 400
+    naming the header; an instant before the last one is refused (time never goes back)."""
+    import httpx
+
+    url = f"{gridledger_test_clock.url}/api/v1/certificates/cancel"
+    auth = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    body = {"bundle_ids": [999_999], "beneficiary": "x"}
+    with httpx.Client() as client:
+        for bad in ("yesterday", "2031-03-02T00:00:00", "2031-02-30T00:00:00Z"):
+            answer = client.post(url, json=body, headers={**auth, TEST_CLOCK: bad})
+            assert answer.status_code == 400 and TEST_CLOCK in answer.json()["error"], bad
+        late = client.post(url, json=body, headers={**auth, TEST_CLOCK: "2031-03-02T00:00:01Z"})
+        assert late.status_code == 404  # dated, then refused for the unknown bundle
+        early = client.post(url, json=body, headers={**auth, TEST_CLOCK: "2031-03-02T00:00:00Z"})
+        assert early.status_code == 409 and "dated before" in early.json()["error"]
+        same = client.post(url, json=body, headers={**auth, TEST_CLOCK: "2031-03-02T00:00:01Z"})
+        assert same.status_code == 404  # the same second again is no reversal
+
+
+def test_the_suite_passes_with_the_test_clock_and_judges_time(
+    gridledger_test_clock: Running, tmp_path: Path
+) -> None:
+    """No reset and a controlled clock: each check (and each differential example) starts past
+    every instant sent before, on one timeline (the two workers asked for are not used); the
+    time-dependent checks run, with zero false failures."""
+    out = tmp_path / "run.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GC_HTTP_")}
+    env["GC_HTTP_TOKEN"] = ADMIN_KEY
+    mapping = _test_clock_mapping(tmp_path)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gc_conformance",
+            "run",
+            "--adapter",
+            f"{gridledger_test_clock.url}?mapping={mapping}",
+            "--json",
+            str(out),
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert "run one at a time (--workers 2 ignored)" in done.stdout
+    checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}
+    assert not [i for i, c in checks.items() if c["status"] in ("fail", "error")]
+    for judged in (
+        "core.timestamps.time_reversal_refused",
+        "edges.production.interval_ending_now",
+        "differential.lifecycle",
+    ):
+        assert checks[judged]["status"] == "pass", checks[judged]["message"]
+    for c in checks.values():
+        if c["status"] == "skip":
+            assert "cannot move its clock" not in c["message"], (c["id"], c["message"])
+            assert c["message"].startswith(ALLOWED_SKIPS), (c["id"], c["message"])
+
+
 # ====================================================================== the whole suite
 
 

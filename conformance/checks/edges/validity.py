@@ -79,8 +79,10 @@ def validity_edges(s: Session) -> None:
         ("reserve", {}),
     )
     for action, extra in uses:
-        refused(s, action, w.alice, f"the certificates' validity ({reading}) ended at {stamp(ends)}",
-                requirements=("VAL-004",), bundle_id=kept, **extra)  # fmt: skip
+        if s.optional(action):  # reserve is optional: without it, transfer and cancel still judge
+            refused(s, action, w.alice,
+                    f"the certificates' validity ({reading}) ended at {stamp(ends)}",
+                    requirements=("VAL-004",), bundle_id=kept, **extra)  # fmt: skip
     refused(s, "submit_production", ISSUER_ID,
             f"the production's validity ({reading}) ended at {stamp(ends)}",
             requirements=("VAL-008",),
