@@ -408,31 +408,11 @@ def test_the_suite_passes_with_the_test_clock_and_judges_time(
     """No reset and a controlled clock: each check (and each differential example) starts past
     every instant sent before, on one timeline (the two workers asked for are not used); the
     time-dependent checks run, with zero false failures."""
-    out = tmp_path / "run.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GC_HTTP_")}
-    env["GC_HTTP_TOKEN"] = ADMIN_KEY
     mapping = _test_clock_mapping(tmp_path)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gc_conformance",
-            "run",
-            "--adapter",
-            f"{gridledger_test_clock.url}?mapping={mapping}",
-            "--json",
-            str(out),
-            "--workers",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=1200,
-    )
+    done, document = run_suite(gridledger_test_clock, mapping, tmp_path / "run.json")
     assert done.returncode == 0, done.stdout[-5000:]
     assert "run one at a time (--workers 2 ignored)" in done.stdout
-    checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}
+    checks = {c["id"]: c for c in document["checks"]}
     assert not [i for i, c in checks.items() if c["status"] in ("fail", "error")]
     for judged in (
         "core.timestamps.time_reversal_refused",
@@ -449,8 +429,10 @@ def test_the_suite_passes_with_the_test_clock_and_judges_time(
 # ====================================================================== the whole suite
 
 
-def test_the_suite_passes_through_the_mapping_alone(gridledger: Running, tmp_path: Path) -> None:
-    out = tmp_path / "run.json"
+def run_suite(
+    running: Running, mapping: Path, out: Path, *extra: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """The whole suite by the CLI, through ``mapping`` alone, on two workers: (process, run doc)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GC_HTTP_")}
     env["GC_HTTP_TOKEN"] = ADMIN_KEY
     done = subprocess.run(
@@ -460,25 +442,27 @@ def test_the_suite_passes_through_the_mapping_alone(gridledger: Running, tmp_pat
             "gc_conformance",
             "run",
             "--adapter",
-            f"{gridledger.url}?mapping={MAPPING}",
+            f"{running.url}?mapping={mapping}",
             "--json",
             str(out),
             "--workers",
             "2",
-            # Every check (KNOWN_OPEN would name any left out, with its reason).
-            *(
-                arg
-                for check in all_checks()
-                if check.check_id not in KNOWN_OPEN
-                for arg in ("--check", check.check_id)
-            ),
+            *extra,
         ],
         capture_output=True,
         text=True,
         env=env,
         timeout=1200,
     )
-    document = json.loads(out.read_text())
+    return done, json.loads(out.read_text())
+
+
+def test_the_suite_passes_through_the_mapping_alone(gridledger: Running, tmp_path: Path) -> None:
+    # Every check (KNOWN_OPEN would name any left out, with its reason).
+    chosen = [c.check_id for c in all_checks() if c.check_id not in KNOWN_OPEN]
+    done, document = run_suite(
+        gridledger, MAPPING, tmp_path / "run.json", *(a for c in chosen for a in ("--check", c))
+    )
     checks = document["checks"]
     by_status = Counter(c["status"] for c in checks)
     failed = [c["id"] for c in checks if c["status"] == "fail"]
