@@ -7,6 +7,12 @@ an implementation detail that may move.
     >>> registry = Registry(Issuer("ISSUER", "Example Issuer", "NL"))
 """
 
+from gc_conformance.reference.actions import (
+    ActionState,
+    ActionStatus,
+    IllegalTransition,
+    ResponseStatus,
+)
 from gc_conformance.reference.allocation import AllocationMethod
 from gc_conformance.reference.bundles import (
     Bundle,
@@ -154,6 +160,8 @@ __all__ = [
     "Accepted",
     "Account",
     "ActionRecord",
+    "ActionState",
+    "ActionStatus",
     "AllocateStorage",
     "AllocationMethod",
     "AllocationResult",
@@ -200,6 +208,7 @@ __all__ = [
     "GCReferenceError",
     "GrossOrNet",
     "HourSuspension",
+    "IllegalTransition",
     "Interval",
     "IntervalLosses",
     "InvalidInput",
@@ -235,6 +244,7 @@ __all__ = [
     "RequestRejected",
     "Reserve",
     "ReserveKind",
+    "ResponseStatus",
     "Rounding",
     "RoundingCarry",
     "SdGcInputs",
