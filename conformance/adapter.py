@@ -20,7 +20,9 @@ Answers
     ``code`` is one of ``gc-conformance codes``; an adapter that only has its
     vendor's own messages supplies :meth:`RegistryAdapter.map_error` (or leaves
     ``code`` out and lets the suite report a *code mismatch*, never a pass).
-    Bundle IDs in results are the vendor's own, opaque to the suite.
+    Bundle IDs in results are the vendor's own, opaque to the suite. Either
+    answer may also carry ``"action_id"``: the request's ID in the registry's
+    action log (D9), which ``query_action`` reads back (profile ``action-log``).
 
 Observation
     ``observe()`` returns ``{"accounts": [...], "bundles": [...]}``: every
@@ -67,6 +69,7 @@ class Profile(enum.Enum):
     CONFIG_2 = "config-2"
     CONFIG_3 = "config-3"
     SECURITY = "security"
+    ACTION_LOG = "action-log"
 
     @property
     def description(self) -> str:
@@ -84,6 +87,8 @@ _PROFILE_DESCRIPTIONS = {
     Profile.CONFIG_3: "configuration #3: GCs from EACs cancelled for a beneficiary (D3)",
     Profile.SECURITY: "authorization, hostile input, replay and concurrency over the registry's "
     "web API (D2, D4, D9); needs hand-made requests (the http:// adapter's raw_http)",
+    Profile.ACTION_LOG: "D9 action records ([API]): every answered request under a stable action "
+    "ID, queryable as received -> pending -> resolved (query_action); a recommendation (SHOULD)",
 }
 
 
@@ -146,6 +151,8 @@ ACTIONS: Mapping[str, frozenset[Profile]] = {
     "cancel_linked_gcs": frozenset({Profile.CONFIG_2}),
     "convert_eacs": frozenset({Profile.CONFIG_2}),
     "issue_from_cancelled_eacs": frozenset({Profile.CONFIG_3}),
+    # A read of the D9 transaction log (field ``action_id``: an ID an earlier answer carried).
+    "query_action": frozenset({Profile.ACTION_LOG}),
 }
 
 
@@ -199,7 +206,7 @@ def known_policies() -> dict[str, tuple[str, frozenset[str] | None]]:
 #: only; the expiry sweep is one way to apply D8): a registry without one skips the checks
 #: that send it as *not applicable*. Any other missing action leaves a SHALL the registry owes
 #: *not verified*.
-OPTIONAL_ACTIONS = frozenset({"reserve", "release", "expire"})
+OPTIONAL_ACTIONS = frozenset({"reserve", "release", "expire", "query_action"})
 
 #: Policies other modules of the harness add (name -> (shape, allowed values or None)).
 EXTRA_POLICIES: dict[str, tuple[str, frozenset[str] | None]] = {}
@@ -486,11 +493,19 @@ class Answer:
     result: Mapping[str, Any] = attrs.field(factory=dict)
     code: str | None = None  # canonical, after the adapter's error mapper
     message: str = ""
+    #: The registry's ID of this request in its action log (D9, [API]), when it gives one:
+    #: opaque to the suite (a string or an integer), read back only through ``query_action``.
+    action_id: str | int | None = None
 
     def to_plain(self) -> dict[str, Any]:
-        if self.accepted:
-            return {"accepted": True, "result": dict(self.result)}
-        return {"accepted": False, "code": self.code, "message": self.message}
+        plain: dict[str, Any] = (
+            {"accepted": True, "result": dict(self.result)}
+            if self.accepted
+            else {"accepted": False, "code": self.code, "message": self.message}
+        )
+        if self.action_id is not None:
+            plain["action_id"] = self.action_id
+        return plain
 
 
 E = TypeVar("E", bound=enum.Enum)
@@ -504,9 +519,14 @@ def read_answer(adapter: object, raw: object) -> Answer:
     accepted = data.get("accepted")
     if not isinstance(accepted, bool):
         raise AdapterContractError("answer.accepted", "must be true or false")
+    action_id = data.get("action_id")
+    if action_id is not None and (
+        isinstance(action_id, bool) or not isinstance(action_id, str | int) or action_id == ""
+    ):
+        raise AdapterContractError("answer.action_id", "a non-empty string or an integer")
     if accepted:
         result = _mapping(data.get("result", {}), "answer.result")
-        return Answer(True, result=result)
+        return Answer(True, result=result, action_id=action_id)
     code = data.get("code")
     mapper = getattr(adapter, "map_error", None)
     if code is None and callable(mapper):
@@ -514,7 +534,12 @@ def read_answer(adapter: object, raw: object) -> Answer:
     if code is not None and not isinstance(code, str):
         raise AdapterContractError("answer.code", "a canonical code is a string")
     message = data.get("message", "")
-    return Answer(False, code=code, message=message if isinstance(message, str) else repr(message))
+    return Answer(
+        False,
+        code=code,
+        message=message if isinstance(message, str) else repr(message),
+        action_id=action_id,
+    )
 
 
 def read_state(raw: object) -> dict[str, list[dict[str, Any]]]:

@@ -31,6 +31,7 @@ KNOWN_POLICIES = frozenset(
         "own_hour_use",
         "time_shift_scope",
         "sd_gc_inputs",
+        "sd_gc_producer",
         "capacity",
         "split_origin",
         "correction_deduction",

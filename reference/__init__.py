@@ -7,6 +7,12 @@ an implementation detail that may move.
     >>> registry = Registry(Issuer("ISSUER", "Example Issuer", "NL"))
 """
 
+from gc_conformance.reference.actions import (
+    ActionState,
+    ActionStatus,
+    IllegalTransition,
+    ResponseStatus,
+)
 from gc_conformance.reference.allocation import AllocationMethod
 from gc_conformance.reference.bundles import (
     Bundle,
@@ -111,6 +117,7 @@ from gc_conformance.reference.policies import (
     Rounding,
     RoundingCarry,
     SdGcInputs,
+    SdGcProducer,
     SplitOrigin,
     TimeShiftScope,
     ValidityReading,
@@ -154,6 +161,8 @@ __all__ = [
     "Accepted",
     "Account",
     "ActionRecord",
+    "ActionState",
+    "ActionStatus",
     "AllocateStorage",
     "AllocationMethod",
     "AllocationResult",
@@ -200,6 +209,7 @@ __all__ = [
     "GCReferenceError",
     "GrossOrNet",
     "HourSuspension",
+    "IllegalTransition",
     "Interval",
     "IntervalLosses",
     "InvalidInput",
@@ -235,9 +245,11 @@ __all__ = [
     "RequestRejected",
     "Reserve",
     "ReserveKind",
+    "ResponseStatus",
     "Rounding",
     "RoundingCarry",
     "SdGcInputs",
+    "SdGcProducer",
     "SetEfficiencyFactor",
     "SplitOrigin",
     "StorageBook",

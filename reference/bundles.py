@@ -99,6 +99,9 @@ class Issuance:
     # device, carried from the cancelled GCs; several joined with "+"); ``device_id`` is the
     # storage system the SD-GC is issued on, the key of its lineage
     original_device_id: str | None = None
+    # D7: the one original device whose name, capacity, operational date and location the D5
+    # device fields state (policy sd_gc_producer; one of ``original_device_id``)
+    production_device_id: str | None = None
     storage_device_location: Location | None = None
     sdr_allocation_id: str | None = None
     storage_efficiency_factor: float | None = None

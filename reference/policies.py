@@ -284,6 +284,29 @@ class SdGcInputs(enum.Enum):
     )
 
 
+class SdGcProducer(enum.Enum):
+    """Which original production device an SD-GC's D5 device attributes describe (D7).
+
+    D7 gives an SD-GC the D5 attributes "for the original production device,
+    carried from the cancelled GC", in the singular; an SDR fed by charge
+    records backed by GCs of several producers has several. Under both readings
+    every producer is named (``original_device_id``, joined with ``+``), the
+    energy sources of all inputs are passed on, and ``production_device_id``
+    names the one device whose name, capacity, operational date and location
+    the SD-GC states (never the storage system's, which has fields of its
+    own: ``storage_id``, ``storage_device_location`` and the storage tag).
+    """
+
+    FIRST_ALLOCATED = (
+        "the producer behind the first input allocated to the SDR (allocation order, then the "
+        "order the GCs were cancelled for the charge)"
+    )
+    LARGEST_SHARE = (
+        "the producer whose cancelled GCs behind the SDR's charge records hold the most Wh (a tie "
+        "goes to the first allocated)"
+    )
+
+
 @attrs.frozen
 class Policies:
     """The lifecycle policy values in force for one registry. Defaults follow the seed."""
@@ -297,6 +320,7 @@ class Policies:
     own_hour_use: OwnHourUse = OwnHourUse.EXEMPT_12_MONTHS
     time_shift_scope: TimeShiftScope = TimeShiftScope.ALLOCATED_UNITS
     sd_gc_inputs: SdGcInputs = SdGcInputs.FULLY_BACKED_SCRS
+    sd_gc_producer: SdGcProducer = SdGcProducer.FIRST_ALLOCATED
 
     def round_reading(
         self, energy_wh: Decimal, remainder: Decimal, replacing: Decimal = _ZERO

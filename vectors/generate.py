@@ -69,6 +69,7 @@ POLICY_FLAGS = {
     "own_hour_use": "PolicyOwnHourUse",
     "time_shift_scope": "PolicyTimeShiftScope",
     "sd_gc_inputs": "PolicySdGcInputs",
+    "sd_gc_producer": "PolicySdGcProducer",
 }
 #: ConfigurationPolicies fields under the names registries declare them (capabilities).
 CONFIG_NAMES = {"monthly_cap": "monthly_cap", "suspension": "hour_suspension"}

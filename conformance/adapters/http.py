@@ -585,7 +585,8 @@ class HttpAdapter:
                 and body[field] not in self.mapping.accepted_values
             ):
                 return self.read_refusal(status, body)
-            return {"accepted": True, "result": self.mapping.decode_result(route, body)}
+            answer = {"accepted": True, "result": self.mapping.decode_result(route, body)}
+            return _with_action_id(answer, body, self.mapping.accepted_action_id)
         if 400 <= status < 500 and status not in _FAILURE_STATUSES:
             return self.read_refusal(status, parsed_body(response, 500))
         raise AdapterFailure(self._explain(f"{route.method} {route.path} answered {status}"))
@@ -614,7 +615,7 @@ class HttpAdapter:
         answer: dict[str, Any] = {"accepted": False, "message": f"HTTP {status}: {message}"}
         if code is not None:
             answer["code"] = code
-        return answer
+        return _with_action_id(answer, body, mapping.error_action_id)
 
     _refusal = read_refusal  # the name older subclasses used; prefer read_refusal
 
@@ -762,6 +763,22 @@ class HttpAdapter:
             last.get("error") or f"HTTP {last.get('status')}: {str(last.get('response', ''))[:300]}"
         )
         return f"{what}: {got}; reproduce: {last['curl']}"
+
+
+def _with_action_id(answer: dict[str, Any], body: object, path: str | None) -> dict[str, Any]:
+    """``answer`` with the registry's action ID (D9) where the mapping says a body has it.
+
+    Only a non-empty string or an integer is taken: anything else is not an ID
+    the suite could send back, and is left out rather than passed on as one.
+    """
+    if path is None or not isinstance(body, Mapping):
+        return answer
+    value = lookup(body, path)
+    if (isinstance(value, str) and value) or (
+        isinstance(value, int) and not isinstance(value, bool)
+    ):
+        answer["action_id"] = value
+    return answer
 
 
 def _number(value: str | None, name: str, default: float) -> float:

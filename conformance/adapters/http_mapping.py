@@ -223,6 +223,10 @@ class HttpMapping:
     error_patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
     token_party_table: str | None = None  # the token route names the party by its registry ID
     issuer_ids: Mapping[str, Any] = attrs.field(factory=dict)  # ID table -> the issuer's ID
+    # Where a success (``accepted.action_id``) and a refusal (``errors.action_id``) body carry
+    # the request's ID in the registry's action log (D9); None: it does not say.
+    accepted_action_id: str | None = None
+    error_action_id: str | None = None
 
     # ------------------------------------------------------------------ loading
 
@@ -302,6 +306,8 @@ class HttpMapping:
             error_patterns=tuple(patterns),
             token_party_table=party_table,
             issuer_ids=_issuer_ids(data.get("issuer_ids"), id_tables),
+            accepted_action_id=_optional_string(accepted.get("action_id"), "accepted.action_id"),
+            error_action_id=_optional_string(errors.get("action_id"), "errors.action_id"),
         )
 
     # ------------------------------------------------------------------ translation

@@ -55,6 +55,18 @@ from gc_conformance.reference import eac as _eac
 from gc_conformance.reference import storage as _storage
 from gc_conformance.reference.history import Accepted
 
+#: The prefix of the EAC registry's action IDs (its log is apart from the GC registry's).
+EAC_ACTION_PREFIX = "EAC-"
+
+
+@attrs.frozen
+class QueryAction:
+    """The fields of a ``query_action`` request: a read of the D9 action log, not a command
+    (the model has no request type for it; reads change nothing and are not logged)."""
+
+    actor: str
+    action_id: str  # as an earlier answer gave it (an integer is read as its digits)
+
 
 def _snake(name: str) -> str:
     """``SubmitProduction`` -> ``submit_production``; ``IssueStorageGC`` -> ``issue_storage_gc``."""
@@ -287,6 +299,9 @@ class ReferenceAdapter:
 
     def execute(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
         registry = self.registry
+        if request.get("action") == "query_action":
+            return self._query_action(request)
+        prefix = ""
         try:
             now = parse_timestamp(request.get("now"), "now")
             if request.get("action") == "query":
@@ -296,6 +311,7 @@ class ReferenceAdapter:
                 command = build_command(request)
                 if request.get("action") in _EAC_ACTIONS and self._eac is not None:
                     outcome = self._eac.execute(command, now)
+                    prefix = EAC_ACTION_PREFIX
                 elif self._linked is not None:
                     outcome = self._linked.execute(command, now)
                 else:
@@ -304,6 +320,8 @@ class ReferenceAdapter:
             return {"accepted": False, "code": "INVALID_FIELD", "message": str(exc)}
         except InvalidInput as exc:
             return {"accepted": False, "code": exc.code.name, "message": str(exc.problem)}
+        # Reads (query) are not logged: their outcomes carry action ID 0, which names nothing.
+        logged = {"action_id": f"{prefix}{outcome.action_id}"} if outcome.action_id else {}
         if isinstance(outcome, Accepted):
             value = outcome.value
             device = request.get("device")
@@ -315,8 +333,50 @@ class ReferenceAdapter:
             return {
                 "accepted": True,
                 "result": result if isinstance(result, dict) else {"value": result},
+                **logged,
             }
-        return {"accepted": False, "code": outcome.code.name, "message": str(outcome.problem)}
+        return {
+            "accepted": False,
+            "code": outcome.code.name,
+            "message": str(outcome.problem),
+            **logged,
+        }
+
+    def _query_action(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """``query_action``: the D9 record of an earlier request, by the ID its answer carried.
+
+        A party may read its own actions, the GC Issuer (and the EAC Issuing Body,
+        its registry's) every one. GC registry actions are numbered ``"1"``, ``"2"``, ...; the EAC
+        registry beside a #2/#3 registry keeps a log of its own, so its IDs
+        carry :data:`EAC_ACTION_PREFIX`. A read, so not itself logged.
+        """
+        fields = {k: v for k, v in request.items() if k not in ("action", "now")}
+        try:
+            _build(QueryAction, fields, "")
+        except RequestShapeError as exc:
+            return {"accepted": False, "code": "INVALID_FIELD", "message": str(exc)}
+        wire = request.get("action_id")
+        text = str(wire) if isinstance(wire, str | int) and not isinstance(wire, bool) else ""
+        log: Any = self.registry
+        readers = {self.registry.issuer.issuer_id}
+        if text.startswith(EAC_ACTION_PREFIX) and self._eac is not None:
+            log, text = self._eac, text.removeprefix(EAC_ACTION_PREFIX)
+            readers.add(self._eac.body.body_id)
+        status = log.action(int(text)) if text.isdigit() and text.isascii() else None
+        # Who may read an action is the operator's choice ([API]); here a party reads its own
+        # and the issuer every one. Another party's action is answered as if it did not exist.
+        actor = request.get("actor")
+        if status is not None and actor != status.actor and actor not in readers:
+            status = None
+        if status is None:
+            return {
+                "accepted": False,
+                "code": "INVALID_FIELD",
+                "message": f"action_id: no action {wire!r} of yours in this registry's log",
+            }
+        record = status.to_plain()
+        record["action_id"] = str(wire)
+        return {"accepted": True, "result": record}
 
     def observe(self) -> Mapping[str, Any]:
         registry = self.registry
@@ -421,4 +481,12 @@ def _version() -> str:
     return __version__
 
 
-__all__ = ["COMMANDS", "ReferenceAdapter", "RequestShapeError", "build_command", "plain"]
+__all__ = [
+    "COMMANDS",
+    "EAC_ACTION_PREFIX",
+    "QueryAction",
+    "ReferenceAdapter",
+    "RequestShapeError",
+    "build_command",
+    "plain",
+]

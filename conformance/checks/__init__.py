@@ -47,6 +47,7 @@ CHECK_MODULES = (
     "gc_conformance.checks.integrity",
     "gc_conformance.checks.security",
     "gc_conformance.checks.edges",
+    "gc_conformance.checks.action_log",
 )
 
 

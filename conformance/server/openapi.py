@@ -260,10 +260,11 @@ _ADMIN = {
 
 def _request_body(mapping: HttpMapping, route: Route, placeholders: list[str]) -> dict[str, Any]:
     """The route's body schema: the command's fields, renamed as the mapping renames them."""
-    from gc_conformance.adapters.reference import COMMANDS
+    from gc_conformance.adapters.reference import COMMANDS, QueryAction
     from gc_conformance.reference import Query
 
-    cls = Query if route.name == "query" else COMMANDS[route.name]
+    reads: dict[str, type] = {"query": Query, "query_action": QueryAction}
+    cls = reads.get(route.name) or COMMANDS[route.name]
     fields = {
         f.name: _leaf(cls, f)
         for f in attrs.fields(cls)

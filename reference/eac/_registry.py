@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from gc_conformance.reference.actions import ActionStatus, resolved_action
 from gc_conformance.reference.eac._commands import (
     AppointGcIssuer,
     EacBackGcs,
@@ -53,7 +54,7 @@ from gc_conformance.reference.errors import (
     absurd_field,
     safe_repr,
 )
-from gc_conformance.reference.history import Accepted, Outcome, Rejected
+from gc_conformance.reference.history import Accepted, Outcome, Rejected, action_name
 from gc_conformance.reference.policies import parse_energy
 from gc_conformance.reference.registry import Refusal
 from gc_conformance.reference.timestamps import Interval, format_timestamp, parse_timestamp
@@ -137,6 +138,17 @@ class EacRegistry:
         actor_text = actor if isinstance(actor, str) else safe_repr(actor)
         self._log.append(EacActionRecord(action_id, at, actor_text, command, problem, ()))
         return Rejected(action_id, problem)
+
+    def action(self, action_id: object) -> ActionStatus | None:
+        """The D9 record of this registry's action ``action_id``, or None (see Registry.action)."""
+        if isinstance(action_id, bool) or not isinstance(action_id, int):
+            return None
+        if not 1 <= action_id <= len(self._log):
+            return None
+        record = self._log[action_id - 1]
+        return resolved_action(
+            record.action_id, action_name(record.command), record.actor, record.at, record.problem
+        )
 
     def eac(self, eac_id: str) -> Eac | None:
         return self._eacs.get(eac_id)

@@ -12,11 +12,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
+from gc_conformance.reference.actions import ActionStatus, resolved_action
 from gc_conformance.reference.bundles import Bundle, BundleStatus, Issuance
 from gc_conformance.reference.commands import Command, Query
 from gc_conformance.reference.entities import Account, Device, ProductionRecord
 from gc_conformance.reference.errors import ErrorCode, InvalidInput, Problem, absurd_field
-from gc_conformance.reference.history import Accepted, ActionRecord, Outcome, Rejected
+from gc_conformance.reference.history import (
+    Accepted,
+    ActionRecord,
+    Outcome,
+    Rejected,
+    action_name,
+)
 from gc_conformance.reference.policies import RoundingCarry
 from gc_conformance.reference.registry._contract import Refusal, _Refuse
 from gc_conformance.reference.registry._plain import bundle_to_plain
@@ -180,6 +187,22 @@ class _PublicApi(_RegistryState):
     @property
     def history(self) -> Sequence[ActionRecord]:
         return tuple(self._actions())
+
+    def action(self, action_id: object) -> ActionStatus | None:
+        """The D9 record of action ``action_id`` (accepted or refused), or None if unknown.
+
+        Read-only and derived from the same log entry as ``history`` (same ID,
+        instant, verdict and code). Reads (``query``, this) are not actions: they
+        change nothing and are not logged, so they have no ID to look up.
+        """
+        if isinstance(action_id, bool) or not isinstance(action_id, int):
+            return None
+        if not 1 <= action_id <= len(self._log_commands):
+            return None
+        record = self._action(action_id - 1)
+        return resolved_action(
+            record.action_id, action_name(record.command), record.actor, record.at, record.problem
+        )
 
     @property
     def last_action_at(self) -> _dt.datetime | None:

@@ -17,7 +17,7 @@ from gc_conformance.reference.effects import StatusChanged
 from gc_conformance.reference.entities import require_text
 from gc_conformance.reference.errors import ErrorCode
 from gc_conformance.reference.losses import LossMethod
-from gc_conformance.reference.policies import SdGcInputs, TimeShiftScope
+from gc_conformance.reference.policies import SdGcInputs, SdGcProducer, TimeShiftScope
 from gc_conformance.reference.storage._core import _refuse, _StorageBookCore
 from gc_conformance.reference.storage.commands import (
     AllocationResult,
@@ -33,6 +33,7 @@ from gc_conformance.reference.storage.effects import (
     UnknownBeneficiaryAssigned,
 )
 from gc_conformance.reference.storage.records import (
+    ChargeSource,
     StorageChargeRecord,
     StorageDischargeRecord,
     _join,
@@ -79,7 +80,8 @@ class _SdGcDecisions(_StorageBookCore):
         originals = [
             reg.issuance_record(i) for i in dict.fromkeys(s.gc_issuance_id for s in sources)
         ]
-        first = reg.issuance_record(sources[0].gc_issuance_id)
+        producer = self._producer(sources, reg.policies.sd_gc_producer)
+        first = reg.issuance_record(producer.gc_issuance_id)
         track = self._tracks[storage.storage_id]
         if storage.loss_method is LossMethod.EFFICIENCY_FACTOR and track.factor is not None:
             factor = float(track.factor.value)
@@ -91,6 +93,9 @@ class _SdGcDecisions(_StorageBookCore):
             "energy_source": _join(s.energy_source for s in sources),
             "technology_type": _join(s.technology_type for s in sources),
             "original_device_id": _join(s.device_id for s in sources),
+            # D7: the one original device the D5 device fields below describe (policy
+            # sd_gc_producer); the storage system has fields of its own (storage_*)
+            "production_device_id": producer.device_id,
             "device_name": first.device_name,
             "device_capacity_w": first.device_capacity_w,
             "device_operational_date": first.device_operational_date,
@@ -130,6 +135,18 @@ class _SdGcDecisions(_StorageBookCore):
         return StorageGCResult(
             sdr.sdr_id, issued.issuance_id, issued.bundle_id, sdr.discharge_energy
         ), effects
+
+    @staticmethod
+    def _producer(sources: list[ChargeSource], rule: SdGcProducer) -> ChargeSource:
+        """The input whose production device the SD-GC's D5 device attributes describe."""
+        if rule is SdGcProducer.FIRST_ALLOCATED:
+            return sources[0]
+        held: dict[str, int] = {}
+        for source in sources:
+            held[source.device_id] = held.get(source.device_id, 0) + source.quantity
+        most = max(held.values())
+        # max() keeps the first of equals: sources are in allocation order
+        return next(s for s in sources if held[s.device_id] == most)
 
     @staticmethod
     def _require_backed(

@@ -293,3 +293,52 @@ def act_as_issuer(client: httpx.Client) -> httpx.Response:
     return client.post(
         "/accounts/account", json=body, headers=bearer(minted.json()["access_token"])
     )
+
+
+def test_every_logged_answer_carries_its_action_id_and_the_action_can_be_read_back(
+    world: dict[str, Any],
+) -> None:
+    """D9 ([API]): accepted and refused writes name their action; GET /extensions/actions/{id}."""
+    client, tokens = world["client"], world["tokens"]
+    refused = client.post(
+        PATH, json=transfer(world["bundle"], "ACC-bob"), headers=bearer(tokens["bob"])
+    )
+    moved = client.post(
+        PATH,
+        json=transfer(world["bundle"], "ACC-bob", certificate_quantity=10),
+        headers=bearer(tokens["alice"]),
+    )
+    assert moved.status_code == 202 and refused.status_code == 403
+    accepted_id, refused_id = moved.json()["action_id"], refused.json()["action_id"]
+    assert accepted_id != refused_id
+    read = client.get(f"/extensions/actions/{accepted_id}", headers=bearer(tokens["alice"]))
+    assert read.status_code == 200, read.text
+    record = read.json()["action"]
+    assert record["action_id"] == accepted_id
+    assert (record["action_state"], record["action_response_status"]) == ("resolved", "accepted")
+    assert record["action_request_datetime"] == record["action_completed_datetime"] == NOW
+    mine = client.get(f"/extensions/actions/{refused_id}", headers=bearer(tokens["bob"])).json()
+    assert (mine["action"]["action_response_status"], mine["action"]["code"]) == (
+        "rejected",
+        "NOT_OWNER",
+    )
+    # Another holder's action is not visible to bob; an unknown ID is refused.
+    for hidden in (accepted_id, "999999", "not-an-id"):
+        other = client.get(f"/extensions/actions/{hidden}", headers=bearer(tokens["bob"]))
+        assert other.status_code == 422, other.text
+    # The HTTP adapter reads both IDs through the shipped mapping and queries them back.
+    adapter: HttpAdapter = world["adapter"]
+    answer = adapter.execute(
+        {"action": "query_action", "actor": "bob", "now": NOW, "action_id": refused_id}
+    )
+    assert answer["accepted"] and answer["result"]["code"] == "NOT_OWNER", answer
+    again = adapter.execute(
+        {
+            "action": "transfer",
+            "actor": "bob",
+            "now": NOW,
+            "bundle_id": world["bundle"],
+            "to_account": "ACC-bob",
+        }
+    )
+    assert not again["accepted"] and again["action_id"] not in (accepted_id, refused_id)

@@ -82,6 +82,7 @@ def test_default_policies_follow_the_seed_and_describe_by_name() -> None:
         "own_hour_use": "EXEMPT_12_MONTHS",
         "time_shift_scope": "ALLOCATED_UNITS",
         "sd_gc_inputs": "FULLY_BACKED_SCRS",
+        "sd_gc_producer": "FIRST_ALLOCATED",
     }
 
 

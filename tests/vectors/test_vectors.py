@@ -123,6 +123,13 @@ def test_the_reference_passes_every_vector(shipped: VectorSet, variant: VectorSe
 
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_every_faulty_registry_fails_a_vector(shipped: VectorSet, name: str) -> None:
+    covered = {rid for f in shipped.files for rid in f.document["_info"]["requirements"]}
+    if not set(FAULTS[name].breaks) & covered:
+        # A vector is a fixed request sequence with expected answers; what a fault breaks may
+        # need IDs only the registry's own answers give (the D9 action log reads back the
+        # action IDs a registry chose), which no vector can hold. The suite catches those.
+        assert set(FAULTS[name].breaks) <= {"IT-006"}, "only the action log is out of reach"
+        pytest.skip(f"no vector covers {', '.join(FAULTS[name].breaks)}")
     results = verify(shipped, f"faulty:{name}", stop_after_failure=True)
     last = results[-1]
     assert last.status is Status.FAIL, f"faulty:{name} passed every vector"

@@ -31,6 +31,10 @@ from __future__ import annotations
 
 from gc_conformance.adapters.faulty._base import PARTIAL_ACTIONS, Fault, FaultyAdapter
 from gc_conformance.adapters.faulty._internals import MODEL_INTERNALS
+from gc_conformance.adapters.faulty.action_log_defects import (
+    RefusalLoggedAccepted,
+    RefusalReusesNextActionId,
+)
 from gc_conformance.adapters.faulty.adapter_layer import (
     ClaimForAnyone,
     CommittedThenFailed,
@@ -81,6 +85,8 @@ FAULTY_ADAPTERS: tuple[type[FaultyAdapter], ...] = (
     UnknownBundleTransferAccepted,
     OrdinaryIssuanceUnlinked,
     LinkedIssuanceSkipsDeductions,
+    RefusalLoggedAccepted,
+    RefusalReusesNextActionId,
 )
 
 FAULTS: dict[str, Fault] = {
@@ -107,6 +113,8 @@ __all__ = [
     "OrdinaryIssuanceUnlinked",
     "OwnHourStretchUnrestricted",
     "PartialTransferRangeOverrun",
+    "RefusalLoggedAccepted",
+    "RefusalReusesNextActionId",
     "RefusedPartialLeavesSplit",
     "ResubmissionIssuedTwice",
     "RoundsUp",

@@ -6,13 +6,14 @@ import copy
 import datetime as _dt
 import pickle
 import random
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from storage_world import ISSUER, OPERATOR, World, hour
 
-from gc_conformance.reference import ErrorCode
+from gc_conformance.reference import ErrorCode, Policies, SdGcProducer
 from gc_conformance.reference.allocation import (
     AllocationLog,
     Holdings,
@@ -30,12 +31,12 @@ from gc_conformance.reference.storage import (
 )
 
 
-def commissioned(allocation: str) -> World:
+def commissioned(allocation: str, policies: Policies | None = None) -> World:
     """Start-up day: a 1000 Wh grid charge at 00:00 and 900 Wh out at 01:00 -> factor 0.9.
 
     The commissioning discharge goes to the unknown beneficiary (no GCs behind it).
     """
-    w = World(allocation=allocation)
+    w = World(allocation=allocation, policies=policies)
     w.data("CHARGING", hour(0), 1000)  # SCR-1
     w.data("DISCHARGING", hour(1), 900)  # SDR-1
     w.ok(SetEfficiencyFactor(ISSUER, "BATT", hour(0), hour(2)))
@@ -389,3 +390,60 @@ def test_sd_gc_names_the_original_device_its_d5_attributes_describe() -> None:
     # An ordinary GC names no original device: it is its own.
     ordinary = fifo.reg.issuance(1)
     assert ordinary is not None and ordinary.original_device_id is None
+
+
+def unequal_producers(policies: Policies) -> Any:
+    """Solar 300 Wh (SCR-2, net 270) on day 1, wind 1000 Wh (SCR-3, net 900) on day 2, both
+    backed and both allocated FIFO to one 1170 Wh discharge: the SD-GC's issuance."""
+    w = commissioned("FIFO", policies)
+    solar = w.produce("SOLAR", hour(10), 300)
+    wind = w.produce("WIND", hour(34), 1000)
+    w.data("CHARGING", hour(10), 300)
+    w.data("CHARGING", hour(34), 1000)
+    w.ok(CancelForCharge(OPERATOR, "SCR-2", solar, "SAME_BIDDING_ZONE"))
+    w.ok(CancelForCharge(OPERATOR, "SCR-3", wind, "SAME_BIDDING_ZONE"))
+    w.data("DISCHARGING", hour(44), 1170)
+    assert w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",))).allocations == (
+        ("SCR-2", "SDR-2", 270),
+        ("SCR-3", "SDR-2", 900),
+    )
+    issued = w.reg.issuance(w.ok(IssueStorageGC(ISSUER, "SDR-2")).issuance_id)
+    assert issued is not None
+    return issued
+
+
+@pytest.mark.parametrize(
+    ("rule", "producer", "city"),
+    [
+        (SdGcProducer.FIRST_ALLOCATED, "SOLAR", "Utrecht"),
+        (SdGcProducer.LARGEST_SHARE, "WIND", "Den Helder"),
+    ],
+)
+def test_sd_gc_producer_decides_which_original_device_the_d5_fields_describe(
+    rule: SdGcProducer, producer: str, city: str
+) -> None:
+    # D7 names "the original production device"; with two behind one SDR the policy says which
+    # one the device fields describe. Every other field is unambiguous under both values.
+    sd_gc = unequal_producers(Policies(sd_gc_producer=rule))
+    assert sd_gc.production_device_id == producer
+    assert sd_gc.device_name.endswith(producer)
+    assert sd_gc.device_location.city == city
+    assert sd_gc.original_device_id == "SOLAR+WIND"  # every producer, whatever the policy
+    assert sd_gc.energy_source == "Solar+Wind"
+    # the storage system is named by its own fields, never by the D5 device fields
+    assert sd_gc.device_id == sd_gc.storage_id == "BATT" and sd_gc.is_storage
+    assert sd_gc.storage_device_location is not None
+    assert sd_gc.storage_device_location.city != sd_gc.device_location.city
+
+
+def test_with_one_producer_both_sd_gc_producer_values_agree() -> None:
+    for rule in SdGcProducer:
+        w = commissioned("FIFO", Policies(sd_gc_producer=rule))
+        solar = w.produce("SOLAR", hour(10), 1000)
+        w.data("CHARGING", hour(10), 1000)
+        w.ok(CancelForCharge(OPERATOR, "SCR-2", solar, "SAME_BIDDING_ZONE"))
+        w.data("DISCHARGING", hour(44), 900)
+        w.ok(AllocateStorage(OPERATOR, "BATT", ("SDR-2",)))
+        one = w.reg.issuance(w.ok(IssueStorageGC(ISSUER, "SDR-2")).issuance_id)
+        assert one is not None
+        assert (one.production_device_id, one.original_device_id) == ("SOLAR", "SOLAR")
