@@ -75,11 +75,19 @@ def bundle_keys(
             b["bundle_quantity"],
             text(b.get("account_id")),
             text(b.get("certificate_bundle_status")),
-            text(b.get("beneficiary")),
+            _beneficiary(b),
             text(b.get("claimant")),
         )
         keyed[hkey(b["bundle_id"])] = (b["bundle_id"], key)
     return keyed
+
+
+def _beneficiary(bundle: Mapping[str, Any]) -> str:
+    """The beneficiary a bundle shows; none for GCs cancelled for storage charging, where
+    what a registry writes there (the storage system, its operator, nothing) is its own."""
+    if bundle.get("certificate_bundle_status") == "CANCELLED_FOR_STORAGE":
+        return ""
+    return text(bundle.get("beneficiary"))
 
 
 def _offsets(spans: list[tuple[int, int]], *, compress: bool) -> Callable[[int], int]:

@@ -50,6 +50,12 @@ from gc_conformance.checks.differential.requirements import (
     is_should,
     refusal_requirements,
 )
+from gc_conformance.checks.differential.storage_records import (
+    STORAGE_ANSWERS,
+    compare_allocations,
+    learn_records,
+    translate_records,
+)
 from gc_conformance.outcomes import FailureKind, Severity, SkipKind
 from gc_conformance.reference import InvalidInput, Policies
 from gc_conformance.reference.invariants import check_invariants
@@ -159,6 +165,13 @@ class Lockstep:
         #: account (a SHOULD divergence the model cannot follow): the rest of the sequence is
         #: not sent, after every SHALL about the state that followed was checked.
         self.parted: str | None = None
+        #: The storage records (SCR, SDR) both registries named: model ID -> the registry's.
+        self.records: dict[Any, Any] = {}
+        #: The storage system's allocation method in this sequence (None: no storage system).
+        self.storage_method: str | None = None
+        #: Why the storage steps stop (the model cannot follow the registry's storage records
+        #: any further without holding it to a reading the standard leaves open); None: they go on.
+        self.storage_parted: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -176,6 +189,9 @@ class Lockstep:
         self.certain.clear()
         self.dropped.clear()
         self.parted = None
+        self.records.clear()
+        self.storage_method = None
+        self.storage_parted = None
         if self.policies != self._declared_policies:
             self._rebuild_model(self._declared_policies)
         self._observe()
@@ -319,7 +335,7 @@ class Lockstep:
         ):
             status = "SPLIT"  # a bundle that was current once: a split parent
         model_answer = read_answer(self.model, self.model.execute(request))
-        sent = dict(fields)
+        sent = translate_records(self.records, fields)
         if "bundle_id" in sent:
             sent["bundle_id"] = self.registry_id(sent["bundle_id"])
         expectation = expectation_text(model_answer, fields)
@@ -376,6 +392,10 @@ class Lockstep:
             )
         if model_answer.accepted:
             self._pair_named(action, model_answer.result, answer.result)
+            if action == "register_storage" and self.storage_method is None:
+                self.storage_method = str(fields.get("allocation_method"))
+            if action in STORAGE_ANSWERS:
+                self._compare_storage(action, model_answer, answer)
             self.check_history(self.registry_state)
         elif accepted_noop:
             self.check_history(self.registry_state)
@@ -397,6 +417,31 @@ class Lockstep:
         self.check_history(self.registry_state)
         self.parted = f"step {len(self.s.steps)}: a partial transfer into the holding account split"
         return True
+
+    def _compare_storage(self, action: str, model: Answer, registry: Answer) -> None:
+        """The storage records both answers name, and the allocations both made (D7)."""
+        learned = learn_records(action, model.result, registry.result, self.records)
+        if learned is not None:
+            self.storage_parted = learned
+            return
+        if self.storage_method is None:
+            return
+        verdict = compare_allocations(
+            self.storage_method, self.records, model.result, registry.result
+        )
+        if verdict is None:
+            return
+        if verdict.rounding_only:
+            self.storage_parted = verdict.message
+            return
+        raise self.fail(
+            f"the registry's {action} allocated otherwise than the reference model "
+            f"(allocation method {self.storage_method})",
+            expected=verdict.expected,
+            observed=verdict.observed,
+            severity=CRITICAL,
+            requirements=verdict.requirements,
+        )
 
     def _after_adapter_failure(self, before_model: Mapping[str, Any]) -> None:
         """A request the adapter failed on must have changed nothing (IT-001); else *error*."""
