@@ -42,7 +42,7 @@ METHOD_RULE = {
 
 
 def _mapped(records: Mapping[Any, Any], value: Any) -> Any:
-    if isinstance(value, str):
+    if isinstance(value, str | int) and not isinstance(value, bool):
         return records.get(value, value)
     return value
 
