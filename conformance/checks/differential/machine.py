@@ -546,8 +546,13 @@ class Differential:
 
     def settings(self) -> hypothesis.settings:
         """Generation only (see the module docstring on shrinking), seeded, quiet, no database."""
+        examples = self.s.max_examples
+        if self.storage:
+            # A storage sequence sends about twice the requests of a lifecycle one (a cycle is
+            # six): half the examples keep the run's depth, counted in requests, and its time.
+            examples = max(1, examples // 2)
         return hypothesis.settings(
-            max_examples=self.s.max_examples,
+            max_examples=examples,
             stateful_step_count=STEP_COUNT,
             derandomize=False,  # the seed below decides
             database=None,
