@@ -139,6 +139,13 @@ class SilentOnStoragePolicies(ReferenceAdapter):
         return claimed
 
 
+class IssuerCreatedOnly(ReferenceAdapter):
+    """Issues only bundles the issuer asserts: the GCs behind a charge come that way too."""
+
+    def capabilities(self) -> Mapping[str, Any]:
+        return {**super().capabilities(), "issuance_styles": ["issuer-created"]}
+
+
 class WithoutStorage(ReferenceAdapter):
     def capabilities(self) -> Mapping[str, Any]:
         claimed = dict(super().capabilities())
@@ -165,7 +172,8 @@ def test_the_reference_never_diverges_from_itself_on_storage(spec: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "registry", [RenamedRecords, WithoutUnknownBeneficiary, SilentOnStoragePolicies]
+    "registry",
+    [RenamedRecords, WithoutUnknownBeneficiary, SilentOnStoragePolicies, IssuerCreatedOnly],
 )
 def test_registries_that_differ_only_where_the_standard_lets_them_pass(
     registry: type[RegistryAdapter],

@@ -51,6 +51,7 @@ from gc_conformance.checks.differential.requirements import (
     refusal_requirements,
 )
 from gc_conformance.checks.differential.storage_records import (
+    STORAGE_ACTIONS,
     STORAGE_ANSWERS,
     compare_allocations,
     learn_records,
@@ -399,6 +400,10 @@ class Lockstep:
             self.check_history(self.registry_state)
         elif accepted_noop:
             self.check_history(self.registry_state)
+            if action in STORAGE_ACTIONS:
+                # The registry made a storage record the model refused by a SHOULD (or a MAY):
+                # the two pools now differ, so the storage steps stop here.
+                self.storage_parted = f"step {len(self.s.steps)}: {action} accepted by a SHOULD"
         self._match_the_rest()
         return model_answer, answer
 

@@ -188,8 +188,9 @@ class StorageSteps:
     # ------------------------------------------------------------------ helpers
 
     def model_send(self, action: str, actor: str, **fields: Any) -> Answer | None:
-        """Send in lock-step; the *model's* answer (None when nothing was sent)."""
-        if self.lock.parted is not None:
+        """Send in lock-step; the *model's* answer (None when nothing was sent: the sequence
+        parted, or a step of an action the registry does not offer, left out)."""
+        if self.lock.parted is not None or not self.lock.s.offers(action):
             return None
         return self.lock.step(action, actor, **fields)[0]
 
@@ -296,8 +297,8 @@ class StorageSteps:
         if fault == "change method" and self.lock.s.offers("change_storage_allocation_method"):
             actor = self.draw(data, [ALICE, ALICE, ISSUER_ID, BOB, STRANGER], "actor")
             method = self.draw(data, ["FIFO", "LIFO", "WEIGHTED_AVERAGE"], "method")
-            self.send("change_storage_allocation_method", actor, storage_id=STORAGE_ID,
-                      allocation_method=method)  # fmt: skip
+            self.model_send("change_storage_allocation_method", actor, storage_id=STORAGE_ID,
+                            allocation_method=method)  # fmt: skip
             return
         if fault == "change method":
             fault = "duplicate"
@@ -314,7 +315,7 @@ class StorageSteps:
         if fault == "not storage":
             fields["device"]["is_storage"] = False
         actor = self.other_party(data, (ISSUER_ID,)) if fault == "not issuer" else ISSUER_ID
-        self.send("register_storage", actor, **fields)
+        self.model_send("register_storage", actor, **fields)
 
     # ------------------------------------------------------------------ metering data
 
@@ -345,7 +346,7 @@ class StorageSteps:
             fields = {"scr_id": scr, "bundle_id": bundle, "geographic_matching": MATCHING}
             if energy > wh:
                 fields["quantity"] = wh
-            self.send("cancel_for_charge", ALICE, **fields)
+            self.model_send("cancel_for_charge", ALICE, **fields)
 
     def produce_for(self, n: int, energy: int) -> Any:
         """GCs for settlement interval ``n`` of the wind park, into the operator's account; the
@@ -367,11 +368,13 @@ class StorageSteps:
             return
         fault = self.fault(data, "overlap", "meter", "length", "not issuer", "zero",
                            "ordinary issuance")  # fmt: skip
-        if fault == "ordinary issuance":  # STOR-009: the output is certified through SDRs only
+        if fault == "ordinary issuance" and self.from_data:  # STOR-009: SD-GCs only
             start, end = self.slot(max(store.cursor - 1, 0))
-            self.send("submit_production", ISSUER_ID, device_id=STORAGE_ID,
-                      meter_id=STORAGE_METER, start=start, end=end, energy_wh="100")  # fmt: skip
+            self.model_send("submit_production", ISSUER_ID, device_id=STORAGE_ID,
+                            meter_id=STORAGE_METER, start=start, end=end, energy_wh="100")  # fmt: skip
             return
+        if fault == "ordinary issuance":
+            fault = "zero"
         wh = self.draw(data, _DISCHARGES, "discharge")
         if store.formulas and wh > store.stored_wh:
             if store.stored_wh <= 0:
@@ -389,7 +392,7 @@ class StorageSteps:
             fields["allocations"] = self.operator_list(data, [record], "valid")
         answer = self.model_send("allocate_storage", ALICE, **fields)
         if answer is not None and answer.accepted and self.draw(data, [True, False], "SD-GC"):
-            self.send("issue_storage_gc", ISSUER_ID, sdr_id=sdr)
+            self.model_send("issue_storage_gc", ISSUER_ID, sdr_id=sdr)
 
     def storage_cycle(self, data: st.DataObject) -> None:
         """A whole cycle at once: a charge backed by GCs of its interval, then a discharge (part
@@ -410,8 +413,8 @@ class StorageSteps:
         if scr is None:
             return
         if bundle is not None:
-            self.send("cancel_for_charge", ALICE, scr_id=scr, bundle_id=bundle,
-                      geographic_matching=MATCHING)  # fmt: skip
+            self.model_send("cancel_for_charge", ALICE, scr_id=scr, bundle_id=bundle,
+                            geographic_matching=MATCHING)  # fmt: skip
         kept = wh * KEEP_NUMERATOR // KEEP_DENOMINATOR
         out = self.draw(data, [kept // 2, kept, kept + 100, max(1, kept // 4)], "discharge")
         if store.formulas:
@@ -427,7 +430,7 @@ class StorageSteps:
             fields["allocations"] = self.operator_list(data, [record], "valid")
         answer = self.model_send("allocate_storage", ALICE, **fields)
         if answer is not None and answer.accepted and self.draw(data, [True, True, False], "SD-GC"):
-            self.send("issue_storage_gc", ISSUER_ID, sdr_id=sdr)
+            self.model_send("issue_storage_gc", ISSUER_ID, sdr_id=sdr)
 
     # ------------------------------------------------------------------ GCs -> SCR
 
@@ -477,7 +480,7 @@ class StorageSteps:
         if quantity is not None:
             fields["quantity"] = quantity
         actor = self.other_party(data, (ALICE,)) if fault == "actor" else ALICE
-        self.send("cancel_for_charge", actor, **fields)
+        self.model_send("cancel_for_charge", actor, **fields)
 
     # ------------------------------------------------------------------ SCR -> SDR
 
@@ -510,7 +513,7 @@ class StorageSteps:
             actor = self.other_party(data, (ALICE, ISSUER_ID))
         elif self.draw(data, [False, False, True], "by the issuer"):
             actor = ISSUER_ID  # the operator or the issuer allocates
-        self.send("allocate_storage", actor, **fields)
+        self.model_send("allocate_storage", actor, **fields)
 
     def operator_list(
         self, data: st.DataObject, sdrs: list[StorageDischargeRecord], fault: str
@@ -576,7 +579,9 @@ class StorageSteps:
             return
         sdr = self.draw(data, sdrs, "SDR")
         actor = self.other_party(data, (ISSUER_ID,)) if fault == "actor" else ISSUER_ID
-        self.send("issue_storage_gc", actor, sdr_id="SDR-GHOST" if fault == "ghost" else sdr.sdr_id)
+        self.model_send(
+            "issue_storage_gc", actor, sdr_id="SDR-GHOST" if fault == "ghost" else sdr.sdr_id
+        )
 
     def storage_unknown_beneficiary(self, data: st.DataObject) -> None:
         if self.storage_live() is None:
@@ -589,7 +594,7 @@ class StorageSteps:
         actor = ALICE
         if fault == "actor":
             actor = self.other_party(data, (ALICE, ISSUER_ID))
-        self.send("assign_unknown_beneficiary", actor, sdr_id=sdr.sdr_id)
+        self.model_send("assign_unknown_beneficiary", actor, sdr_id=sdr.sdr_id)
 
     def storage_time_shift(self, data: st.DataObject) -> None:
         """An SD-GC cancelled for a beneficiary (first, if it is not yet), claimed as a time shift."""
@@ -628,4 +633,4 @@ class StorageSteps:
         if fault == "other claimant":
             claimant = next(b for b in BENEFICIARIES if b != claimant)
         actor = self.other_party(data, (holder,)) if fault == "actor" else holder
-        self.send("claim_time_shift", actor, bundle_id=bundle["bundle_id"], claimant=claimant)
+        self.model_send("claim_time_shift", actor, bundle_id=bundle["bundle_id"], claimant=claimant)

@@ -28,6 +28,20 @@ import attrs
 
 from gc_conformance.checks.storage import parse_allocations
 
+#: The storage profile's actions.
+STORAGE_ACTIONS = frozenset(
+    {
+        "register_storage",
+        "change_storage_allocation_method",
+        "submit_storage_data",
+        "cancel_for_charge",
+        "set_efficiency_factor",
+        "allocate_storage",
+        "issue_storage_gc",
+        "assign_unknown_beneficiary",
+        "claim_time_shift",
+    }
+)
 #: Accepted storage requests whose answers name records or allocations.
 STORAGE_ANSWERS = frozenset(
     {"submit_storage_data", "allocate_storage", "assign_unknown_beneficiary"}
