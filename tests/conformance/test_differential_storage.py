@@ -146,6 +146,20 @@ class IssuerCreatedOnly(ReferenceAdapter):
         return {**super().capabilities(), "issuance_styles": ["issuer-created"]}
 
 
+class OwnStorageBeneficiary(ReferenceAdapter):
+    """Shows the operator, not the storage system, on GCs cancelled for charging."""
+
+    def observe(self) -> Mapping[str, Any]:
+        state = dict(super().observe())
+        state["bundles"] = [
+            {**b, "beneficiary": "the operator"}
+            if b["certificate_bundle_status"] == "CANCELLED_FOR_STORAGE"
+            else b
+            for b in state["bundles"]
+        ]
+        return state
+
+
 class WithoutStorage(ReferenceAdapter):
     def capabilities(self) -> Mapping[str, Any]:
         claimed = dict(super().capabilities())
@@ -173,7 +187,13 @@ def test_the_reference_never_diverges_from_itself_on_storage(spec: str) -> None:
 
 @pytest.mark.parametrize(
     "registry",
-    [RenamedRecords, WithoutUnknownBeneficiary, SilentOnStoragePolicies, IssuerCreatedOnly],
+    [
+        RenamedRecords,
+        WithoutUnknownBeneficiary,
+        SilentOnStoragePolicies,
+        IssuerCreatedOnly,
+        OwnStorageBeneficiary,
+    ],
 )
 def test_registries_that_differ_only_where_the_standard_lets_them_pass(
     registry: type[RegistryAdapter],

@@ -64,6 +64,7 @@ from gc_conformance.checks.differential.canonical import (
     merged_in_place,
     parse_expectation,
     state_difference,
+    storage_neutral,
     text,
 )
 from gc_conformance.checks.differential.driver import (
@@ -166,5 +167,6 @@ __all__ = [
     "refusal_requirements",
     "state_difference",
     "storage_matches_the_reference_model",
+    "storage_neutral",
     "text",
 ]

@@ -26,6 +26,7 @@ from gc_conformance.checks.differential.canonical import (
     hkey,
     merged_in_place,
     state_difference,
+    storage_neutral,
     text,
 )
 from gc_conformance.checks.differential.requirements import (
@@ -365,7 +366,9 @@ class Lockstep:
         # The model's refusals change nothing (its own tests hold it to that): observe it only
         # when it accepted. The registry is observed after every write, refused ones included.
         self._observe(model=not self.model_keys_fresh)
-        expected, observed = state_difference(self.model_state, self.registry_state)
+        expected, observed = state_difference(
+            storage_neutral(self.model_state), storage_neutral(self.registry_state)
+        )
         if (expected or observed) and self._split_in_place(action, fields, accepted_noop):
             return model_answer, answer
         if expected or observed:
@@ -454,7 +457,7 @@ class Lockstep:
             after = self.s.observe()
         except AdapterError:
             return
-        expected, observed = state_difference(before_model, after)
+        expected, observed = state_difference(storage_neutral(before_model), storage_neutral(after))
         if expected or observed:
             raise self.fail(
                 "a request that failed in the adapter changed the registry's state "
@@ -548,7 +551,7 @@ class Lockstep:
 
     def _observe_model(self) -> None:
         self.model_state = read_state(self.model.observe())
-        self.model_keys = bundle_keys(self.model_state, self.issuances)
+        self.model_keys = bundle_keys(storage_neutral(self.model_state), self.issuances)
         self.model_keys_fresh = True
 
     def _observe(self, *, model: bool = True) -> None:
@@ -557,10 +560,10 @@ class Lockstep:
         issuances = by_issuance(self.registry_state)
         if issuances != self.issuances:
             self.issuances = issuances
-            self.model_keys = bundle_keys(self.model_state, issuances)
+            self.model_keys = bundle_keys(storage_neutral(self.model_state), issuances)
         if model:
             self._observe_model()
-        self.registry_keys = bundle_keys(self.registry_state, issuances)
+        self.registry_keys = bundle_keys(storage_neutral(self.registry_state), issuances)
 
     def _link(self, model_id: Any, registry_id: Any, *, certain: bool) -> None:
         old = self.model_to_registry.get(model_id)
