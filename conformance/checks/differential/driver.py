@@ -169,6 +169,9 @@ class Lockstep:
         self.parted: str | None = None
         #: The storage records (SCR, SDR) both registries named: model ID -> the registry's.
         self.records: dict[Any, Any] = {}
+        #: Each storage record the model made: its ID -> (status, interval start), by which a
+        #: shortened sequence finds the same record again (see ``Differential.minimise``).
+        self.record_starts: dict[Any, tuple[str, str]] = {}
         #: The storage system's allocation method in this sequence (None: no storage system).
         self.storage_method: str | None = None
         #: Why the storage steps stop (the model cannot follow the registry's storage records
@@ -192,6 +195,7 @@ class Lockstep:
         self.dropped.clear()
         self.parted = None
         self.records.clear()
+        self.record_starts.clear()
         self.storage_method = None
         self.storage_parted = None
         if self.policies != self._declared_policies:
@@ -396,6 +400,9 @@ class Lockstep:
             )
         if model_answer.accepted:
             self._pair_named(action, model_answer.result, answer.result)
+            made = model_answer.result.get("record_id")
+            if action == "submit_storage_data" and isinstance(made, str | int):
+                self.record_starts[made] = (str(fields.get("status")), str(fields.get("start")))
             if action == "register_storage" and self.storage_method is None:
                 self.storage_method = str(fields.get("allocation_method"))
             if action in STORAGE_ANSWERS:

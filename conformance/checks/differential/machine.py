@@ -52,6 +52,7 @@ from gc_conformance.checks.differential.requirements import (
     Divergence,
 )
 from gc_conformance.checks.differential.storage import StorageSteps, storage_operations
+from gc_conformance.checks.differential.storage_records import translate_records
 from gc_conformance.reference import Policies
 from gc_conformance.session import (
     ISSUER_ID,
@@ -597,6 +598,7 @@ class Differential:
         deterministic, and the session's steps are those of the final replay.
         """
         setup = SETUP_REQUESTS
+        records = dict(lock.record_starts)  # the failing sequence's storage records
         kept = list(zip([dict(r) for r in lock.trail], lock.trail_keys, strict=True))
         if len(kept) <= setup:
             return failure
@@ -610,13 +612,13 @@ class Differential:
                     continue
                 candidate = kept[:index] + kept[index + 1 :]
                 try:
-                    lock.run_sequence(self._resolved(lock, candidate))
+                    lock.run_sequence(self._resolved(lock, candidate, records))
                 except (CheckFailed, AdapterError) as exc:
                     if type(exc) is kind:
                         kept, best, changed = candidate, exc, True
         try:
             # The session's steps: those of the reported sequence.
-            lock.run_sequence(self._resolved(lock, kept))
+            lock.run_sequence(self._resolved(lock, kept, records))
         except (CheckFailed, AdapterError) as exc:
             return exc
         return AdapterError(  # the same requests failed a moment ago: the registry is erratic
@@ -627,7 +629,9 @@ class Differential:
 
     @staticmethod
     def _resolved(
-        lock: Lockstep, entries: list[tuple[dict[str, Any], tuple[Key, bool] | None]]
+        lock: Lockstep,
+        entries: list[tuple[dict[str, Any], tuple[Key, bool] | None]],
+        records: Mapping[Any, tuple[str, str]],
     ) -> Iterator[dict[str, Any]]:
         """The requests, each naming the model bundle that now fits its canonical description.
 
@@ -635,11 +639,17 @@ class Differential:
         the model's later bundles; a request then names its bundle by what it
         was (the same bundle, else the newest one alike: same issuance and
         holding, same holding, same status), and a request its holder made is
-        made by the bundle's holder now. Only the requests the failure needs
+        made by the bundle's holder now; a storage record, by its status and
+        interval. Only the requests the failure needs
         stay; the reported sequence is replayed as it is, so these guesses can
         make it longer than necessary, never wrong.
         """
         for request, named in entries:
+            # A storage record is the one of the same status and interval (leaving out an
+            # earlier record renumbers the model's later ones).
+            now = {where: found for found, where in lock.record_starts.items()}
+            renamed = {old: now[where] for old, where in records.items() if where in now}
+            request = translate_records(renamed, request)
             if named is not None:
                 key, by_holder = named
                 current = sorted(lock.model_keys.values(), key=lambda item: _newest_first(item[0]))
