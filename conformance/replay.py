@@ -48,6 +48,7 @@ from gc_conformance.checks.differential import (
     named_pairs,
     parse_expectation,
 )
+from gc_conformance.checks.differential.storage_records import translate_records
 from gc_conformance.errors import UsageError
 from gc_conformance.outcomes import CheckResult, Severity, Status
 from gc_conformance.reference import InvalidInput, Policies
@@ -252,10 +253,12 @@ class _SavedSequence:
         self.steps: list[dict[str, Any]] = data["steps"]
         self.notes = notes
         self.recorded_to_model: dict[Hashable, Any] = {}
+        #: Storage record IDs (SCR, SDR) as recorded -> the model's, learned the same way.
+        self.recorded_records: dict[Any, Any] = {}
 
     def requests(self) -> Iterator[dict[str, Any]]:
         for saved in self.steps:
-            request = dict(saved["request"])
+            request = translate_records(self.recorded_records, saved["request"])
             if "bundle_id" in request and self.data["bundle_ids"] == "registry":
                 recorded = request["bundle_id"]
                 request["bundle_id"] = self.recorded_to_model.get(hkey(recorded), recorded)
@@ -264,6 +267,7 @@ class _SavedSequence:
     def after(self, number: int, model_answer: Answer) -> None:
         saved = self.steps[number - 1]
         _learn_ids(saved, model_answer, self.recorded_to_model)
+        _learn_records(saved, model_answer, self.recorded_records)
         now = model_answer_text(model_answer)
         if self.data["bundle_ids"] == "reference" and now != saved.get("expectation"):
             self.notes.append(
@@ -285,6 +289,18 @@ def _learn_ids(saved: Mapping[str, Any], model: Answer, known: dict[Hashable, An
     if isinstance(result, Mapping):
         for model_id, recorded_id, _ in named_pairs(model.result, result):
             known[hkey(recorded_id)] = model_id
+
+
+def _learn_records(saved: Mapping[str, Any], model: Answer, known: dict[Any, Any]) -> None:
+    """Recorded storage record IDs -> the model's (``record_id`` of accepted storage data)."""
+    recorded = saved.get("registry_answer")
+    if not model.accepted or not isinstance(recorded, Mapping) or not recorded.get("accepted"):
+        return
+    result = recorded.get("result")
+    if isinstance(result, Mapping) and isinstance(result.get("record_id"), str | int):
+        model_id = model.result.get("record_id")
+        if model_id is not None:
+            known[result["record_id"]] = model_id
 
 
 def _policies(data: Mapping[str, Any], capabilities: Capabilities, notes: list[str]) -> Policies:

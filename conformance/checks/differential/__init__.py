@@ -39,6 +39,12 @@ Every step records the model's bundle ID in its expectation
 (``[reference bundle_id=N]``) so that :mod:`gc_conformance.replay` can send the
 sequence again to any registry.
 
+A registry that claims the storage profile also gets ``differential.storage``:
+the same machine with a storage system beside the cast and the storage
+operations among the core ones (see :mod:`.storage`), its record IDs
+translated and its allocations compared by the registered method's rule (see
+:mod:`.storage_records`).
+
 A registry that exposes ``history()`` (optional) also has its own action
 history run through the double-counting invariant checker after every accepted
 write: certificate IDs reused across issuances, say, do not show in the
@@ -58,6 +64,7 @@ from gc_conformance.checks.differential.canonical import (
     merged_in_place,
     parse_expectation,
     state_difference,
+    storage_neutral,
     text,
 )
 from gc_conformance.checks.differential.driver import (
@@ -71,6 +78,7 @@ from gc_conformance.checks.differential.machine import (
     Differential,
     DifferentialMachine,
     lifecycle_matches_the_reference_model,
+    storage_matches_the_reference_model,
 )
 from gc_conformance.checks.differential.requirements import (
     ALICE,
@@ -158,5 +166,7 @@ __all__ = [
     "reference_setup",
     "refusal_requirements",
     "state_difference",
+    "storage_matches_the_reference_model",
+    "storage_neutral",
     "text",
 ]

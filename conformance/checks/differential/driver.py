@@ -26,6 +26,7 @@ from gc_conformance.checks.differential.canonical import (
     hkey,
     merged_in_place,
     state_difference,
+    storage_neutral,
     text,
 )
 from gc_conformance.checks.differential.requirements import (
@@ -49,6 +50,13 @@ from gc_conformance.checks.differential.requirements import (
     Divergence,
     is_should,
     refusal_requirements,
+)
+from gc_conformance.checks.differential.storage_records import (
+    STORAGE_ACTIONS,
+    STORAGE_ANSWERS,
+    compare_allocations,
+    learn_records,
+    translate_records,
 )
 from gc_conformance.outcomes import FailureKind, Severity, SkipKind
 from gc_conformance.reference import InvalidInput, Policies
@@ -159,6 +167,16 @@ class Lockstep:
         #: account (a SHOULD divergence the model cannot follow): the rest of the sequence is
         #: not sent, after every SHALL about the state that followed was checked.
         self.parted: str | None = None
+        #: The storage records (SCR, SDR) both registries named: model ID -> the registry's.
+        self.records: dict[Any, Any] = {}
+        #: Each storage record the model made: its ID -> (status, interval start), by which a
+        #: shortened sequence finds the same record again (see ``Differential.minimise``).
+        self.record_starts: dict[Any, tuple[str, str]] = {}
+        #: The storage system's allocation method in this sequence (None: no storage system).
+        self.storage_method: str | None = None
+        #: Why the storage steps stop (the model cannot follow the registry's storage records
+        #: any further without holding it to a reading the standard leaves open); None: they go on.
+        self.storage_parted: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -176,6 +194,10 @@ class Lockstep:
         self.certain.clear()
         self.dropped.clear()
         self.parted = None
+        self.records.clear()
+        self.record_starts.clear()
+        self.storage_method = None
+        self.storage_parted = None
         if self.policies != self._declared_policies:
             self._rebuild_model(self._declared_policies)
         self._observe()
@@ -319,7 +341,7 @@ class Lockstep:
         ):
             status = "SPLIT"  # a bundle that was current once: a split parent
         model_answer = read_answer(self.model, self.model.execute(request))
-        sent = dict(fields)
+        sent = translate_records(self.records, fields)
         if "bundle_id" in sent:
             sent["bundle_id"] = self.registry_id(sent["bundle_id"])
         expectation = expectation_text(model_answer, fields)
@@ -348,7 +370,9 @@ class Lockstep:
         # The model's refusals change nothing (its own tests hold it to that): observe it only
         # when it accepted. The registry is observed after every write, refused ones included.
         self._observe(model=not self.model_keys_fresh)
-        expected, observed = state_difference(self.model_state, self.registry_state)
+        expected, observed = state_difference(
+            storage_neutral(self.model_state), storage_neutral(self.registry_state)
+        )
         if (expected or observed) and self._split_in_place(action, fields, accepted_noop):
             return model_answer, answer
         if expected or observed:
@@ -376,9 +400,20 @@ class Lockstep:
             )
         if model_answer.accepted:
             self._pair_named(action, model_answer.result, answer.result)
+            made = model_answer.result.get("record_id")
+            if action == "submit_storage_data" and isinstance(made, str | int):
+                self.record_starts[made] = (str(fields.get("status")), str(fields.get("start")))
+            if action == "register_storage" and self.storage_method is None:
+                self.storage_method = str(fields.get("allocation_method"))
+            if action in STORAGE_ANSWERS:
+                self._compare_storage(action, model_answer, answer)
             self.check_history(self.registry_state)
         elif accepted_noop:
             self.check_history(self.registry_state)
+            if action in STORAGE_ACTIONS:
+                # The registry made a storage record the model refused by a SHOULD (or a MAY):
+                # the two pools now differ, so the storage steps stop here.
+                self.storage_parted = f"step {len(self.s.steps)}: {action} accepted by a SHOULD"
         self._match_the_rest()
         return model_answer, answer
 
@@ -398,13 +433,38 @@ class Lockstep:
         self.parted = f"step {len(self.s.steps)}: a partial transfer into the holding account split"
         return True
 
+    def _compare_storage(self, action: str, model: Answer, registry: Answer) -> None:
+        """The storage records both answers name, and the allocations both made (D7)."""
+        learned = learn_records(action, model.result, registry.result, self.records)
+        if learned is not None:
+            self.storage_parted = learned
+            return
+        if self.storage_method is None:
+            return
+        verdict = compare_allocations(
+            self.storage_method, self.records, model.result, registry.result
+        )
+        if verdict is None:
+            return
+        if verdict.rounding_only:
+            self.storage_parted = verdict.message
+            return
+        raise self.fail(
+            f"the registry's {action} allocated otherwise than the reference model "
+            f"(allocation method {self.storage_method})",
+            expected=verdict.expected,
+            observed=verdict.observed,
+            severity=CRITICAL,
+            requirements=verdict.requirements,
+        )
+
     def _after_adapter_failure(self, before_model: Mapping[str, Any]) -> None:
         """A request the adapter failed on must have changed nothing (IT-001); else *error*."""
         try:
             after = self.s.observe()
         except AdapterError:
             return
-        expected, observed = state_difference(before_model, after)
+        expected, observed = state_difference(storage_neutral(before_model), storage_neutral(after))
         if expected or observed:
             raise self.fail(
                 "a request that failed in the adapter changed the registry's state "
@@ -498,7 +558,7 @@ class Lockstep:
 
     def _observe_model(self) -> None:
         self.model_state = read_state(self.model.observe())
-        self.model_keys = bundle_keys(self.model_state, self.issuances)
+        self.model_keys = bundle_keys(storage_neutral(self.model_state), self.issuances)
         self.model_keys_fresh = True
 
     def _observe(self, *, model: bool = True) -> None:
@@ -507,10 +567,10 @@ class Lockstep:
         issuances = by_issuance(self.registry_state)
         if issuances != self.issuances:
             self.issuances = issuances
-            self.model_keys = bundle_keys(self.model_state, issuances)
+            self.model_keys = bundle_keys(storage_neutral(self.model_state), issuances)
         if model:
             self._observe_model()
-        self.registry_keys = bundle_keys(self.registry_state, issuances)
+        self.registry_keys = bundle_keys(storage_neutral(self.registry_state), issuances)
 
     def _link(self, model_id: Any, registry_id: Any, *, certain: bool) -> None:
         old = self.model_to_registry.get(model_id)

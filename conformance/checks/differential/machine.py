@@ -51,6 +51,8 @@ from gc_conformance.checks.differential.requirements import (
     WIND,
     Divergence,
 )
+from gc_conformance.checks.differential.storage import StorageSteps, storage_operations
+from gc_conformance.checks.differential.storage_records import translate_records
 from gc_conformance.reference import Policies
 from gc_conformance.session import (
     ISSUER_ID,
@@ -84,7 +86,7 @@ def _newest_first(bundle_id: Any) -> tuple[int, Any]:
     return (0, -bundle_id) if isinstance(bundle_id, int) else (1, repr(bundle_id))
 
 
-class DifferentialMachine(RuleBasedStateMachine):
+class DifferentialMachine(StorageSteps, RuleBasedStateMachine):
     """Random request sequences, applied to the registry and the model through :class:`Lockstep`.
 
     One rule, :meth:`act`, draws an operation from a weighted list built
@@ -125,9 +127,10 @@ class DifferentialMachine(RuleBasedStateMachine):
     of that sequence is not sent.
     """
 
-    def __init__(self, lock: Lockstep) -> None:
+    def __init__(self, lock: Lockstep, *, storage: bool = False) -> None:
         super().__init__()
         self.lock = lock
+        self.storage = storage
         caps = lock.s.capabilities
         self.controlled = caps.clock is Clock.CONTROLLED
         self.from_data = IssuanceStyle.PRODUCTION_DATA in caps.issuance_styles
@@ -161,6 +164,9 @@ class DifferentialMachine(RuleBasedStateMachine):
             action = sent_as.get(name, name)
             if action is not None and weights[name] and not lock.s.optional(action):
                 weights[name] = 0
+        if storage:  # the storage check: the storage operations among the core ones (fewer)
+            weights = {name: (weight + 1) // 2 for name, weight in weights.items()}
+            weights.update(storage_operations(lock.s))
         self.operations = [name for name, weight in weights.items() for _ in range(weight)]
         self.produced: list[tuple[str, str, str, str]] = []  # device, start, end, energy
         self.devices = [WIND, SOLAR]
@@ -180,6 +186,8 @@ class DifferentialMachine(RuleBasedStateMachine):
             self.issue("submit_production", self.production(WIND, start, end, energy))
         else:
             self.issue("issue_bundle", self.asserted(WIND, start, end, energy, int(energy)))
+        if self.storage:
+            self.commission_storage(data)
 
     @rule(data=st.data())
     def act(self, data: st.DataObject) -> None:
@@ -527,8 +535,9 @@ _LIKENESS: tuple[Callable[[Key, Key], bool], ...] = (
 class Differential:
     """One differential run: the machine under the session's seed and depth."""
 
-    def __init__(self, s: Session) -> None:
+    def __init__(self, s: Session, *, storage: bool = False) -> None:
         self.s = s
+        self.storage = storage
         self.policies = model_policies(s.capabilities)
 
     def lockstep(self, on_code_mismatch: str) -> Lockstep:
@@ -538,8 +547,13 @@ class Differential:
 
     def settings(self) -> hypothesis.settings:
         """Generation only (see the module docstring on shrinking), seeded, quiet, no database."""
+        examples = self.s.max_examples
+        if self.storage:
+            # A storage sequence sends about twice the requests of a lifecycle one (a cycle is
+            # six): half the examples keep the run's depth, counted in requests, and its time.
+            examples = max(1, examples // 2)
         return hypothesis.settings(
-            max_examples=self.s.max_examples,
+            max_examples=examples,
             stateful_step_count=STEP_COUNT,
             derandomize=False,  # the seed below decides
             database=None,
@@ -556,7 +570,7 @@ class Differential:
         lock = self.lockstep(on_code_mismatch)
 
         def factory() -> DifferentialMachine:
-            return DifferentialMachine(lock)
+            return DifferentialMachine(lock, storage=self.storage)
 
         seeded: Callable[[], DifferentialMachine] = hypothesis.seed(self.s.seed)(factory)
         try:
@@ -584,6 +598,7 @@ class Differential:
         deterministic, and the session's steps are those of the final replay.
         """
         setup = SETUP_REQUESTS
+        records = dict(lock.record_starts)  # the failing sequence's storage records
         kept = list(zip([dict(r) for r in lock.trail], lock.trail_keys, strict=True))
         if len(kept) <= setup:
             return failure
@@ -597,13 +612,13 @@ class Differential:
                     continue
                 candidate = kept[:index] + kept[index + 1 :]
                 try:
-                    lock.run_sequence(self._resolved(lock, candidate))
+                    lock.run_sequence(self._resolved(lock, candidate, records))
                 except (CheckFailed, AdapterError) as exc:
                     if type(exc) is kind:
                         kept, best, changed = candidate, exc, True
         try:
             # The session's steps: those of the reported sequence.
-            lock.run_sequence(self._resolved(lock, kept))
+            lock.run_sequence(self._resolved(lock, kept, records))
         except (CheckFailed, AdapterError) as exc:
             return exc
         return AdapterError(  # the same requests failed a moment ago: the registry is erratic
@@ -614,7 +629,9 @@ class Differential:
 
     @staticmethod
     def _resolved(
-        lock: Lockstep, entries: list[tuple[dict[str, Any], tuple[Key, bool] | None]]
+        lock: Lockstep,
+        entries: list[tuple[dict[str, Any], tuple[Key, bool] | None]],
+        records: Mapping[Any, tuple[str, str]],
     ) -> Iterator[dict[str, Any]]:
         """The requests, each naming the model bundle that now fits its canonical description.
 
@@ -622,11 +639,17 @@ class Differential:
         the model's later bundles; a request then names its bundle by what it
         was (the same bundle, else the newest one alike: same issuance and
         holding, same holding, same status), and a request its holder made is
-        made by the bundle's holder now. Only the requests the failure needs
+        made by the bundle's holder now; a storage record, by its status and
+        interval. Only the requests the failure needs
         stay; the reported sequence is replayed as it is, so these guesses can
         make it longer than necessary, never wrong.
         """
         for request, named in entries:
+            # A storage record is the one of the same status and interval (leaving out an
+            # earlier record renumbers the model's later ones).
+            now = {where: found for found, where in lock.record_starts.items()}
+            renamed = {old: now[where] for old, where in records.items() if where in now}
+            request = translate_records(renamed, request)
             if named is not None:
                 key, by_holder = named
                 current = sorted(lock.model_keys.values(), key=lambda item: _newest_first(item[0]))
@@ -702,3 +725,46 @@ class Differential:
 def lifecycle_matches_the_reference_model(s: Session) -> None:
     """Random valid and invalid request sequences get the reference model's verdicts, codes and states."""
     Differential(s).run()
+
+
+@check(
+    "differential.storage",
+    requirements=[
+        "STOR-002",
+        "STOR-004",
+        "STOR-005",
+        "STOR-006",
+        "STOR-008",
+        "STOR-009",
+        "STOR-010",
+        "STOR-011",
+        "STOR-012",
+        "STOR-017",
+        "STOR-018",
+        "STOR-019",
+        "STOR-020",
+        "STOR-021",
+        "STOR-022",
+        "STOR-023",
+        "STOR-024",
+        "STOR-025",
+        "STOR-027",
+        "STOR-029",
+        "STOR-030",
+        "DC-004",
+        "DC-007",
+    ],
+    profile=Profile.STORAGE,
+    slow=True,
+)
+def storage_matches_the_reference_model(s: Session) -> None:
+    """Random storage request sequences (D7) get the reference model's verdicts, allocations and states.
+
+    The lifecycle machine with a storage system beside the cast (see
+    :mod:`gc_conformance.checks.differential.storage`): charges, discharges,
+    GCs cancelled for charging, allocations by the registry's declared method,
+    SD-GCs and time-shift claims, valid and over-asking, by every party.
+    """
+    s.require_action("register_storage")
+    s.require_action("submit_storage_data")
+    Differential(s, storage=True).run()
