@@ -12,8 +12,9 @@ Inputs: ``rows`` (the flat table of :mod:`.load`). A pipeline is a list of
 * ``ev``/``acts``: accepted effects and actions.
 * ``unsupported``: history features the set-based rules do not model (storage,
   D10 corrections and deductions, entries the oracle reports as malformed, reused
-  IDs, actions out of time order). When any is present the engine hands the whole
-  history to the Python oracle and says why: never a silent, partial verdict.
+  IDs, actions out of time order, readings rounded on their own). When any is
+  present the engine hands the whole history to the Python oracle and says why:
+  never a silent, partial verdict.
 * the bundle lineage, level by level (issued bundles, then children of effective
   splits): :func:`level_steps`, run until a level is empty;
 * per-bundle event state in action order (window functions over each bundle's
@@ -61,13 +62,14 @@ PREPARE: list[tuple[str, str]] = [
     (
         "issues",
         "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, "
-        "p_start_s, p_end_s, range_start, range_end, expiry_s, corrects "
+        "p_start_s, p_end_s, range_start, range_end, expiry_s, own_from_s, corrects "
         "FROM ev WHERE effect = 'issue'",
     ),
     (
         "readings",
         "SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, "
-        "recognised_wh, metered_int, carried_null FROM ev WHERE effect = 'reading'",
+        "recognised_wh, metered_int, carried_null, rounded_alone "
+        "FROM ev WHERE effect = 'reading'",
     ),
     (
         "bev",
@@ -130,11 +132,8 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
       SELECT bundle_id, aseq FROM issues
       UNION ALL SELECT bundle_id, created_aseq FROM children) b
     GROUP BY bundle_id) t WHERE n > 1
-  UNION ALL SELECT CASE WHEN raw LIKE '%"rounded_alone"%'
-      THEN 'readings rounded on their own (rounding_carry PER_READING)'
-      ELSE 'issuances usable for their own hour only past their consumption period (own_hour_use)'
-    END, aseq
-    FROM rows WHERE raw LIKE '%"rounded_alone"%' OR raw LIKE '%"own_hour_only_from"%'
+  UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
+    FROM readings WHERE rounded_alone
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
     SELECT aseq, at_s, MAX(at_s) OVER (ORDER BY aseq ROWS BETWEEN UNBOUNDED PRECEDING
       AND 1 PRECEDING) AS before FROM acts) t WHERE at_s < before
@@ -336,7 +335,9 @@ pr AS (
 
 # The wire text of an issuance's or reading's instants, by effect ID: joined to flagged
 # rows only, so that no sort or join carries it.
-_TEXTS = "(SELECT eid, p_start, p_end, expiry FROM ev WHERE effect IN ('issue', 'reading'))"
+_TEXTS = (
+    "(SELECT eid, p_start, p_end, expiry, own_from FROM ev WHERE effect IN ('issue', 'reading'))"
+)
 
 _BUCKETS = "(SELECT -1 AS d UNION ALL SELECT 0 AS d UNION ALL SELECT 1 AS d)"
 
@@ -479,6 +480,32 @@ SELECT 'VALIDITY' AS risk, s.action_id, st.bundle_id, s.aseq,
 FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq JOIN issues i ON i.issuance_id = st.issuance_id
 JOIN {_TEXTS} x ON x.eid = i.eid
 WHERE st.rn = 1 AND st.status IN {LIVE}""",
+    ),
+    # D8's own-hour exemption (policy own_hour_use): from ``own_hour_only_from`` (the end of
+    # the consumption period) to its expiry a GC may be cancelled only against its own
+    # production hour. The few cancellations in that stretch are found on keys alone; the
+    # consumption period they name and the texts are joined to them afterwards.
+    (
+        "f_own_hour",
+        f"""
+WITH late AS (
+  SELECT x.eid, x.action_id, x.bundle_id, x.aseq, i.eid AS i_eid, i.p_start_s, i.p_end_s
+  FROM evs x JOIN bundles b ON b.bundle_id = x.bundle_id
+  JOIN issues i ON i.issuance_id = b.issuance_id
+  WHERE x.effect = 'status' AND x.to_status = 'CANCELLED' AND i.own_from_s IS NOT NULL
+    AND x.at_s >= i.own_from_s
+)
+SELECT 'VALIDITY' AS risk, l.action_id, l.bundle_id, l.aseq,
+  'cancellation of bundle ' || {_id("l.bundle_id")} || ' at ' || c.at_text ||
+  ', after its consumption period ended (' || t.own_from || '), ' ||
+  CASE WHEN c.cons_start IS NULL THEN 'names no consumption period'
+    ELSE 'matches ' || c.cons_start || '/' || COALESCE(c.cons_end, 'None') END ||
+  ', not its own production interval ' || t.p_start || '/' || t.p_end AS message
+FROM late l JOIN (SELECT eid, at_text, cons_start, cons_end, cons_start_s, cons_end_s FROM ev
+                  WHERE effect = 'status' AND to_status = 'CANCELLED') c ON c.eid = l.eid
+JOIN {_TEXTS} t ON t.eid = l.i_eid
+WHERE NOT (c.cons_start_s IS NOT NULL AND c.cons_end_s IS NOT NULL
+           AND l.p_start_s <= c.cons_start_s AND c.cons_end_s <= l.p_end_s)""",
     ),
     (
         "f_production",

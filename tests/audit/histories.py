@@ -21,6 +21,10 @@ from typing import Any
 START = calendar.timegm((2025, 1, 1, 0, 0, 0, 0, 0, 0))
 HOUR = 3600
 VALIDITY = 400 * HOUR  # how long after its production hour a certificate stays valid
+# D8's own-hour stretch (policy own_hour_use): from this long after its production hour
+# until its expiry a certificate may be cancelled only against its own hour. Every
+# issuance carries it, as every reference-model export does.
+OWN_HOUR_AFTER = 200 * HOUR
 
 FAULTS: dict[str, str] = {
     "double_issuance": "DOUBLE_ISSUANCE",
@@ -45,6 +49,7 @@ FAULTS: dict[str, str] = {
     "use_after_expiry": "VALIDITY",
     "expire_early": "VALIDITY",
     "sweep_leaves_live": "VALIDITY",
+    "own_hour_misuse": "VALIDITY",
     "split_gap": "CONSERVATION",
     "split_overlap": "CONSERVATION",
 }
@@ -56,12 +61,24 @@ def stamp(seconds: int) -> str:
 
 
 class _Bundle:
-    __slots__ = ("account", "beneficiary", "end", "expiry", "id", "start", "status")
+    __slots__ = (
+        "account",
+        "beneficiary",
+        "end",
+        "expiry",
+        "hour",
+        "id",
+        "own_from",
+        "start",
+        "status",
+    )
 
     def __init__(self, bid: int, start: int, end: int, account: str, expiry: int) -> None:
         self.id, self.start, self.end, self.account, self.expiry = bid, start, end, account, expiry
         self.status = "ACTIVE"
         self.beneficiary: str | None = None
+        self.hour = 0  # its production hour's start
+        self.own_from = expiry  # from then on only its own hour may be matched
 
 
 class _Pool:
@@ -129,8 +146,12 @@ class Generator:
         if status in self.pools:
             self.pools[status].add(b)
 
-    def _new_bundle(self, start: int, end: int, account: str, expiry: int) -> _Bundle:
+    def _new_bundle(
+        self, start: int, end: int, account: str, expiry: int, parent: _Bundle | None = None
+    ) -> _Bundle:
         b = _Bundle(self.next_bundle, start, end, account, expiry)
+        if parent is not None:
+            b.hour, b.own_from = parent.hour, parent.own_from
         self.next_bundle += 1
         return b
 
@@ -190,6 +211,7 @@ class Generator:
         wh: int,
         range_start: int | None = None,
         expiry: int | None = None,
+        own_from: int | None = None,
     ) -> tuple[dict[str, Any], _Bundle]:
         first = self.next_cert if range_start is None else range_start
         if range_start is None:
@@ -197,6 +219,8 @@ class Generator:
         account = self.accounts[int(device.rsplit("-", 1)[1]) % len(self.accounts)]
         expiry = start + VALIDITY if expiry is None else expiry
         b = self._new_bundle(first, first + wh - 1, account, expiry)
+        b.hour = start
+        b.own_from = min(expiry, start + OWN_HOUR_AFTER) if own_from is None else own_from
         iid = self.next_issuance
         self.next_issuance += 1
         effect = {
@@ -212,6 +236,7 @@ class Generator:
             "issuance_date": stamp(start)[:10],
             "expiry": stamp(expiry),
             "corrects_issuance_id": None,
+            "own_hour_only_from": stamp(b.own_from),
         }
         return effect, b
 
@@ -225,11 +250,12 @@ class Generator:
         with_reading: bool = True,
         range_start: int | None = None,
         expiry: int | None = None,
+        own_from: int | None = None,
     ) -> dict[str, Any]:
         device = self.rng.choice(self.devices)
         start = self.next_hour(device)
         wh = self.rng.randrange(1, 3000)
-        effect, b = self.issue_effect(device, start, wh + wh_extra, range_start, expiry)
+        effect, b = self.issue_effect(device, start, wh + wh_extra, range_start, expiry, own_from)
         self._live(b)
         effects = ([self.reading(device, start, wh)] if with_reading else []) + [effect]
         return self.record("submit_production", effects)
@@ -246,8 +272,8 @@ class Generator:
         effects: list[dict[str, Any]] = []
         if (split if split is not None else self.rng.random() < 0.5) and b.end > b.start:
             cut = self.rng.randrange(b.start, b.end)
-            first = self._new_bundle(b.start, cut, b.account, b.expiry)
-            rest = self._new_bundle(cut + 1 + gap, b.end, b.account, b.expiry)
+            first = self._new_bundle(b.start, cut, b.account, b.expiry, b)
+            rest = self._new_bundle(cut + 1 + gap, b.end, b.account, b.expiry, b)
             effects.append(
                 {
                     "effect": "split",
@@ -289,9 +315,20 @@ class Generator:
         }.get(to, "status")
         return self.record(name, [effect])
 
-    def cancel(self, b: _Bundle, purpose: str = "CONSUMPTION") -> dict[str, Any]:
+    def cancel(
+        self, b: _Bundle, purpose: str = "CONSUMPTION", matched: int | None = None
+    ) -> dict[str, Any]:
+        """Cancel ``b``, matched to its own hour past its consumption period; before that to
+        its own hour, the next one or nothing named (``matched``: that hour instead)."""
         to = "CANCELLED" if purpose == "CONSUMPTION" else "CANCELLED_FOR_STORAGE"
-        return self.status(b, to, beneficiary=f"Beneficiary {b.id % 7}", purpose=purpose)
+        extra: dict[str, Any] = {"beneficiary": f"Beneficiary {b.id % 7}", "purpose": purpose}
+        if matched is None:
+            choice = 0 if self.now + 40 >= b.own_from else self.rng.randrange(3)
+            matched = (b.hour, b.hour + HOUR, None)[choice]
+        if matched is not None:
+            extra["consumption_start"] = stamp(matched)
+            extra["consumption_end"] = stamp(matched + HOUR)
+        return self.status(b, to, **extra)
 
     def sweep(self, skip_one: bool = False) -> dict[str, Any]:
         """Expire everything live whose validity has ended (optionally forgetting one)."""
@@ -483,6 +520,10 @@ class Generator:
             return [record, self.transfer(fresh, split=False)]
         if kind == "expire_early":
             return [self.status(active, "EXPIRED")]
+        if kind == "own_hour_misuse":
+            record = self.issue(own_from=self.now - HOUR)
+            fresh = self.pools["ACTIVE"].items[-1]
+            return [record, self.cancel(fresh, matched=fresh.hour - HOUR)]
         if kind == "sweep_leaves_live":
             record = self.issue(expiry=self.now - HOUR)
             return [record, self.sweep(skip_one=True)]
