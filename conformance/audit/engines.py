@@ -52,6 +52,8 @@ class _Runner(Protocol):
 
     def count(self, name: str) -> int: ...
 
+    def drop(self, name: str) -> None: ...
+
     def fetch(self, sql: str) -> list[tuple[Any, ...]]: ...
 
 
@@ -69,6 +71,13 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
             break
     for name, sql in rules.union_steps(level):
         runner.materialise(name, sql)
+    # What only the lineage read goes now: held to the end, these tables took the memory
+    # the later sorts needed, and at 10^7 actions DuckDB spilled them to disk instead.
+    for k in range(level + 1):
+        for name in (f"lvl{k}_raw", f"lvl{k}", f"fin{k}"):
+            runner.drop(name)
+    for name in rules.LINEAGE_ONLY:
+        runner.drop(name)
     findings: list[tuple[Any, ...]] = []
     for name, sql in rules.FINDINGS:
         if progress is not None:
@@ -131,6 +140,9 @@ class DuckRunner:
     def count(self, name: str) -> int:
         row = self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
         return int(row[0]) if row else 0
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {name}")
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.con.execute(sql).fetchall()]
@@ -206,6 +218,9 @@ class SparkRunner:
 
     def count(self, name: str) -> int:
         return int(self.spark.table(name).count())
+
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.spark.sql(spark_sql(sql)).collect()]

@@ -33,6 +33,7 @@ FAULTS: dict[str, str] = {
     "reading_twice": "DOUBLE_ISSUANCE",
     "metered_excess": "DOUBLE_ISSUANCE",
     "range_overlap": "DOUBLE_REGISTRATION",
+    "reused_issuance_id": "DOUBLE_REGISTRATION",
     "transfer_wrong_source": "DOUBLE_IN_TRANSFER",
     "transfer_to_self": "DOUBLE_IN_TRANSFER",
     "transfer_unknown_account": "DOUBLE_IN_TRANSFER",
@@ -68,6 +69,7 @@ class _Bundle:
         "expiry",
         "hour",
         "id",
+        "iid",
         "own_from",
         "start",
         "status",
@@ -78,6 +80,7 @@ class _Bundle:
         self.status = "ACTIVE"
         self.beneficiary: str | None = None
         self.hour = 0  # its production hour's start
+        self.iid = 0  # its issuance
         self.own_from = expiry  # from then on only its own hour may be matched
 
 
@@ -151,7 +154,7 @@ class Generator:
     ) -> _Bundle:
         b = _Bundle(self.next_bundle, start, end, account, expiry)
         if parent is not None:
-            b.hour, b.own_from = parent.hour, parent.own_from
+            b.hour, b.own_from, b.iid = parent.hour, parent.own_from, parent.iid
         self.next_bundle += 1
         return b
 
@@ -223,6 +226,7 @@ class Generator:
         b.own_from = min(expiry, start + OWN_HOUR_AFTER) if own_from is None else own_from
         iid = self.next_issuance
         self.next_issuance += 1
+        b.iid = iid
         effect = {
             "effect": "issue",
             "issuance_id": iid,
@@ -421,6 +425,14 @@ class Generator:
                     "submit_production", [self.reading(device, start, 50, metered=40, carried=None)]
                 )
             ]
+        if kind == "reused_issuance_id":
+            # A later issuance under the ID of a live one: both sets of certificates then
+            # live on (transferred, withdrawn, swept, cancelled in the stretch) under one ID.
+            device = rng.choice(self.devices)
+            effect, b = self.issue_effect(device, self.next_hour(device), 100)
+            effect["issuance_id"] = b.iid = active.iid
+            self._live(b)
+            return [self.record("submit_production", [self.reading(device, b.hour, 100), effect])]
         if kind == "range_overlap":
             return [self.issue(range_start=max(1, self.next_cert - 10))]
         if kind == "transfer_wrong_source":
@@ -543,9 +555,18 @@ class Generator:
 
 
 def generate(
-    actions: int, seed: int = 0, faults: Iterable[str] = (), devices: int = 50
+    actions: int,
+    seed: int = 0,
+    faults: Iterable[str] = (),
+    devices: int = 50,
+    close: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """``actions`` records (about: a fault's records may overrun by a few), faults spread evenly."""
+    """``actions`` records (about: a fault's records may overrun by a few), faults spread evenly.
+
+    ``close`` ends the history with an expiry sweep after every live certificate's expiry,
+    so nothing is left live: copies of a closed history shifted in time and IDs (the
+    benchmark's large sizes) do not act on one another.
+    """
     gen = Generator(seed, devices)
     emitted = 0
     for record in gen.open_accounts():
@@ -563,6 +584,10 @@ def generate(
             continue
         emitted += 1
         yield gen.step()
+    if close:
+        live = [b for status in ("ACTIVE", "RESERVED") for b in gen.pools[status].items]
+        gen.now = max([gen.now, *(b.expiry for b in live)])
+        yield gen.sweep()
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:

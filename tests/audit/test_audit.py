@@ -379,6 +379,43 @@ def test_own_hour_rule_at_its_edges_gives_the_oracles_findings(tmp_path: Path) -
         assert _plain(duck) == _plain(oracle)
 
 
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_reused_issuance_ids_are_judged_natively(tmp_path: Path, seed: int) -> None:
+    """An issuance ID issued again, with both sets of certificates living on under it
+    (transferred, split, withdrawn, swept, cancelled in the own-hour stretch): DuckDB
+    follows the oracle's replay, where the later issue takes the ID's place."""
+    path = _history(tmp_path, 3000, seed, ["reused_issuance_id"] * 6 + ["double_cancel"])
+    oracle = audit([path], "python")
+    assert any("issued twice" in f.message for f in oracle.findings)
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert _plain(duck) == _plain(oracle)
+
+
+def test_a_reused_bundle_id_still_goes_to_the_oracle(tmp_path: Path) -> None:
+    """A bundle ID created twice shares one node of the oracle's lineage graph between
+    two bundles; the set-based rules do not model that, and say so."""
+    records = list(generate(300, seed=3))
+    first = next(r for r in records if r["action"] == "submit_production")
+    issue = next(e for e in first["effects"] if e["effect"] == "issue")
+    again = json.loads(json.dumps(first))
+    for effect in again["effects"]:
+        if effect["effect"] == "issue":
+            effect["issuance_id"] = 10**6
+            effect["range_start"] = effect["range_end"] = 10**9
+            effect["bundle_id"] = issue["bundle_id"]
+    again["effects"] = [e for e in again["effects"] if e["effect"] == "issue"]
+    again["action_id"] = records[-1]["action_id"] + 1
+    again["at"] = records[-1]["at"]
+    records.append(again)
+    path = tmp_path / "reused-bundle.jsonl"
+    write_jsonl(path, records)
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "python"
+    assert any("bundle IDs created twice" in reason for reason in duck.fallback)
+    assert _plain(duck) == _plain(audit([path], "python"))
+
+
 def test_a_reported_state_is_compared_by_the_oracle(tmp_path: Path) -> None:
     path = _history(tmp_path, 200, 5, [])
     result = audit([path], "duckdb", state={"accounts": [], "bundles": []})
