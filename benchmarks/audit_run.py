@@ -156,6 +156,11 @@ def _history(path: Path, size: int, block: int, workdir: Path) -> dict[str, Any]
     copies = -(-size // block)
     block_path = workdir / f"block-{block}.parquet"
     block_info = workdir / f"block-{block}.json"
+    if not block_path.exists() and (workdir / f"history-{block}.parquet").exists():
+        # the history of that size from this run (--reuse keeps it): the same generator
+        # and seed, so no need to write it twice
+        block_path = workdir / f"history-{block}.parquet"
+        block_info = workdir / f"history-{block}.json"
     if block_path.exists() and block_info.exists():
         generated = json.loads(block_info.read_text())
     else:
