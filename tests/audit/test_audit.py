@@ -66,6 +66,19 @@ def test_every_fault_at_once_gives_identical_findings(tmp_path: Path, seed: int)
     assert _plain(duck) == _plain(oracle)
 
 
+@pytest.mark.parametrize("storage", ["disk", "memory"])
+def test_either_table_storage_gives_the_oracles_findings(
+    tmp_path: Path, storage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large histories keep DuckDB's tables in a database file (``auto`` picks by size);
+    both storages are held to the oracle on a small one."""
+    monkeypatch.setenv("GC_AUDIT_DUCKDB_STORAGE", storage)
+    path = _history(tmp_path, 1500, 13, list(FAULTS))
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert _plain(duck) == _plain(audit([path], "python"))
+
+
 def test_parquet_gives_the_same_findings_as_json_lines(tmp_path: Path) -> None:
     path = _history(tmp_path, 1500, 3, list(FAULTS))
     parquet = tmp_path / "history.parquet"
