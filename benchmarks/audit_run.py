@@ -4,7 +4,8 @@
     python benchmarks/audit_run.py --sizes 100000 --engines duckdb,python --json out.json
 
 For each size, a history with every kind of injected fault is generated straight into an
-audit Parquet file (the generator of tests/audit/histories.py), then each engine audits
+audit Parquet file (the generator of tests/audit/histories.py; sizes above ``--block`` are
+copies of a generated block, shifted apart, written by DuckDB), then each engine audits
 it in its own process (so peak RSS is that engine's alone): seconds, peak RSS, actions/s,
 and a digest of the findings, which must be identical across engines. Targets (issue 17):
 DuckDB >= 10x Python at 10^6 with identical findings; 10^7 in <= 120 s and <= 2 GiB with
