@@ -12,8 +12,9 @@ Inputs: ``rows`` (the flat table of :mod:`.load`). A pipeline is a list of
 * ``ev``/``acts``: accepted effects and actions.
 * ``unsupported``: history features the set-based rules do not model (storage,
   D10 corrections and deductions, entries the oracle reports as malformed, reused
-  IDs, actions out of time order). When any is present the engine hands the whole
-  history to the Python oracle and says why: never a silent, partial verdict.
+  bundle IDs, actions out of time order, readings rounded on their own). When any is
+  present the engine hands the whole history to the Python oracle and says why:
+  never a silent, partial verdict.
 * the bundle lineage, level by level (issued bundles, then children of effective
   splits): :func:`level_steps`, run until a level is empty;
 * per-bundle event state in action order (window functions over each bundle's
@@ -61,13 +62,14 @@ PREPARE: list[tuple[str, str]] = [
     (
         "issues",
         "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, "
-        "p_start_s, p_end_s, range_start, range_end, expiry_s, corrects "
+        "p_start_s, p_end_s, range_start, range_end, expiry_s, own_from_s, corrects "
         "FROM ev WHERE effect = 'issue'",
     ),
     (
         "readings",
         "SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, "
-        "recognised_wh, metered_int, carried_null FROM ev WHERE effect = 'reading'",
+        "recognised_wh, metered_int, carried_null, rounded_alone "
+        "FROM ev WHERE effect = 'reading'",
     ),
     (
         "bev",
@@ -122,19 +124,13 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
   UNION ALL SELECT 'claims without a named claimant', aseq FROM bev
     WHERE effect = 'status' AND to_status = 'CLAIMED'
       AND (claimant IS NULL OR REGEXP_MATCHES(claimant, {_BLANK}))
-  UNION ALL SELECT 'issuance IDs issued twice', aseq FROM (
-    SELECT issuance_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM issues
-    GROUP BY issuance_id) t WHERE n > 1
   UNION ALL SELECT 'bundle IDs created twice', aseq FROM (
     SELECT bundle_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM (
       SELECT bundle_id, aseq FROM issues
       UNION ALL SELECT bundle_id, created_aseq FROM children) b
     GROUP BY bundle_id) t WHERE n > 1
-  UNION ALL SELECT CASE WHEN raw LIKE '%"rounded_alone"%'
-      THEN 'readings rounded on their own (rounding_carry PER_READING)'
-      ELSE 'issuances usable for their own hour only past their consumption period (own_hour_use)'
-    END, aseq
-    FROM rows WHERE raw LIKE '%"rounded_alone"%' OR raw LIKE '%"own_hour_only_from"%'
+  UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
+    FROM readings WHERE rounded_alone
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
     SELECT aseq, at_s, MAX(at_s) OVER (ORDER BY aseq ROWS BETWEEN UNBOUNDED PRECEDING
       AND 1 PRECEDING) AS before FROM acts) t WHERE at_s < before
@@ -142,10 +138,14 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
     ),
 ]
 
+# Shared tables no rule reads once the lineage is resolved (the engine drops them then).
+LINEAGE_ONLY = ("acts", "split_rows", "children")
+
 # Bundle columns carried level to level.
 _BUNDLE = (
     "bundle_id, parent_id, cseq, issuance_id, created_eid, created_aseq, created_action, "
-    "b_start, b_end, expiry_s, device_id, p_start_s, p_end_s, init_status, init_account, init_ben"
+    "b_start, b_end, expiry_s, device_id, p_start_s, p_end_s, init_status, init_account, "
+    "init_ben, iss_eid"
 )
 
 LEVEL_ZERO = (
@@ -153,7 +153,7 @@ LEVEL_ZERO = (
     "issuance_id, eid AS created_eid, aseq AS created_aseq, action_id AS created_action, "
     "range_start AS b_start, range_end AS b_end, expiry_s, device_id, p_start_s, p_end_s, "
     "'ACTIVE' AS init_status, account_id AS init_account, "
-    "CAST(NULL AS VARCHAR) AS init_ben FROM issues"
+    "CAST(NULL AS VARCHAR) AS init_ben, eid AS iss_eid FROM issues"
 )
 
 
@@ -169,7 +169,7 @@ def event_state(bundles: str) -> str:
     name, or '-' for none) that is never null itself."""
     return f"""
 WITH e AS (
-  SELECT x.eid, x.bundle_id,
+  SELECT x.eid, x.bundle_id, x.aseq,
     CASE WHEN x.effect = 'status' THEN x.to_status END AS set_status,
     CASE WHEN x.effect = 'transfer' THEN x.to_account END AS set_account,
     CASE WHEN x.effect = 'status' AND x.has_beneficiary AND x.to_status <> 'CLAIMED'
@@ -186,11 +186,12 @@ WITH e AS (
     LAST_VALUE(set_account IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_account,
     LAST_VALUE(set_ben IGNORE NULLS) OVER (PARTITION BY bundle_id ORDER BY eid
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_ben
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_ben,
+    LEAD(aseq) OVER (PARTITION BY bundle_id ORDER BY eid) AS next_aseq
   FROM e
 )
 SELECT x.eid, x.aseq, x.action_id, x.at_s, x.effect, x.bundle_id, x.from_account,
-  x.to_account, x.to_status, x.claimant, b.expiry_s,
+  x.to_account, x.to_status, x.claimant, b.expiry_s, h.next_aseq,
   COALESCE(h.last_status, b.init_status) AS status_after,
   COALESCE(h.prev_status, b.init_status) AS status_before,
   COALESCE(h.prev_account, b.init_account) AS account_before,
@@ -256,7 +257,7 @@ WHERE b.sup_eid IS NOT NULL""",
 SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
   c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
   f.status_after AS init_status,
-  f.account_after AS init_account, f.ben_after AS init_ben
+  f.account_after AS init_account, f.ben_after AS init_ben, p.iss_eid
 FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
 JOIN {fin} f ON f.bundle_id = p.bundle_id""",
         ),
@@ -299,12 +300,15 @@ pr AS (
          range_end - range_start + 1 AS delta, CAST(NULL AS BIGINT) AS rec
   FROM issues
   UNION ALL
-  SELECT b.device_id, b.p_start_s, b.p_end_s, s.aseq, s.action_id, s.eid,
-         b.b_start - b.b_end - 1, CAST(NULL AS BIGINT)
-  FROM evs s JOIN bundles b ON s.bundle_id = b.bundle_id
-  WHERE s.effect = 'status' AND s.to_status = 'WITHDRAWN' AND s.status_before IN """
+  SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, delta, rec FROM (
+    SELECT i.device_id, i.p_start_s, i.p_end_s, s.aseq, s.action_id, s.eid,
+      b.b_start - b.b_end - 1 AS delta, CAST(NULL AS BIGINT) AS rec,
+      ROW_NUMBER() OVER (PARTITION BY s.eid ORDER BY i.eid DESC) AS rn
+    FROM evs s JOIN bundles b ON s.bundle_id = b.bundle_id
+    JOIN issues i ON i.issuance_id = b.issuance_id AND i.aseq <= s.aseq
+    WHERE s.effect = 'status' AND s.to_status = 'WITHDRAWN' AND s.status_before IN """
     + LIVE
-    + """
+    + """) w WHERE rn = 1
   UNION ALL
   SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, 0, recognised_wh
   FROM readings
@@ -336,7 +340,9 @@ pr AS (
 
 # The wire text of an issuance's or reading's instants, by effect ID: joined to flagged
 # rows only, so that no sort or join carries it.
-_TEXTS = "(SELECT eid, p_start, p_end, expiry FROM ev WHERE effect IN ('issue', 'reading'))"
+_TEXTS = (
+    "(SELECT eid, p_start, p_end, expiry, own_from FROM ev WHERE effect IN ('issue', 'reading'))"
+)
 
 _BUCKETS = "(SELECT -1 AS d UNION ALL SELECT 0 AS d UNION ALL SELECT 1 AS d)"
 
@@ -440,8 +446,7 @@ SELECT 'VALIDITY' AS risk, h.action_id, h.bundle_id, h.aseq,
   ELSE 'bundle ' || {_id("h.bundle_id")} || ' expired at ' || t.at_text ||
     ', before its validity ended (' || x.expiry || ')' END AS message
 FROM hits h JOIN stamps t ON t.aseq = h.aseq
-JOIN bundles b ON b.bundle_id = h.bundle_id JOIN issues i ON i.issuance_id = b.issuance_id
-JOIN {_TEXTS} x ON x.eid = i.eid""",
+JOIN bundles b ON b.bundle_id = h.bundle_id JOIN {_TEXTS} x ON x.eid = b.iss_eid""",
     ),
     # The first expiry sweep after an issuance and at or after its expiry, without a range
     # join: two running minima over issuances and sweeps merged, one by action order and
@@ -451,34 +456,67 @@ JOIN {_TEXTS} x ON x.eid = i.eid""",
         "f_sweep",
         f"""
 WITH marks AS (
-  SELECT issuance_id, aseq AS k_seq, expiry_s AS k_time, CAST(NULL AS BIGINT) AS s_aseq, 0 AS tag
+  SELECT eid, issuance_id, expiry_s, aseq AS k_seq, expiry_s AS k_time,
+    CAST(NULL AS BIGINT) AS s_aseq, 0 AS tag
   FROM issues
   UNION ALL
-  SELECT CAST(NULL AS BIGINT), aseq, at_s, aseq, 1 FROM sweeps
+  SELECT CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), aseq, at_s, aseq, 1
+  FROM sweeps
 ), nexts AS (
-  SELECT issuance_id, tag,
+  SELECT eid, issuance_id, expiry_s, tag,
     MIN(s_aseq) OVER (ORDER BY k_seq DESC, tag DESC ROWS UNBOUNDED PRECEDING) AS by_seq,
     MIN(s_aseq) OVER (ORDER BY k_time DESC, tag DESC ROWS UNBOUNDED PRECEDING) AS by_time
   FROM marks
 ), swept AS (
-  SELECT issuance_id, GREATEST(by_seq, by_time) AS sweep_aseq FROM nexts
+  SELECT eid, issuance_id, expiry_s, GREATEST(by_seq, by_time) AS sweep_aseq FROM nexts
   WHERE tag = 0 AND by_seq IS NOT NULL AND by_time IS NOT NULL
 ), cand AS (
-  SELECT b.bundle_id, b.init_status, b.issuance_id, w.sweep_aseq FROM bundles b
-  JOIN swept w ON w.issuance_id = b.issuance_id
+  SELECT b.bundle_id, b.init_status, f.first_aseq, w.eid AS entry, w.sweep_aseq
+  FROM bundles b JOIN swept w ON w.issuance_id = b.issuance_id AND w.expiry_s = b.expiry_s
+  LEFT JOIN (SELECT bundle_id, MIN(aseq) AS first_aseq FROM evs GROUP BY bundle_id) f
+    ON f.bundle_id = b.bundle_id
   WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq)
 ), st AS (
-  SELECT c.bundle_id, c.sweep_aseq, c.issuance_id,
-    COALESCE(e.status_after, c.init_status) AS status,
-    ROW_NUMBER() OVER (PARTITION BY c.bundle_id ORDER BY e.eid DESC) AS rn
-  FROM cand c LEFT JOIN evs e ON e.bundle_id = c.bundle_id AND e.aseq <= c.sweep_aseq
+  SELECT c.bundle_id, c.entry, c.sweep_aseq, e.status_after AS status
+  FROM cand c JOIN (SELECT bundle_id, aseq, next_aseq, status_after FROM evs
+                    WHERE status_after IN {LIVE}) e ON e.bundle_id = c.bundle_id
+  WHERE e.aseq <= c.sweep_aseq AND (e.next_aseq IS NULL OR e.next_aseq > c.sweep_aseq)
+  UNION ALL
+  SELECT bundle_id, entry, sweep_aseq, init_status FROM cand
+  WHERE init_status IN {LIVE} AND (first_aseq IS NULL OR first_aseq > sweep_aseq)
 )
 SELECT 'VALIDITY' AS risk, s.action_id, st.bundle_id, s.aseq,
   'bundle ' || {_id("st.bundle_id")} || ' is still ' || st.status ||
   ' after the expiry sweep at ' || s.at_text || '; its validity ended at ' || x.expiry AS message
-FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq JOIN issues i ON i.issuance_id = st.issuance_id
-JOIN {_TEXTS} x ON x.eid = i.eid
-WHERE st.rn = 1 AND st.status IN {LIVE}""",
+FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq JOIN {_TEXTS} x ON x.eid = st.entry""",
+    ),
+    # D8's own-hour exemption (policy own_hour_use): from ``own_hour_only_from`` (the end of
+    # the consumption period) to its expiry a GC may be cancelled only against its own
+    # production hour. The few cancellations in that stretch are found on keys alone; the
+    # consumption period they name and the texts are joined to them afterwards.
+    (
+        "f_own_hour",
+        f"""
+WITH stretch AS (
+  SELECT x.eid, x.action_id, x.bundle_id, x.aseq, x.at_s, i.eid AS i_eid, i.own_from_s,
+    i.p_start_s, i.p_end_s, ROW_NUMBER() OVER (PARTITION BY x.eid ORDER BY i.eid DESC) AS rn
+  FROM evs x JOIN bundles b ON b.bundle_id = x.bundle_id
+  JOIN issues i ON i.issuance_id = b.issuance_id AND i.eid < x.eid
+  WHERE x.effect = 'status' AND x.to_status = 'CANCELLED' AND i.own_from_s IS NOT NULL
+), late AS (
+  SELECT * FROM stretch WHERE rn = 1 AND at_s >= own_from_s
+)
+SELECT 'VALIDITY' AS risk, l.action_id, l.bundle_id, l.aseq,
+  'cancellation of bundle ' || {_id("l.bundle_id")} || ' at ' || c.at_text ||
+  ', after its consumption period ended (' || t.own_from || '), ' ||
+  CASE WHEN c.cons_start IS NULL THEN 'names no consumption period'
+    ELSE 'matches ' || c.cons_start || '/' || COALESCE(c.cons_end, 'None') END ||
+  ', not its own production interval ' || t.p_start || '/' || t.p_end AS message
+FROM late l JOIN (SELECT eid, at_text, cons_start, cons_end, cons_start_s, cons_end_s FROM ev
+                  WHERE effect = 'status' AND to_status = 'CANCELLED') c ON c.eid = l.eid
+JOIN {_TEXTS} t ON t.eid = l.i_eid
+WHERE NOT (c.cons_start_s IS NOT NULL AND c.cons_end_s IS NOT NULL
+           AND l.p_start_s <= c.cons_start_s AND c.cons_end_s <= l.p_end_s)""",
     ),
     (
         "f_production",
@@ -521,7 +559,7 @@ WITH rd AS (
 ), flagged AS (
   SELECT over.*, COALESCE(MAX(beyond) OVER (PARTITION BY device_id ORDER BY eid
     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS reported
-  FROM over
+  FROM over WHERE beyond > 0
 )
 SELECT 'DOUBLE_ISSUANCE' AS risk, action_id, CAST(NULL AS BIGINT) AS bundle_id, aseq,
   {_id("rec_tot")} || ' Wh recognised for device ' || {_q("device_id")} || ' from ' ||
@@ -533,10 +571,9 @@ FROM flagged WHERE beyond > reported AND beyond > 0""",
         "f_readings_twice",
         f"""
 WITH rk AS (
-  SELECT device_id, p_start_s, p_end_s, eid, action_id, aseq,
-    CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM (
-    SELECT readings.*, ROW_NUMBER() OVER (PARTITION BY device_id, p_start_s, p_end_s
-      ORDER BY eid) AS rn FROM readings) t WHERE rn = 1
+  SELECT device_id, p_start_s, p_end_s, MIN(eid) AS eid, ARG_MIN(action_id, eid) AS action_id,
+    ARG_MIN(aseq, eid) AS aseq, CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb
+  FROM readings GROUP BY device_id, p_start_s, p_end_s
 )
 SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, CAST(NULL AS BIGINT) AS bundle_id, a.aseq,
   'production of device ' || {_q("a.device_id")} || ' recognised for ' || ta.p_start || ' to ' ||
@@ -558,6 +595,18 @@ FROM ik a JOIN (SELECT ik.*, hb + d AS jb FROM ik CROSS JOIN {_BUCKETS} k) b
   ON a.device_id = b.device_id AND a.hb = b.jb
 JOIN {_TEXTS} ta ON ta.eid = a.eid JOIN {_TEXTS} tb ON tb.eid = b.eid
 WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
+    ),
+    # An issuance ID issued again (risk 3). Everything else follows the oracle's replay,
+    # where a later issue of the ID takes its place: conservation holds its current bundles
+    # to the latest range, withdrawals and the own-hour stretch go by its latest issue by
+    # then, and each issue effect is its own entry for the expiry sweeps.
+    (
+        "f_reissued",
+        f"""
+SELECT 'DOUBLE_REGISTRATION' AS risk, action_id, bundle_id, aseq,
+  'issuance ID ' || {_id("issuance_id")} || ' issued twice' AS message
+FROM (SELECT issues.*, ROW_NUMBER() OVER (PARTITION BY issuance_id ORDER BY eid) AS rn
+      FROM issues) t WHERE rn > 1""",
     ),
     (
         "f_ranges",
@@ -611,7 +660,11 @@ WITH parts AS (
     CASE WHEN ROW_NUMBER() OVER (PARTITION BY b.issuance_id ORDER BY b.b_start, b.b_end) = 1
       THEN i.range_start ELSE LAG(b.b_end) OVER (PARTITION BY b.issuance_id
       ORDER BY b.b_start, b.b_end) + 1 END AS position
-  FROM bundles b JOIN issues i ON i.issuance_id = b.issuance_id WHERE b.sup_eid IS NULL
+  FROM bundles b JOIN (
+    SELECT issuance_id, ARG_MAX(range_start, eid) AS range_start,
+      ARG_MAX(range_end, eid) AS range_end FROM issues GROUP BY issuance_id) i
+    ON i.issuance_id = b.issuance_id
+  WHERE b.sup_eid IS NULL
 ), first_bad AS (
   SELECT issuance_id, MIN(rn) AS rn FROM parts WHERE b_start <> position GROUP BY issuance_id
 )

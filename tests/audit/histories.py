@@ -21,6 +21,10 @@ from typing import Any
 START = calendar.timegm((2025, 1, 1, 0, 0, 0, 0, 0, 0))
 HOUR = 3600
 VALIDITY = 400 * HOUR  # how long after its production hour a certificate stays valid
+# D8's own-hour stretch (policy own_hour_use): from this long after its production hour
+# until its expiry a certificate may be cancelled only against its own hour. Every
+# issuance carries it, as every reference-model export does.
+OWN_HOUR_AFTER = 200 * HOUR
 
 FAULTS: dict[str, str] = {
     "double_issuance": "DOUBLE_ISSUANCE",
@@ -29,6 +33,7 @@ FAULTS: dict[str, str] = {
     "reading_twice": "DOUBLE_ISSUANCE",
     "metered_excess": "DOUBLE_ISSUANCE",
     "range_overlap": "DOUBLE_REGISTRATION",
+    "reused_issuance_id": "DOUBLE_REGISTRATION",
     "transfer_wrong_source": "DOUBLE_IN_TRANSFER",
     "transfer_to_self": "DOUBLE_IN_TRANSFER",
     "transfer_unknown_account": "DOUBLE_IN_TRANSFER",
@@ -45,6 +50,7 @@ FAULTS: dict[str, str] = {
     "use_after_expiry": "VALIDITY",
     "expire_early": "VALIDITY",
     "sweep_leaves_live": "VALIDITY",
+    "own_hour_misuse": "VALIDITY",
     "split_gap": "CONSERVATION",
     "split_overlap": "CONSERVATION",
 }
@@ -56,12 +62,26 @@ def stamp(seconds: int) -> str:
 
 
 class _Bundle:
-    __slots__ = ("account", "beneficiary", "end", "expiry", "id", "start", "status")
+    __slots__ = (
+        "account",
+        "beneficiary",
+        "end",
+        "expiry",
+        "hour",
+        "id",
+        "iid",
+        "own_from",
+        "start",
+        "status",
+    )
 
     def __init__(self, bid: int, start: int, end: int, account: str, expiry: int) -> None:
         self.id, self.start, self.end, self.account, self.expiry = bid, start, end, account, expiry
         self.status = "ACTIVE"
         self.beneficiary: str | None = None
+        self.hour = 0  # its production hour's start
+        self.iid = 0  # its issuance
+        self.own_from = expiry  # from then on only its own hour may be matched
 
 
 class _Pool:
@@ -129,8 +149,12 @@ class Generator:
         if status in self.pools:
             self.pools[status].add(b)
 
-    def _new_bundle(self, start: int, end: int, account: str, expiry: int) -> _Bundle:
+    def _new_bundle(
+        self, start: int, end: int, account: str, expiry: int, parent: _Bundle | None = None
+    ) -> _Bundle:
         b = _Bundle(self.next_bundle, start, end, account, expiry)
+        if parent is not None:
+            b.hour, b.own_from, b.iid = parent.hour, parent.own_from, parent.iid
         self.next_bundle += 1
         return b
 
@@ -190,6 +214,7 @@ class Generator:
         wh: int,
         range_start: int | None = None,
         expiry: int | None = None,
+        own_from: int | None = None,
     ) -> tuple[dict[str, Any], _Bundle]:
         first = self.next_cert if range_start is None else range_start
         if range_start is None:
@@ -197,8 +222,11 @@ class Generator:
         account = self.accounts[int(device.rsplit("-", 1)[1]) % len(self.accounts)]
         expiry = start + VALIDITY if expiry is None else expiry
         b = self._new_bundle(first, first + wh - 1, account, expiry)
+        b.hour = start
+        b.own_from = min(expiry, start + OWN_HOUR_AFTER) if own_from is None else own_from
         iid = self.next_issuance
         self.next_issuance += 1
+        b.iid = iid
         effect = {
             "effect": "issue",
             "issuance_id": iid,
@@ -212,6 +240,7 @@ class Generator:
             "issuance_date": stamp(start)[:10],
             "expiry": stamp(expiry),
             "corrects_issuance_id": None,
+            "own_hour_only_from": stamp(b.own_from),
         }
         return effect, b
 
@@ -225,11 +254,12 @@ class Generator:
         with_reading: bool = True,
         range_start: int | None = None,
         expiry: int | None = None,
+        own_from: int | None = None,
     ) -> dict[str, Any]:
         device = self.rng.choice(self.devices)
         start = self.next_hour(device)
         wh = self.rng.randrange(1, 3000)
-        effect, b = self.issue_effect(device, start, wh + wh_extra, range_start, expiry)
+        effect, b = self.issue_effect(device, start, wh + wh_extra, range_start, expiry, own_from)
         self._live(b)
         effects = ([self.reading(device, start, wh)] if with_reading else []) + [effect]
         return self.record("submit_production", effects)
@@ -246,8 +276,8 @@ class Generator:
         effects: list[dict[str, Any]] = []
         if (split if split is not None else self.rng.random() < 0.5) and b.end > b.start:
             cut = self.rng.randrange(b.start, b.end)
-            first = self._new_bundle(b.start, cut, b.account, b.expiry)
-            rest = self._new_bundle(cut + 1 + gap, b.end, b.account, b.expiry)
+            first = self._new_bundle(b.start, cut, b.account, b.expiry, b)
+            rest = self._new_bundle(cut + 1 + gap, b.end, b.account, b.expiry, b)
             effects.append(
                 {
                     "effect": "split",
@@ -289,9 +319,20 @@ class Generator:
         }.get(to, "status")
         return self.record(name, [effect])
 
-    def cancel(self, b: _Bundle, purpose: str = "CONSUMPTION") -> dict[str, Any]:
+    def cancel(
+        self, b: _Bundle, purpose: str = "CONSUMPTION", matched: int | None = None
+    ) -> dict[str, Any]:
+        """Cancel ``b``, matched to its own hour past its consumption period; before that to
+        its own hour, the next one or nothing named (``matched``: that hour instead)."""
         to = "CANCELLED" if purpose == "CONSUMPTION" else "CANCELLED_FOR_STORAGE"
-        return self.status(b, to, beneficiary=f"Beneficiary {b.id % 7}", purpose=purpose)
+        extra: dict[str, Any] = {"beneficiary": f"Beneficiary {b.id % 7}", "purpose": purpose}
+        if matched is None:
+            choice = 0 if self.now + 40 >= b.own_from else self.rng.randrange(3)
+            matched = (b.hour, b.hour + HOUR, None)[choice]
+        if matched is not None:
+            extra["consumption_start"] = stamp(matched)
+            extra["consumption_end"] = stamp(matched + HOUR)
+        return self.status(b, to, **extra)
 
     def sweep(self, skip_one: bool = False) -> dict[str, Any]:
         """Expire everything live whose validity has ended (optionally forgetting one)."""
@@ -384,6 +425,14 @@ class Generator:
                     "submit_production", [self.reading(device, start, 50, metered=40, carried=None)]
                 )
             ]
+        if kind == "reused_issuance_id":
+            # A later issuance under the ID of a live one: both sets of certificates then
+            # live on (transferred, withdrawn, swept, cancelled in the stretch) under one ID.
+            device = rng.choice(self.devices)
+            effect, b = self.issue_effect(device, self.next_hour(device), 100)
+            effect["issuance_id"] = b.iid = active.iid
+            self._live(b)
+            return [self.record("submit_production", [self.reading(device, b.hour, 100), effect])]
         if kind == "range_overlap":
             return [self.issue(range_start=max(1, self.next_cert - 10))]
         if kind == "transfer_wrong_source":
@@ -483,6 +532,10 @@ class Generator:
             return [record, self.transfer(fresh, split=False)]
         if kind == "expire_early":
             return [self.status(active, "EXPIRED")]
+        if kind == "own_hour_misuse":
+            record = self.issue(own_from=self.now - HOUR)
+            fresh = self.pools["ACTIVE"].items[-1]
+            return [record, self.cancel(fresh, matched=fresh.hour - HOUR)]
         if kind == "sweep_leaves_live":
             record = self.issue(expiry=self.now - HOUR)
             return [record, self.sweep(skip_one=True)]
@@ -502,9 +555,18 @@ class Generator:
 
 
 def generate(
-    actions: int, seed: int = 0, faults: Iterable[str] = (), devices: int = 50
+    actions: int,
+    seed: int = 0,
+    faults: Iterable[str] = (),
+    devices: int = 50,
+    close: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """``actions`` records (about: a fault's records may overrun by a few), faults spread evenly."""
+    """``actions`` records (about: a fault's records may overrun by a few), faults spread evenly.
+
+    ``close`` ends the history with an expiry sweep after every live certificate's expiry,
+    so nothing is left live: copies of a closed history shifted in time and IDs (the
+    benchmark's large sizes) do not act on one another.
+    """
     gen = Generator(seed, devices)
     emitted = 0
     for record in gen.open_accounts():
@@ -522,6 +584,10 @@ def generate(
             continue
         emitted += 1
         yield gen.step()
+    if close:
+        live = [b for status in ("ACTIVE", "RESERVED") for b in gen.pools[status].items]
+        gen.now = max([gen.now, *(b.expiry for b in live)])
+        yield gen.sweep()
 
 
 def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:

@@ -23,6 +23,7 @@ from gc_conformance.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
 from histories import FAULTS, generate, write_jsonl
+from histories import stamp as histories_stamp
 
 
 def _plain(result: AuditResult) -> Counter[tuple[str, str, str, str]]:
@@ -63,6 +64,19 @@ def test_every_fault_at_once_gives_identical_findings(tmp_path: Path, seed: int)
     assert duck.engine_used == "duckdb"
     assert {f.risk.name for f in oracle.findings} >= set(FAULTS.values())
     assert _plain(duck) == _plain(oracle)
+
+
+@pytest.mark.parametrize("storage", ["disk", "memory"])
+def test_either_table_storage_gives_the_oracles_findings(
+    tmp_path: Path, storage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large histories keep DuckDB's tables in a database file (``auto`` picks by size);
+    both storages are held to the oracle on a small one."""
+    monkeypatch.setenv("GC_AUDIT_DUCKDB_STORAGE", storage)
+    path = _history(tmp_path, 1500, 13, list(FAULTS))
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert _plain(duck) == _plain(audit([path], "python"))
 
 
 def test_parquet_gives_the_same_findings_as_json_lines(tmp_path: Path) -> None:
@@ -214,12 +228,10 @@ def test_unmodelled_features_are_judged_by_the_oracle_and_said_so(tmp_path: Path
     assert _plain(result) == _plain(audit([path], "python"))
 
 
-def test_own_hour_use_past_the_consumption_period_is_judged_by_the_oracle(
-    tmp_path: Path,
-) -> None:
+def test_own_hour_use_past_the_consumption_period_is_judged_natively(tmp_path: Path) -> None:
     """D8's own-hour exemption (own_hour_use): a GC cancelled after its consumption period
-    must name its own production hour. The set-based rules do not model it yet, so a history
-    that carries ``own_hour_only_from`` goes to the oracle, which finds the stretch misused."""
+    must name its own production hour. A reference-model export carries
+    ``own_hour_only_from`` on every issuance; DuckDB judges it itself, as the oracle does."""
     import datetime as dt
 
     from core_builders import ALICE, ISSUER, SUPPLIER_ACCOUNT, WIND, WIND_METER, World
@@ -251,12 +263,13 @@ def test_own_hour_use_past_the_consumption_period_is_judged_by_the_oracle(
     )
     assert own_hour.accepted, own_hour
     history = registry.export_history()
+    assert any("own_hour_only_from" in e for r in history for e in r["effects"])
     sound = tmp_path / "own-hour.jsonl"
     write_jsonl(sound, history)
     duck = audit([sound], "duckdb")
-    assert duck.engine_used == "python"
-    assert any("own_hour_use" in reason for reason in duck.fallback)
+    assert duck.engine_used == "duckdb", duck.fallback
     assert duck.ok, duck.findings
+    assert audit([sound], "python").ok
     # The same history with the cancellation's consumption period removed: a misuse.
     tampered = [json.loads(json.dumps(r)) for r in history]
     for record in tampered:
@@ -267,7 +280,153 @@ def test_own_hour_use_past_the_consumption_period_is_judged_by_the_oracle(
     write_jsonl(misused, tampered)
     oracle = audit([misused], "python")
     assert "VALIDITY" in {f.risk.name for f in oracle.findings}, oracle.findings
-    assert _plain(audit([misused], "duckdb")) == _plain(oracle)
+    duck = audit([misused], "duckdb")
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert _plain(duck) == _plain(oracle)
+
+
+# One second either side of each boundary of the own-hour rule: the instant the stretch
+# begins (own_hour_only_from) and each end of the production interval the cancellation
+# must match. (offset of the cancellation from own_hour_only_from, consumption start and
+# end as offsets from the production hour's start or None, whether the oracle objects)
+OWN_HOUR_EDGES = [
+    (-1, -3600, 0, False),  # a second before the stretch: any period, none needed
+    (-1, None, None, False),
+    (0, 0, 3600, False),  # at its first instant: the own hour is fine
+    (0, None, None, True),  # ... naming none is not
+    (0, 3600, 7200, True),  # ... nor the next hour
+    (1, 0, 3600, False),
+    (1, -1, 3600, True),  # starts a second before the production interval
+    (1, 0, 3601, True),  # ends a second after it
+    (1, 1, 3600, False),  # inside it, a second short at the start
+    (1, 0, 3599, False),  # inside it, a second short at the end
+    (1, 0, None, True),  # a start without an end
+]
+
+
+def test_own_hour_rule_at_its_edges_gives_the_oracles_findings(tmp_path: Path) -> None:
+    hour0 = 1_750_000_000 - 1_750_000_000 % 3600
+    own_from = hour0 + 30 * 3600
+    stamp = histories_stamp
+    records: list[dict[str, Any]] = [
+        {
+            "action_id": 1,
+            "at": stamp(hour0),
+            "accepted": True,
+            "action": "open_account",
+            "effects": [{"effect": "account", "account_id": "ACC"}],
+        }
+    ]
+    for n, _ in enumerate(OWN_HOUR_EDGES):
+        start = hour0 + n * 3600
+        records.append(
+            {
+                "action_id": len(records) + 1,
+                "at": stamp(hour0 + 20 * 3600),
+                "accepted": True,
+                "action": "submit_production",
+                "effects": [
+                    {
+                        "effect": "reading",
+                        "device_id": "DEV",
+                        "production_start": stamp(start),
+                        "production_end": stamp(start + 3600),
+                        "recognised_wh": 10,
+                        "metered_wh": 10,
+                        "carried_wh": "0",
+                    },
+                    {
+                        "effect": "issue",
+                        "issuance_id": n + 1,
+                        "bundle_id": n + 1,
+                        "device_id": "DEV",
+                        "account_id": "ACC",
+                        "production_start": stamp(start),
+                        "production_end": stamp(start + 3600),
+                        "range_start": 10 * n + 1,
+                        "range_end": 10 * n + 10,
+                        "expiry": stamp(own_from + 100 * 3600),
+                        "own_hour_only_from": stamp(own_from),
+                    },
+                ],
+            }
+        )
+    order = sorted(range(len(OWN_HOUR_EDGES)), key=lambda n: OWN_HOUR_EDGES[n][0])
+    for n in order:
+        offset, first, last, _ = OWN_HOUR_EDGES[n]
+        start = hour0 + n * 3600
+        effect: dict[str, Any] = {
+            "effect": "status",
+            "bundle_id": n + 1,
+            "from": "ACTIVE",
+            "to": "CANCELLED",
+            "beneficiary": "Acme",
+            "purpose": "CONSUMPTION",
+        }
+        if first is not None:
+            effect["consumption_start"] = stamp(start + first)
+        if last is not None:
+            effect["consumption_end"] = stamp(start + last)
+        records.append(
+            {
+                "action_id": len(records) + 1,
+                "at": stamp(own_from + offset),
+                "accepted": True,
+                "action": "cancel",
+                "effects": [effect],
+            }
+        )
+    path = tmp_path / "edges.jsonl"
+    write_jsonl(path, records)
+    oracle = audit([path], "python")
+    flagged = {f.bundle_id for f in oracle.findings}
+    assert {f.risk.name for f in oracle.findings} <= {"VALIDITY"}, oracle.findings
+    assert flagged == {n + 1 for n, edge in enumerate(OWN_HOUR_EDGES) if edge[3]}
+    for engine in ("duckdb", "parquet"):
+        source = path
+        if engine == "parquet":
+            source = tmp_path / "edges.parquet"
+            convert([path], source)
+        duck = audit([source], "duckdb")
+        assert duck.engine_used == "duckdb", duck.fallback
+        assert _plain(duck) == _plain(oracle)
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_reused_issuance_ids_are_judged_natively(tmp_path: Path, seed: int) -> None:
+    """An issuance ID issued again, with both sets of certificates living on under it
+    (transferred, split, withdrawn, swept, cancelled in the own-hour stretch): DuckDB
+    follows the oracle's replay, where the later issue takes the ID's place."""
+    path = _history(tmp_path, 3000, seed, ["reused_issuance_id"] * 6 + ["double_cancel"])
+    oracle = audit([path], "python")
+    assert any("issued twice" in f.message for f in oracle.findings)
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert _plain(duck) == _plain(oracle)
+
+
+def test_a_reused_bundle_id_still_goes_to_the_oracle(tmp_path: Path) -> None:
+    """A bundle ID created twice shares one node of the oracle's lineage graph between
+    two bundles; the set-based rules do not model that, and say so."""
+    records = list(generate(300, seed=3))
+    first = next(r for r in records if r["action"] == "submit_production")
+    issue = next(e for e in first["effects"] if e["effect"] == "issue")
+    again = json.loads(json.dumps(first))
+    for effect in again["effects"]:
+        if effect["effect"] == "issue":
+            effect["issuance_id"] = 10**6
+            effect["range_start"] = effect["range_end"] = 10**9
+            effect["bundle_id"] = issue["bundle_id"]
+    again["effects"] = [e for e in again["effects"] if e["effect"] == "issue"]
+    again["action_id"] = records[-1]["action_id"] + 1
+    again["at"] = records[-1]["at"]
+    records.append(again)
+    path = tmp_path / "reused-bundle.jsonl"
+    write_jsonl(path, records)
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "python"
+    assert any("bundle IDs created twice" in reason for reason in duck.fallback)
+    assert _plain(duck) == _plain(audit([path], "python"))
 
 
 def test_a_reported_state_is_compared_by_the_oracle(tmp_path: Path) -> None:
