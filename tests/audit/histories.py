@@ -531,7 +531,15 @@ class Generator:
             fresh = self.pools["ACTIVE"].items[-1]
             return [record, self.transfer(fresh, split=False)]
         if kind == "expire_early":
-            return [self.status(active, "EXPIRED")]
+            # An early expiry is itself an expire action, which every checker reads as a sweep
+            # at its instant: a real sweep just before it leaves nothing else overdue then, so
+            # the fault's own finding is its only one.
+            records = [self.sweep()]
+            while any(b.status in LIVE for e, _, b in self.expiring if e <= self.now):
+                records.append(self.sweep())
+            effect = {"effect": "status", "bundle_id": active.id, "from": "ACTIVE", "to": "EXPIRED"}
+            self._set(active, "EXPIRED")
+            return [*records, self.record("expire", [effect], advance=False)]
         if kind == "own_hour_misuse":
             record = self.issue(own_from=self.now - HOUR)
             fresh = self.pools["ACTIVE"].items[-1]
