@@ -26,22 +26,11 @@ from typing import Any
 
 import attrs
 
+from gc_conformance.adapter import ACTIONS, Profile
 from gc_conformance.checks.storage import parse_allocations
 
-#: The storage profile's actions.
-STORAGE_ACTIONS = frozenset(
-    {
-        "register_storage",
-        "change_storage_allocation_method",
-        "submit_storage_data",
-        "cancel_for_charge",
-        "set_efficiency_factor",
-        "allocate_storage",
-        "issue_storage_gc",
-        "assign_unknown_beneficiary",
-        "claim_time_shift",
-    }
-)
+#: The storage profile's actions (read from the contract's table, never kept twice).
+STORAGE_ACTIONS = frozenset(a for a, profiles in ACTIONS.items() if Profile.STORAGE in profiles)
 #: Accepted storage requests whose answers name records or allocations.
 STORAGE_ANSWERS = frozenset(
     {"submit_storage_data", "allocate_storage", "assign_unknown_beneficiary"}
