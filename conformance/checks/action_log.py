@@ -149,54 +149,20 @@ def answers_read_back_resolved(s: Session) -> None:
     s.require_action("query_action")
     w = s.world()
     bundle, issued = alice_issues(s, w, 1000)
+    to_bob = {"bundle_id": bundle, "to_account": w.account(w.bob)}
+    requests: list[tuple[str, bool, dict[str, Any]]] = [
+        (w.bob, False, to_bob),  # not the holder
+        (w.alice, False, {**to_bob, "quantity": issued["bundle_quantity"] + 1}),  # over-asks
+        (w.alice, True, {**to_bob, "quantity": 100}),
+    ]
     answers = [
-        (
-            w.bob,
-            _sent(
-                s, "transfer", w.bob, accept=False, bundle_id=bundle, to_account=w.account(w.bob)
-            ),
-        ),
-        (
-            w.alice,
-            _sent(
-                s,
-                "transfer",
-                w.alice,
-                accept=False,
-                bundle_id=bundle,
-                to_account=w.account(w.bob),
-                quantity=issued["bundle_quantity"] + 1,
-            ),
-        ),
-        (
-            w.alice,
-            _sent(
-                s,
-                "transfer",
-                w.alice,
-                accept=True,
-                bundle_id=bundle,
-                to_account=w.account(w.bob),
-                quantity=100,
-            ),
-        ),
+        (actor, _sent(s, "transfer", actor, accept=accept, **fields))
+        for actor, accept, fields in requests
     ]
     remainder = answers[-1][1].result.get("remainder_id")
     if remainder is not None:
-        answers.append(
-            (
-                w.alice,
-                _sent(
-                    s,
-                    "transfer",
-                    w.alice,
-                    accept=True,
-                    bundle_id=remainder,
-                    to_account=w.account(w.carol),
-                    quantity=50,
-                ),
-            )
-        )
+        to_carol = {"bundle_id": remainder, "to_account": w.account(w.carol), "quantity": 50}
+        answers.append((w.alice, _sent(s, "transfer", w.alice, accept=True, **to_carol)))
     missing = [a.to_plain() for _, a in answers if a.action_id is None]
     if missing:
         raise CheckFailed(
