@@ -258,17 +258,34 @@ def _issue_rows(
     row["device_id"] = _text(e.get("device_id"), f"{where}/device_id", True)
     row["account_id"] = _text(e.get("account_id"), f"{where}/account_id", True)
     row["corrects"] = _int(e.get("corrects_issuance_id"), f"{where}/corrects_issuance_id", True)
-    for name, col in (("production_start", "p_start"), ("production_end", "p_end")):
-        value = e.get(name)
-        if value is not None:
-            row[col + "_s"] = _epoch(value, f"{where}/{name}", stamps)
-            row[col] = value
-    for name, col in (("expiry", "expiry"), ("own_hour_only_from", "own_from")):
-        value = e.get(name)
-        if value is not None:
-            row[col + "_s"] = _epoch(value, f"{where}/{name}", stamps)
-            row[col] = value
+    _instants(e, where, row, stamps, ISSUE_INSTANTS)
     return [row]
+
+
+#: The optional instants an issuance carries: (field of the effect, column).
+ISSUE_INSTANTS = (
+    ("production_start", "p_start"),
+    ("production_end", "p_end"),
+    ("expiry", "expiry"),
+    ("own_hour_only_from", "own_from"),
+)
+#: What a cancellation was matched to (D8's own-hour rule compares it with the GC's hour).
+CONSUMPTION_INSTANTS = (("consumption_start", "cons_start"), ("consumption_end", "cons_end"))
+
+
+def _instants(
+    e: dict[str, Any],
+    where: str,
+    row: dict[str, Any],
+    stamps: dict[str, int],
+    fields: tuple[tuple[str, str], ...],
+) -> None:
+    """Each optional instant of ``fields`` present in ``e``: its text and its epoch second."""
+    for name, col in fields:
+        value = e.get(name)
+        if value is not None:
+            row[col + "_s"] = _epoch(value, f"{where}/{name}", stamps)
+            row[col] = value
 
 
 def _split_rows(
@@ -321,12 +338,7 @@ def _status_rows(
     row["has_beneficiary"] = "beneficiary" in e
     for name in ("beneficiary", "purpose", "claimant"):
         row[name] = _text(e.get(name), f"{where}/{name}", True)
-    # D8's own-hour rule compares what a cancellation was matched to with the GC's own hour.
-    for name, col in (("consumption_start", "cons_start"), ("consumption_end", "cons_end")):
-        value = e.get(name)
-        if value is not None:
-            row[col + "_s"] = _epoch(value, f"{where}/{name}", stamps)
-            row[col] = value
+    _instants(e, where, row, stamps, CONSUMPTION_INSTANTS)
     return [row]
 
 
