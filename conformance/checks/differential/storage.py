@@ -62,6 +62,7 @@ from gc_conformance.checks.storage import (
     MATCHING,
     STORAGE_ID,
     STORAGE_METER,
+    MethodChoice,
     offered,
     percent,
     registration,
@@ -117,7 +118,7 @@ _DISCHARGES = [100, 400, 800, 1200, 2500]
 
 
 @attrs.define
-class StoreState:
+class StoreState(MethodChoice):
     """What the machine keeps of the storage system of one sequence."""
 
     allocation: str
@@ -125,14 +126,6 @@ class StoreState:
     cursor: int = 0  # the next free settlement interval (hour of the production day)
     stored_wh: int = 0  # energy in the store as the reported state of charge says (formulas)
     last: tuple[int, str] | None = None  # the last interval recorded, and its status
-
-    @property
-    def discretion(self) -> bool:
-        return self.allocation == "OPERATOR_DISCRETION"
-
-    @property
-    def formulas(self) -> bool:
-        return self.loss == "INTERVAL_FORMULAS"
 
 
 def storage_methods(s: Session) -> tuple[tuple[str, ...], tuple[str, ...], str | None]:

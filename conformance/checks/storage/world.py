@@ -36,8 +36,26 @@ KEEP_NUMERATOR, KEEP_DENOMINATOR = 4, 5  # every charge keeps 80 % after losses
 # ================================================================ the storage world
 
 
+class MethodChoice:
+    """What a storage system's registered methods mean for a scenario (``allocation``/``loss``)."""
+
+    __slots__ = ()  # the attrs classes below keep their slots
+    allocation: str
+    loss: str
+
+    @property
+    def discretion(self) -> bool:
+        """The operator lists the allocations (OPERATOR_DISCRETION)."""
+        return self.allocation == "OPERATOR_DISCRETION"
+
+    @property
+    def formulas(self) -> bool:
+        """Losses follow the reported state of charge (INTERVAL_FORMULAS)."""
+        return self.loss == "INTERVAL_FORMULAS"
+
+
 @attrs.define
-class StorageWorld:
+class StorageWorld(MethodChoice):
     """The standard cast plus one storage system, and what the check has seen so far."""
 
     world: World
@@ -55,14 +73,6 @@ class StorageWorld:
     @property
     def account(self) -> str:
         return self.world.account(self.world.alice)
-
-    @property
-    def discretion(self) -> bool:
-        return self.allocation == "OPERATOR_DISCRETION"
-
-    @property
-    def formulas(self) -> bool:
-        return self.loss == "INTERVAL_FORMULAS"
 
 
 def offered(s: Session, policy: str, default: str) -> tuple[str, ...]:
