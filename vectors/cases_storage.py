@@ -12,6 +12,7 @@ model against these hand values in every group.
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +122,7 @@ class Store:
     allocation: str
     loss: str
     stored_wh: int = 0
+    commissioning: tuple[Any, Any] | None = None
 
     def data(self, status: str, n: int, wh: int, **extra: Any) -> Any:
         start, end = self.t.hour(n)
@@ -163,10 +165,16 @@ class Store:
                 window_end=end,
             )
         self.allocate([sdr], [[scr, sdr, 800]])
+        self.commissioning = (scr, sdr)
         return 2
 
     def backed(self, n: int, device: str = WIND, wh: int = 1000, gc_wh: str = "1000") -> Any:
-        bundle = issue(self.t, n, gc_wh, device=device)
+        """A charge of interval ``n`` backed by GCs of the same interval: the SCR's ID."""
+        return self.charge_with(issue(self.t, n, gc_wh, device=device), n, wh)
+
+    def charge_with(self, bundle: Any, n: int, wh: int = 1000, **extra: Any) -> Any:
+        """A charge of interval ``n``, then ``bundle`` cancelled for it (whatever its hour and
+        size: the refusal cases pass the wrong ones): the SCR's ID."""
         scr = self.data("CHARGING", n, wh)
         self.t.send(
             "cancel_for_charge",
@@ -174,8 +182,22 @@ class Store:
             scr_id=scr,
             bundle_id=bundle,
             geographic_matching=MATCHING,
+            **extra,
         )
         return scr
+
+    def discharged(self, scr: Any, n: int, wh: int = 800) -> Any:
+        """A discharge of interval ``n`` allocated wholly from ``scr``: the SDR's ID."""
+        sdr = self.data("DISCHARGING", n, wh)
+        self.allocate([sdr], [[scr, sdr, wh]])
+        return sdr
+
+
+def _register(
+    group: Group, name: str, comment: str, run: Any, flags: list[str], reqs: list[str]
+) -> None:
+    """One storage case of ``group``: each scenario family binds its group once."""
+    add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
 
 
 def _hand_allocations(t: Tape, expected: list[tuple[Any, Any, int]]) -> None:
@@ -186,23 +208,13 @@ def _hand_allocations(t: Tape, expected: list[tuple[Any, Any, int]]) -> None:
 def _cycle_scenarios(group: Group, allocation: str, loss: str) -> None:
     """The valid cycle: commissioning, a charge's loss, an SD-GC, and SD-GCs in allocation order."""
 
-    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
-        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+    register = functools.partial(_register, group)
 
     def commission(t: Tape) -> None:
         store = Store(t, allocation, loss)
-        scr = store.data("CHARGING", 0, 1000)
-        sdr = store.data("DISCHARGING", 1, 800)
-        if loss == "EFFICIENCY_FACTOR":
-            t.send(
-                "set_efficiency_factor",
-                ISSUER,
-                storage_id=STORAGE_ID,
-                window_start=t.hour(0)[0],
-                window_end=t.hour(2)[0],
-            )
-        store.allocate([sdr], [[scr, sdr, 800]])
-        _hand_allocations(t, [(scr, sdr, 800)])
+        store.commission()
+        assert store.commissioning is not None
+        _hand_allocations(t, [(*store.commissioning, 800)])
 
     register(
         "commissioning-cycle",
@@ -231,8 +243,7 @@ def _cycle_scenarios(group: Group, allocation: str, loss: str) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         scr = store.backed(n)
-        sdr = store.data("DISCHARGING", n + 1, 800)
-        store.allocate([sdr], [[scr, sdr, 800]])
+        sdr = store.discharged(scr, n + 1)
         t.send("issue_storage_gc", ISSUER, sdr_id=sdr)
         t.hand_total(800, is_storage=True)
 
@@ -276,8 +287,7 @@ def _cycle_scenarios(group: Group, allocation: str, loss: str) -> None:
 def _input_scenarios(group: Group, allocation: str, loss: str) -> None:
     """SD-GCs and the GCs behind their charge: refused until every input is cancelled, partly backed charges."""
 
-    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
-        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+    register = functools.partial(_register, group)
 
     def inputs_not_cancelled(t: Tape) -> None:
         store = Store(t, allocation, loss)
@@ -301,11 +311,8 @@ def _input_scenarios(group: Group, allocation: str, loss: str) -> None:
     def partly_backed(t: Tape) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
-        gcs = issue(t, n, "600", device=WIND)
-        scr = store.data("CHARGING", n, 1000)
-        t.send("cancel_for_charge", ALICE, scr_id=scr, bundle_id=gcs, geographic_matching=MATCHING)
-        sdr = store.data("DISCHARGING", n + 1, 100)
-        store.allocate([sdr], [[scr, sdr, 100]])
+        scr = store.backed(n, gc_wh="600")
+        sdr = store.discharged(scr, n + 1, 100)
         t.send("issue_storage_gc", ISSUER, sdr_id=sdr)
 
     register(
@@ -321,8 +328,7 @@ def _input_scenarios(group: Group, allocation: str, loss: str) -> None:
 def _sd_gc_refusals(group: Group, allocation: str, loss: str) -> None:
     """SD-GCs refused: for unallocated discharge, twice, and the unknown beneficiary."""
 
-    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
-        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+    register = functools.partial(_register, group)
 
     def unallocated(t: Tape) -> None:
         store = Store(t, allocation, loss)
@@ -343,8 +349,7 @@ def _sd_gc_refusals(group: Group, allocation: str, loss: str) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         scr = store.backed(n)
-        sdr = store.data("DISCHARGING", n + 1, 800)
-        store.allocate([sdr], [[scr, sdr, 800]])
+        sdr = store.discharged(scr, n + 1)
         t.send("issue_storage_gc", ISSUER, sdr_id=sdr)
         t.send("issue_storage_gc", ISSUER, sdr_id=sdr)
 
@@ -354,8 +359,7 @@ def _sd_gc_refusals(group: Group, allocation: str, loss: str) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         scr = store.backed(n)
-        sdr = store.data("DISCHARGING", n + 1, 800)
-        store.allocate([sdr], [[scr, sdr, 800]])
+        sdr = store.discharged(scr, n + 1)
         t.send("assign_unknown_beneficiary", ALICE, sdr_id=sdr)
 
     register(
@@ -370,15 +374,13 @@ def _sd_gc_refusals(group: Group, allocation: str, loss: str) -> None:
 def _time_shift_scenarios(group: Group, allocation: str, loss: str) -> None:
     """Time-shift claims and the GCs cancelled for a charge: the right hour, not too many, partly covered."""
 
-    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
-        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+    register = functools.partial(_register, group)
 
     def time_shift(t: Tape) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         scr = store.backed(n)
-        sdr = store.data("DISCHARGING", n + 1, 800)
-        store.allocate([sdr], [[scr, sdr, 800]])
+        sdr = store.discharged(scr, n + 1)
         bundle = t.send("issue_storage_gc", ISSUER, sdr_id=sdr).get("bundle_id")
         t.send("cancel", ALICE, bundle_id=bundle, beneficiary="Acme")
         t.send("claim_time_shift", ALICE, bundle_id=bundle, claimant="Acme")
@@ -416,10 +418,7 @@ def _time_shift_scenarios(group: Group, allocation: str, loss: str) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         bundle = issue(t, n + 5, "1000")
-        scr = store.data("CHARGING", n, 1000)
-        t.send(
-            "cancel_for_charge", ALICE, scr_id=scr, bundle_id=bundle, geographic_matching=MATCHING
-        )
+        store.charge_with(bundle, n)
 
     register(
         "charge-gcs-other-hour",
@@ -433,10 +432,7 @@ def _time_shift_scenarios(group: Group, allocation: str, loss: str) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         bundle = issue(t, n, "1200")
-        scr = store.data("CHARGING", n, 1000)
-        t.send(
-            "cancel_for_charge", ALICE, scr_id=scr, bundle_id=bundle, geographic_matching=MATCHING
-        )
+        store.charge_with(bundle, n)
 
     register(
         "charge-gcs-exceed",
@@ -451,22 +447,13 @@ def _record_scenarios(group: Group, allocation: str, loss: str) -> None:
     """Charges partly covered by cancelled GCs, claims on GCs cancelled for storage, and the
     allocation method fixed at registration."""
 
-    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
-        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+    register = functools.partial(_register, group)
 
     def partial_cover(t: Tape) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         bundle = issue(t, n, "1200")
-        scr = store.data("CHARGING", n, 1000)
-        t.send(
-            "cancel_for_charge",
-            ALICE,
-            scr_id=scr,
-            bundle_id=bundle,
-            geographic_matching=MATCHING,
-            quantity=1000,
-        )
+        store.charge_with(bundle, n, quantity=1000)
 
     register(
         "charge-gcs-partial",
@@ -480,10 +467,7 @@ def _record_scenarios(group: Group, allocation: str, loss: str) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         bundle = issue(t, n, "1000")
-        scr = store.data("CHARGING", n, 1000)
-        t.send(
-            "cancel_for_charge", ALICE, scr_id=scr, bundle_id=bundle, geographic_matching=MATCHING
-        )
+        store.charge_with(bundle, n)
         t.send("claim", ALICE, bundle_id=bundle, claimant="Acme")
 
     register(
@@ -515,8 +499,7 @@ def _record_scenarios(group: Group, allocation: str, loss: str) -> None:
 def _battery_scenarios(group: Group, allocation: str, loss: str) -> None:
     """Production submitted for a battery, and storage data in half hours."""
 
-    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
-        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+    register = functools.partial(_register, group)
 
     def production(t: Tape) -> None:
         start, end = t.hour(3)
@@ -566,8 +549,7 @@ def _battery_scenarios(group: Group, allocation: str, loss: str) -> None:
 def _operator_scenarios(group: Group, allocation: str, loss: str) -> None:
     """Who may submit storage data and in what order: out of order, the wrong meter, a holder, and SD-GC transfers."""
 
-    def register(name: str, comment: str, run: Any, flags: list[str], reqs: list[str]) -> None:
-        add(AREA, group, name, comment, run, flags=flags, requirements=reqs)
+    register = functools.partial(_register, group)
 
     def out_of_order(t: Tape) -> None:
         store = Store(t, allocation, loss)
@@ -616,8 +598,7 @@ def _operator_scenarios(group: Group, allocation: str, loss: str) -> None:
         store = Store(t, allocation, loss)
         n = store.commission()
         scr = store.backed(n)
-        sdr = store.data("DISCHARGING", n + 1, 800)
-        store.allocate([sdr], [[scr, sdr, 800]])
+        sdr = store.discharged(scr, n + 1)
         bundle = t.send("issue_storage_gc", ISSUER, sdr_id=sdr).get("bundle_id")
         t.send("transfer", ALICE, bundle_id=bundle, to_account="ACC-BOB", quantity=300)
 
