@@ -62,6 +62,7 @@ from gc_conformance.adapters.faulty.model_defects import (
 from gc_conformance.adapters.faulty.storage_defects import (
     FifoAllocatesLifo,
     SdGcBeforeInputsCancelled,
+    SdGcOtherProducer,
 )
 
 FAULTY_ADAPTERS: tuple[type[FaultyAdapter], ...] = (
@@ -80,6 +81,7 @@ FAULTY_ADAPTERS: tuple[type[FaultyAdapter], ...] = (
     RefusedPartialLeavesSplit,
     SdGcBeforeInputsCancelled,
     FifoAllocatesLifo,
+    SdGcOtherProducer,
     Config3GcTransferable,
     ClaimForAnyone,
     UnknownBundleTransferAccepted,
@@ -119,6 +121,7 @@ __all__ = [
     "ResubmissionIssuedTwice",
     "RoundsUp",
     "SdGcBeforeInputsCancelled",
+    "SdGcOtherProducer",
     "SixtyOneMinuteInterval",
     "UnknownBundleTransferAccepted",
     "WithdrawnIdsReused",
