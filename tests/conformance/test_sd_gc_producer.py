@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from gc_conformance.adapter import Capabilities
-from gc_conformance.adapters.faulty import SdGcOtherProducer
-from gc_conformance.adapters.faulty._base import books_with
+from gc_conformance.adapters.faulty import SdGcOtherProducer, books_with
 from gc_conformance.adapters.reference import ReferenceAdapter
 from gc_conformance.checks import get_check
 from gc_conformance.outcomes import CheckResult, SkipKind, Status

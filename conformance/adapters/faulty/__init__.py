@@ -29,7 +29,12 @@ How they are built, in order of preference:
 
 from __future__ import annotations
 
-from gc_conformance.adapters.faulty._base import PARTIAL_ACTIONS, Fault, FaultyAdapter
+from gc_conformance.adapters.faulty._base import (
+    PARTIAL_ACTIONS,
+    Fault,
+    FaultyAdapter,
+    books_with,  # for a test's own storage defect: the standard books, storage replaced
+)
 from gc_conformance.adapters.faulty._internals import MODEL_INTERNALS
 from gc_conformance.adapters.faulty.action_log_defects import (
     RefusalLoggedAccepted,
@@ -125,4 +130,5 @@ __all__ = [
     "SixtyOneMinuteInterval",
     "UnknownBundleTransferAccepted",
     "WithdrawnIdsReused",
+    "books_with",
 ]
