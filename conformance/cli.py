@@ -29,6 +29,7 @@ from gc_conformance.cli_support import (
     public_policy_name,
     tolerate_broken_pipe,
 )
+from gc_conformance.clock import parse_clock_start, stamp
 from gc_conformance.errors import HarnessError, InternalError, UsageError
 from gc_conformance.reference import InvalidInput, Policies
 
@@ -114,6 +115,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "(see `gc-conformance requirements`)"
         )
     _check_run_inputs(args)
+    clock_start = None if args.clock_start is None else stamp(parse_clock_start(args.clock_start))
     previous = load_run_document(args.compare, "--compare") if args.compare else None
     options = RunOptions(
         adapter_spec=args.adapter,
@@ -123,6 +125,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         strict_codes=not args.lenient_codes,
         xfail=xfail,
         check_timeout=args.check_timeout or None,
+        clock_start=clock_start,
     )
     request = RunRequest(
         options,
@@ -294,10 +297,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from gc_conformance.replay import replay_command
 
+    start = None if args.clock_start is None else parse_clock_start(args.clock_start)
     check_input_file(args.file, "file")
     check_adapter_spec(args.adapter)
-
-    code: int = replay_command(args.file, args.adapter)
+    code: int = replay_command(args.file, args.adapter, clock_start=start)
     return code
 
 

@@ -111,6 +111,13 @@ def _add_run(commands: Any) -> None:
         f"(default {DEFAULT_CHECK_TIMEOUT:g}; 0 waits for ever)",
     )
     run.add_argument(
+        "--clock-start",
+        metavar="INSTANT",
+        help="start a controlled clock at the first 1 March at or after INSTANT (ISO 8601 with "
+        "an offset, e.g. 2031-01-01T00:00:00Z): for a registry without reset whose test clock "
+        "an earlier run moved on (the run document's run.latest_instant says where it stands)",
+    )
+    run.add_argument(
         "--save-failures",
         type=Path,
         metavar="DIR",
@@ -215,6 +222,12 @@ def _add_replay(commands: Any) -> None:
     replay.add_argument("file", type=Path, help="a saved failure (JSON)")
     replay.add_argument(
         "--adapter", required=True, metavar="SPEC", help=f"the registry, one of: {ADAPTER_FORMS}"
+    )
+    replay.add_argument(
+        "--clock-start",
+        metavar="INSTANT",
+        help="move the whole saved sequence (whole days, gaps kept) to begin as a run with "
+        "--clock-start INSTANT would; default: send the saved instants unchanged",
     )
 
 

@@ -38,6 +38,8 @@ from gc_conformance.adapter import (
     RegistryAdapter,
 )
 from gc_conformance.checks import Check, all_checks
+from gc_conformance.clock import parse_clock_start, stamp
+from gc_conformance.errors import UsageError
 from gc_conformance.outcomes import DEFAULT_CHECK_TIMEOUT, CheckResult, Status
 from gc_conformance.runner import (
     AdapterCallFailed,
@@ -91,6 +93,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_CHECK_TIMEOUT,
         metavar="SECONDS",
         help="a check running longer is an error (the adapter hangs); 0 waits for ever",
+    )
+    group.addoption(
+        "--gc-clock-start",
+        metavar="INSTANT",
+        help="a controlled clock starts on the first 1 March at or after INSTANT (ISO 8601 "
+        "with offset): for a registry without reset that saw an earlier run",
     )
     group.addoption("--gc-json", metavar="PATH", help="write the run document (JSON) here")
     group.addoption(
@@ -176,6 +184,12 @@ def run_options(config: pytest.Config) -> RunOptions:
         xfail = read_xfail_file(Path(xfail_path)) if xfail_path else {}
     except (OSError, ValueError) as exc:
         raise pytest.UsageError(f"--gc-xfail: {exc}") from None
+    clock_start = config.getoption("--gc-clock-start")
+    if clock_start is not None:
+        try:
+            clock_start = stamp(parse_clock_start(clock_start, "--gc-clock-start"))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from None
     return RunOptions(
         adapter_spec=spec,
         profiles=chosen,
@@ -184,6 +198,7 @@ def run_options(config: pytest.Config) -> RunOptions:
         strict_codes=not config.getoption("--gc-lenient-codes"),
         xfail=xfail,
         check_timeout=config.getoption("--gc-check-timeout") or None,
+        clock_start=clock_start,
     )
 
 

@@ -11,6 +11,13 @@ a fresh reference model, and reports the first divergence, or a pass when
 there is none any more. ``gc-conformance replay FILE --adapter SPEC`` is
 :func:`replay_command`.
 
+Instants: a replay sends the saved instants as they are (those of a run with ``--clock-start``
+are already moved; the file records that start as ``clock_start``). A registry without reset
+whose clock has since moved past them would refuse them all, so ``replay --clock-start INSTANT``
+moves the whole sequence, every instant and date by the same whole number of days, to begin
+exactly as a run with that start would (:mod:`gc_conformance.clock`): gaps and times of day
+are kept, so the sequence means the same.
+
 Bundle IDs: a registry numbers bundles its own way, so a saved sequence is
 written in the *reference model's* bundle IDs whenever the steps say them (the
 differential check records them in each step's expectation), and a replay
@@ -49,6 +56,7 @@ from gc_conformance.checks.differential import (
     parse_expectation,
 )
 from gc_conformance.checks.differential.storage_records import translate_records
+from gc_conformance.clock import read_stamp, sequence_shift, shift_instants, stamp
 from gc_conformance.errors import UsageError
 from gc_conformance.outcomes import CheckResult, Severity, Status
 from gc_conformance.reference import InvalidInput, Policies
@@ -79,12 +87,14 @@ def save_failure(
     *,
     adapter_spec: str | None = None,
     policies: Mapping[str, str] | None = None,
+    clock_start: str | None = None,
 ) -> Path:
     """Write ``result``'s request sequence to ``directory``; the file's path.
 
     ``adapter_spec`` defaults to the one in the result's reproduction command;
     ``policies`` to none recorded, in which case a replay uses the policies the
-    registry declares then (as the original run did).
+    registry declares then (as the original run did). ``clock_start`` is the run's
+    ``--clock-start`` (recorded for the reader: the saved instants already follow it).
     """
     if not result.steps:
         raise ValueError(f"{result.check_id} recorded no steps: there is nothing to replay")
@@ -113,6 +123,7 @@ def save_failure(
         "adapter": spec,
         "policies": None if policies is None else dict(sorted(policies.items())),
         "seed": result.seed,
+        "clock_start": clock_start,
         "strict_codes": "--lenient-codes" not in result.reproduce,
         "message": result.message,
         "expected": result.expected,
@@ -157,6 +168,14 @@ def load_failure(path: Path) -> dict[str, Any]:
             raise ReplayFileError(f"{path}: steps[{i}].request.now: {exc}") from None
     if data.get("bundle_ids") not in ("reference", "registry"):
         raise ReplayFileError(f"{path}: 'bundle_ids' must be 'reference' or 'registry'")
+    start = data.get("clock_start")
+    if start is not None:
+        try:
+            read_stamp(str(start))
+        except ValueError:
+            raise ReplayFileError(
+                f"{path}: 'clock_start' must be null or a UTC instant like 2031-01-01T00:00:00Z"
+            ) from None
     return data
 
 
@@ -168,11 +187,17 @@ def _when(request: Mapping[str, Any]) -> _dt.datetime:
 
 
 def replay(
-    path: Path, adapter: RegistryAdapter, *, strict_codes: bool | None = None
+    path: Path,
+    adapter: RegistryAdapter,
+    *,
+    strict_codes: bool | None = None,
+    clock_start: _dt.datetime | None = None,
 ) -> CheckResult:
     """Send the saved requests to ``adapter`` and to the model; the first divergence, or PASS.
 
-    ``strict_codes`` defaults to the saved run's setting. Raises
+    ``strict_codes`` defaults to the saved run's setting. ``clock_start`` moves the
+    sequence to begin as a run with that ``--clock-start`` would (None: the saved
+    instants, unchanged). Raises
     :class:`ReplayFileError` for an unreadable file; everything the registry
     does is in the result (FAIL, ERROR for an adapter failure, SKIP when the
     registry's declared policies cannot be modelled).
@@ -199,12 +224,18 @@ def replay(
         return _evolve(base, Status.SKIP, exc.reason)
     from gc_conformance.adapters.reference import ReferenceAdapter
 
-    session = Session(adapter, capabilities, strict_codes=strict)
+    shift = _dt.timedelta(0)
+    if clock_start is not None:
+        shift = sequence_shift(_when(data["steps"][0]["request"]), clock_start)
+        notes.append(
+            f"every instant moved by {shift.days} days (--clock-start {stamp(clock_start)})"
+        )
+    session = Session(adapter, capabilities, strict_codes=strict, clock_start=clock_start)
     session.seed = data.get("seed") or 0
     lock = Lockstep(
         session, ReferenceAdapter(policies), on_code_mismatch="raise" if strict else "record"
     )
-    saved = _SavedSequence(data, notes)
+    saved = _SavedSequence(data, notes, shift)
     try:
         lock.run_sequence(saved.requests(), saved.after)
     except CheckFailed as exc:
@@ -248,8 +279,11 @@ class _SavedSequence:
     that now answers otherwise is noted (the standard or the model changed since).
     """
 
-    def __init__(self, data: Mapping[str, Any], notes: list[str]) -> None:
+    def __init__(
+        self, data: Mapping[str, Any], notes: list[str], shift: _dt.timedelta = _dt.timedelta(0)
+    ) -> None:
         self.data = data
+        self.shift = shift  # how far every instant moves (replay --clock-start)
         self.steps: list[dict[str, Any]] = data["steps"]
         self.notes = notes
         self.recorded_to_model: dict[Hashable, Any] = {}
@@ -259,6 +293,8 @@ class _SavedSequence:
     def requests(self) -> Iterator[dict[str, Any]]:
         for saved in self.steps:
             request = translate_records(self.recorded_records, saved["request"])
+            if self.shift:
+                request = shift_instants(request, self.shift)
             if "bundle_id" in request and self.data["bundle_ids"] == "registry":
                 recorded = request["bundle_id"]
                 request["bundle_id"] = self.recorded_to_model.get(hkey(recorded), recorded)
@@ -331,7 +367,9 @@ def _evolve(base: CheckResult, status: Status, message: str, **changes: Any) -> 
 # ====================================================================== the command
 
 
-def replay_command(path: Path, adapter_spec: str) -> int:
+def replay_command(
+    path: Path, adapter_spec: str, *, clock_start: _dt.datetime | None = None
+) -> int:
     """``gc-conformance replay FILE --adapter SPEC``: print the replay; the exit code.
 
     0 the registry no longer diverges from the model; 1 it diverges (the steps
@@ -357,11 +395,11 @@ def replay_command(path: Path, adapter_spec: str) -> int:
             f"{len(data['steps'])} steps, saved against {data.get('adapter')}) "
             f"against {adapter_spec}"
         )
-        result = replay(path, adapter)
+        result = replay(path, adapter, clock_start=clock_start)
     finally:
         with contextlib.suppress(Exception):
             adapter.close()
-    result = _with_command(result, path, adapter_spec)
+    result = _with_command(result, path, adapter_spec, clock_start)
     print(result.describe())
     if result.status is Status.PASS:
         return EXIT_SAME
@@ -372,10 +410,15 @@ def replay_command(path: Path, adapter_spec: str) -> int:
     return EXIT_UNREACHABLE
 
 
-def _with_command(result: CheckResult, path: Path, spec: str) -> CheckResult:
+def _with_command(
+    result: CheckResult, path: Path, spec: str, clock_start: _dt.datetime | None = None
+) -> CheckResult:
     import attrs
 
-    command = shlex.join(["gc-conformance", "replay", str(path), "--adapter", spec])
+    parts = ["gc-conformance", "replay", str(path), "--adapter", spec]
+    if clock_start is not None:
+        parts += ["--clock-start", stamp(clock_start)]
+    command = shlex.join(parts)
     return attrs.evolve(result, reproduce=command)
 
 

@@ -24,6 +24,7 @@ import pytest
 from gc_conformance import plugin, untrusted
 from gc_conformance.adapter import AdapterContractError, AdapterUnavailable, Capabilities, Clock
 from gc_conformance.cli_support import count_line
+from gc_conformance.clock import latest_instant
 from gc_conformance.environment import describe_environment
 from gc_conformance.errors import ConfigurationError
 from gc_conformance.outcomes import CheckResult, Status
@@ -112,6 +113,8 @@ def pytest_arguments(request: RunRequest) -> list[str]:
         args += ["--gc-check", check_id]
     if not options.strict_codes:
         args.append("--gc-lenient-codes")
+    if options.clock_start is not None:
+        args += ["--gc-clock-start", options.clock_start]
     args += ["--gc-check-timeout", str(options.check_timeout or 0)]
     if request.xfail_path:
         args += ["--gc-xfail", str(request.xfail_path)]
@@ -159,6 +162,12 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
     except AdapterUnavailable as exc:
         print(f"gc-conformance: adapter unavailable: {untrusted.terminal(str(exc))}")
         return EXIT_UNREACHABLE, None
+    if options.clock_start is not None and capabilities.clock is not Clock.CONTROLLED:
+        print(
+            f"gc-conformance: --clock-start: the registry's clock is {capabilities.clock.value}, "
+            "not controlled: it dates requests itself, so there is no clock to start"
+        )
+        return EXIT_USAGE, None
     request = one_timeline(request, capabilities)
     plan = plan_of(request)
     started = _now()
@@ -205,12 +214,19 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
         incomplete=interrupted,
         vectors=vectors,
     )
+    # The latest instant the checks sent: where a next run on a registry that keeps its clock
+    # (no reset) must start after (--clock-start).
+    document["run"]["latest_instant"] = latest_instant(
+        step.request for result in results for step in result.steps
+    )
     document = seal({**document, "environment": describe_environment()})  # what made the run
     _print_summary(document)
     write_outputs(document, request)
     saved: list[Path] = []
     if request.failures_dir is not None:
-        saved = save_failures(results, request.failures_dir, options.adapter_spec, capabilities)
+        saved = save_failures(
+            results, request.failures_dir, options.adapter_spec, capabilities, options.clock_start
+        )
     if request.evidence_path is not None:
         from gc_conformance.evidence import write_evidence
 
@@ -220,7 +236,11 @@ def run(request: RunRequest) -> tuple[int, dict[str, Any] | None]:
 
 
 def save_failures(
-    results: Sequence[CheckResult], directory: Path, spec: str, capabilities: Capabilities
+    results: Sequence[CheckResult],
+    directory: Path,
+    spec: str,
+    capabilities: Capabilities,
+    clock_start: str | None = None,
 ) -> list[Path]:
     """Save every failed check's request sequence, so that `replay` can send it again."""
     from gc_conformance.replay import save_failure
@@ -229,7 +249,13 @@ def save_failures(
     for result in results:
         if result.status is not Status.FAIL or not result.steps:
             continue
-        path = save_failure(result, directory, adapter_spec=spec, policies=capabilities.policies)
+        path = save_failure(
+            result,
+            directory,
+            adapter_spec=spec,
+            policies=capabilities.policies,
+            clock_start=clock_start,
+        )
         saved.append(path)
         print(f"  saved {result.check_id}: gc-conformance replay {path} --adapter {spec}")
     return saved
@@ -280,6 +306,19 @@ def _print_summary(document: dict[str, Any]) -> None:
         print(f"  golden vectors: root {vectors.get('root', '')[:12]} is NOT the shipped set")
     registry = untrusted.terminal(str(document["registry"]["name"]))
     print(f"  seed {document['run']['seed']}; registry {registry}")
+    run = document["run"]
+    if run.get("clock_start"):
+        print(f"  controlled clock started at the first 1 March at or after {run['clock_start']}")
+    registry_plain = document["registry"]
+    if (
+        run.get("latest_instant")
+        and registry_plain.get("clock") == Clock.CONTROLLED.value
+        and not registry_plain.get("reset", True)
+    ):
+        print(
+            f"  the latest instant sent was {run['latest_instant']}: a registry without reset "
+            f"keeps it, so run again on it with --clock-start {run['latest_instant']} or later"
+        )
 
 
 def _now() -> str:

@@ -8,6 +8,7 @@ without xdist) as under ``gc-conformance run``.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 import os
 import shlex
@@ -22,6 +23,7 @@ import attrs
 
 from gc_conformance.adapter import Capabilities, Profile, RegistryAdapter
 from gc_conformance.checks import Check
+from gc_conformance.clock import read_stamp
 from gc_conformance.outcomes import (
     DEFAULT_CHECK_TIMEOUT,
     CheckResult,
@@ -49,6 +51,13 @@ class RunOptions:
     # A check still running after this many seconds is an *error* (the adapter hangs);
     # None waits for ever. Not part of the verdicts, so not in reproduce().
     check_timeout: float | None = DEFAULT_CHECK_TIMEOUT
+    # Where a controlled clock starts (``--clock-start``, UTC wire form; None: the suite's own
+    # first day). It moves every instant the checks send, so it is part of reproduce().
+    clock_start: str | None = None
+
+    def clock_start_instant(self) -> _dt.datetime | None:
+        """:attr:`clock_start` as an instant (for :class:`~gc_conformance.session.Session`)."""
+        return None if self.clock_start is None else read_stamp(self.clock_start)
 
     def reproduce(self, check_id: str) -> str:
         """The one command that re-runs ``check_id`` exactly as this run did."""
@@ -56,6 +65,8 @@ class RunOptions:
         parts += ["--seed", str(self.seed), "--max-examples", str(self.max_examples)]
         if not self.strict_codes:
             parts.append("--lenient-codes")
+        if self.clock_start is not None:
+            parts += ["--clock-start", self.clock_start]
         return shlex.join(parts)
 
     def to_plain(self) -> dict[str, Any]:
@@ -67,6 +78,7 @@ class RunOptions:
             "strict_codes": self.strict_codes,
             "xfail": dict(sorted(self.xfail.items())),
             "check_timeout": self.check_timeout,
+            "clock_start": self.clock_start,
         }
 
 
@@ -114,7 +126,12 @@ def execute_check(
         )
     result = judge(
         base,
-        Session(adapter, capabilities, strict_codes=options.strict_codes),
+        Session(
+            adapter,
+            capabilities,
+            strict_codes=options.strict_codes,
+            clock_start=options.clock_start_instant(),
+        ),
         check,
         options,
         adapter=adapter,

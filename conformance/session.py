@@ -50,6 +50,7 @@ from gc_conformance.adapter import (
     read_state,
 )
 from gc_conformance.cast import ISSUER_ID, SOLAR_CAPACITY_W, World, device_record
+from gc_conformance.clock import STAMP, epoch_at_or_after
 from gc_conformance.failures import (
     ChangedAfterRefusal,
     CheckFailed,
@@ -60,8 +61,6 @@ from gc_conformance.failures import (
     WrongVerdict,
 )
 from gc_conformance.outcomes import Severity, SkipKind, Step
-
-STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 #: Where a controlled clock starts: production happens on this day, requests the day after.
 CONTROLLED_EPOCH = _dt.datetime(2024, 3, 1, tzinfo=_dt.UTC)
@@ -118,6 +117,7 @@ class Session:
         *,
         strict_codes: bool = True,
         wall_clock: Callable[[], _dt.datetime] | None = None,
+        clock_start: _dt.datetime | None = None,
     ) -> None:
         self.adapter = adapter
         self.capabilities = capabilities
@@ -132,7 +132,9 @@ class Session:
             lambda: _dt.datetime.now(_dt.UTC)
         )
         if capabilities.clock is Clock.CONTROLLED:
-            self.epoch = CONTROLLED_EPOCH
+            # --clock-start: the run begins on the first 1 March at or after it (gc_conformance.
+            # clock), past whatever a registry without reset saw in an earlier run.
+            self.epoch = CONTROLLED_EPOCH if clock_start is None else epoch_at_or_after(clock_start)
         else:
             today = self.wall_clock().replace(hour=0, minute=0, second=0, microsecond=0)
             # Two days back, but never into last year: under a calendar-year validity reading,
@@ -779,6 +781,7 @@ def canonical_state(state: Mapping[str, Any]) -> tuple[Any, ...]:
 
 __all__ = [
     "ISSUER_ID",
+    "STAMP",
     "AdapterError",
     "AdapterFailure",
     "ChangedAfterRefusal",

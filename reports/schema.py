@@ -150,6 +150,8 @@ RUN_DOCUMENT_SCHEMA: dict[str, Any] = {
                 "strict_codes": {"type": "boolean"},
                 "xfail": {"type": "object", "additionalProperties": _TEXT},
                 "check_timeout": {"type": ["number", "null"], "exclusiveMinimum": 0},
+                "clock_start": {"type": ["string", "null"]},
+                "latest_instant": {"type": ["string", "null"]},
                 "started": _TEXT,
                 "finished": _TEXT,
             },

@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "real_registry"
 MAPPING = EXAMPLE / "mapping.json"
 ADMIN_KEY = "gridledger-tests-admin-key-0123"
+OWNER_CHECK = "core.transfer.non_owner_refused"
+SPLIT_CHECK = "core.transfer.partial_split_partitions_parent"
 
 #: Why checks may be skipped against GridLedger: what it does not offer or claim.
 ALLOWED_SKIPS = (
@@ -407,7 +409,9 @@ def test_the_suite_passes_with_the_test_clock_and_judges_time(
 ) -> None:
     """No reset and a controlled clock: each check (and each differential example) starts past
     every instant sent before, on one timeline (the two workers asked for are not used); the
-    time-dependent checks run, with zero false failures."""
+    time-dependent checks run, with zero false failures. A second run on the same instance
+    gives zero failures too when it starts past the first (``--clock-start``, issue 14), and
+    false failures when it does not."""
     mapping = _test_clock_mapping(tmp_path)
     done, document = run_suite(gridledger_test_clock, mapping, tmp_path / "run.json")
     assert done.returncode == 0, done.stdout[-5000:]
@@ -424,6 +428,31 @@ def test_the_suite_passes_with_the_test_clock_and_judges_time(
         if c["status"] == "skip":
             assert "cannot move its clock" not in c["message"], (c["id"], c["message"])
             assert c["message"].startswith(ALLOWED_SKIPS), (c["id"], c["message"])
+
+    # Issue 14: the SAME instance, which keeps its clock, run again. Without --clock-start the
+    # suite starts on its fixed first day, in the registry's past: every dated request is
+    # refused as a time reversal and read as a failure (false failures)...
+    latest = document["run"]["latest_instant"]
+    assert latest is not None and f"--clock-start {latest} or later" in done.stdout
+    few = ("--check", OWNER_CHECK, "--check", SPLIT_CHECK)
+    _, stale = run_suite(gridledger_test_clock, mapping, tmp_path / "stale.json", *few)
+    assert {c["status"] for c in stale["checks"]} == {"fail"}
+    assert all("TIME_REVERSAL" in json.dumps(c["steps"]) for c in stale["checks"])
+    # ... and with it (where the first run says its clock stands) the whole suite runs again,
+    # with zero failures, every request dated after everything the registry saw.
+    done, again = run_suite(
+        gridledger_test_clock, mapping, tmp_path / "again.json", "--clock-start", latest
+    )
+    assert done.returncode == 0, done.stdout[-5000:]
+    assert again["run"]["clock_start"] == latest
+    rerun = {c["id"]: c for c in again["checks"]}
+    assert not [i for i, c in rerun.items() if c["status"] in ("fail", "error")]
+    assert rerun.keys() == checks.keys()
+    assert [i for i, c in rerun.items() if c["status"] == "pass"] == [
+        i for i, c in checks.items() if c["status"] == "pass"
+    ]
+    first_sent = min(s["request"]["now"] for c in rerun.values() for s in c["steps"])
+    assert first_sent > latest
 
 
 # ====================================================================== the whole suite

@@ -29,7 +29,12 @@ How they are built, in order of preference:
 
 from __future__ import annotations
 
-from gc_conformance.adapters.faulty._base import PARTIAL_ACTIONS, Fault, FaultyAdapter
+from gc_conformance.adapters.faulty._base import (
+    PARTIAL_ACTIONS,
+    Fault,
+    FaultyAdapter,
+    books_with,  # for a test's own storage defect: the standard books, storage replaced
+)
 from gc_conformance.adapters.faulty._internals import MODEL_INTERNALS
 from gc_conformance.adapters.faulty.action_log_defects import (
     RefusalLoggedAccepted,
@@ -62,6 +67,7 @@ from gc_conformance.adapters.faulty.model_defects import (
 from gc_conformance.adapters.faulty.storage_defects import (
     FifoAllocatesLifo,
     SdGcBeforeInputsCancelled,
+    SdGcOtherProducer,
 )
 
 FAULTY_ADAPTERS: tuple[type[FaultyAdapter], ...] = (
@@ -80,6 +86,7 @@ FAULTY_ADAPTERS: tuple[type[FaultyAdapter], ...] = (
     RefusedPartialLeavesSplit,
     SdGcBeforeInputsCancelled,
     FifoAllocatesLifo,
+    SdGcOtherProducer,
     Config3GcTransferable,
     ClaimForAnyone,
     UnknownBundleTransferAccepted,
@@ -119,7 +126,9 @@ __all__ = [
     "ResubmissionIssuedTwice",
     "RoundsUp",
     "SdGcBeforeInputsCancelled",
+    "SdGcOtherProducer",
     "SixtyOneMinuteInterval",
     "UnknownBundleTransferAccepted",
     "WithdrawnIdsReused",
+    "books_with",
 ]

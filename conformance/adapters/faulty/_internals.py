@@ -32,6 +32,7 @@ MODEL_INTERNALS: Mapping[type, Mapping[str, tuple[str, ...] | None]] = {
     StorageBook: {
         "_decide_issue": ("cmd", "now"),
         "_plan_take": ("storage", "need", "before", "view"),
+        "_producer": ("sources", "rule"),
         "_scrs": None,
     },
     ReferenceAdapter: {"_registry": None, "_linked": None, "_eac": None, "_bundle": ("bundle",)},

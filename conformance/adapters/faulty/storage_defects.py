@@ -1,5 +1,5 @@
 """Faulty registries whose defect sits in the storage book (D7): an SD-GC issued too early,
-an allocation walked in the wrong order."""
+an allocation walked in the wrong order, an SD-GC describing the wrong one of its producers."""
 
 import contextlib
 import datetime as _dt
@@ -12,6 +12,7 @@ from gc_conformance.adapters.faulty._base import FaultyAdapter, books_with
 from gc_conformance.reference import (
     AllocationMethod,
     Registry,
+    SdGcProducer,
     StorageBook,
 )
 
@@ -98,3 +99,39 @@ class FifoAllocatesLifo(FaultyAdapter):
 
     def build_registry(self, issuer: Any, policies: Any) -> Registry:
         return Registry(issuer, policies, books=books_with(_WalksFromNewest))
+
+
+class _OtherProducer(StorageBook):
+    """Describes the producer the *other* ``sd_gc_producer`` reading would name."""
+
+    @staticmethod
+    def _producer(sources: Any, rule: SdGcProducer) -> Any:
+        other = (
+            SdGcProducer.LARGEST_SHARE
+            if rule is SdGcProducer.FIRST_ALLOCATED
+            else SdGcProducer.FIRST_ALLOCATED
+        )
+        return StorageBook._producer(sources, other)
+
+
+class SdGcOtherProducer(FaultyAdapter):
+    """An SD-GC fed by several producers describes another one than the declared reading names.
+
+    The registry declares ``sd_gc_producer`` (FIRST_ALLOCATED by default) but its issuance
+    picks the producer by the other reading: with 300 Wh of solar GCs cancelled first and
+    700 Wh of wind GCs behind one discharge, the SD-GC states the wind park's name and
+    capacity where the declared reading names the solar park (and the other way round). Every
+    producer is still listed in ``original_device_id``; only the D5 device fields are wrong.
+
+    Breaks STOR-032 (the SD-GC's D5 device fields describe the producer the declared
+    sd_gc_producer reading names).
+    """
+
+    fault = "sd-gc-other-producer"
+    description = (
+        "an SD-GC of several producers describes the one the declared reading does not name"
+    )
+    breaks = ("STOR-032",)
+
+    def build_registry(self, issuer: Any, policies: Any) -> Registry:
+        return Registry(issuer, policies, books=books_with(_OtherProducer))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from gc_conformance.checks import check
 from gc_conformance.checks.storage.world import (
     STORAGE,
@@ -12,6 +14,7 @@ from gc_conformance.checks.storage.world import (
     STORAGE_ID,
     StorageWorld,
     allocate,
+    allocations_seen,
     backed_charge,
     cancel_for_charge,
     commission,
@@ -27,11 +30,13 @@ from gc_conformance.checks.storage.world import (
     require_storage_extension,
     startup_records,
     storage_bundles,
+    storage_extension,
     storage_world,
 )
-from gc_conformance.outcomes import Severity
+from gc_conformance.outcomes import Severity, SkipKind
 from gc_conformance.session import (
     ISSUER_ID,
+    NotApplicable,
     Session,
 )
 
@@ -190,6 +195,137 @@ def sd_gc_locations_and_origin(s: Session) -> None:
         "production location = original device's, plus the storage location and origin",
         expected=("Delft", STORAGE_CITY, start, end),
         observed=got,
+    )
+
+
+#: The D5 fields that describe a production device, under the API specification's names (as in
+#: ``checks.core.helpers.MANDATORY_ATTRIBUTES``): an SD-GC states them for one original producer.
+_DEVICE_FIELDS = (
+    "device_name",
+    "device_capacity",
+    "device_production_start_date",
+    "device_location",
+)
+
+
+@check("storage.sdgc.producer_of_several", requirements=["STOR-032"], profile=STORAGE)
+def sd_gc_producer_of_several(s: Session) -> None:
+    """With two producers behind one SD-GC, its D5 device fields describe the declared one.
+
+    The declared ``sd_gc_producer`` (FIRST_ALLOCATED when undeclared) names the producer; the
+    SD-GC's device fields must equal those the registry states on that producer's own GC (and
+    its ``production_device_id``, where the ``storage`` observation shows it), cycle by cycle,
+    the store emptied between cycles:
+
+    1. one charge backed by 300 Wh of solar GCs, then 700 Wh of wind GCs: FIRST_ALLOCATED
+       names solar (cancelled first), LARGEST_SHARE wind (the most Wh);
+    2. a wind charge, then a solar charge, 1000 Wh each, both drawn by one 1600 Wh discharge:
+       a tie, so both readings name the first allocated, which the registered method decides:
+       wind under FIFO, solar under LIFO, the operator's first listed (solar) under discretion,
+       and under a weighted average (every charge at once) the first the registry lists;
+    3. and 4. one charge backed by 500 Wh of each, wind first, then solar first: a tie again,
+       settled by the order the GCs were cancelled for the charge.
+
+    A registry that cannot show the SD-GC's device fields leaves the requirement not
+    verified; one without an action the scenario needs is skipped, naming it.
+    """
+    # Capabilities accept only the two readings (a third is a configuration error, exit 3).
+    reading = s.policy("sd_gc_producer", "FIRST_ALLOCATED")
+    sw = storage_world(s)
+    n = commission(s, sw)
+    wind, solar = "DEV-WIND", "DEV-SOLAR"
+
+    # 1. One charge, unequal producers: the reading decides.
+    gcs = _mixed_charge(s, sw, n, [(solar, 300), (wind, 700)])
+    sdr = record(s, sw, "DISCHARGING", n + 1, 800)
+    allocate(s, sw, [sdr], [(gcs.scr, sdr, 800)])
+    named = solar if reading == "FIRST_ALLOCATED" else wind
+    _expect_producer(
+        s, sdr, gcs.bundles, named, f"{reading}: 300 Wh solar cancelled first, 700 Wh wind"
+    )
+
+    # 2. Two charges, one producer each, equal: the first allocated, by the registered method.
+    older, older_gc = backed_charge(s, sw, n + 2, wind)
+    newer, newer_gc = backed_charge(s, sw, n + 3, solar)
+    both = record(s, sw, "DISCHARGING", n + 4, 1600)
+    listed = [(newer, both, 800), (older, both, 800)]  # under discretion: the newer first
+    allocate(s, sw, [both], listed)
+    order = sw.charges_in_order([older, newer])
+    if order is None:
+        order = [newer, older] if sw.discretion else list(allocations_seen(s, sw).get(both, {}))
+    first = {older: wind, newer: solar}.get(order[0]) if order else None
+    s.expect(
+        first is not None,
+        f"SDR {both}: the registry lists its allocation from the two stored charges",
+        expected=[older, newer],
+        observed=order,
+    )
+    assert first is not None
+    _expect_producer(
+        s,
+        both,
+        {wind: older_gc, solar: newer_gc},
+        first,
+        f"a tie (1000 Wh each), the first allocated under {sw.allocation}",
+    )
+
+    # 3. and 4. One charge, equal producers: the order the GCs were cancelled for it.
+    for step, cancelled in ((5, [(wind, 500), (solar, 500)]), (7, [(solar, 500), (wind, 500)])):
+        gcs = _mixed_charge(s, sw, n + step, cancelled)
+        sdr = record(s, sw, "DISCHARGING", n + step + 1, 800)
+        allocate(s, sw, [sdr], [(gcs.scr, sdr, 800)])
+        _expect_producer(
+            s,
+            sdr,
+            gcs.bundles,
+            cancelled[0][0],
+            f"a tie (500 Wh each) within one charge, {cancelled[0][0]} cancelled first",
+        )
+
+
+@attrs.frozen
+class _MixedCharge:
+    scr: Any
+    bundles: dict[str, Any]  # producer -> its GC bundle as cancelled for the charge
+
+
+def _mixed_charge(
+    s: Session, sw: StorageWorld, n: int, inputs: list[tuple[str, int]]
+) -> _MixedCharge:
+    """A charge in interval ``n`` of the inputs' total, backed by each producer's GCs of hour
+    ``n``, cancelled for it in the order given."""
+    made = [(device, produce(s, sw, n, wh, device)) for device, wh in inputs]
+    scr = record(s, sw, "CHARGING", n, sum(wh for _, wh in inputs))
+    return _MixedCharge(
+        scr, {device: cancel_for_charge(s, sw, scr, bundle) for device, bundle in made}
+    )
+
+
+def _expect_producer(s: Session, sdr: Any, gcs: Mapping[str, Any], producer: str, why: str) -> None:
+    """The SD-GC of ``sdr`` states ``producer``'s device fields, as its own GC ``gcs[producer]``
+    states them (and names it as ``production_device_id`` where the storage observation shows)."""
+    sd_gc = observed_bundle(s, issue_sd_gc(s, sdr), "the SD-GC")
+    own = observed_bundle(s, gcs[producer], f"the GC of {producer}")
+    fields = [f for f in _DEVICE_FIELDS if f in own]
+    expected: dict[str, Any] = {f: own[f] for f in fields}
+    observed: dict[str, Any] = {f: sd_gc.get(f) for f in fields}
+    data = storage_extension(s)
+    found = [g for g in (data or {}).get("sd_gcs", ()) if g.get("sdr_allocation_id") == sdr]
+    if found and "production_device_id" in found[0]:
+        expected["production_device_id"] = producer
+        observed["production_device_id"] = found[0]["production_device_id"]
+    if not expected:
+        raise NotApplicable(
+            "neither the bundles nor the storage observation show a GC's device fields "
+            f"({', '.join(_DEVICE_FIELDS)}, production_device_id)",
+            kind=SkipKind.NOT_VERIFIED,
+        )
+    s.expect(
+        observed == expected,
+        f"SDR {sdr}: the SD-GC's D5 device fields describe {producer} ({why})",
+        expected=expected,
+        observed=observed,
+        severity=Severity.MAJOR,
     )
 
 

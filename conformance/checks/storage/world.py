@@ -53,6 +53,17 @@ class MethodChoice:
         """Losses follow the reported state of charge (INTERVAL_FORMULAS)."""
         return self.loss == "INTERVAL_FORMULAS"
 
+    def charges_in_order(self, oldest_first: Sequence[Any]) -> list[Any] | None:
+        """The order the method takes stored charges in when one discharge draws on them all:
+        FIFO oldest first, LIFO newest first. None when the method itself fixes no order: a
+        weighted average takes from every charge at once (the registry's own listing is its
+        order), and under the operator's discretion the operator's list is."""
+        if self.allocation == "FIFO":
+            return list(oldest_first)
+        if self.allocation == "LIFO":
+            return list(reversed(oldest_first))
+        return None
+
 
 @attrs.define
 class StorageWorld(MethodChoice):
