@@ -618,7 +618,9 @@ class Lockstep:
         registry_keys = [k for _, k in self.registry_keys.values()]
         if not practice_only(model_keys, registry_keys, [h[:3] for h in hours], belongs):
             return False
-        rules = ("CONF-003", "CONF-002") if self.configuration == 2 else ("CONF-017", "CONF-016")
+        rules: tuple[str, ...] = (
+            ("CONF-003", "CONF-002") if self.configuration == 2 else ("CONF-017", "CONF-016")
+        )
         if action == "correct_production":
             rules = ("CONF-024",)
         bound = over_the_eacs(registry_keys, hours, self.eac_periods)
