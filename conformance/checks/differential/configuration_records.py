@@ -50,6 +50,8 @@ EAC_STATE_AFTER: Mapping[tuple[int, str], tuple[str, ...]] = {
     (2, "withdraw"): ("CONF-004",),
     (2, "eac_transfer"): ("CONF-004", "CONF-006"),
     (2, "eac_cancel"): ("CONF-004",),
+    (2, "correct_production"): ("CONF-024",),
+    (3, "correct_production"): ("CONF-026",),
     (3, "issue_from_cancelled_eacs"): ("CONF-014",),
     (3, "eac_transfer"): ("CONF-022",),
     (3, "eac_cancel"): ("CONF-022",),
@@ -62,6 +64,20 @@ def translate_eacs(eacs: Mapping[Any, Any], fields: Mapping[str, Any]) -> dict[s
     if isinstance(sent.get("eac_ids"), list | tuple):
         sent["eac_ids"] = [eacs.get(e, e) if isinstance(e, str) else e for e in sent["eac_ids"]]
     return sent
+
+
+def as_model_eacs(eacs: Mapping[Any, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` with every *registry* EAC ID the model does not use replaced by the model's.
+
+    The machine writes its requests in the model's IDs; a saved sequence replayed
+    from a registry's own run names the registry's (learned again from the
+    replayed report), and the model must be sent its own.
+    """
+    back = {v: k for k, v in eacs.items() if v not in eacs}
+    if not back or not isinstance(fields.get("eac_ids"), list | tuple):
+        return dict(fields)
+    return {**fields, "eac_ids": [back.get(e, e) if isinstance(e, str) else e
+                                  for e in fields["eac_ids"]]}  # fmt: skip
 
 
 def learn_eacs(

@@ -34,6 +34,7 @@ from gc_conformance.checks.differential.configuration_records import (
     EAC_REPORT,
     EAC_STATE_AFTER,
     PRACTICE_ACTIONS,
+    as_model_eacs,
     eac_difference,
     learn_eacs,
     over_the_eacs,
@@ -55,13 +56,13 @@ from gc_conformance.checks.differential.requirements import (
     RISKS,
     SETUP_REQUESTS,
     SOLAR,
-    STATE_AFTER,
     STRANGER,
     WIND,
     CodeDivergence,
     Divergence,
     is_should,
     refusal_requirements,
+    state_after,
 )
 from gc_conformance.checks.differential.storage_records import (
     STORAGE_ACTIONS,
@@ -435,6 +436,7 @@ class Lockstep:
         state is compared once it is complete). A failure names only the
         requirements the divergent step is about (see :class:`Divergence`).
         """
+        fields = as_model_eacs(self.eacs, fields)  # a replay may name the registry's EACs
         request = {"action": action, "actor": actor, "now": stamp(self.s.now), **fields}
         self.trail.append(request)
         if not self.model_keys_fresh:
@@ -492,7 +494,7 @@ class Lockstep:
         if expected or observed:
             if model_answer.accepted:
                 what = f"after the accepted {action}, the registry's state differs from the model's"
-                requirements = STATE_AFTER.get(action, ("IT-002",))
+                requirements = state_after(action, self.configuration)
             elif accepted_noop:
                 what = (
                     f"the {action} the registry accepted (where the model refuses it by a SHOULD "
@@ -601,6 +603,8 @@ class Lockstep:
         """
         if self.configuration not in (2, 3) or action not in PRACTICE_ACTIONS:
             return False
+        if action == "correct_production" and self.configuration != 2:
+            return False  # a #3 correction follows its issuance (see _belongs): compared as is
         short = "EXCEEDS_EAC_ENERGY"
         if not (model.accepted or model.code == short) or not (
             registry.accepted or registry.code == short

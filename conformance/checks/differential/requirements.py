@@ -336,6 +336,23 @@ _CONFIG_REFUSALS: dict[tuple[int, str | None, str], tuple[str, ...]] = {
 }
 
 
+#: Ordinary issuance and corrections in a #2/#3 registry: what the state after them shows.
+_CONFIG_STATE_AFTER = {
+    (2, "submit_production"): ("CONF-023",),
+    (2, "issue_bundle"): ("CONF-023",),
+    (2, "correct_production"): ("CONF-024",),
+    (3, "submit_production"): ("CONF-026",),
+    (3, "issue_bundle"): ("CONF-026",),
+    (3, "correct_production"): ("CONF-026",),
+}
+
+
+def state_after(action: str, configuration: int = 1) -> tuple[str, ...]:
+    """What the GC state after an accepted ``action`` must show (IT-002 if nothing else)."""
+    found = _CONFIG_STATE_AFTER.get((configuration, action))
+    return found if found is not None else STATE_AFTER.get(action, ("IT-002",))
+
+
 def config_refusal(configuration: int, action: str, code: str | None) -> tuple[str, ...] | None:
     """The configuration rule behind a refusal (None: the rule of a configuration #1 registry).
 
