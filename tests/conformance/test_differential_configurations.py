@@ -296,6 +296,13 @@ def test_a_failure_of_a_registry_with_its_own_eac_ids_replays(tmp_path: Path) ->
     assert replay(path, ReferenceAdapter()).status is Status.PASS
 
 
+def test_a_core_defect_in_a_configuration_registry_names_its_core_rule() -> None:
+    spec = "faulty:claim-by-non-beneficiary"
+    result = config_differential(load_adapter(spec), 3, adapter_spec=spec)
+    assert result.status is Status.FAIL, result.describe()
+    assert result.requirements == ("DC-006",), result.describe()
+
+
 # ====================================================================== the EAC records
 
 

@@ -322,7 +322,7 @@ _CONFIG_REFUSALS: dict[tuple[int, str | None, str], tuple[str, ...]] = {
     # configuration #3
     (3, None, "WRONG_CONFIGURATION"): ("CONF-026",),
     (3, None, "EAC_NOT_CANCELLED"): ("CONF-012",),
-    (3, None, "BENEFICIARY_MISMATCH"): ("CONF-012",),
+    (3, "issue_from_cancelled_eacs", "BENEFICIARY_MISMATCH"): ("CONF-012",),
     (3, None, "EAC_LINKED_ELSEWHERE"): ("CONF-014",),
     (3, None, "OUTSIDE_EAC_PERIOD"): ("CONF-015",),
     (3, None, "EAC_DEVICE_MISMATCH"): ("CONF-016",),
@@ -331,7 +331,6 @@ _CONFIG_REFUSALS: dict[tuple[int, str | None, str], tuple[str, ...]] = {
     (3, None, "EXCEEDS_EAC_ENERGY"): ("CONF-018",),
     (3, None, "EAC_NOT_ACTIVE"): ("CONF-022",),
     (3, None, "EAC_BACKS_GC"): ("CONF-022",),
-    (3, None, "NOT_COORDINATED"): ("CONF-013",),
     (3, None, "CONFIGURATION_MANDATED"): ("CONF-020",),
 }
 
@@ -357,7 +356,8 @@ def config_refusal(configuration: int, action: str, code: str | None) -> tuple[s
     """The configuration rule behind a refusal (None: the rule of a configuration #1 registry).
 
     Only the codes a #2/#3 registry gives for its own rules are here; the
-    core codes (a stranger acting, a bad quantity) keep their core rules.
+    core codes (a stranger acting, a bad quantity, a claim for another
+    beneficiary) keep their core rules.
     """
     if code is None:
         return None
