@@ -35,8 +35,9 @@ GHOST = 999_999
 #: The policies whose value decides verdicts the machine provokes, by the rules that need them.
 ALWAYS_NEEDED = ("capacity", "split_origin")
 #: Policies that are not the model's lifecycle policies: the storage methods (which the storage
-#: machine chooses among, per registration, from what the registry offers) and those of the
-#: configurations #2/#3, which no differential step reaches.
+#: machine chooses among, per registration, from what the registry offers) and the #2/#3 cap and
+#: suspension practice (which only the configuration checks' model applies, see
+#: ``driver.configuration_policies``).
 NOT_EXERCISED = frozenset(
     {"allocation_method", "loss_method", "loss_convention", "monthly_cap", "hour_suspension"}
 )
