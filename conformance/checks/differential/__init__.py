@@ -45,6 +45,13 @@ operations among the core ones (see :mod:`.storage`), its record IDs
 translated and its allocations compared by the registered method's rule (see
 :mod:`.storage_records`).
 
+A registry that claims configuration #2 or #3 also gets ``differential.config2`` /
+``differential.config3``: the same machine in a registry reset to that
+configuration, beside its EAC registry, with linked issuance, cancellation,
+conversion and EAC moves (#2) or EACs cancelled and GCs issued from them (#3)
+among the core operations (see :mod:`.configuration`), its EAC IDs translated
+and its EACs compared (see :mod:`.configuration_records`).
+
 A registry that exposes ``history()`` (optional) also has its own action
 history run through the double-counting invariant checker after every accepted
 write: certificate IDs reused across issuances, say, do not show in the
@@ -77,6 +84,8 @@ from gc_conformance.checks.differential.machine import (
     VALID,
     Differential,
     DifferentialMachine,
+    config2_matches_the_reference_model,
+    config3_matches_the_reference_model,
     lifecycle_matches_the_reference_model,
     storage_matches_the_reference_model,
 )
@@ -154,6 +163,8 @@ __all__ = [
     "accounts_of",
     "bundle_keys",
     "by_issuance",
+    "config2_matches_the_reference_model",
+    "config3_matches_the_reference_model",
     "describe_key",
     "expectation_text",
     "hkey",

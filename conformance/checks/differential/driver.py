@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
@@ -29,6 +30,17 @@ from gc_conformance.checks.differential.canonical import (
     storage_neutral,
     text,
 )
+from gc_conformance.checks.differential.configuration_records import (
+    EAC_REPORT,
+    EAC_STATE_AFTER,
+    PRACTICE_ACTIONS,
+    as_model_eacs,
+    eac_difference,
+    learn_eacs,
+    over_the_eacs,
+    practice_only,
+    translate_eacs,
+)
 from gc_conformance.checks.differential.requirements import (
     ALICE,
     ALLOWED_BY,
@@ -42,14 +54,15 @@ from gc_conformance.checks.differential.requirements import (
     MINOR,
     NOT_EXERCISED,
     RISKS,
+    SETUP_REQUESTS,
     SOLAR,
-    STATE_AFTER,
     STRANGER,
     WIND,
     CodeDivergence,
     Divergence,
     is_should,
     refusal_requirements,
+    state_after,
 )
 from gc_conformance.checks.differential.storage_records import (
     STORAGE_ACTIONS,
@@ -59,7 +72,13 @@ from gc_conformance.checks.differential.storage_records import (
     translate_records,
 )
 from gc_conformance.outcomes import FailureKind, Severity, SkipKind
-from gc_conformance.reference import InvalidInput, Policies
+from gc_conformance.reference import (
+    ConfigurationPolicies,
+    HourSuspension,
+    InvalidInput,
+    MonthlyCap,
+    Policies,
+)
 from gc_conformance.reference.invariants import check_invariants
 from gc_conformance.session import (
     ISSUER_ID,
@@ -118,12 +137,45 @@ def model_policies(capabilities: Capabilities) -> Policies:
         ) from None
 
 
-def reference_setup() -> dict[str, Any]:
-    """The reset the session gives the registry, for the model: configuration #1, same issuer."""
-    return {
+def reference_setup(configuration: int = 1) -> dict[str, Any]:
+    """The reset the session gives the registry, for the model: same issuer, same configuration
+    (and, for #2/#3, the same EAC Issuing Body)."""
+    setup: dict[str, Any] = {
         "issuer": {"issuer_id": ISSUER_ID, "name": "Conformance Test Issuer", "domain": "NL"},
-        "configuration": 1,
+        "configuration": configuration,
     }
+    if configuration in (2, 3):
+        setup["eac_body"] = {"body_id": EAC_BODY, "name": "Test Issuing Body", "domain": "NL"}
+    return setup
+
+
+#: The EAC Issuing Body of a #2/#3 sequence (the one ``Session.reset`` sets up).
+EAC_BODY = "EIB-T"
+#: The production day's EAC energy in a #2/#3 sequence (two 1 MWh EACs in the model).
+EAC_DAY_WH = 2_000_000
+
+
+def configuration_policies(capabilities: Capabilities) -> ConfigurationPolicies:
+    """The model's #2/#3 practice: the registry's declared ``monthly_cap``/``hour_suspension``
+    (the checks that run the configurations skip a registry that declares neither)."""
+    declared = capabilities.policies
+    cap = declared.get("monthly_cap", MonthlyCap.POOLED.name)
+    suspension = declared.get("hour_suspension", HourSuspension.SUSPEND_WHOLE_HOUR.name)
+    return ConfigurationPolicies(
+        MonthlyCap[cap] if cap in MonthlyCap.__members__ else MonthlyCap.POOLED,
+        HourSuspension[suspension]
+        if suspension in HourSuspension.__members__
+        else HourSuspension.SUSPEND_WHOLE_HOUR,
+    )
+
+
+def configuration_of(first: Mapping[str, Any]) -> int:
+    """The configuration a saved sequence ran under, read from its first request: a #2 sequence
+    starts by appointing the GC Issuer, a #3 one with another EAC request (see ``setup_cast``)."""
+    action = first.get("action")
+    if action == "appoint_gc_issuer":
+        return 2
+    return 3 if isinstance(action, str) and action.startswith("eac_") else 1
 
 
 class Lockstep:
@@ -135,10 +187,26 @@ class Lockstep:
     """
 
     def __init__(
-        self, session: Session, model: RegistryAdapter, *, on_code_mismatch: str = "raise"
+        self,
+        session: Session,
+        model: RegistryAdapter,
+        *,
+        on_code_mismatch: str = "raise",
+        configuration: int = 1,
     ) -> None:
         self.s = session
         self.model = model
+        #: The registry's configuration in these sequences (2/3: an EAC registry beside it).
+        self.configuration = configuration
+        #: The requests before the machine's own (the cast, and the EAC world of #2/#3): the
+        #: shortening of a failure keeps them.
+        self.setup_count = SETUP_REQUESTS
+        #: The EACs both registries named: model ID -> the registry's.
+        self.eacs: dict[Any, Any] = {}
+        #: The EAC production periods reported (device, start, end) -> their EAC Wh (model).
+        self.eac_periods: dict[tuple[str, str, str], int] = {}
+        #: Whether the registry shows its EACs (observe().eacs); None until first looked at.
+        self.eacs_shown: bool | None = None
         self.on_code_mismatch = on_code_mismatch
         self.notes: dict[tuple[str, str, str], str] = {}
         self.failed = False
@@ -184,8 +252,9 @@ class Lockstep:
         """Empty both registries and forget the previous sequence (its steps included)."""
         self.s.steps.clear()
         self.s.now = self.s.epoch + _dt.timedelta(days=1)
-        self.s.reset()
-        self.model.reset(reference_setup())
+        if self.configuration == 1:
+            self.s.reset()
+            self.model.reset(reference_setup())
         self.failed = False
         self.trail.clear()
         self.trail_keys.clear()
@@ -198,12 +267,23 @@ class Lockstep:
         self.record_starts.clear()
         self.storage_method = None
         self.storage_parted = None
+        self.eacs.clear()
+        self.eac_periods.clear()
+        if self.configuration in (2, 3):
+            self.s.reset(self.configuration)
+            wanted = configuration_policies(self.s.capabilities)
+            if getattr(self.model, "configuration_policies", wanted) != wanted:
+                self.model = type(self.model)(self.policies, wanted)  # type: ignore[call-arg]
+            self.model.reset(reference_setup(self.configuration))
         if self.policies != self._declared_policies:
             self._rebuild_model(self._declared_policies)
         self._observe()
 
     def setup_cast(self) -> None:
-        """The standard cast of :meth:`Session.world`, through the lock-step."""
+        """The standard cast of :meth:`Session.world`, through the lock-step; under #2/#3 the
+        EAC world of the configuration checks first (:meth:`setup_eacs`)."""
+        if self.configuration in (2, 3):
+            self.setup_eacs()
         for holder in (ALICE, BOB, CAROL):
             account = f"ACC-{holder.upper()}"
             self.step(
@@ -219,6 +299,35 @@ class Lockstep:
                 compare=device == SOLAR,  # the last step of the setup compares the states
                 device=device_record(device, METERS[device], ISSUES_INTO[device], capacity, source),
             )
+        self.setup_count = len(self.trail)
+
+    def setup_eacs(self) -> None:
+        """The EAC world of :func:`~gc_conformance.checks.configurations.eac_world`: under #2
+        the GC Issuer appointed (first: a saved sequence's first request tells its
+        configuration, see :func:`configuration_of`) with an EAC account, alice's and bob's
+        EAC accounts, DEV-WIND registered with alice, 2 MWh of EACs for the production day."""
+        body = EAC_BODY
+        if self.configuration == 2:
+            self.step("appoint_gc_issuer", body, compare=False, gc_issuer_id=ISSUER_ID)
+            self.step("eac_open_account", body, compare=False, account_id="E-ISSUER",
+                      holder_id=ISSUER_ID)  # fmt: skip
+        for holder in (ALICE, BOB):
+            self.step("eac_open_account", body, compare=False, account_id=f"E-{holder.upper()}",
+                      holder_id=holder)  # fmt: skip
+        self.step("eac_register_device", body, compare=False, device_id=WIND,
+                  account_id="E-ALICE", meter_id=METERS[WIND])  # fmt: skip
+        self.report_eacs(0)
+
+    def report_eacs(self, day: int, *, compare: bool = False) -> Answer:
+        """Report DEV-WIND's production of epoch day ``day`` (2 MWh) to the EAC Issuing Body."""
+        start = self.s.epoch + _dt.timedelta(days=day)
+        first, last = stamp(start), stamp(start + _dt.timedelta(days=1))
+        answer = self.step(EAC_REPORT, EAC_BODY, compare=compare, device_id=WIND,
+                           meter_id=METERS[WIND], start=first, end=last,
+                           energy_wh=str(EAC_DAY_WH))[0]  # fmt: skip
+        if answer.accepted:
+            self.eac_periods[(WIND, first, last)] = EAC_DAY_WH
+        return answer
 
     def fail(
         self,
@@ -246,9 +355,10 @@ class Lockstep:
     def _rebuild_model(self, policies: Policies) -> Mapping[str, Any] | None:
         """A fresh model under ``policies``, sent the trail so far (leaving out the dropped);
         the model's raw answer to the last request sent."""
-        self.model = type(self.model)(policies)  # type: ignore[call-arg]
+        configuration = getattr(self.model, "configuration_policies", None)
+        self.model = type(self.model)(policies, configuration)  # type: ignore[call-arg]
         self.policies = policies
-        self.model.reset(reference_setup())
+        self.model.reset(reference_setup(self.configuration))
         last: Mapping[str, Any] | None = None
         for position, request in enumerate(self.trail):
             if position not in self.dropped:
@@ -275,7 +385,7 @@ class Lockstep:
         if model.accepted == registry.accepted:
             return None
         if registry.accepted:
-            requirements = refusal_requirements(action, model.code, status)
+            requirements = refusal_requirements(action, model.code, status, self.configuration)
             if action == "query" and model.code == "NOT_OWNER":
                 requirements = ("AUTH-008",)
         else:
@@ -326,6 +436,7 @@ class Lockstep:
         state is compared once it is complete). A failure names only the
         requirements the divergent step is about (see :class:`Divergence`).
         """
+        fields = as_model_eacs(self.eacs, fields)  # a replay may name the registry's EACs
         request = {"action": action, "actor": actor, "now": stamp(self.s.now), **fields}
         self.trail.append(request)
         if not self.model_keys_fresh:
@@ -341,7 +452,7 @@ class Lockstep:
         ):
             status = "SPLIT"  # a bundle that was current once: a split parent
         model_answer = read_answer(self.model, self.model.execute(request))
-        sent = translate_records(self.records, fields)
+        sent = translate_eacs(self.eacs, translate_records(self.records, fields))
         if "bundle_id" in sent:
             sent["bundle_id"] = self.registry_id(sent["bundle_id"])
         expectation = expectation_text(model_answer, fields)
@@ -352,6 +463,10 @@ class Lockstep:
             self.failed = True
             self._after_adapter_failure(before_model)
             raise
+        if model_answer.accepted and action == EAC_REPORT:
+            self._learn_eacs(model_answer, answer)
+        if self._practice(action, fields, model_answer, answer):
+            return model_answer, answer
         should_answer = self._should_divergence(action, model_answer, answer, status)
         accepted_noop = False
         if should_answer is not None:
@@ -359,6 +474,7 @@ class Lockstep:
             model_answer = should_answer
         if not accepted_noop:  # the model decided again under the registry's reading: compare
             self._compare_verdicts(action, model_answer, answer, status, actor=actor)
+
         if action == "query":
             if answer.accepted and model_answer.accepted:
                 self._compare_query(model_answer, answer)
@@ -378,7 +494,7 @@ class Lockstep:
         if expected or observed:
             if model_answer.accepted:
                 what = f"after the accepted {action}, the registry's state differs from the model's"
-                requirements = STATE_AFTER.get(action, ("IT-002",))
+                requirements = state_after(action, self.configuration)
             elif accepted_noop:
                 what = (
                     f"the {action} the registry accepted (where the model refuses it by a SHOULD "
@@ -398,6 +514,8 @@ class Lockstep:
                 if accepted_noop
                 else FailureKind.CHANGED_AFTER_REFUSAL,
             )
+        if self.configuration in (2, 3):
+            self._compare_eacs(action, model_answer.accepted)
         if model_answer.accepted:
             self._pair_named(action, model_answer.result, answer.result)
             made = model_answer.result.get("record_id")
@@ -458,6 +576,113 @@ class Lockstep:
             requirements=verdict.requirements,
         )
 
+    # ------------------------------------------------------------------ configurations #2/#3
+
+    def _learn_eacs(self, model: Answer, registry: Answer) -> None:
+        if not registry.accepted:
+            return  # the verdicts differ: compared next
+        stop = learn_eacs(model.result, registry.result, self.eacs)
+        if stop is not None:
+            self.parted = f"step {len(self.s.steps)}: {stop}"
+            self.s.left_out.setdefault("eac face value", f"the rest of a sequence ({stop})")
+
+    def _practice(
+        self, action: str, fields: Mapping[str, Any], model: Answer, registry: Answer
+    ) -> bool:
+        """Whether an issuing request differs from the model only by the declared practice.
+
+        The model issues an hour (or refuses it with EXCEEDS_EAC_ENERGY) as the
+        registry's declared ``monthly_cap`` and ``hour_suspension`` say (MAY:
+        CONF-008/018). A registry that gives the hour another amount, or
+        refuses or accepts it otherwise for lack of EAC energy, with every GC
+        where it belongs, is reported under that MAY; the SHALLs are checked
+        on its state first (no hour above its metering, no period above its
+        EACs: CONF-003/017, CONF-002/016), and the sequence ends there (the model
+        cannot follow another reading of the practice). False: not this kind of
+        divergence (the usual comparison follows).
+        """
+        if self.configuration not in (2, 3) or action not in PRACTICE_ACTIONS:
+            return False
+        if action == "correct_production" and self.configuration != 2:
+            return False  # a #3 correction follows its issuance (see _belongs): compared as is
+        short = "EXCEEDS_EAC_ENERGY"
+        if not (model.accepted or model.code == short) or not (
+            registry.accepted or registry.code == short
+        ):
+            return False
+        self._observe(model=not self.model_keys_fresh or model.accepted)
+        expected, observed = state_difference(
+            storage_neutral(self.model_state), storage_neutral(self.registry_state)
+        )
+        if model.accepted == registry.accepted and not (expected or observed):
+            return False
+        hours = _hours_of(action, fields)
+        belongs = _belongs(action, fields)
+        model_keys = [k for _, k in self.model_keys.values()]
+        registry_keys = [k for _, k in self.registry_keys.values()]
+        if not practice_only(model_keys, registry_keys, [h[:3] for h in hours], belongs):
+            return False
+        rules: tuple[str, ...] = (
+            ("CONF-003", "CONF-002") if self.configuration == 2 else ("CONF-017", "CONF-016")
+        )
+        if action == "correct_production":
+            rules = ("CONF-024",)
+        bound = over_the_eacs(registry_keys, hours, self.eac_periods)
+        if bound is not None:
+            raise self.fail(
+                f"the registry's {action} issued more GC energy than the metering or the EACs "
+                "behind it allow",
+                expected=bound[0],
+                observed=bound[1],
+                severity=CRITICAL,
+                requirements=rules,
+            )
+        rule = "CONF-008" if self.configuration == 2 else "CONF-018"
+        what = (
+            f"{action}: the registry gives the hour otherwise than the model under the declared "
+            f"practice ({self.s.policy('monthly_cap', '?')}, "
+            f"{self.s.policy('hour_suspension', '?')}): expected "
+            f"{'accepted' if model.accepted else 'rejected ' + str(model.code)}"
+            + (f" ({expected})" if expected else "")
+            + f", observed {'accepted' if registry.accepted else 'rejected ' + str(registry.code)}"
+            + (f" ({observed})" if observed else "")
+        )
+        self.should.setdefault((action, rule, "practice"), (
+            f"step {len(self.s.steps)}, seed {self.s.seed}: {what}", (rule,)))  # fmt: skip
+        self.check_history(self.registry_state)
+        self.parted = f"step {len(self.s.steps)}: {action} read the declared practice otherwise"
+        return True
+
+    def _compare_eacs(self, action: str, accepted: bool) -> None:
+        """The EAC state (observe().eacs, where the registry shows it) against the model's."""
+        if self.eacs_shown is False:
+            return
+        shown = self.s.observe_extension("eacs", list)
+        self.eacs_shown = shown is not None
+        if shown is None:
+            self.s.left_out.setdefault(
+                "eacs", "the EAC state (the registry's observe() has no 'eacs' extension)"
+            )
+            return
+        mine = self.model.observe().get("eacs") or []
+        expected, observed = eac_difference(mine, shown, self.eacs)
+        if not (expected or observed):
+            return
+        if accepted:
+            requirements = EAC_STATE_AFTER.get((self.configuration, action), ("IT-002",))
+            what = f"after the accepted {action}, the registry's EACs differ from the model's"
+        else:
+            requirements = ("IT-001",)
+            what = f"the refused {action} changed the registry's EACs (it must be atomic)"
+        raise self.fail(
+            what,
+            expected=expected,
+            observed=observed,
+            severity=CRITICAL,
+            requirements=requirements,
+            kind=FailureKind.WRONG_STATE if accepted else FailureKind.CHANGED_AFTER_REFUSAL,
+        )
+
     def _after_adapter_failure(self, before_model: Mapping[str, Any]) -> None:
         """A request the adapter failed on must have changed nothing (IT-001); else *error*."""
         try:
@@ -500,7 +725,7 @@ class Lockstep:
                 expected=f"rejected {model.code}: {model.message}",
                 observed=f"accepted {dict(registry.result)}",
                 severity=CRITICAL if action != "query" else MAJOR,
-                requirements=refusal_requirements(action, model.code, status),
+                requirements=refusal_requirements(action, model.code, status, self.configuration),
                 kind=FailureKind.WRONG_VERDICT,
             )
         if not model.accepted and registry.code != model.code:
@@ -519,7 +744,9 @@ class Lockstep:
                     expected=f"rejected {model.code}: {model.message}",
                     observed=f"rejected {registry.code}: {registry.message}",
                     severity=MINOR,
-                    requirements=refusal_requirements(action, model.code, status),
+                    requirements=refusal_requirements(
+                        action, model.code, status, self.configuration
+                    ),
                 )
             self.notes.setdefault(
                 kind, f"{action}: the model refuses with {model.code}, the registry with "
@@ -643,8 +870,14 @@ class Lockstep:
         Raises at the first divergence, like :meth:`step`; ``after(number,
         model_answer)`` is called after each step that did not diverge.
         """
+        sequence = iter(requests)
+        first = next(sequence, None)
+        if first is not None:
+            self.configuration = configuration_of(first)
         self.start()
-        for number, request in enumerate(requests, 1):
+        for number, request in enumerate(
+            itertools.chain([] if first is None else [first], sequence), 1
+        ):
             if self.parted is not None:
                 break  # as in the run: nothing is sent once the model cannot follow
             self.s.now = _dt.datetime.strptime(str(request["now"]), STAMP).replace(tzinfo=_dt.UTC)
@@ -707,6 +940,32 @@ class Lockstep:
                 requirements=tuple(sorted({RISKS.get(r, "DC-007") for r in risks})),
                 kind=FailureKind.CONSERVATION,
             )
+
+
+def _hours_of(action: str, fields: Mapping[str, Any]) -> list[tuple[str, str, str, int]]:
+    """The (device, start, end, metered Wh) an issuing configuration request names."""
+    device = text(fields.get("device_id"))
+    if action == "convert_eacs":
+        listed = fields.get("hours")
+        rows = listed if isinstance(listed, list | tuple) else []
+        return [(device, text(h[0]), text(h[1]), _wh(h[2])) for h in rows if len(h) == 3]
+    return [(device, text(fields.get("start")), text(fields.get("end")), _wh(fields["energy_wh"]))]
+
+
+def _wh(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _belongs(action: str, fields: Mapping[str, Any]) -> tuple[str, str, str]:
+    """Where an issuing request's GCs belong: (account, status, beneficiary)."""
+    if action == "issue_from_cancelled_eacs":  # cancelled for the EACs' beneficiary (#3)
+        return text(fields.get("account_id")), "CANCELLED", text(fields.get("beneficiary"))
+    if action == "convert_eacs":
+        return text(fields.get("account_id")), "ACTIVE", ""
+    return ISSUES_INTO.get(text(fields.get("device_id")), ""), "ACTIVE", ""
 
 
 def _order(item: tuple[Hashable, tuple[Any, Key]]) -> tuple[Key, str]:

@@ -24,9 +24,14 @@ from gc_conformance.adapter import (
     Profile,
 )
 from gc_conformance.checks import check
+from gc_conformance.checks.configurations import declared_practice
 from gc_conformance.checks.differential.canonical import (
     Key,
     text,
+)
+from gc_conformance.checks.differential.configuration import (
+    ConfigurationSteps,
+    configuration_operations,
 )
 from gc_conformance.checks.differential.driver import (
     Lockstep,
@@ -44,7 +49,6 @@ from gc_conformance.checks.differential.requirements import (
     METERS,
     MINOR,
     OTHER_ACTORS,
-    SETUP_REQUESTS,
     SOLAR,
     STEP_COUNT,
     STRANGER,
@@ -86,7 +90,7 @@ def _newest_first(bundle_id: Any) -> tuple[int, Any]:
     return (0, -bundle_id) if isinstance(bundle_id, int) else (1, repr(bundle_id))
 
 
-class DifferentialMachine(StorageSteps, RuleBasedStateMachine):
+class DifferentialMachine(StorageSteps, ConfigurationSteps, RuleBasedStateMachine):
     """Random request sequences, applied to the registry and the model through :class:`Lockstep`.
 
     One rule, :meth:`act`, draws an operation from a weighted list built
@@ -131,6 +135,7 @@ class DifferentialMachine(StorageSteps, RuleBasedStateMachine):
         super().__init__()
         self.lock = lock
         self.storage = storage
+        self.configuration = lock.configuration
         caps = lock.s.capabilities
         self.controlled = caps.clock is Clock.CONTROLLED
         self.from_data = IssuanceStyle.PRODUCTION_DATA in caps.issuance_styles
@@ -167,6 +172,11 @@ class DifferentialMachine(StorageSteps, RuleBasedStateMachine):
         if storage:  # the storage check: the storage operations among the core ones (fewer)
             weights = {name: (weight + 1) // 2 for name, weight in weights.items()}
             weights.update(storage_operations(lock.s))
+        if self.configuration in (2, 3):  # a #2/#3 check: its own operations among the core ones
+            weights = {name: (weight + 1) // 2 for name, weight in weights.items()}
+            weights.update(configuration_operations(lock.s, self.configuration))
+            for ordinary in ("submit_production", "issue_bundle", "resubmit_production"):
+                weights[ordinary] = min(weights[ordinary], 1)  # refused under #2/#3 (CONF-023/026)
         self.operations = [name for name, weight in weights.items() for _ in range(weight)]
         self.produced: list[tuple[str, str, str, str]] = []  # device, start, end, energy
         self.devices = [WIND, SOLAR]
@@ -180,6 +190,9 @@ class DifferentialMachine(StorageSteps, RuleBasedStateMachine):
     @initialize(data=st.data())
     def first_issuance(self, data: st.DataObject) -> None:
         """Every sequence starts with certificates to act on."""
+        if self.configuration in (2, 3):
+            self.first_linked(data)
+            return
         start, end = self.interval(self.draw(data, list(range(24)), "hour"))
         energy = self.draw(data, ["10", "1", "2", "3", "100", "900"], "energy")
         if self.from_data:
@@ -535,15 +548,21 @@ _LIKENESS: tuple[Callable[[Key, Key], bool], ...] = (
 class Differential:
     """One differential run: the machine under the session's seed and depth."""
 
-    def __init__(self, s: Session, *, storage: bool = False) -> None:
+    def __init__(self, s: Session, *, storage: bool = False, configuration: int = 1) -> None:
         self.s = s
         self.storage = storage
+        self.configuration = configuration
         self.policies = model_policies(s.capabilities)
 
     def lockstep(self, on_code_mismatch: str) -> Lockstep:
         from gc_conformance.adapters.reference import ReferenceAdapter
 
-        return Lockstep(self.s, ReferenceAdapter(self.policies), on_code_mismatch=on_code_mismatch)
+        return Lockstep(
+            self.s,
+            ReferenceAdapter(self.policies),
+            on_code_mismatch=on_code_mismatch,
+            configuration=self.configuration,
+        )
 
     def settings(self) -> hypothesis.settings:
         """Generation only (see the module docstring on shrinking), seeded, quiet, no database."""
@@ -552,6 +571,11 @@ class Differential:
             # A storage sequence sends about twice the requests of a lifecycle one (a cycle is
             # six): half the examples keep the run's depth, counted in requests, and its time.
             examples = max(1, examples // 2)
+        elif self.configuration != 1:
+            # A #2/#3 sequence starts with eleven setup requests and observes the EACs after
+            # every step: a third of the examples adds about as much time as the storage
+            # check (measured: 60 examples -> 20 sequences, about 1.8 s each configuration).
+            examples = max(1, examples // 3)
         return hypothesis.settings(
             max_examples=examples,
             stateful_step_count=STEP_COUNT,
@@ -597,7 +621,7 @@ class Differential:
         adapter failure stays one. Passes repeat until none is left out. It is
         deterministic, and the session's steps are those of the final replay.
         """
-        setup = SETUP_REQUESTS
+        setup = lock.setup_count  # the cast (and the EAC world of #2/#3)
         records = dict(lock.record_starts)  # the failing sequence's storage records
         kept = list(zip([dict(r) for r in lock.trail], lock.trail_keys, strict=True))
         if len(kept) <= setup:
@@ -768,3 +792,79 @@ def storage_matches_the_reference_model(s: Session) -> None:
     s.require_action("register_storage")
     s.require_action("submit_storage_data")
     Differential(s, storage=True).run()
+
+
+_CONFIG_REQUIREMENTS = {
+    2: ["CONF-001", "CONF-002", "CONF-003", "CONF-004", "CONF-005", "CONF-006", "CONF-007",
+        "CONF-008", "CONF-009", "CONF-023", "CONF-024"],
+    3: ["CONF-012", "CONF-013", "CONF-014", "CONF-015", "CONF-016", "CONF-017", "CONF-018",
+        "CONF-019", "CONF-022", "CONF-026"],
+}  # fmt: skip
+
+
+def _configuration_run(s: Session, configuration: int) -> None:
+    """The #2/#3 machine: needs reset (to the configuration) and the declared practice."""
+    s.require_reset(f"configuration #{configuration} is set up by reset()")
+    declared_practice(s)  # the model applies it: a registry that declares none is skipped
+    for action in ("eac_report_production", "eac_open_account", "eac_register_device"):
+        s.require_action(action)
+    if configuration == 2:
+        s.require_action("appoint_gc_issuer")
+        s.require_action("issue_linked_gcs")
+    else:
+        s.require_action("eac_cancel")
+        s.require_action("issue_from_cancelled_eacs")
+    Differential(s, configuration=configuration).run()
+
+
+@check(
+    "differential.config2",
+    requirements=[
+        *_CONFIG_REQUIREMENTS[2],
+        "AUTH-001",
+        "AUTH-002",
+        "AUTH-005",
+        "DC-001",
+        "DC-004",
+        "DC-007",
+        "QTY-002",
+    ],
+    profile=Profile.CONFIG_2,
+    slow=True,
+)
+def config2_matches_the_reference_model(s: Session) -> None:
+    """Random configuration #2 sequences (GCs linked to EACs) get the reference model's verdicts and states.
+
+    The lifecycle machine in a #2 registry beside its EAC registry (see
+    :mod:`gc_conformance.checks.differential.configuration`): hours linked to
+    EACs, within and over what is left, across intervals and again; linked GCs
+    cancelled; EACs converted and moved; by every party. GC bundles and the
+    EACs (where observe() shows them) are compared after every step.
+    """
+    _configuration_run(s, 2)
+
+
+@check(
+    "differential.config3",
+    requirements=[
+        *_CONFIG_REQUIREMENTS[3],
+        "AUTH-002",
+        "AUTH-005",
+        "DC-001",
+        "DC-004",
+        "DC-007",
+        "XFER-003",
+    ],
+    profile=Profile.CONFIG_3,
+    slow=True,
+)
+def config3_matches_the_reference_model(s: Session) -> None:
+    """Random configuration #3 sequences (GCs from cancelled EACs) get the reference model's verdicts and states.
+
+    The lifecycle machine in a #3 registry beside its EAC registry (see
+    :mod:`gc_conformance.checks.differential.configuration`): EACs cancelled
+    for a beneficiary and GCs issued from them, for that beneficiary or
+    another, within and over their energy, across intervals and again; by
+    every party. GC bundles and the EACs are compared after every step.
+    """
+    _configuration_run(s, 3)

@@ -35,8 +35,9 @@ GHOST = 999_999
 #: The policies whose value decides verdicts the machine provokes, by the rules that need them.
 ALWAYS_NEEDED = ("capacity", "split_origin")
 #: Policies that are not the model's lifecycle policies: the storage methods (which the storage
-#: machine chooses among, per registration, from what the registry offers) and those of the
-#: configurations #2/#3, which no differential step reaches.
+#: machine chooses among, per registration, from what the registry offers) and the #2/#3 cap and
+#: suspension practice (which only the configuration checks' model applies, see
+#: ``driver.configuration_policies``).
 NOT_EXERCISED = frozenset(
     {"allocation_method", "loss_method", "loss_convention", "monthly_cap", "hour_suspension"}
 )
@@ -196,6 +197,7 @@ REFUSED_BY = {
 SHOULD_LEVEL = frozenset(
     {"PROD-005", "XFER-004", "RES-002", "IT-005", "CORR-008", "AUTH-008"}
     | {"STOR-007", "STOR-015", "STOR-016", "STOR-028", "STOR-031"}
+    | {"CONF-007", "CONF-008", "CONF-011", "CONF-018", "CONF-021"}
 )
 #: A refusal code that means something else for a storage request than for a core one.
 _STORAGE_REFUSALS = {
@@ -235,13 +237,18 @@ RISKS = {
 
 
 def refusal_requirements(
-    action: str, code: str | None, status: str | None = None
+    action: str, code: str | None, status: str | None = None, configuration: int = 1
 ) -> tuple[str, ...]:
     """The requirement(s) behind the model's refusal ``code`` of ``action``.
 
     ``status`` is the named bundle's status in the model (``"SPLIT"`` for a
-    split parent), which decides which rule makes a bundle no longer usable.
+    split parent), which decides which rule makes a bundle no longer usable;
+    ``configuration`` (2 or 3) the registry's, whose rules some codes name.
     """
+    if configuration in (2, 3):
+        found = config_refusal(configuration, action, code)
+        if found is not None:
+            return found
     if (action, code) in _STORAGE_REFUSALS:
         return _STORAGE_REFUSALS[action, str(code)]
     if code in ("NOT_OWNER", "NOT_AUTHORISED", "ISSUER_MAY_NOT_TRADE"):
@@ -262,3 +269,100 @@ def is_should(requirements: Iterable[str]) -> bool:
     """Whether every requirement named is a SHOULD: a divergence there fails no SHALL."""
     found = list(requirements)
     return bool(found) and all(r in SHOULD_LEVEL for r in found)
+
+
+# ====================================================================== configurations #2 and #3
+
+#: Who may ask for each configuration action (D2, D3): the rule a request by anyone else breaks.
+AUTHORITY.update(
+    {
+        "issue_linked_gcs": "AUTH-005",
+        "issue_from_cancelled_eacs": "AUTH-005",
+        "cancel_linked_gcs": "AUTH-002",
+        "convert_eacs": "AUTH-001",
+        "eac_transfer": "AUTH-001",
+        "eac_cancel": "AUTH-002",
+    }
+)
+#: The configuration action whose accepted request a wrong refusal breaks: what an hour gets
+#: follows the declared practice (a MAY, CONF-008/018), conversion is a MAY itself (CONF-007).
+ALLOWED_BY.update(
+    {
+        "issue_linked_gcs": ("CONF-008",),
+        "convert_eacs": ("CONF-007",),
+        "cancel_linked_gcs": ("CONF-005",),
+        "issue_from_cancelled_eacs": ("CONF-018",),
+    }
+)
+#: What the GC state after an accepted configuration request must show.
+STATE_AFTER.update(
+    {
+        "issue_linked_gcs": ("CONF-002", "CONF-003", "CONF-009"),
+        "convert_eacs": ("CONF-003", "CONF-007"),
+        "cancel_linked_gcs": ("CONF-005", "SPLIT-001", "DC-004", "DC-007"),
+        "issue_from_cancelled_eacs": ("CONF-012", "CONF-013"),
+    }
+)
+#: A refusal code of the model -> the rule behind it, per configuration (then per action).
+_CONFIG_REFUSALS: dict[tuple[int, str | None, str], tuple[str, ...]] = {
+    # configuration #2
+    (2, None, "WRONG_CONFIGURATION"): ("CONF-023",),
+    (2, None, "GC_ISSUER_NOT_APPOINTED"): ("CONF-001",),
+    (2, None, "NO_UNDERLYING_EAC"): ("CONF-002",),
+    (2, None, "EAC_DEVICE_MISMATCH"): ("CONF-002",),
+    (2, "issue_linked_gcs", "METER_MISMATCH"): ("CONF-002", "PROD-001"),
+    (2, None, "OUTSIDE_EAC_PERIOD"): ("CONF-002",),
+    (2, None, "DUPLICATE_ISSUANCE"): ("CONF-009", "DC-001"),
+    (2, None, "EXCEEDS_EAC_ENERGY"): ("CONF-008",),
+    (2, None, "EAC_BACKS_GC"): ("CONF-004",),
+    (2, None, "EAC_NOT_ACTIVE"): ("CONF-004",),
+    (2, None, "EAC_LINKED_ELSEWHERE"): ("CONF-004",),
+    (2, None, "ISSUER_MAY_NOT_HOLD"): ("CONF-006",),
+    (2, None, "NOT_COORDINATED"): ("CONF-005",),
+    (2, None, "CONFIGURATION_MANDATED"): ("CONF-010",),
+    # configuration #3
+    (3, None, "WRONG_CONFIGURATION"): ("CONF-026",),
+    (3, None, "EAC_NOT_CANCELLED"): ("CONF-012",),
+    (3, "issue_from_cancelled_eacs", "BENEFICIARY_MISMATCH"): ("CONF-012",),
+    (3, None, "EAC_LINKED_ELSEWHERE"): ("CONF-014",),
+    (3, None, "OUTSIDE_EAC_PERIOD"): ("CONF-015",),
+    (3, None, "EAC_DEVICE_MISMATCH"): ("CONF-016",),
+    (3, "issue_from_cancelled_eacs", "METER_MISMATCH"): ("CONF-016", "PROD-001"),
+    (3, None, "DUPLICATE_ISSUANCE"): ("CONF-019", "DC-001"),
+    (3, None, "EXCEEDS_EAC_ENERGY"): ("CONF-018",),
+    (3, None, "EAC_NOT_ACTIVE"): ("CONF-022",),
+    (3, None, "EAC_BACKS_GC"): ("CONF-022",),
+    (3, None, "CONFIGURATION_MANDATED"): ("CONF-020",),
+}
+
+
+#: Ordinary issuance and corrections in a #2/#3 registry: what the state after them shows.
+_CONFIG_STATE_AFTER = {
+    (2, "submit_production"): ("CONF-023",),
+    (2, "issue_bundle"): ("CONF-023",),
+    (2, "correct_production"): ("CONF-024",),
+    (3, "submit_production"): ("CONF-026",),
+    (3, "issue_bundle"): ("CONF-026",),
+    (3, "correct_production"): ("CONF-026",),
+}
+
+
+def state_after(action: str, configuration: int = 1) -> tuple[str, ...]:
+    """What the GC state after an accepted ``action`` must show (IT-002 if nothing else)."""
+    found = _CONFIG_STATE_AFTER.get((configuration, action))
+    return found if found is not None else STATE_AFTER.get(action, ("IT-002",))
+
+
+def config_refusal(configuration: int, action: str, code: str | None) -> tuple[str, ...] | None:
+    """The configuration rule behind a refusal (None: the rule of a configuration #1 registry).
+
+    Only the codes a #2/#3 registry gives for its own rules are here; the
+    core codes (a stranger acting, a bad quantity, a claim for another
+    beneficiary) keep their core rules.
+    """
+    if code is None:
+        return None
+    for key in ((configuration, action, code), (configuration, None, code)):
+        if key in _CONFIG_REFUSALS:
+            return _CONFIG_REFUSALS[key]
+    return None
