@@ -256,6 +256,8 @@ def replay(
         return _evolve(
             base, Status.ERROR, f"the adapter failed at {exc}", steps=tuple(session.steps)
         )
+    except NotApplicable as exc:  # e.g. a #2/#3 sequence needs reset() to set the registry up
+        return _evolve(base, Status.SKIP, exc.reason, steps=tuple(session.steps))
     mismatches = list(lock.notes.values())
     message = "no divergence from the reference model"
     if mismatches:

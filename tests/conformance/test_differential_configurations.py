@@ -282,6 +282,30 @@ def test_a_configuration_failure_replays_against_the_broken_registry_and_passes_
     assert fixed.status is Status.PASS, fixed.describe()
 
 
+class WithoutReset(ReferenceAdapter):
+    """The reference, configured as #2 once, offering no reset (as a real registry)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        super().reset({"issuer": {"issuer_id": "ISSUER", "name": "T", "domain": "NL"}})
+
+    def capabilities(self) -> Mapping[str, Any]:
+        return {**super().capabilities(), "reset": False}
+
+
+def test_a_configuration_failure_replayed_on_a_registry_without_reset_is_a_skip(
+    tmp_path: Path,
+) -> None:
+    # A #2/#3 sequence sets the registry up through reset(): without it the replay cannot
+    # start, which is a skip saying so (it was a traceback).
+    spec = "faulty:config-ordinary-issuance-unlinked"
+    result = config_differential(load_adapter(spec), 2, adapter_spec=spec)
+    assert result.status is Status.FAIL
+    again = replay(save_failure(result, tmp_path), WithoutReset())
+    assert again.status is Status.SKIP, again.describe()
+    assert "reset()" in again.message
+
+
 def test_a_failure_of_a_registry_with_its_own_eac_ids_replays(tmp_path: Path) -> None:
     renamed = RenamedEacs(load_adapter("faulty:config3-gc-transferable"))
     result = config_differential(renamed, 3)
