@@ -321,12 +321,12 @@ pr AS (
   SELECT COALESCE(device_id, '') AS k_dev, COALESCE(p_start_s, -1) AS k_start,
     COALESCE(p_end_s, -1) AS k_end FROM pr
   GROUP BY device_id, p_start_s, p_end_s
-  HAVING device_id IS NULL OR p_start_s IS NULL OR p_end_s IS NULL OR NOT (
+  HAVING device_id IS NULL OR p_start_s IS NULL OR p_end_s IS NULL OR NOT COALESCE(
     (SUM(CASE WHEN rec IS NULL AND delta > 0 THEN delta ELSE 0 END) = 0
      AND (MIN(rec) IS NULL OR MIN(rec) >= 0))
     OR (MIN(CASE WHEN rec IS NOT NULL THEN aseq END)
           <= MIN(CASE WHEN rec IS NULL AND delta > 0 THEN aseq END)
-        AND SUM(CASE WHEN rec IS NULL AND delta > 0 THEN delta ELSE 0 END) <= MIN(rec)))
+        AND SUM(CASE WHEN rec IS NULL AND delta > 0 THEN delta ELSE 0 END) <= MIN(rec)), FALSE)
 ), run AS (
   SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid,
     SUM(delta) OVER w AS net,
