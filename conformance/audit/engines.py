@@ -71,10 +71,14 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
             break
     for name, sql in rules.union_steps(level):
         runner.materialise(name, sql)
+        if name == "bundles":
+            unresolved = runner.fetch(rules.LINEAGE_UNRESOLVED)
+            if unresolved:
+                raise Unmodelled(_reasons(unresolved))
     # What only the lineage read goes now: held to the end, these tables took the memory
     # the later sorts needed, and at 10^7 actions DuckDB spilled them to disk instead.
     for k in range(level + 1):
-        for name in (f"lvl{k}_raw", f"lvl{k}", f"fin{k}"):
+        for name in (f"lvl{k}_raw", f"lvl{k}", f"fin{k}", f"dup{k}"):
             runner.drop(name)
     for name in rules.LINEAGE_ONLY:
         runner.drop(name)
@@ -99,8 +103,19 @@ def unsupported(runner: _Runner) -> list[str]:
             query = sql
         else:
             runner.materialise(name, sql)
-    rows = runner.fetch(query + " ORDER BY first_aseq")
+    return _reasons(runner.fetch(query + " ORDER BY first_aseq"))
+
+
+def _reasons(rows: list[tuple[Any, ...]]) -> list[str]:
     return [f"{reason} ({n}, first at action #{aseq + 1})" for reason, aseq, n in rows]
+
+
+class Unmodelled(Exception):
+    """What the set-based rules found, once the lineage was resolved, that they do not model."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
 
 
 # --- DuckDB ------------------------------------------------------------------------
@@ -285,26 +300,31 @@ def audit(
     runner: DuckRunner | SparkRunner = (
         DuckRunner() if engine == "duckdb" else SparkRunner(spark_master)
     )
+    found: list[Finding] = []
     try:
         actions = runner.load(paths, progress)
         reasons = unsupported(runner)
         if state is not None:
             reasons.append("a reported state to compare (--state)")
-        if reasons:
-            if progress is not None:
-                progress("handing the history to the Python oracle: " + "; ".join(reasons))
-            findings, _ = run_python(paths, state)
-            return AuditResult(
-                tuple(findings),
-                actions,
-                engine,
-                "python",
-                tuple(reasons),
-                time.perf_counter() - started,
-            )
-        found = run_rules(runner, progress)
+        if not reasons:
+            try:
+                found = run_rules(runner, progress)
+            except Unmodelled as exc:  # seen only once the lineage is resolved
+                reasons = exc.reasons
     finally:
         runner.close()
+    if reasons:
+        if progress is not None:
+            progress("handing the history to the Python oracle: " + "; ".join(reasons))
+        findings, _ = run_python(paths, state)
+        return AuditResult(
+            tuple(findings),
+            actions,
+            engine,
+            "python",
+            tuple(reasons),
+            time.perf_counter() - started,
+        )
     return AuditResult(tuple(found), actions, engine, engine, (), time.perf_counter() - started)
 
 

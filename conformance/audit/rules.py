@@ -93,6 +93,13 @@ PREPARE: list[tuple[str, str]] = [
         "action_id AS created_action, range_start AS b_start, range_end AS b_end "
         "FROM split_rows WHERE cseq >= 0",
     ),
+    # Bundle IDs with more than one creation (issue or split child): the few the lineage
+    # must order (a split child whose ID was created before is not created).
+    (
+        "dup_ids",
+        "SELECT bundle_id FROM (SELECT bundle_id FROM issues UNION ALL "
+        "SELECT bundle_id FROM children) t GROUP BY bundle_id HAVING COUNT(*) > 1",
+    ),
     (
         "unsupported",
         f"""
@@ -124,11 +131,12 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
   UNION ALL SELECT 'claims without a named claimant', aseq FROM bev
     WHERE effect = 'status' AND to_status = 'CLAIMED'
       AND (claimant IS NULL OR REGEXP_MATCHES(claimant, {_BLANK}))
-  UNION ALL SELECT 'bundle IDs created twice', aseq FROM (
-    SELECT bundle_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM (
-      SELECT bundle_id, aseq FROM issues
-      UNION ALL SELECT bundle_id, created_aseq FROM children) b
-    GROUP BY bundle_id) t WHERE n > 1
+  UNION ALL SELECT 'bundle IDs issued again (an issuance reusing a created bundle ID)', i.aseq
+    FROM issues i JOIN (
+      SELECT bundle_id, eid FROM issues WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)
+      UNION ALL SELECT bundle_id, created_eid FROM children
+      WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)) o
+    ON o.bundle_id = i.bundle_id AND o.eid < i.eid
   UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
     FROM readings WHERE rounded_alone
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
@@ -139,7 +147,7 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
 ]
 
 # Shared tables no rule reads once the lineage is resolved (the engine drops them then).
-LINEAGE_ONLY = ("acts", "split_rows", "children")
+LINEAGE_ONLY = ("acts", "split_rows", "dup_ids")
 
 # Bundle columns carried level to level.
 _BUNDLE = (
@@ -208,9 +216,22 @@ def level_steps(k: int) -> list[tuple[str, str]]:
     when it was split: its last status, account and beneficiary before the split, plain
     aggregates) and ``lvl{k+1}_raw`` (children of this level's effective splits,
     inheriting that state).
+
+    A split child whose bundle ID was created before (by an issuance, an earlier child of
+    the same split, or any bundle of the lineage: its parent's own ID, say) is not created,
+    as in the oracle's replay (which reports it). ``dup{k}`` keeps this level's creations of
+    the few IDs created more than once (``dup_ids``), so each next level sees every earlier
+    one. A creation at a deeper level earlier in time is not seen yet: the bundle ID then
+    stays twice in ``bundles``, which :data:`LINEAGE_UNRESOLVED` hands to the oracle.
     """
     raw, lvl, fin = f"lvl{k}_raw", f"lvl{k}", f"fin{k}"
+    made = " UNION ALL ".join(f"SELECT bundle_id, eid, cseq FROM dup{j}" for j in range(k + 1))
     return [
+        (
+            f"dup{k}",
+            f"SELECT bundle_id, created_eid AS eid, COALESCE(cseq, -1) AS cseq FROM {raw} "
+            "WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)",
+        ),
         (
             lvl,
             f"""
@@ -254,20 +275,54 @@ WHERE b.sup_eid IS NOT NULL""",
         (
             f"lvl{k + 1}_raw",
             f"""
-SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
-  c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
-  f.status_after AS init_status,
-  f.account_after AS init_account, f.ben_after AS init_ben, p.iss_eid
-FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
-JOIN {fin} f ON f.bundle_id = p.bundle_id""",
+WITH cand AS (
+  SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
+    c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
+    f.status_after AS init_status,
+    f.account_after AS init_account, f.ben_after AS init_ben, p.iss_eid
+  FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
+  JOIN {fin} f ON f.bundle_id = p.bundle_id
+), made AS (
+  {made}
+  UNION ALL SELECT bundle_id, created_eid, cseq FROM cand
+  WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)
+), first_eid AS (
+  SELECT bundle_id, MIN(eid) AS eid FROM made GROUP BY bundle_id
+), first_made AS (
+  SELECT m.bundle_id, m.eid, MIN(m.cseq) AS cseq FROM made m
+  JOIN first_eid f ON f.bundle_id = m.bundle_id AND f.eid = m.eid GROUP BY m.bundle_id, m.eid
+)
+SELECT c.* FROM cand c LEFT JOIN first_made m ON m.bundle_id = c.bundle_id
+WHERE m.bundle_id IS NULL OR (m.eid = c.created_eid AND m.cseq = c.cseq)""",
         ),
     ]
+
+
+#: Bundle IDs still created twice once the lineage is resolved (see :func:`level_steps`).
+LINEAGE_UNRESOLVED = (
+    "SELECT 'bundle IDs created again by a split deeper in the lineage', MIN(aseq), COUNT(*) "
+    "FROM (SELECT bundle_id, MAX(created_aseq) AS aseq FROM bundles GROUP BY bundle_id "
+    "HAVING COUNT(*) > 1) t HAVING COUNT(*) > 0"
+)
 
 
 def union_steps(levels: int) -> list[tuple[str, str]]:
     """``bundles`` (every level together) and ``evs`` (their events' state, in one pass)."""
     bundles = " UNION ALL ".join(f"SELECT * FROM lvl{k}" for k in range(levels))
-    return [("bundles", bundles), ("evs", event_state("bundles"))]
+    return [("bundles", bundles), ("childless", _CHILDLESS), ("evs", event_state("bundles"))]
+
+
+# Bundles split into children that were all not created (their IDs were taken): in the
+# oracle's lineage graph such a bundle has no child, so it still holds its certificates
+# (conservation) and an expiry sweep still sees it. Only parents of children with a
+# twice-created ID can be such, so only those are looked at.
+_CHILDLESS = """
+WITH dp AS (
+  SELECT DISTINCT parent_id FROM children WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)
+)
+SELECT p.bundle_id FROM bundles p JOIN dp ON dp.parent_id = p.bundle_id
+WHERE p.sup_eid IS NOT NULL
+  AND p.bundle_id NOT IN (SELECT c.parent_id FROM bundles c JOIN dp ON c.parent_id = dp.parent_id)"""
 
 
 def _doing(effect: str = "x.effect", to: str = "x.to_status") -> str:
@@ -492,7 +547,8 @@ WITH marks AS (
   FROM bundles b JOIN swept w ON w.issuance_id = b.issuance_id AND w.expiry_s = b.expiry_s
   LEFT JOIN (SELECT bundle_id, MIN(aseq) AS first_aseq FROM evs GROUP BY bundle_id) f
     ON f.bundle_id = b.bundle_id
-  WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq)
+  WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq
+    OR b.bundle_id IN (SELECT bundle_id FROM childless))
 ), st AS (
   SELECT c.bundle_id, c.entry, c.sweep_aseq, e.status_after AS status
   FROM cand c JOIN (SELECT bundle_id, aseq, next_aseq, status_after FROM evs
@@ -653,11 +709,11 @@ FROM hit WHERE side > 0""",
         "f_split",
         f"""
 WITH c AS (
-  SELECT c.bundle_id, c.cseq, c.b_start, c.b_end, c.created_action AS action_id,
+  SELECT c.bundle_id, c.cseq, c.created_eid, c.b_start, c.b_end, c.created_action AS action_id,
     c.created_aseq AS aseq, p.bundle_id AS pid, p.b_start AS ps, p.b_end AS pe,
     GREATEST(p.b_start, COALESCE(MAX(c.b_end + 1) OVER (PARTITION BY p.bundle_id ORDER BY c.cseq
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), p.b_start)) AS position
-  FROM bundles c JOIN bundles p ON c.parent_id = p.bundle_id
+  FROM children c JOIN bundles p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
 )
 SELECT 'CONSERVATION' AS risk, action_id, pid AS bundle_id, aseq,
   'split of bundle ' || {_id("pid")} || ' (' || {_id("ps")} || '..' || {_id("pe")} ||
@@ -668,7 +724,12 @@ UNION ALL
 SELECT 'CONSERVATION', MIN(action_id), pid, MIN(aseq),
   'split of bundle ' || {_id("pid")} || ' (' || {_id("MIN(ps)")} || '..' || {_id("MIN(pe)")} ||
   ') leaves IDs from ' || {_id("GREATEST(MIN(ps), MAX(b_end + 1))")} || ' unaccounted'
-FROM c GROUP BY pid HAVING GREATEST(MIN(ps), MAX(b_end + 1)) <> MIN(pe) + 1""",
+FROM c GROUP BY pid HAVING GREATEST(MIN(ps), MAX(b_end + 1)) <> MIN(pe) + 1
+UNION ALL
+SELECT 'DOUBLE_REGISTRATION', c.action_id, c.bundle_id, c.aseq,
+  'split reuses bundle ID ' || {_id("c.bundle_id")}
+FROM c LEFT JOIN bundles k ON k.bundle_id = c.bundle_id
+WHERE k.bundle_id IS NULL OR k.created_eid <> c.created_eid OR k.cseq IS DISTINCT FROM c.cseq""",
     ),
     (
         "f_conservation",
@@ -684,7 +745,7 @@ WITH parts AS (
     SELECT issuance_id, ARG_MAX(range_start, eid) AS range_start,
       ARG_MAX(range_end, eid) AS range_end FROM issues GROUP BY issuance_id) i
     ON i.issuance_id = b.issuance_id
-  WHERE b.sup_eid IS NULL
+  WHERE b.sup_eid IS NULL OR b.bundle_id IN (SELECT bundle_id FROM childless)
 ), first_bad AS (
   SELECT issuance_id, MIN(rn) AS rn FROM parts WHERE b_start <> position GROUP BY issuance_id
 )
