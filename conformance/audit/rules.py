@@ -208,7 +208,7 @@ SELECT x.eid, x.aseq, x.action_id, x.at_s, x.effect, x.bundle_id, x.from_account
 FROM h JOIN bev x ON x.eid = h.eid JOIN {bundles} b ON b.bundle_id = h.bundle_id"""
 
 
-def level_steps(k: int) -> list[tuple[str, str]]:
+def level_steps(k: int, known: str = "known0") -> list[tuple[str, str]]:
     """Complete level ``k`` (``lvl{k}_raw`` exists) and find the next one.
 
     Produces ``lvl{k}`` (with ``sup_eid``/``sup_aseq``: the effective split, the first
@@ -221,11 +221,15 @@ def level_steps(k: int) -> list[tuple[str, str]]:
     the same split, or any bundle of the lineage: its parent's own ID, say) is not created,
     as in the oracle's replay (which reports it). ``dup{k}`` keeps this level's creations of
     the few IDs created more than once (``dup_ids``), so each next level sees every earlier
-    one. A creation at a deeper level earlier in time is not seen yet: the bundle ID then
-    stays twice in ``bundles``, which :data:`LINEAGE_UNRESOLVED` hands to the oracle.
+    one, and ``known`` the creations settled by an earlier pass. A creation at a deeper
+    level earlier in time is not seen yet: the bundle ID then stays twice in ``bundles``
+    (:data:`TWICE_IN_BUNDLES`), and the lineage is resolved again (:func:`known_next`).
     """
     raw, lvl, fin = f"lvl{k}_raw", f"lvl{k}", f"fin{k}"
-    made = " UNION ALL ".join(f"SELECT bundle_id, eid, cseq FROM dup{j}" for j in range(k + 1))
+    made = " UNION ALL ".join(
+        [f"SELECT bundle_id, eid, cseq FROM {known}"]
+        + [f"SELECT bundle_id, eid, cseq FROM dup{j}" for j in range(k + 1)]
+    )
     return [
         (
             f"dup{k}",
@@ -298,9 +302,41 @@ WHERE m.bundle_id IS NULL OR (m.eid = c.created_eid AND m.cseq = c.cseq)""",
     ]
 
 
+# Creations of twice-made bundle IDs in ``bundles``, in creation order per ID.
+_RANKED = """
+SELECT bundle_id, eid, cseq,
+  ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid, cseq) AS rn FROM (
+  SELECT bundle_id, created_eid AS eid, COALESCE(cseq, -1) AS cseq FROM bundles
+  WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)) t"""
+
+KNOWN_NONE = "SELECT bundle_id, CAST(NULL AS BIGINT) AS eid, CAST(NULL AS BIGINT) AS cseq " + (
+    "FROM dup_ids WHERE 1 = 0"
+)
+
+#: A row when some bundle ID is still created twice in ``bundles``.
+TWICE_IN_BUNDLES = f"SELECT bundle_id FROM ({_RANKED}) r WHERE rn > 1 LIMIT 1"
+
+
+def known_next(known: str) -> str:
+    """The creations settled once a pass left a bundle ID made twice: ``known`` and every
+    creation in ``bundles`` before the first second one. Every wrong choice of a pass
+    follows the first (a child created that an earlier, deeper creation should have
+    refused), so all before it are right; the next pass refuses that child."""
+    return f"""
+WITH r AS ({_RANKED}), x AS (
+  SELECT MIN(eid) AS eid FROM r WHERE rn > 1
+), xc AS (
+  SELECT x.eid, MIN(r.cseq) AS cseq FROM r JOIN x ON r.eid = x.eid WHERE r.rn > 1 GROUP BY x.eid
+)
+SELECT bundle_id, eid, cseq FROM {known}
+UNION
+SELECT r.bundle_id, r.eid, r.cseq FROM r CROSS JOIN xc
+WHERE r.eid < xc.eid OR (r.eid = xc.eid AND r.cseq < xc.cseq)"""
+
+
 #: Bundle IDs still created twice once the lineage is resolved (see :func:`level_steps`).
 LINEAGE_UNRESOLVED = (
-    "SELECT 'bundle IDs created again by a split deeper in the lineage', MIN(aseq), COUNT(*) "
+    "SELECT 'bundle IDs a split created again, unresolved after many passes', MIN(aseq), COUNT(*) "
     "FROM (SELECT bundle_id, MAX(created_aseq) AS aseq FROM bundles GROUP BY bundle_id "
     "HAVING COUNT(*) > 1) t HAVING COUNT(*) > 0"
 )

@@ -440,8 +440,7 @@ def test_a_bundle_id_issued_again_still_goes_to_the_oracle(tmp_path: Path) -> No
 
 def _reuse_child_ids(records: list[dict[str, Any]], every: int) -> int:
     """Give every ``every``-th split child a bundle ID created before, in turn: its parent's,
-    its sibling's (twice in one split), and an issued bundle's (an earlier split child's ID
-    may have been made deeper in the lineage: see the deeper-split test for that case).
+    its sibling's (twice in one split), an issued bundle's, and an earlier split child's.
     The generator goes on using the IDs as it meant them, so the events on them land on
     the bundles that hold them (or on none): the reuses' consequences are tested too."""
     issued: list[Any] = []
@@ -455,14 +454,16 @@ def _reuse_child_ids(records: list[dict[str, Any]], every: int) -> int:
                 continue
             children = effect["children"]
             if len(made) > 2 and len(children) > 1 and (len(made) // 2) % every == 0:
-                mode = n % 3
+                mode = n % 4
                 n += 1
                 if mode == 0:
                     children[0]["bundle_id"] = effect["parent_id"]
                 elif mode == 1:
                     children[1]["bundle_id"] = children[0]["bundle_id"]
-                else:
+                elif mode == 2:
                     children[-1]["bundle_id"] = issued[len(issued) // 2]
+                else:
+                    children[0]["bundle_id"] = made[len(made) // 3]
             made.extend(c["bundle_id"] for c in children)
     return n
 
@@ -592,19 +593,23 @@ def test_bundle_ids_created_twice_by_splits_at_their_edges(
         assert _plain(duck) == _plain(oracle)
 
 
-def test_a_split_reusing_an_id_a_deeper_split_made_earlier_goes_to_the_oracle(
+def test_a_split_reusing_an_id_a_deeper_split_made_earlier_is_resolved_again(
     tmp_path: Path,
 ) -> None:
     """The lineage is resolved level by level: a child whose ID a deeper level created
-    earlier is seen only afterwards, and the engine then hands the history over, saying so."""
-    # 5 is made by 2's split (level 2) before 100's split (level 1) names it again
-    splits = [(1, [2, 3]), (2, [4, 5]), (100, [5, 6])]
+    earlier is seen only afterwards, and the lineage is resolved again, knowing it."""
+    # 5 is made by 2's split (level 2) before 100's split (level 1) names it again; once
+    # that child is refused, 8 is made by 4's split (level 3) before 6's (level 2) does
+    splits = [(1, [2, 3]), (2, [4, 5]), (100, [5, 6]), (4, [8, 9]), (6, [8, 10])]
     path = tmp_path / "deep.jsonl"
     write_jsonl(path, _lineage_history(splits))
-    duck = audit([path], "duckdb")
-    assert duck.engine_used == "python"
-    assert any("deeper in the lineage" in reason for reason in duck.fallback)
-    assert _plain(duck) == _plain(audit([path], "python"))
+    oracle = audit([path], "python")
+    assert sum("split reuses bundle ID" in f.message for f in oracle.findings) == 2
+    said: list[str] = []
+    duck = audit([path], "duckdb", progress=said.append)
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert sum("lineage resolved again" in line for line in said) == 2
+    assert _plain(duck) == _plain(oracle)
 
 
 def test_a_reported_state_is_compared_by_the_oracle(tmp_path: Path) -> None:
