@@ -22,7 +22,7 @@ from gc_conformance.audit.engines import AuditResult
 from gc_conformance.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
-from histories import FAULTS, generate, write_jsonl
+from histories import FAULTS, generate, lineage_history, reuse_child_ids, write_jsonl
 from histories import stamp as histories_stamp
 
 
@@ -438,43 +438,13 @@ def test_a_bundle_id_issued_again_still_goes_to_the_oracle(tmp_path: Path) -> No
     assert _plain(duck) == _plain(audit([path], "python"))
 
 
-def _reuse_child_ids(records: list[dict[str, Any]], every: int) -> int:
-    """Give every ``every``-th split child a bundle ID created before, in turn: its parent's,
-    its sibling's (twice in one split), an issued bundle's, and an earlier split child's.
-    The generator goes on using the IDs as it meant them, so the events on them land on
-    the bundles that hold them (or on none): the reuses' consequences are tested too."""
-    issued: list[Any] = []
-    made: list[Any] = []
-    n = 0
-    for record in records:
-        for effect in record["effects"]:
-            if effect["effect"] == "issue":
-                issued.append(effect["bundle_id"])
-            if effect["effect"] != "split":
-                continue
-            children = effect["children"]
-            if len(made) > 2 and len(children) > 1 and (len(made) // 2) % every == 0:
-                mode = n % 4
-                n += 1
-                if mode == 0:
-                    children[0]["bundle_id"] = effect["parent_id"]
-                elif mode == 1:
-                    children[1]["bundle_id"] = children[0]["bundle_id"]
-                elif mode == 2:
-                    children[-1]["bundle_id"] = issued[len(issued) // 2]
-                else:
-                    children[0]["bundle_id"] = made[len(made) // 3]
-            made.extend(c["bundle_id"] for c in children)
-    return n
-
-
 @pytest.mark.parametrize("seed", [31, 32, 33])
 def test_split_children_reusing_bundle_ids_are_judged_natively(tmp_path: Path, seed: int) -> None:
     """A split child whose bundle ID was created before is not created (the oracle reports
     it and goes on): DuckDB resolves the lineage the same way, down to the parents left with
     no child (still holding their certificates, still seen by the expiry sweep)."""
     records = list(generate(2500, seed=seed, faults=["double_cancel"], close=True))
-    assert _reuse_child_ids(records, 3) >= 8
+    assert reuse_child_ids(records, 3) >= 8
     path = tmp_path / "reused-children.jsonl"
     write_jsonl(path, records)
     oracle = audit([path], "python")
@@ -482,84 +452,6 @@ def test_split_children_reusing_bundle_ids_are_judged_natively(tmp_path: Path, s
     duck = audit([path], "duckdb")
     assert duck.engine_used == "duckdb", duck.fallback
     assert _plain(duck) == _plain(oracle)
-
-
-def _lineage_history(splits: list[tuple[int, list[int]]], per_action: int = 1) -> list[Any]:
-    """Two issuances (bundles 1 and 100, 100 certificates each), then ``splits`` (parent,
-    child IDs: the parent's range cut in equal parts), ``per_action`` to an action, a
-    transfer of every bundle ID named, and an expiry sweep past the expiry."""
-    records: list[dict[str, Any]] = []
-
-    def add(action: str, effects: list[dict[str, Any]], second: int) -> None:
-        records.append(
-            {
-                "action_id": len(records) + 1,
-                "at": histories_stamp(second),
-                "accepted": True,
-                "action": action,
-                "effects": effects,
-            }
-        )
-
-    add("open_account", [{"effect": "account", "account_id": "A"}], 0)
-    add("open_account", [{"effect": "account", "account_id": "B"}], 1)
-    ranges = {}
-    for n, bid in enumerate((1, 100)):
-        start = 1 + 100 * n
-        ranges[bid] = (start, start + 99)
-        hour = 3600 * (n + 1)
-        window = {
-            "production_start": histories_stamp(hour),
-            "production_end": histories_stamp(hour + 3600),
-        }
-        add(
-            "submit_production",
-            [
-                {
-                    "effect": "reading",
-                    "device_id": "D",
-                    "recognised_wh": 100,
-                    "metered_wh": 100,
-                    **window,
-                },
-                {
-                    "effect": "issue",
-                    "issuance_id": 10 + n,
-                    "bundle_id": bid,
-                    "device_id": "D",
-                    "account_id": "A",
-                    "range_start": start,
-                    "range_end": start + 99,
-                    "expiry": histories_stamp(10**6),
-                    **window,
-                },
-            ],
-            10 + n,
-        )
-    effects = []
-    for parent, kids in splits:
-        start, end = ranges.get(parent, (1000, 1099))
-        size = (end - start + 1) // len(kids)
-        children = []
-        for k, kid in enumerate(kids):
-            last = end if k == len(kids) - 1 else start + size * (k + 1) - 1
-            children.append({"bundle_id": kid, "range_start": start + size * k, "range_end": last})
-            ranges.setdefault(kid, (start + size * k, last))
-        effects.append({"effect": "split", "parent_id": parent, "children": children})
-        if len(effects) == per_action:
-            add("transfer", effects, 100 + len(records))
-            effects = []
-    if effects:
-        add("transfer", effects, 100 + len(records))
-    named = sorted({1, 100, *(k for _, kids in splits for k in kids)})
-    for bid in named:
-        add(
-            "transfer",
-            [{"effect": "transfer", "bundle_id": bid, "from_account": "A", "to_account": "B"}],
-            500 + bid,
-        )
-    add("expire", [], 2 * 10**6)
-    return records
 
 
 #: (splits, splits per action): the edges of a bundle ID created twice by splits
@@ -581,7 +473,7 @@ def test_bundle_ids_created_twice_by_splits_at_their_edges(
     tmp_path: Path, splits: list[tuple[int, list[int]]], per_action: int
 ) -> None:
     path = tmp_path / "edges.jsonl"
-    write_jsonl(path, _lineage_history(splits, per_action))
+    write_jsonl(path, lineage_history(splits, per_action))
     oracle = audit([path], "python")
     assert any("split reuses bundle ID" in f.message for f in oracle.findings)
     for source in ("jsonl", "parquet"):
@@ -602,7 +494,7 @@ def test_a_split_reusing_an_id_a_deeper_split_made_earlier_is_resolved_again(
     # that child is refused, 8 is made by 4's split (level 3) before 6's (level 2) does
     splits = [(1, [2, 3]), (2, [4, 5]), (100, [5, 6]), (4, [8, 9]), (6, [8, 10])]
     path = tmp_path / "deep.jsonl"
-    write_jsonl(path, _lineage_history(splits))
+    write_jsonl(path, lineage_history(splits))
     oracle = audit([path], "python")
     assert sum("split reuses bundle ID" in f.message for f in oracle.findings) == 2
     said: list[str] = []
