@@ -62,9 +62,10 @@ class _Runner(Protocol):
 def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) -> list[Finding]:
     """The rules on a runner where :func:`unsupported` has prepared the shared tables."""
     runner.materialise("known0", rules.KNOWN_NONE)
+    refuse = bool(runner.fetch(rules.ANY_TWICE))
     for attempt in range(MAX_LINEAGE_PASSES):
-        level = _lineage(runner, f"known{attempt}", progress)
-        if not runner.fetch(rules.TWICE_IN_BUNDLES):
+        level = _lineage(runner, f"known{attempt}", refuse, progress)
+        if not refuse or not runner.fetch(rules.TWICE_IN_BUNDLES):
             break
         # A split child was created whose ID a deeper level made earlier: what was made
         # before the first such child is settled; the lineage is resolved again knowing it.
@@ -93,12 +94,14 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
     ]
 
 
-def _lineage(runner: _Runner, known: str, progress: Callable[[str], None] | None) -> int:
+def _lineage(
+    runner: _Runner, known: str, refuse: bool, progress: Callable[[str], None] | None
+) -> int:
     """The bundle lineage, level by level, then ``bundles``; the number of levels."""
     runner.materialise("lvl0_raw", rules.LEVEL_ZERO)
     level = 0
     while True:
-        for name, sql in rules.level_steps(level, known):
+        for name, sql in rules.level_steps(level, known, refuse):
             runner.materialise(name, sql)
         level += 1
         if progress is not None:

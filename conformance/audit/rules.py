@@ -93,6 +93,12 @@ PREPARE: list[tuple[str, str]] = [
         "action_id AS created_action, range_start AS b_start, range_end AS b_end "
         "FROM split_rows WHERE cseq >= 0",
     ),
+    # The events of bundles that are split: all each lineage level reads of ``bev``.
+    (
+        "sev",
+        "SELECT bundle_id, eid, effect, to_status, to_account, has_beneficiary, beneficiary "
+        "FROM bev WHERE bundle_id IN (SELECT parent_id FROM splits)",
+    ),
     # Bundle IDs with more than one creation (issue or split child): the few the lineage
     # must order (a split child whose ID was created before is not created).
     (
@@ -147,7 +153,7 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
 ]
 
 # Shared tables no rule reads once the lineage is resolved (the engine drops them then).
-LINEAGE_ONLY = ("acts", "split_rows", "dup_ids")
+LINEAGE_ONLY = ("acts", "split_rows", "sev", "dup_ids")
 
 # Bundle columns carried level to level.
 _BUNDLE = (
@@ -208,7 +214,7 @@ SELECT x.eid, x.aseq, x.action_id, x.at_s, x.effect, x.bundle_id, x.from_account
 FROM h JOIN bev x ON x.eid = h.eid JOIN {bundles} b ON b.bundle_id = h.bundle_id"""
 
 
-def level_steps(k: int, known: str = "known0") -> list[tuple[str, str]]:
+def level_steps(k: int, known: str = "known0", refuse: bool = True) -> list[tuple[str, str]]:
     """Complete level ``k`` (``lvl{k}_raw`` exists) and find the next one.
 
     Produces ``lvl{k}`` (with ``sup_eid``/``sup_aseq``: the effective split, the first
@@ -224,13 +230,15 @@ def level_steps(k: int, known: str = "known0") -> list[tuple[str, str]]:
     one, and ``known`` the creations settled by an earlier pass. A creation at a deeper
     level earlier in time is not seen yet: the bundle ID then stays twice in ``bundles``
     (:data:`TWICE_IN_BUNDLES`), and the lineage is resolved again (:func:`known_next`).
+    Without ``refuse`` (no bundle ID is created twice: :data:`ANY_TWICE` is empty) every
+    child of an effective split is created, and none of that bookkeeping runs.
     """
     raw, lvl, fin = f"lvl{k}_raw", f"lvl{k}", f"fin{k}"
     made = " UNION ALL ".join(
         [f"SELECT bundle_id, eid, cseq FROM {known}"]
         + [f"SELECT bundle_id, eid, cseq FROM dup{j}" for j in range(k + 1)]
     )
-    return [
+    steps = [
         (
             f"dup{k}",
             f"SELECT bundle_id, created_eid AS eid, COALESCE(cseq, -1) AS cseq FROM {raw} "
@@ -252,7 +260,7 @@ SELECT b.*, s.eid AS sup_eid, s.aseq AS sup_aseq FROM {raw} b LEFT JOIN (
 WITH e AS (
   SELECT x.bundle_id, x.eid, x.effect, x.to_status, x.to_account, x.has_beneficiary,
          x.beneficiary
-  FROM bev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
+  FROM sev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
   WHERE b.sup_eid IS NOT NULL AND x.effect IN ('status', 'transfer')
     AND x.eid > b.created_eid AND x.eid < b.sup_eid
 ), ls AS (
@@ -276,16 +284,22 @@ LEFT JOIN lb ON lb.bundle_id = b.bundle_id
 LEFT JOIN e eb ON eb.bundle_id = b.bundle_id AND eb.eid = lb.eid
 WHERE b.sup_eid IS NOT NULL""",
         ),
-        (
-            f"lvl{k + 1}_raw",
-            f"""
-WITH cand AS (
+    ]
+    cand = f"""
   SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
     c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
     f.status_after AS init_status,
     f.account_after AS init_account, f.ben_after AS init_ben, p.iss_eid
   FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
-  JOIN {fin} f ON f.bundle_id = p.bundle_id
+  JOIN {fin} f ON f.bundle_id = p.bundle_id"""
+    if not refuse:
+        return [*steps[1:], (f"lvl{k + 1}_raw", cand)]
+    return [
+        *steps,
+        (
+            f"lvl{k + 1}_raw",
+            f"""
+WITH cand AS ({cand}
 ), made AS (
   {made}
   UNION ALL SELECT bundle_id, created_eid, cseq FROM cand
@@ -308,6 +322,9 @@ SELECT bundle_id, eid, cseq,
   ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid, cseq) AS rn FROM (
   SELECT bundle_id, created_eid AS eid, COALESCE(cseq, -1) AS cseq FROM bundles
   WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)) t"""
+
+#: A row when some bundle ID is created more than once.
+ANY_TWICE = "SELECT bundle_id FROM dup_ids LIMIT 1"
 
 KNOWN_NONE = "SELECT bundle_id, CAST(NULL AS BIGINT) AS eid, CAST(NULL AS BIGINT) AS cseq " + (
     "FROM dup_ids WHERE 1 = 0"
