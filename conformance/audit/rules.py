@@ -11,8 +11,8 @@ Inputs: ``rows`` (the flat table of :mod:`.load`). A pipeline is a list of
 
 * ``ev``/``acts``: accepted effects and actions.
 * ``unsupported``: history features the set-based rules do not model (storage,
-  D10 corrections and deductions, entries the oracle reports as malformed, reused
-  bundle IDs, actions out of time order, readings rounded on their own). When any is
+  D10 corrections and deductions, entries the oracle reports as malformed, bundle IDs
+  issued again, actions out of time order, readings rounded on their own). When any is
   present the engine hands the whole history to the Python oracle and says why:
   never a silent, partial verdict.
 * the bundle lineage, level by level (issued bundles, then children of effective
@@ -137,12 +137,12 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
   UNION ALL SELECT 'claims without a named claimant', aseq FROM bev
     WHERE effect = 'status' AND to_status = 'CLAIMED'
       AND (claimant IS NULL OR REGEXP_MATCHES(claimant, {_BLANK}))
-  UNION ALL SELECT 'bundle IDs issued again (an issuance reusing a created bundle ID)', i.aseq
-    FROM issues i JOIN (
+  UNION ALL SELECT 'bundle IDs issued again (an issuance reusing a created bundle ID)', aseq
+    FROM (SELECT DISTINCT i.eid, i.aseq FROM issues i JOIN (
       SELECT bundle_id, eid FROM issues WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)
       UNION ALL SELECT bundle_id, created_eid FROM children
       WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)) o
-    ON o.bundle_id = i.bundle_id AND o.eid < i.eid
+    ON o.bundle_id = i.bundle_id AND o.eid < i.eid) t
   UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
     FROM readings WHERE rounded_alone
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
@@ -403,9 +403,10 @@ def _q(column: str) -> str:
 # the few flagged rows afterwards.
 # The window runs only over the intervals that could be flagged (``risky``, one GROUP BY):
 # an interval is safe when every Wh issued for it is recognised by a reading made no later
-# than its first issuance (then no action ends with more issued than recognised), or when
-# nothing is issued for it. Most intervals are safe, and the window over all of them (two
-# rows each) was the rule's whole cost.
+# than its first issuance (then no action ends with more issued than recognised; the
+# withdrawals only lower what is issued), or when nothing is issued for it. Most intervals
+# are safe, and the window over all of them (two rows each) was the rule's whole cost.
+# ``risky`` reads the tables, not ``pr``: a CTE read twice is materialised whole, in memory.
 _LIVE_PRODUCTION = (
     """
 pr AS (
@@ -427,7 +428,11 @@ pr AS (
   FROM readings
 ), risky AS (
   SELECT COALESCE(device_id, '') AS k_dev, COALESCE(p_start_s, -1) AS k_start,
-    COALESCE(p_end_s, -1) AS k_end FROM pr
+    COALESCE(p_end_s, -1) AS k_end FROM (
+    SELECT device_id, p_start_s, p_end_s, aseq, range_end - range_start + 1 AS delta,
+      CAST(NULL AS BIGINT) AS rec FROM issues
+    UNION ALL
+    SELECT device_id, p_start_s, p_end_s, aseq, 0, recognised_wh FROM readings) t
   GROUP BY device_id, p_start_s, p_end_s
   HAVING device_id IS NULL OR p_start_s IS NULL OR p_end_s IS NULL OR NOT COALESCE(
     (SUM(CASE WHEN rec IS NULL AND delta > 0 THEN delta ELSE 0 END) = 0
