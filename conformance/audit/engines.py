@@ -26,6 +26,8 @@ from gc_conformance.reference.invariants import Finding, Risk, check_invariants
 
 ENGINES = ("duckdb", "spark", "python")
 MAX_LEVELS = 100_000
+#: How often the lineage may be resolved again for bundle IDs made twice (then: the oracle)
+MAX_LINEAGE_PASSES = 20
 
 
 @attrs.frozen
@@ -59,24 +61,26 @@ class _Runner(Protocol):
 
 def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) -> list[Finding]:
     """The rules on a runner where :func:`unsupported` has prepared the shared tables."""
-    runner.materialise("lvl0_raw", rules.LEVEL_ZERO)
-    level = 0
-    while True:
-        for name, sql in rules.level_steps(level):
-            runner.materialise(name, sql)
-        level += 1
-        if progress is not None:
-            progress(f"lineage level {level} done")
-        if level >= MAX_LEVELS or runner.count(f"lvl{level}_raw") == 0:
+    runner.materialise("known0", rules.KNOWN_NONE)
+    refuse = bool(runner.fetch(rules.ANY_TWICE))
+    for attempt in range(MAX_LINEAGE_PASSES):
+        level = _lineage(runner, f"known{attempt}", refuse, progress)
+        if not refuse or not runner.fetch(rules.TWICE_IN_BUNDLES):
             break
-    for name, sql in rules.union_steps(level):
+        # A split child was created whose ID a deeper level made earlier: what was made
+        # before the first such child is settled; the lineage is resolved again knowing it.
+        runner.materialise(f"known{attempt + 1}", rules.known_next(f"known{attempt}"))
+        _drop_levels(runner, level)
+        if progress is not None:
+            progress(f"lineage resolved again (pass {attempt + 2}): a bundle ID made twice")
+    else:
+        raise Unmodelled(_reasons(runner.fetch(rules.LINEAGE_UNRESOLVED)))
+    for name, sql in rules.union_steps(level)[1:]:
         runner.materialise(name, sql)
     # What only the lineage read goes now: held to the end, these tables took the memory
     # the later sorts needed, and at 10^7 actions DuckDB spilled them to disk instead.
-    for k in range(level + 1):
-        for name in (f"lvl{k}_raw", f"lvl{k}", f"fin{k}"):
-            runner.drop(name)
-    for name in rules.LINEAGE_ONLY:
+    _drop_levels(runner, level)
+    for name in [*rules.LINEAGE_ONLY, *(f"known{k}" for k in range(attempt + 1))]:
         runner.drop(name)
     findings: list[tuple[Any, ...]] = []
     for name, sql in rules.FINDINGS:
@@ -90,6 +94,31 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
     ]
 
 
+def _lineage(
+    runner: _Runner, known: str, refuse: bool, progress: Callable[[str], None] | None
+) -> int:
+    """The bundle lineage, level by level, then ``bundles``; the number of levels."""
+    runner.materialise("lvl0_raw", rules.LEVEL_ZERO)
+    level = 0
+    while True:
+        for name, sql in rules.level_steps(level, known, refuse):
+            runner.materialise(name, sql)
+        level += 1
+        if progress is not None:
+            progress(f"lineage level {level} done")
+        if level >= MAX_LEVELS or runner.count(f"lvl{level}_raw") == 0:
+            break
+    name, sql = rules.union_steps(level)[0]
+    runner.materialise(name, sql)
+    return level
+
+
+def _drop_levels(runner: _Runner, levels: int) -> None:
+    for k in range(levels + 1):
+        for name in (f"lvl{k}_raw", f"lvl{k}", f"fin{k}", f"dup{k}"):
+            runner.drop(name)
+
+
 def unsupported(runner: _Runner) -> list[str]:
     """Build the shared tables (each once: they are the expensive scans) and say what in
     the history the set-based rules do not model."""
@@ -99,8 +128,19 @@ def unsupported(runner: _Runner) -> list[str]:
             query = sql
         else:
             runner.materialise(name, sql)
-    rows = runner.fetch(query + " ORDER BY first_aseq")
+    return _reasons(runner.fetch(query + " ORDER BY first_aseq"))
+
+
+def _reasons(rows: list[tuple[Any, ...]]) -> list[str]:
     return [f"{reason} ({n}, first at action #{aseq + 1})" for reason, aseq, n in rows]
+
+
+class Unmodelled(Exception):
+    """What the set-based rules found, once the lineage was resolved, that they do not model."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
 
 
 # --- DuckDB ------------------------------------------------------------------------
@@ -285,26 +325,31 @@ def audit(
     runner: DuckRunner | SparkRunner = (
         DuckRunner() if engine == "duckdb" else SparkRunner(spark_master)
     )
+    found: list[Finding] = []
     try:
         actions = runner.load(paths, progress)
         reasons = unsupported(runner)
         if state is not None:
             reasons.append("a reported state to compare (--state)")
-        if reasons:
-            if progress is not None:
-                progress("handing the history to the Python oracle: " + "; ".join(reasons))
-            findings, _ = run_python(paths, state)
-            return AuditResult(
-                tuple(findings),
-                actions,
-                engine,
-                "python",
-                tuple(reasons),
-                time.perf_counter() - started,
-            )
-        found = run_rules(runner, progress)
+        if not reasons:
+            try:
+                found = run_rules(runner, progress)
+            except Unmodelled as exc:  # seen only once the lineage is resolved
+                reasons = exc.reasons
     finally:
         runner.close()
+    if reasons:
+        if progress is not None:
+            progress("handing the history to the Python oracle: " + "; ".join(reasons))
+        findings, _ = run_python(paths, state)
+        return AuditResult(
+            tuple(findings),
+            actions,
+            engine,
+            "python",
+            tuple(reasons),
+            time.perf_counter() - started,
+        )
     return AuditResult(tuple(found), actions, engine, engine, (), time.perf_counter() - started)
 
 

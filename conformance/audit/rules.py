@@ -11,8 +11,8 @@ Inputs: ``rows`` (the flat table of :mod:`.load`). A pipeline is a list of
 
 * ``ev``/``acts``: accepted effects and actions.
 * ``unsupported``: history features the set-based rules do not model (storage,
-  D10 corrections and deductions, entries the oracle reports as malformed, reused
-  bundle IDs, actions out of time order, readings rounded on their own). When any is
+  D10 corrections and deductions, entries the oracle reports as malformed, bundle IDs
+  issued again, actions out of time order, readings rounded on their own). When any is
   present the engine hands the whole history to the Python oracle and says why:
   never a silent, partial verdict.
 * the bundle lineage, level by level (issued bundles, then children of effective
@@ -62,13 +62,13 @@ PREPARE: list[tuple[str, str]] = [
     (
         "issues",
         "SELECT issuance_id, bundle_id, eid, aseq, action_id, device_id, account_id, "
-        "p_start_s, p_end_s, range_start, range_end, expiry_s, own_from_s, corrects "
-        "FROM ev WHERE effect = 'issue'",
+        "p_start_s, p_end_s, range_start, range_end, expiry_s, own_from_s, corrects, "
+        "p_start, p_end, expiry, own_from FROM ev WHERE effect = 'issue'",
     ),
     (
         "readings",
         "SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, "
-        "recognised_wh, metered_int, carried_null, rounded_alone "
+        "recognised_wh, metered_int, carried_null, rounded_alone, p_start, p_end "
         "FROM ev WHERE effect = 'reading'",
     ),
     (
@@ -92,6 +92,19 @@ PREPARE: list[tuple[str, str]] = [
         "SELECT bundle_id, parent_id, cseq, eid AS created_eid, aseq AS created_aseq, "
         "action_id AS created_action, range_start AS b_start, range_end AS b_end "
         "FROM split_rows WHERE cseq >= 0",
+    ),
+    # The events of bundles that are split: all each lineage level reads of ``bev``.
+    (
+        "sev",
+        "SELECT bundle_id, eid, effect, to_status, to_account, has_beneficiary, beneficiary "
+        "FROM bev WHERE bundle_id IN (SELECT parent_id FROM splits)",
+    ),
+    # Bundle IDs with more than one creation (issue or split child): the few the lineage
+    # must order (a split child whose ID was created before is not created).
+    (
+        "dup_ids",
+        "SELECT bundle_id FROM (SELECT bundle_id FROM issues UNION ALL "
+        "SELECT bundle_id FROM children) t GROUP BY bundle_id HAVING COUNT(*) > 1",
     ),
     (
         "unsupported",
@@ -124,11 +137,12 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
   UNION ALL SELECT 'claims without a named claimant', aseq FROM bev
     WHERE effect = 'status' AND to_status = 'CLAIMED'
       AND (claimant IS NULL OR REGEXP_MATCHES(claimant, {_BLANK}))
-  UNION ALL SELECT 'bundle IDs created twice', aseq FROM (
-    SELECT bundle_id, MAX(aseq) AS aseq, COUNT(*) AS n FROM (
-      SELECT bundle_id, aseq FROM issues
-      UNION ALL SELECT bundle_id, created_aseq FROM children) b
-    GROUP BY bundle_id) t WHERE n > 1
+  UNION ALL SELECT 'bundle IDs issued again (an issuance reusing a created bundle ID)', aseq
+    FROM (SELECT DISTINCT i.eid, i.aseq FROM issues i JOIN (
+      SELECT bundle_id, eid FROM issues WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)
+      UNION ALL SELECT bundle_id, created_eid FROM children
+      WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)) o
+    ON o.bundle_id = i.bundle_id AND o.eid < i.eid) t
   UNION ALL SELECT 'readings rounded on their own (rounding_carry PER_READING)', aseq
     FROM readings WHERE rounded_alone
   UNION ALL SELECT 'accepted actions out of time order', aseq FROM (
@@ -139,7 +153,7 @@ SELECT reason, MIN(aseq) AS first_aseq, COUNT(*) AS n FROM (
 ]
 
 # Shared tables no rule reads once the lineage is resolved (the engine drops them then).
-LINEAGE_ONLY = ("acts", "split_rows", "children")
+LINEAGE_ONLY = ("acts", "split_rows", "sev", "dup_ids")
 
 # Bundle columns carried level to level.
 _BUNDLE = (
@@ -200,7 +214,7 @@ SELECT x.eid, x.aseq, x.action_id, x.at_s, x.effect, x.bundle_id, x.from_account
 FROM h JOIN bev x ON x.eid = h.eid JOIN {bundles} b ON b.bundle_id = h.bundle_id"""
 
 
-def level_steps(k: int) -> list[tuple[str, str]]:
+def level_steps(k: int, known: str = "known0", refuse: bool = True) -> list[tuple[str, str]]:
     """Complete level ``k`` (``lvl{k}_raw`` exists) and find the next one.
 
     Produces ``lvl{k}`` (with ``sup_eid``/``sup_aseq``: the effective split, the first
@@ -208,9 +222,28 @@ def level_steps(k: int) -> list[tuple[str, str]]:
     when it was split: its last status, account and beneficiary before the split, plain
     aggregates) and ``lvl{k+1}_raw`` (children of this level's effective splits,
     inheriting that state).
+
+    A split child whose bundle ID was created before (by an issuance, an earlier child of
+    the same split, or any bundle of the lineage: its parent's own ID, say) is not created,
+    as in the oracle's replay (which reports it). ``dup{k}`` keeps this level's creations of
+    the few IDs created more than once (``dup_ids``), so each next level sees every earlier
+    one, and ``known`` the creations settled by an earlier pass. A creation at a deeper
+    level earlier in time is not seen yet: the bundle ID then stays twice in ``bundles``
+    (:data:`TWICE_IN_BUNDLES`), and the lineage is resolved again (:func:`known_next`).
+    Without ``refuse`` (no bundle ID is created twice: :data:`ANY_TWICE` is empty) every
+    child of an effective split is created, and none of that bookkeeping runs.
     """
     raw, lvl, fin = f"lvl{k}_raw", f"lvl{k}", f"fin{k}"
-    return [
+    made = " UNION ALL ".join(
+        [f"SELECT bundle_id, eid, cseq FROM {known}"]
+        + [f"SELECT bundle_id, eid, cseq FROM dup{j}" for j in range(k + 1)]
+    )
+    steps = [
+        (
+            f"dup{k}",
+            f"SELECT bundle_id, created_eid AS eid, COALESCE(cseq, -1) AS cseq FROM {raw} "
+            "WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)",
+        ),
         (
             lvl,
             f"""
@@ -227,7 +260,7 @@ SELECT b.*, s.eid AS sup_eid, s.aseq AS sup_aseq FROM {raw} b LEFT JOIN (
 WITH e AS (
   SELECT x.bundle_id, x.eid, x.effect, x.to_status, x.to_account, x.has_beneficiary,
          x.beneficiary
-  FROM bev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
+  FROM sev x JOIN {lvl} b ON x.bundle_id = b.bundle_id
   WHERE b.sup_eid IS NOT NULL AND x.effect IN ('status', 'transfer')
     AND x.eid > b.created_eid AND x.eid < b.sup_eid
 ), ls AS (
@@ -251,23 +284,98 @@ LEFT JOIN lb ON lb.bundle_id = b.bundle_id
 LEFT JOIN e eb ON eb.bundle_id = b.bundle_id AND eb.eid = lb.eid
 WHERE b.sup_eid IS NOT NULL""",
         ),
+    ]
+    cand = f"""
+  SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
+    c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
+    f.status_after AS init_status,
+    f.account_after AS init_account, f.ben_after AS init_ben, p.iss_eid
+  FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
+  JOIN {fin} f ON f.bundle_id = p.bundle_id"""
+    if not refuse:
+        return [*steps[1:], (f"lvl{k + 1}_raw", cand)]
+    return [
+        *steps,
         (
             f"lvl{k + 1}_raw",
             f"""
-SELECT c.bundle_id, c.parent_id, c.cseq, p.issuance_id, c.created_eid, c.created_aseq,
-  c.created_action, c.b_start, c.b_end, p.expiry_s, p.device_id, p.p_start_s, p.p_end_s,
-  f.status_after AS init_status,
-  f.account_after AS init_account, f.ben_after AS init_ben, p.iss_eid
-FROM children c JOIN {lvl} p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
-JOIN {fin} f ON f.bundle_id = p.bundle_id""",
+WITH cand AS ({cand}
+), made AS (
+  {made}
+  UNION ALL SELECT bundle_id, created_eid, cseq FROM cand
+  WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)
+), first_eid AS (
+  SELECT bundle_id, MIN(eid) AS eid FROM made GROUP BY bundle_id
+), first_made AS (
+  SELECT m.bundle_id, m.eid, MIN(m.cseq) AS cseq FROM made m
+  JOIN first_eid f ON f.bundle_id = m.bundle_id AND f.eid = m.eid GROUP BY m.bundle_id, m.eid
+)
+SELECT c.* FROM cand c LEFT JOIN first_made m ON m.bundle_id = c.bundle_id
+WHERE m.bundle_id IS NULL OR (m.eid = c.created_eid AND m.cseq = c.cseq)""",
         ),
     ]
+
+
+# Creations of twice-made bundle IDs in ``bundles``, in creation order per ID.
+_RANKED = """
+SELECT bundle_id, eid, cseq,
+  ROW_NUMBER() OVER (PARTITION BY bundle_id ORDER BY eid, cseq) AS rn FROM (
+  SELECT bundle_id, created_eid AS eid, COALESCE(cseq, -1) AS cseq FROM bundles
+  WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)) t"""
+
+#: A row when some bundle ID is created more than once.
+ANY_TWICE = "SELECT bundle_id FROM dup_ids LIMIT 1"
+
+KNOWN_NONE = "SELECT bundle_id, CAST(NULL AS BIGINT) AS eid, CAST(NULL AS BIGINT) AS cseq " + (
+    "FROM dup_ids WHERE 1 = 0"
+)
+
+#: A row when some bundle ID is still created twice in ``bundles``.
+TWICE_IN_BUNDLES = f"SELECT bundle_id FROM ({_RANKED}) r WHERE rn > 1 LIMIT 1"
+
+
+def known_next(known: str) -> str:
+    """The creations settled once a pass left a bundle ID made twice: ``known`` and every
+    creation in ``bundles`` before the first second one. Every wrong choice of a pass
+    follows the first (a child created that an earlier, deeper creation should have
+    refused), so all before it are right; the next pass refuses that child."""
+    return f"""
+WITH r AS ({_RANKED}), x AS (
+  SELECT MIN(eid) AS eid FROM r WHERE rn > 1
+), xc AS (
+  SELECT x.eid, MIN(r.cseq) AS cseq FROM r JOIN x ON r.eid = x.eid WHERE r.rn > 1 GROUP BY x.eid
+)
+SELECT bundle_id, eid, cseq FROM {known}
+UNION
+SELECT r.bundle_id, r.eid, r.cseq FROM r CROSS JOIN xc
+WHERE r.eid < xc.eid OR (r.eid = xc.eid AND r.cseq < xc.cseq)"""
+
+
+#: Bundle IDs still created twice once the lineage is resolved (see :func:`level_steps`).
+LINEAGE_UNRESOLVED = (
+    "SELECT 'bundle IDs a split created again, unresolved after many passes', MIN(aseq), COUNT(*) "
+    "FROM (SELECT bundle_id, MAX(created_aseq) AS aseq FROM bundles GROUP BY bundle_id "
+    "HAVING COUNT(*) > 1) t HAVING COUNT(*) > 0"
+)
 
 
 def union_steps(levels: int) -> list[tuple[str, str]]:
     """``bundles`` (every level together) and ``evs`` (their events' state, in one pass)."""
     bundles = " UNION ALL ".join(f"SELECT * FROM lvl{k}" for k in range(levels))
-    return [("bundles", bundles), ("evs", event_state("bundles"))]
+    return [("bundles", bundles), ("childless", _CHILDLESS), ("evs", event_state("bundles"))]
+
+
+# Bundles split into children that were all not created (their IDs were taken): in the
+# oracle's lineage graph such a bundle has no child, so it still holds its certificates
+# (conservation) and an expiry sweep still sees it. Only parents of children with a
+# twice-created ID can be such, so only those are looked at.
+_CHILDLESS = """
+WITH dp AS (
+  SELECT DISTINCT parent_id FROM children WHERE bundle_id IN (SELECT bundle_id FROM dup_ids)
+)
+SELECT p.bundle_id FROM bundles p JOIN dp ON dp.parent_id = p.bundle_id
+WHERE p.sup_eid IS NOT NULL
+  AND p.bundle_id NOT IN (SELECT c.parent_id FROM bundles c JOIN dp ON c.parent_id = dp.parent_id)"""
 
 
 def _doing(effect: str = "x.effect", to: str = "x.to_status") -> str:
@@ -293,6 +401,12 @@ def _q(column: str) -> str:
 # in the interval (the next row belongs to another action: effect IDs follow action
 # order). Only keys and numbers go through the sorts; the messages' text is joined to
 # the few flagged rows afterwards.
+# The window runs only over the intervals that could be flagged (``risky``, one GROUP BY):
+# an interval is safe when every Wh issued for it is recognised by a reading made no later
+# than its first issuance (then no action ends with more issued than recognised; the
+# withdrawals only lower what is issued), or when nothing is issued for it. Most intervals
+# are safe, and the window over all of them (two rows each) was the rule's whole cost.
+# ``risky`` reads the tables, not ``pr``: a CTE read twice is materialised whole, in memory.
 _LIVE_PRODUCTION = (
     """
 pr AS (
@@ -312,12 +426,28 @@ pr AS (
   UNION ALL
   SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, 0, recognised_wh
   FROM readings
+), risky AS (
+  SELECT COALESCE(device_id, '') AS k_dev, COALESCE(p_start_s, -1) AS k_start,
+    COALESCE(p_end_s, -1) AS k_end FROM (
+    SELECT device_id, p_start_s, p_end_s, aseq, range_end - range_start + 1 AS delta,
+      CAST(NULL AS BIGINT) AS rec FROM issues
+    UNION ALL
+    SELECT device_id, p_start_s, p_end_s, aseq, 0, recognised_wh FROM readings) t
+  GROUP BY device_id, p_start_s, p_end_s
+  HAVING device_id IS NULL OR p_start_s IS NULL OR p_end_s IS NULL OR NOT COALESCE(
+    (SUM(CASE WHEN rec IS NULL AND delta > 0 THEN delta ELSE 0 END) = 0
+     AND (MIN(rec) IS NULL OR MIN(rec) >= 0))
+    OR (MIN(CASE WHEN rec IS NOT NULL THEN aseq END)
+          <= MIN(CASE WHEN rec IS NULL AND delta > 0 THEN aseq END)
+        AND SUM(CASE WHEN rec IS NULL AND delta > 0 THEN delta ELSE 0 END) <= MIN(rec)), FALSE)
 ), run AS (
   SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid,
     SUM(delta) OVER w AS net,
     LAST_VALUE(rec IGNORE NULLS) OVER w AS recognised,
     LEAD(aseq) OVER (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid) AS next_aseq
-  FROM pr WINDOW w AS (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid
+  FROM pr JOIN risky ON COALESCE(device_id, '') = k_dev AND COALESCE(p_start_s, -1) = k_start
+    AND COALESCE(p_end_s, -1) = k_end
+  WINDOW w AS (PARTITION BY device_id, p_start_s, p_end_s ORDER BY eid
                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), per_action AS (
   SELECT device_id, p_start_s, p_end_s, aseq, action_id, eid, net, recognised,
@@ -331,18 +461,18 @@ pr AS (
   SELECT * FROM flagged WHERE excess > reported
 ), texts AS (
   SELECT x.device_id, x.p_start_s, x.p_end_s, MIN(x.p_start) AS p_start, MIN(x.p_end) AS p_end
-  FROM ev x
+  FROM (SELECT device_id, p_start_s, p_end_s, p_start, p_end FROM issues
+        UNION ALL SELECT device_id, p_start_s, p_end_s, p_start, p_end FROM readings) x
   JOIN (SELECT DISTINCT device_id, p_start_s, p_end_s FROM hits) k
     ON x.device_id = k.device_id AND x.p_start_s = k.p_start_s AND x.p_end_s = k.p_end_s
-  WHERE x.effect IN ('issue', 'reading') GROUP BY x.device_id, x.p_start_s, x.p_end_s
+  GROUP BY x.device_id, x.p_start_s, x.p_end_s
 )"""
 )
 
-# The wire text of an issuance's or reading's instants, by effect ID: joined to flagged
-# rows only, so that no sort or join carries it.
-_TEXTS = (
-    "(SELECT eid, p_start, p_end, expiry, own_from FROM ev WHERE effect IN ('issue', 'reading'))"
-)
+# The wire text of an issuance's instants, by effect ID: joined to flagged rows only, so
+# that no sort or join carries it. (Kept in ``issues`` and ``readings``: a join to the
+# Parquet file instead decoded 1.8 million rows for each of the few flagged ones.)
+_TEXTS = "(SELECT eid, p_start, p_end, expiry, own_from FROM issues)"
 
 _BUCKETS = "(SELECT -1 AS d UNION ALL SELECT 0 AS d UNION ALL SELECT 1 AS d)"
 
@@ -475,7 +605,8 @@ WITH marks AS (
   FROM bundles b JOIN swept w ON w.issuance_id = b.issuance_id AND w.expiry_s = b.expiry_s
   LEFT JOIN (SELECT bundle_id, MIN(aseq) AS first_aseq FROM evs GROUP BY bundle_id) f
     ON f.bundle_id = b.bundle_id
-  WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq)
+  WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq
+    OR b.bundle_id IN (SELECT bundle_id FROM childless))
 ), st AS (
   SELECT c.bundle_id, c.entry, c.sweep_aseq, e.status_after AS status
   FROM cand c JOIN (SELECT bundle_id, aseq, next_aseq, status_after FROM evs
@@ -572,28 +703,31 @@ FROM flagged WHERE beyond > reported AND beyond > 0""",
         f"""
 WITH rk AS (
   SELECT device_id, p_start_s, p_end_s, MIN(eid) AS eid, ARG_MIN(action_id, eid) AS action_id,
-    ARG_MIN(aseq, eid) AS aseq, CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb
+    ARG_MIN(aseq, eid) AS aseq, CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb,
+    ARG_MIN(p_start, eid) AS p_start, ARG_MIN(p_end, eid) AS p_end
   FROM readings GROUP BY device_id, p_start_s, p_end_s
 )
 SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, CAST(NULL AS BIGINT) AS bundle_id, a.aseq,
-  'production of device ' || {_q("a.device_id")} || ' recognised for ' || ta.p_start || ' to ' ||
-  ta.p_end || ' and again for ' || tb.p_start || ' to ' || tb.p_end AS message
+  'production of device ' || {_q("a.device_id")} || ' recognised for ' || a.p_start || ' to ' ||
+  a.p_end || ' and again for ' || b.p_start || ' to ' || b.p_end AS message
 FROM rk a JOIN (SELECT rk.*, hb + d AS jb FROM rk CROSS JOIN {_BUCKETS} k) b
   ON a.device_id = b.device_id AND a.hb = b.jb
-JOIN {_TEXTS} ta ON ta.eid = a.eid JOIN {_TEXTS} tb ON tb.eid = b.eid
 WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
     ),
     (
         "f_issued_twice",
         f"""
-WITH ik AS (SELECT issues.*, CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb FROM issues)
+WITH ik AS (
+  SELECT eid, aseq, action_id, bundle_id, issuance_id, device_id, p_start_s, p_end_s, p_start,
+    CAST(FLOOR(p_start_s / 3600) AS BIGINT) AS hb
+  FROM issues
+)
 SELECT 'DOUBLE_ISSUANCE' AS risk, a.action_id, a.bundle_id, a.aseq,
   'issuance ' || {_id("a.issuance_id")} || ' for device ' || {_q("a.device_id")} || ' from ' ||
-  ta.p_start || ' overlaps issuance ' || {_id("b.issuance_id")} || ' from ' || tb.p_start
+  a.p_start || ' overlaps issuance ' || {_id("b.issuance_id")} || ' from ' || b.p_start
   AS message
 FROM ik a JOIN (SELECT ik.*, hb + d AS jb FROM ik CROSS JOIN {_BUCKETS} k) b
   ON a.device_id = b.device_id AND a.hb = b.jb
-JOIN {_TEXTS} ta ON ta.eid = a.eid JOIN {_TEXTS} tb ON tb.eid = b.eid
 WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s""",
     ),
     # An issuance ID issued again (risk 3). Everything else follows the oracle's replay,
@@ -633,11 +767,11 @@ FROM hit WHERE side > 0""",
         "f_split",
         f"""
 WITH c AS (
-  SELECT c.bundle_id, c.cseq, c.b_start, c.b_end, c.created_action AS action_id,
+  SELECT c.bundle_id, c.cseq, c.created_eid, c.b_start, c.b_end, c.created_action AS action_id,
     c.created_aseq AS aseq, p.bundle_id AS pid, p.b_start AS ps, p.b_end AS pe,
     GREATEST(p.b_start, COALESCE(MAX(c.b_end + 1) OVER (PARTITION BY p.bundle_id ORDER BY c.cseq
       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), p.b_start)) AS position
-  FROM bundles c JOIN bundles p ON c.parent_id = p.bundle_id
+  FROM children c JOIN bundles p ON c.parent_id = p.bundle_id AND c.created_eid = p.sup_eid
 )
 SELECT 'CONSERVATION' AS risk, action_id, pid AS bundle_id, aseq,
   'split of bundle ' || {_id("pid")} || ' (' || {_id("ps")} || '..' || {_id("pe")} ||
@@ -648,7 +782,12 @@ UNION ALL
 SELECT 'CONSERVATION', MIN(action_id), pid, MIN(aseq),
   'split of bundle ' || {_id("pid")} || ' (' || {_id("MIN(ps)")} || '..' || {_id("MIN(pe)")} ||
   ') leaves IDs from ' || {_id("GREATEST(MIN(ps), MAX(b_end + 1))")} || ' unaccounted'
-FROM c GROUP BY pid HAVING GREATEST(MIN(ps), MAX(b_end + 1)) <> MIN(pe) + 1""",
+FROM c GROUP BY pid HAVING GREATEST(MIN(ps), MAX(b_end + 1)) <> MIN(pe) + 1
+UNION ALL
+SELECT 'DOUBLE_REGISTRATION', c.action_id, c.bundle_id, c.aseq,
+  'split reuses bundle ID ' || {_id("c.bundle_id")}
+FROM c LEFT JOIN bundles k ON k.bundle_id = c.bundle_id
+WHERE k.bundle_id IS NULL OR k.created_eid <> c.created_eid OR k.cseq IS DISTINCT FROM c.cseq""",
     ),
     (
         "f_conservation",
@@ -664,7 +803,7 @@ WITH parts AS (
     SELECT issuance_id, ARG_MAX(range_start, eid) AS range_start,
       ARG_MAX(range_end, eid) AS range_end FROM issues GROUP BY issuance_id) i
     ON i.issuance_id = b.issuance_id
-  WHERE b.sup_eid IS NULL
+  WHERE b.sup_eid IS NULL OR b.bundle_id IN (SELECT bundle_id FROM childless)
 ), first_bad AS (
   SELECT issuance_id, MIN(rn) AS rn FROM parts WHERE b_start <> position GROUP BY issuance_id
 )

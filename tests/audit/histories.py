@@ -606,3 +606,114 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> int:
             handle.write("\n")
             count += 1
     return count
+
+
+# --- bundle IDs created twice by splits -----------------------------------------
+
+
+def reuse_child_ids(records: list[dict[str, Any]], every: int) -> int:
+    """Give every ``every``-th split child a bundle ID created before, in turn: its parent's,
+    its sibling's (twice in one split), an issued bundle's, and an earlier split child's.
+    The generator goes on using the IDs as it meant them, so the events on them land on
+    the bundles that hold them (or on none): the reuses' consequences are tested too."""
+    issued: list[Any] = []
+    made: list[Any] = []
+    n = 0
+    for record in records:
+        for effect in record["effects"]:
+            if effect["effect"] == "issue":
+                issued.append(effect["bundle_id"])
+            if effect["effect"] != "split":
+                continue
+            children = effect["children"]
+            if len(made) > 2 and len(children) > 1 and (len(made) // 2) % every == 0:
+                mode = n % 4
+                n += 1
+                if mode == 0:
+                    children[0]["bundle_id"] = effect["parent_id"]
+                elif mode == 1:
+                    children[1]["bundle_id"] = children[0]["bundle_id"]
+                elif mode == 2:
+                    children[-1]["bundle_id"] = issued[len(issued) // 2]
+                else:
+                    children[0]["bundle_id"] = made[len(made) // 3]
+            made.extend(c["bundle_id"] for c in children)
+    return n
+
+
+def lineage_history(splits: list[tuple[int, list[int]]], per_action: int = 1) -> list[Any]:
+    """Two issuances (bundles 1 and 100, 100 certificates each), then ``splits`` (parent,
+    child IDs: the parent's range cut in equal parts), ``per_action`` to an action, a
+    transfer of every bundle ID named, and an expiry sweep past the expiry."""
+    records: list[dict[str, Any]] = []
+
+    def add(action: str, effects: list[dict[str, Any]], second: int) -> None:
+        records.append(
+            {
+                "action_id": len(records) + 1,
+                "at": stamp(second),
+                "accepted": True,
+                "action": action,
+                "effects": effects,
+            }
+        )
+
+    add("open_account", [{"effect": "account", "account_id": "A"}], 0)
+    add("open_account", [{"effect": "account", "account_id": "B"}], 1)
+    ranges = {}
+    for n, bid in enumerate((1, 100)):
+        start = 1 + 100 * n
+        ranges[bid] = (start, start + 99)
+        hour = 3600 * (n + 1)
+        window = {
+            "production_start": stamp(hour),
+            "production_end": stamp(hour + 3600),
+        }
+        add(
+            "submit_production",
+            [
+                {
+                    "effect": "reading",
+                    "device_id": "D",
+                    "recognised_wh": 100,
+                    "metered_wh": 100,
+                    **window,
+                },
+                {
+                    "effect": "issue",
+                    "issuance_id": 10 + n,
+                    "bundle_id": bid,
+                    "device_id": "D",
+                    "account_id": "A",
+                    "range_start": start,
+                    "range_end": start + 99,
+                    "expiry": stamp(10**6),
+                    **window,
+                },
+            ],
+            10 + n,
+        )
+    effects = []
+    for parent, kids in splits:
+        start, end = ranges.get(parent, (1000, 1099))
+        size = (end - start + 1) // len(kids)
+        children = []
+        for k, kid in enumerate(kids):
+            last = end if k == len(kids) - 1 else start + size * (k + 1) - 1
+            children.append({"bundle_id": kid, "range_start": start + size * k, "range_end": last})
+            ranges.setdefault(kid, (start + size * k, last))
+        effects.append({"effect": "split", "parent_id": parent, "children": children})
+        if len(effects) == per_action:
+            add("transfer", effects, 100 + len(records))
+            effects = []
+    if effects:
+        add("transfer", effects, 100 + len(records))
+    named = sorted({1, 100, *(k for _, kids in splits for k in kids)})
+    for bid in named:
+        add(
+            "transfer",
+            [{"effect": "transfer", "bundle_id": bid, "from_account": "A", "to_account": "B"}],
+            500 + bid,
+        )
+    add("expire", [], 2 * 10**6)
+    return records

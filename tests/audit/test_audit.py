@@ -22,7 +22,7 @@ from gc_conformance.audit.engines import AuditResult
 from gc_conformance.cli import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "reference"))
-from histories import FAULTS, generate, write_jsonl
+from histories import FAULTS, generate, lineage_history, reuse_child_ids, write_jsonl
 from histories import stamp as histories_stamp
 
 
@@ -413,9 +413,10 @@ def test_reused_issuance_ids_are_judged_natively(tmp_path: Path, seed: int) -> N
     assert _plain(duck) == _plain(oracle)
 
 
-def test_a_reused_bundle_id_still_goes_to_the_oracle(tmp_path: Path) -> None:
-    """A bundle ID created twice shares one node of the oracle's lineage graph between
-    two bundles; the set-based rules do not model that, and say so."""
+def test_a_bundle_id_issued_again_still_goes_to_the_oracle(tmp_path: Path) -> None:
+    """An issuance reusing a bundle ID shares one node of the oracle's lineage graph between
+    two bundles (its conservation and sweeps walk through it); the set-based rules do not
+    model that, and say so."""
     records = list(generate(300, seed=3))
     first = next(r for r in records if r["action"] == "submit_production")
     issue = next(e for e in first["effects"] if e["effect"] == "issue")
@@ -433,8 +434,74 @@ def test_a_reused_bundle_id_still_goes_to_the_oracle(tmp_path: Path) -> None:
     write_jsonl(path, records)
     duck = audit([path], "duckdb")
     assert duck.engine_used == "python"
-    assert any("bundle IDs created twice" in reason for reason in duck.fallback)
+    assert any("bundle IDs issued again" in reason for reason in duck.fallback)
     assert _plain(duck) == _plain(audit([path], "python"))
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_split_children_reusing_bundle_ids_are_judged_natively(tmp_path: Path, seed: int) -> None:
+    """A split child whose bundle ID was created before is not created (the oracle reports
+    it and goes on): DuckDB resolves the lineage the same way, down to the parents left with
+    no child (still holding their certificates, still seen by the expiry sweep)."""
+    records = list(generate(2500, seed=seed, faults=["double_cancel"], close=True))
+    assert reuse_child_ids(records, 3) >= 8
+    path = tmp_path / "reused-children.jsonl"
+    write_jsonl(path, records)
+    oracle = audit([path], "python")
+    assert sum("split reuses bundle ID" in f.message for f in oracle.findings) >= 8
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert _plain(duck) == _plain(oracle)
+
+
+#: (splits, splits per action): the edges of a bundle ID created twice by splits
+REUSE_EDGES = [
+    ([(1, [2, 1])], 1),  # a child reusing its parent's ID
+    ([(1, [1])], 1),  # the only child: the parent is left with no child
+    ([(1, [2, 2, 3])], 1),  # twice in one split
+    ([(1, [2, 3]), (100, [3, 4])], 1),  # in two actions
+    ([(1, [2, 3]), (100, [3, 4])], 2),  # in two splits of one action
+    ([(1, [100, 2])], 1),  # the ID of another issuance's bundle
+    ([(1, [2, 3]), (2, [4, 5]), (3, [5, 6])], 1),  # a cousin's ID, at the same level
+    ([(1, [2, 3]), (100, [5, 6]), (2, [4, 5]), (5, [7, 8])], 1),  # made higher up, earlier
+    ([(1, [2, 3]), (3, [1, 4])], 1),  # a grandparent's ID
+]
+
+
+@pytest.mark.parametrize(("splits", "per_action"), REUSE_EDGES)
+def test_bundle_ids_created_twice_by_splits_at_their_edges(
+    tmp_path: Path, splits: list[tuple[int, list[int]]], per_action: int
+) -> None:
+    path = tmp_path / "edges.jsonl"
+    write_jsonl(path, lineage_history(splits, per_action))
+    oracle = audit([path], "python")
+    assert any("split reuses bundle ID" in f.message for f in oracle.findings)
+    for source in ("jsonl", "parquet"):
+        if source == "parquet":
+            convert([path], tmp_path / "edges.parquet")
+            path = tmp_path / "edges.parquet"
+        duck = audit([path], "duckdb")
+        assert duck.engine_used == "duckdb", duck.fallback
+        assert _plain(duck) == _plain(oracle)
+
+
+def test_a_split_reusing_an_id_a_deeper_split_made_earlier_is_resolved_again(
+    tmp_path: Path,
+) -> None:
+    """The lineage is resolved level by level: a child whose ID a deeper level created
+    earlier is seen only afterwards, and the lineage is resolved again, knowing it."""
+    # 5 is made by 2's split (level 2) before 100's split (level 1) names it again; once
+    # that child is refused, 8 is made by 4's split (level 3) before 6's (level 2) does
+    splits = [(1, [2, 3]), (2, [4, 5]), (100, [5, 6]), (4, [8, 9]), (6, [8, 10])]
+    path = tmp_path / "deep.jsonl"
+    write_jsonl(path, lineage_history(splits))
+    oracle = audit([path], "python")
+    assert sum("split reuses bundle ID" in f.message for f in oracle.findings) == 2
+    said: list[str] = []
+    duck = audit([path], "duckdb", progress=said.append)
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert sum("lineage resolved again" in line for line in said) == 2
+    assert _plain(duck) == _plain(oracle)
 
 
 def test_a_reported_state_is_compared_by_the_oracle(tmp_path: Path) -> None:
