@@ -149,6 +149,17 @@ class Unmodelled(Exception):
 #: ``GC_AUDIT_DUCKDB_STORAGE=auto`` (the default) keeps larger histories' tables on disk
 ON_DISK_ABOVE = 2_000_000
 
+#: DuckDB's memory limit with the tables in the database file (large histories). Its process
+#: grows well past its limit when it has both cores: at 10^7 actions on an idle 2-core machine,
+#: 3.0 GiB peak RSS under 1GB (1.27 GiB when the machine was loaded), 849 MiB under 600MB, in
+#: 109 s against 97 s. This one keeps within 2 GiB.
+ON_DISK_MEMORY = "600MB"
+#: The limit with the tables in memory (up to ON_DISK_ABOVE actions): there the tables count
+#: against the limit, and under 600MB they left the sorts no room, so the bundle-state window
+#: spilled (10^6 actions, idle machine: 6.7-8.1 s wall under 600MB, 5.0-5.9 s under 1500MB,
+#: peak RSS 700 against 930-960 MiB).
+IN_MEMORY_MEMORY = "1500MB"
+
 
 class DuckRunner:
     def __init__(self, memory_limit: str | None = None) -> None:
@@ -164,11 +175,10 @@ class DuckRunner:
         self.on_disk = self.storage == "disk"
         self.con = duckdb.connect(f"{self.tmp.name}/audit.duckdb")
         self.con.execute("SET preserve_insertion_order = false")
-        # DuckDB's process grows well past its limit when it has both cores: at 10^7 actions
-        # on an idle 2-core machine, 3.0 GiB peak RSS under 1GB (1.27 GiB when the machine was
-        # loaded), 849 MiB under 600MB, in 109 s against 97 s. The default keeps within 2 GiB.
-        limit = memory_limit or os.environ.get("GC_AUDIT_DUCKDB_MEMORY", "600MB")
-        self.con.execute(f"SET memory_limit = '{limit}'")
+        # The memory limit depends on where the tables live, so it is set once the size is
+        # known (load). An explicit limit (argument or GC_AUDIT_DUCKDB_MEMORY) holds for both.
+        self.memory_limit = memory_limit or os.environ.get("GC_AUDIT_DUCKDB_MEMORY")
+        self.con.execute(f"SET memory_limit = '{self.memory_limit or ON_DISK_MEMORY}'")
         self.con.execute(f"SET temp_directory = '{self.tmp.name}/spill'")
 
     def load(self, paths: list[Path], progress: Callable[[str], None] | None) -> int:
@@ -184,6 +194,8 @@ class DuckRunner:
         actions = int(row[0]) if row else 0
         if self.storage == "auto":
             self.on_disk = actions > ON_DISK_ABOVE
+        if self.memory_limit is None and not self.on_disk:
+            self.con.execute(f"SET memory_limit = '{IN_MEMORY_MEMORY}'")
         return actions
 
     def materialise(self, name: str, sql: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from gc_conformance.audit import audit, convert, record_schema
+from gc_conformance.audit import audit, convert, engines, record_schema
 from gc_conformance.audit.engines import AuditResult
 from gc_conformance.cli import main
 
@@ -85,6 +85,39 @@ def test_either_table_storage_gives_the_oracles_findings(
     duck = audit([path], "duckdb")
     assert duck.engine_used == "duckdb", duck.fallback
     assert _plain(duck) == _plain(audit([path], "python"))
+
+
+@pytest.mark.parametrize(
+    ("storage", "explicit", "limit"),
+    [
+        ("memory", None, engines.IN_MEMORY_MEMORY),
+        ("disk", None, engines.ON_DISK_MEMORY),
+        ("memory", "700MB", "700MB"),
+        ("disk", "900MB", "900MB"),
+    ],
+)
+def test_the_memory_limit_follows_where_the_tables_live(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    storage: str,
+    explicit: str | None,
+    limit: str,
+) -> None:
+    """In memory the tables count against DuckDB's limit, so it is larger there; a limit the
+    user sets holds for both."""
+    monkeypatch.setenv("GC_AUDIT_DUCKDB_STORAGE", storage)
+    if explicit is None:
+        monkeypatch.delenv("GC_AUDIT_DUCKDB_MEMORY", raising=False)
+    else:
+        monkeypatch.setenv("GC_AUDIT_DUCKDB_MEMORY", explicit)
+    runner = engines.DuckRunner()
+    try:
+        runner.load([_history(tmp_path, 50, 3, [])], None)
+        shown = runner.fetch("SELECT current_setting('memory_limit')")
+        runner.con.execute(f"SET memory_limit = '{limit}'")  # DuckDB's own spelling of it
+        assert shown == runner.fetch("SELECT current_setting('memory_limit')")
+    finally:
+        runner.close()
 
 
 def test_parquet_gives_the_same_findings_as_json_lines(tmp_path: Path) -> None:
