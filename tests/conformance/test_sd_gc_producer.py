@@ -24,6 +24,13 @@ from gc_conformance.runner import RunOptions, execute_check
 CHECK = "storage.sdgc.producer_of_several"
 METHODS = ("FIFO", "LIFO", "WEIGHTED_AVERAGE", "OPERATOR_DISCRETION")
 LOSSES = ("EFFICIENCY_FACTOR", "INTERVAL_FORMULAS")
+#: The D5 device fields a GC states of its producer (what the check compares).
+DEVICE_FIELDS = (
+    "device_name",
+    "device_capacity",
+    "device_production_start_date",
+    "device_location",
+)
 
 
 def judged(adapter: Any) -> CheckResult:
@@ -140,3 +147,31 @@ def test_a_registry_without_sd_gc_issuance_is_skipped_with_the_reason() -> None:
     assert result.status is Status.SKIP, result.describe()
     assert "'issue_storage_gc'" in result.message
     assert result.skip_kind is SkipKind.NOT_VERIFIED
+
+
+class _DeviceFieldsAlike(SdGcOtherProducer):
+    """Picks the wrong producer, but every GC shows the same device location and no other D5
+    device field, and the storage observation names no producer: nothing tells the two apart."""
+
+    def observe(self) -> Mapping[str, Any]:
+        state = dict(super().observe())
+        shown = {"device_location": "NL"}
+        state["bundles"] = [
+            {**{k: v for k, v in b.items() if k not in DEVICE_FIELDS}, **shown}
+            for b in state["bundles"]
+        ]
+        storage = dict(state.get("storage") or {})
+        storage["sd_gcs"] = [
+            {k: v for k, v in g.items() if k != "production_device_id"}
+            for g in storage.get("sd_gcs", ())
+        ]
+        state["storage"] = storage
+        return state
+
+
+def test_device_fields_that_do_not_tell_the_producers_apart_verify_nothing() -> None:
+    # Comparing a field both producers share would pass a registry that picked the wrong one.
+    result = judged(_DeviceFieldsAlike())
+    assert result.status is Status.SKIP, result.describe()
+    assert result.skip_kind is SkipKind.NOT_VERIFIED
+    assert "tells the two producers apart" in result.message

@@ -226,8 +226,10 @@ def sd_gc_producer_of_several(s: Session) -> None:
     3. and 4. one charge backed by 500 Wh of each, wind first, then solar first: a tie again,
        settled by the order the GCs were cancelled for the charge.
 
-    A registry that cannot show the SD-GC's device fields leaves the requirement not
-    verified; one without an action the scenario needs is skipped, naming it.
+    Only device fields that differ between the two producers are compared (a field both share
+    cannot show which one was picked): a registry that shows none, and no
+    ``production_device_id``, leaves the requirement not verified; one without an action the
+    scenario needs is skipped, naming it.
     """
     # Capabilities accept only the two readings (a third is a configuration error, exit 3).
     reading = s.policy("sd_gc_producer", "FIRST_ALLOCATED")
@@ -306,7 +308,10 @@ def _expect_producer(s: Session, sdr: Any, gcs: Mapping[str, Any], producer: str
     states them (and names it as ``production_device_id`` where the storage observation shows)."""
     sd_gc = observed_bundle(s, issue_sd_gc(s, sdr), "the SD-GC")
     own = observed_bundle(s, gcs[producer], f"the GC of {producer}")
-    fields = [f for f in _DEVICE_FIELDS if f in own]
+    (other,) = (bundle for name, bundle in gcs.items() if name != producer)
+    theirs = observed_bundle(s, other, "the other producer's GC")
+    # Only fields that tell the two producers apart can show which one the SD-GC describes.
+    fields = [f for f in _DEVICE_FIELDS if f in own and own[f] != theirs.get(f)]
     expected: dict[str, Any] = {f: own[f] for f in fields}
     observed: dict[str, Any] = {f: sd_gc.get(f) for f in fields}
     data = storage_extension(s)
@@ -316,8 +321,8 @@ def _expect_producer(s: Session, sdr: Any, gcs: Mapping[str, Any], producer: str
         observed["production_device_id"] = found[0]["production_device_id"]
     if not expected:
         raise NotApplicable(
-            "neither the bundles nor the storage observation show a GC's device fields "
-            f"({', '.join(_DEVICE_FIELDS)}, production_device_id)",
+            "neither the bundles nor the storage observation show a device field that tells "
+            f"the two producers apart ({', '.join(_DEVICE_FIELDS)}, production_device_id)",
             kind=SkipKind.NOT_VERIFIED,
         )
     s.expect(
