@@ -61,7 +61,6 @@ from gc_conformance.errors import UsageError
 from gc_conformance.outcomes import CheckResult, Severity, Status
 from gc_conformance.reference import InvalidInput, Policies
 from gc_conformance.session import (
-    STAMP,
     AdapterError,
     CheckFailed,
     CodeMismatch,
@@ -180,7 +179,7 @@ def load_failure(path: Path) -> dict[str, Any]:
 
 
 def _when(request: Mapping[str, Any]) -> _dt.datetime:
-    return _dt.datetime.strptime(str(request.get("now")), STAMP).replace(tzinfo=_dt.UTC)
+    return read_stamp(str(request.get("now")))
 
 
 # ====================================================================== replaying

@@ -50,7 +50,7 @@ from gc_conformance.adapter import (
     read_state,
 )
 from gc_conformance.cast import ISSUER_ID, SOLAR_CAPACITY_W, World, device_record
-from gc_conformance.clock import STAMP, epoch_at_or_after
+from gc_conformance.clock import STAMP, epoch_at_or_after, stamp
 from gc_conformance.failures import (
     ChangedAfterRefusal,
     CheckFailed,
@@ -744,10 +744,6 @@ def _note_instant(adapter: object, moment: _dt.datetime) -> None:
     with contextlib.suppress(TypeError):
         if moment > _LATEST.get(adapter, moment - _dt.timedelta(seconds=1)):
             _LATEST[adapter] = moment
-
-
-def stamp(moment: _dt.datetime) -> str:
-    return moment.strftime(STAMP)
 
 
 def canonical_state(state: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -48,6 +48,7 @@ from gc_conformance.checks.core import (
     total,
 )
 from gc_conformance.checks.issuer_created import asserted
+from gc_conformance.clock import read_stamp
 from gc_conformance.outcomes import Severity, SkipKind
 from gc_conformance.session import ISSUER_ID, STAMP, CheckFailed, NotApplicable, Session, World
 
@@ -63,7 +64,7 @@ VALIDITY_READINGS = ("CALENDAR_YEAR", "ROLLING_12_MONTHS", "ROLLING_24_MONTHS")
 
 
 def parse_stamp(stamp: str) -> _dt.datetime:
-    return _dt.datetime.strptime(stamp, STAMP).replace(tzinfo=_dt.UTC)
+    return read_stamp(stamp)
 
 
 def add_months(moment: _dt.datetime, months: int) -> _dt.datetime:

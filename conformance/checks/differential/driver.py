@@ -71,6 +71,7 @@ from gc_conformance.checks.differential.storage_records import (
     learn_records,
     translate_records,
 )
+from gc_conformance.clock import read_stamp
 from gc_conformance.outcomes import FailureKind, Severity, SkipKind
 from gc_conformance.reference import (
     ConfigurationPolicies,
@@ -82,7 +83,6 @@ from gc_conformance.reference import (
 from gc_conformance.reference.invariants import check_invariants
 from gc_conformance.session import (
     ISSUER_ID,
-    STAMP,
     AdapterError,
     CheckFailed,
     NotApplicable,
@@ -880,7 +880,7 @@ class Lockstep:
         ):
             if self.parted is not None:
                 break  # as in the run: nothing is sent once the model cannot follow
-            self.s.now = _dt.datetime.strptime(str(request["now"]), STAMP).replace(tzinfo=_dt.UTC)
+            self.s.now = read_stamp(str(request["now"]))
             fields = {k: v for k, v in request.items() if k not in ("action", "actor", "now")}
             model_answer, _ = self.step(str(request["action"]), str(request["actor"]), **fields)
             if after is not None:

@@ -57,10 +57,10 @@ from gc_conformance.checks.differential.requirements import (
 )
 from gc_conformance.checks.differential.storage import StorageSteps, storage_operations
 from gc_conformance.checks.differential.storage_records import translate_records
+from gc_conformance.clock import read_stamp
 from gc_conformance.reference import Policies
 from gc_conformance.session import (
     ISSUER_ID,
-    STAMP,
     AdapterError,
     CheckFailed,
     CodeMismatch,
@@ -238,7 +238,7 @@ class DifferentialMachine(StorageSteps, ConfigurationSteps, RuleBasedStateMachin
         end = record.get("production_ending_interval")
         if not isinstance(policies, Policies) or not isinstance(end, str):
             return True
-        ended = _dt.datetime.strptime(end, STAMP).replace(tzinfo=_dt.UTC)
+        ended = read_stamp(end)
         return self.lock.s.now < policies.own_hour_use.bounds(policies.validity, ended)[0]
 
     def pick_bundle(

@@ -8,9 +8,9 @@ import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gc_conformance.clock import read_stamp
 from gc_conformance.outcomes import FailureKind, Severity
 from gc_conformance.session import (
-    STAMP,
     CheckFailed,
     Session,
     World,
@@ -129,7 +129,7 @@ def production(
 
 
 def shifted(moment: str, **delta: float) -> str:
-    parsed = _dt.datetime.strptime(moment, STAMP).replace(tzinfo=_dt.UTC)
+    parsed = read_stamp(moment)
     return stamp(parsed + _dt.timedelta(**delta))
 
 

@@ -16,9 +16,9 @@ from gc_conformance.checks.edges.helpers import (
     refused,
     the_other,
 )
+from gc_conformance.clock import read_stamp
 from gc_conformance.session import (
     ISSUER_ID,
-    STAMP,
     Session,
     device_record,
     stamp,
@@ -58,7 +58,7 @@ def validity_edges(s: Session) -> None:
     if reading not in _READINGS:
         raise NotApplicable(f"no validity reading the suite can judge is declared ({reading!r})")
     _, end = s.hour(0)
-    produced_end = _dt.datetime.strptime(end, STAMP).replace(tzinfo=_dt.UTC)
+    produced_end = read_stamp(end)
     stretch = own_hour_stretch(s, reading, produced_end)  # D8's own-hour exemption
     w = s.world()
     for device, meter in (("DEV-LATE-1", "M-LATE-1"), ("DEV-LATE-2", "M-LATE-2")):
