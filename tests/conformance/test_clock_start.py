@@ -45,8 +45,15 @@ def test_the_start_is_the_first_1_march_at_or_after_the_instant() -> None:
     assert epoch_at_or_after(_at(2031, 1, 1)) == _at(2031, 3, 1)
     assert epoch_at_or_after(_at(2031, 3, 1)) == _at(2031, 3, 1)
     assert epoch_at_or_after(_at(2031, 3, 1, 0, 0, 1)) == _at(2032, 3, 1)
+    assert epoch_at_or_after(_at(2031, 2, 28, 23, 59, 59)) == _at(2031, 3, 1)
     # An offset is honoured: 1 March 00:30 at +01:00 is still 28 February in UTC.
     assert epoch_at_or_after(parse_clock_start("2031-03-01T00:30:00+01:00")) == _at(2031, 3, 1)
+
+
+def test_the_latest_start_is_refused_and_one_second_before_it_taken() -> None:
+    assert parse_clock_start("4999-12-31T23:59:59Z") == _at(4999, 12, 31, 23, 59, 59)
+    with pytest.raises(UsageError, match="too late"):
+        parse_clock_start("5000-01-01T00:00:00Z")
 
 
 @pytest.mark.parametrize(
