@@ -433,6 +433,71 @@ def test_own_hour_rule_at_its_edges_gives_the_oracles_findings(tmp_path: Path) -
         assert _plain(duck) == _plain(oracle)
 
 
+# Production intervals of one device at the edges of overlapping (seconds from an hour's
+# start; each at most an hour long): the same interval twice (a correction), touching ends,
+# one second of overlap, a chain whose ends do not meet, one inside another, overlaps across
+# an hour boundary, and a later record for an earlier interval.
+OVERLAP_EDGES = {
+    "same-twice": [(0, 3600), (0, 3600), (3600, 7200)],
+    "one-second": [(0, 3600), (3599, 7199), (7199, 7200)],
+    "chain": [(0, 1800), (1700, 3500), (3400, 5000)],
+    "inside": [(0, 3600), (600, 1200), (600, 1200), (1200, 1201)],
+    "across-hours": [(3599, 7199), (7198, 7300), (10799, 14399)],
+    "backwards": [(7200, 10800), (3601, 7201), (2, 3602)],
+}
+
+
+def _overlapping_pairs(intervals: list[tuple[int, int]]) -> int:
+    """Pairs of the intervals that overlap, counted by brute force."""
+    return sum(
+        1
+        for k, (s1, e1) in enumerate(intervals)
+        for s2, e2 in intervals[:k]
+        if s1 < e2 and s2 < e1
+    )
+
+
+def test_overlapping_intervals_at_their_edges_give_the_oracles_findings(
+    tmp_path: Path,
+) -> None:
+    """Readings and issuances of overlapping production intervals (the same device only):
+    DuckDB pairs exactly the intervals the oracle pairs, and as many as overlap. Readings
+    recognising more than they metered, on some devices only, are judged alike."""
+    from histories import HOUR, START, Generator
+
+    g = Generator(seed=3, devices=3 * len(OVERLAP_EDGES) + 2, accounts=4)
+    records = list(g.open_accounts())
+    base = START + 24 * HOUR
+    read, issued = 0, 0
+    for n, intervals in enumerate(OVERLAP_EDGES.values()):
+        reader, issuer, other = g.devices[3 * n : 3 * n + 3]
+        for start, end in intervals:
+            # The same intervals read for one device, issued for another, and read for a
+            # third: each reading device pairs its own intervals, never another's.
+            for device in (reader, other):
+                reading = g.reading(device, base + start, 10, end=base + end)
+                records.append(g.record("submit_production", [reading]))
+            effect, _ = g.issue_effect(issuer, base + start, 10)
+            effect["production_end"] = histories_stamp(base + end)
+            records.append(g.record("submit_production", [effect]))
+        read += _overlapping_pairs(list(dict.fromkeys(intervals)))  # a correction is no pair
+        issued += _overlapping_pairs(intervals)
+    over, under = g.devices[-2:]
+    for device, (wh, metered) in ((over, (50, 40)), (over, (30, 40)), (under, (40, 40))):
+        reading = g.reading(device, base + 5 * HOUR, wh, metered=metered, carried=None)
+        records.append(g.record("submit_production", [reading]))
+    path = tmp_path / "overlaps.jsonl"
+    write_jsonl(path, records)
+    oracle = audit([path], "python")
+    duck = audit([path], "duckdb")
+    assert duck.engine_used == "duckdb", duck.fallback
+    assert _plain(duck) == _plain(oracle)
+    messages = [f.message for f in oracle.findings]
+    assert sum(" and again for " in m for m in messages) == 2 * read
+    assert sum(" overlaps issuance " in m for m in messages) == issued
+    assert sum("beyond rounding" in m for m in messages) == 1, messages
+
+
 @pytest.mark.parametrize("seed", [21, 22, 23])
 def test_reused_issuance_ids_are_judged_natively(tmp_path: Path, seed: int) -> None:
     """An issuance ID issued again, with both sets of certificates living on under it
