@@ -49,7 +49,7 @@ def main() -> None:
 
         setattr(engines.DuckRunner, method, wrapper)
 
-    for method in ("load", "materialise", "count", "fetch", "drop"):
+    for method in ("load", "materialise", "append", "count", "fetch", "drop"):
         timed(method)
     wall, cpu = time.perf_counter(), _cpu()
     result = engines.audit([path], "duckdb")

@@ -52,6 +52,10 @@ def finding_key(finding: Finding) -> tuple[str, str, str]:
 class _Runner(Protocol):
     def materialise(self, name: str, sql: str) -> None: ...
 
+    def append(self, name: str, sql: str) -> None: ...
+
+    def event_state_parts(self) -> int: ...
+
     def count(self, name: str) -> int: ...
 
     def drop(self, name: str) -> None: ...
@@ -76,10 +80,14 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
     else:
         raise Unmodelled(_reasons(runner.fetch(rules.LINEAGE_UNRESOLVED)))
     for name, sql in rules.union_steps(level)[1:]:
-        runner.materialise(name, sql)
+        if name == "evs":
+            _event_state(runner)
+        else:
+            runner.materialise(name, sql)
     # What only the lineage read goes now: held to the end, these tables took the memory
     # the later sorts needed, and at 10^7 actions DuckDB spilled them to disk instead.
-    _drop_levels(runner, level)
+    # (The levels themselves stay: ``bundles`` is a view of them.)
+    _drop_levels(runner, level, keep_levels=True)
     for name in [*rules.LINEAGE_ONLY, *(f"known{k}" for k in range(attempt + 1))]:
         runner.drop(name)
     findings: list[tuple[Any, ...]] = []
@@ -113,10 +121,24 @@ def _lineage(
     return level
 
 
-def _drop_levels(runner: _Runner, levels: int) -> None:
+def _event_state(runner: _Runner) -> None:
+    """``evs``, in as many parts (by bundle) as the runner asks for: one window over every
+    event and bundle spilled at 10^7 actions, where parts that each fit in memory did not
+    (28 s against 17 s, under a 1000MB limit). A bundle's rows are all in one part."""
+    parts = runner.event_state_parts()
+    for part in range(parts):
+        sql = rules.event_state("bundles", part, parts)
+        if part == 0:
+            runner.materialise("evs", sql)
+        else:
+            runner.append("evs", sql)
+
+
+def _drop_levels(runner: _Runner, levels: int, keep_levels: bool = False) -> None:
     for k in range(levels + 1):
         for name in (f"lvl{k}_raw", f"lvl{k}", f"fin{k}", f"dup{k}"):
-            runner.drop(name)
+            if not (keep_levels and name == f"lvl{k}"):
+                runner.drop(name)
 
 
 def unsupported(runner: _Runner) -> list[str]:
@@ -149,16 +171,23 @@ class Unmodelled(Exception):
 #: ``GC_AUDIT_DUCKDB_STORAGE=auto`` (the default) keeps larger histories' tables on disk
 ON_DISK_ABOVE = 2_000_000
 
-#: DuckDB's memory limit with the tables in the database file (large histories). Its process
-#: grows well past its limit when it has both cores: at 10^7 actions on an idle 2-core machine,
-#: 3.0 GiB peak RSS under 1GB (1.27 GiB when the machine was loaded), 849 MiB under 600MB, in
-#: 109 s against 97 s. This one keeps within 2 GiB.
-ON_DISK_MEMORY = "600MB"
+#: DuckDB's memory limit with the tables in the database file (large histories). The process
+#: grows past its limit (Python, Arrow, the sorts' overshoot); at 10^7 actions on the 2-core
+#: machine (2026-12-03): 775 MiB peak RSS and 109 s under 600MB, 1.15 GiB and 85 s under
+#: 1000MB, 1.44 GiB and 82 s under 1200MB. (With an earlier form of the bundle-event window,
+#: whose joins overshot, 1GB once reached 3.0 GiB.) This one keeps well within 2 GiB.
+ON_DISK_MEMORY = "1000MB"
 #: The limit with the tables in memory (up to ON_DISK_ABOVE actions): there the tables count
 #: against the limit, and under 600MB they left the sorts no room, so the bundle-state window
 #: spilled (10^6 actions, idle machine: 6.7-8.1 s wall under 600MB, 5.0-5.9 s under 1500MB,
 #: peak RSS 700 against 930-960 MiB).
 IN_MEMORY_MEMORY = "1500MB"
+
+#: Events and bundles per part of the bundle-event window (:func:`_event_state`): a part
+#: this size sorts within the memory limit. Each part scans the events and bundles again,
+#: so the parts are capped: past the cap, parts grow (and spill) instead.
+EVENT_STATE_ROWS = 2_000_000
+MAX_EVENT_STATE_PARTS = 16
 
 
 class DuckRunner:
@@ -196,6 +225,10 @@ class DuckRunner:
             self.on_disk = actions > ON_DISK_ABOVE
         if self.memory_limit is None and not self.on_disk:
             self.con.execute(f"SET memory_limit = '{IN_MEMORY_MEMORY}'")
+        if not self.on_disk:
+            # Nothing here outlives the audit, so nothing is worth a checkpoint; DuckDB still
+            # ran one partway (10^6 actions: 0.6-0.8 s of one core, a tenth of the audit).
+            self.con.execute("SET checkpoint_threshold = '1TB'")
         return actions
 
     def materialise(self, name: str, sql: str) -> None:
@@ -205,12 +238,20 @@ class DuckRunner:
             temp = "" if self.on_disk else "TEMP "
             self.con.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS {sql}")
 
+    def append(self, name: str, sql: str) -> None:
+        self.con.execute(f"INSERT INTO {name} {sql}")
+
+    def event_state_parts(self) -> int:
+        rows = self.count("bev") + self.count("bundles")
+        return min(MAX_EVENT_STATE_PARTS, max(1, -(-rows // EVENT_STATE_ROWS)))
+
     def count(self, name: str) -> int:
         row = self.con.execute(f"SELECT COUNT(*) FROM {name}").fetchone()
         return int(row[0]) if row else 0
 
     def drop(self, name: str) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        kind = "VIEW" if name in rules.VIEWS else "TABLE"
+        self.con.execute(f"DROP {kind} IF EXISTS {name}")
 
     def fetch(self, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in self.con.execute(sql).fetchall()]
@@ -250,6 +291,7 @@ class SparkRunner:
         self.spark.sparkContext.setLogLevel("ERROR")
         self.tmp: tempfile.TemporaryDirectory[str] | None = None
         self.steps = 0
+        self.targets: dict[str, str] = {}  # where each table's Parquet is
         shared = os.environ.get("GC_AUDIT_SPARK_WORKDIR")  # on a cluster: storage every node reads
         if shared:
             self.workdir = f"{shared.rstrip('/')}/gc-audit-{os.getpid()}-{int(time.time())}"
@@ -281,8 +323,16 @@ class SparkRunner:
             return
         self.steps += 1
         target = f"{self.workdir}/{self.steps:04d}-{name}"
+        self.targets[name] = target
         self.spark.sql(spark_sql(sql)).write.mode("overwrite").parquet(target)
         self.spark.read.parquet(target).createOrReplaceTempView(name)
+
+    def append(self, name: str, sql: str) -> None:
+        self.spark.sql(spark_sql(sql)).write.mode("append").parquet(self.targets[name])
+        self.spark.read.parquet(self.targets[name]).createOrReplaceTempView(name)
+
+    def event_state_parts(self) -> int:
+        return 1  # Spark partitions (and spills) a window itself
 
     def count(self, name: str) -> int:
         return int(self.spark.table(name).count())

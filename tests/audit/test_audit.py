@@ -74,17 +74,28 @@ def test_every_fault_at_once_gives_identical_findings(tmp_path: Path, seed: int)
     assert _plain(duck) == _plain(oracle)
 
 
+@pytest.mark.parametrize("parts", [1, 3])
 @pytest.mark.parametrize("storage", ["disk", "memory"])
 def test_either_table_storage_gives_the_oracles_findings(
-    tmp_path: Path, storage: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, storage: str, parts: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Large histories keep DuckDB's tables in a database file (``auto`` picks by size);
-    both storages are held to the oracle on a small one."""
+    """Large histories keep DuckDB's tables in a database file (``auto`` picks by size) and
+    build the bundle-event window in parts; each storage, in one part or several, is held
+    to the oracle on a small one."""
     monkeypatch.setenv("GC_AUDIT_DUCKDB_STORAGE", storage)
+    if parts > 1:  # a part per event or bundle, at most ``parts``
+        monkeypatch.setattr(engines, "EVENT_STATE_ROWS", 1)
+        monkeypatch.setattr(engines, "MAX_EVENT_STATE_PARTS", parts)
+    used: list[int] = []
+    asked = engines.DuckRunner.event_state_parts
+    monkeypatch.setattr(
+        engines.DuckRunner, "event_state_parts", lambda self: used.append(asked(self)) or used[-1]
+    )
     path = _history(tmp_path, 1500, 13, list(FAULTS))
     duck = audit([path], "duckdb")
     assert duck.engine_used == "duckdb", duck.fallback
     assert _plain(duck) == _plain(audit([path], "python"))
+    assert used == [parts]
 
 
 @pytest.mark.parametrize(
