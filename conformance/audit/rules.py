@@ -636,7 +636,10 @@ JOIN bundles b ON b.bundle_id = h.bundle_id JOIN {_TEXTS} x ON x.eid = b.iss_eid
     # The first expiry sweep after an issuance and at or after its expiry, without a range
     # join: two running minima over issuances and sweeps merged, one by action order and
     # one by time. Their later one is the answer because accepted actions are in time order
-    # (a history that is not falls back to the oracle, see ``unsupported``).
+    # (a history that is not falls back to the oracle, see ``unsupported``). A bundle's
+    # state at the sweep is its last event's up to it (each event's state lasts until the
+    # bundle's next event, ``next_aseq``), or its initial state if it had none: one outer
+    # join, where a second branch grouped every bundle's events for their first.
     (
         "f_sweep",
         f"""
@@ -656,25 +659,22 @@ WITH marks AS (
   SELECT eid, issuance_id, expiry_s, GREATEST(by_seq, by_time) AS sweep_aseq FROM nexts
   WHERE tag = 0 AND by_seq IS NOT NULL AND by_time IS NOT NULL
 ), cand AS (
-  SELECT b.bundle_id, b.init_status, f.first_aseq, w.eid AS entry, w.sweep_aseq
+  SELECT b.bundle_id, b.init_status, w.eid AS entry, w.sweep_aseq
   FROM bundles b JOIN swept w ON w.issuance_id = b.issuance_id AND w.expiry_s = b.expiry_s
-  LEFT JOIN (SELECT bundle_id, MIN(aseq) AS first_aseq FROM evs GROUP BY bundle_id) f
-    ON f.bundle_id = b.bundle_id
   WHERE b.created_aseq <= w.sweep_aseq AND (b.sup_aseq IS NULL OR b.sup_aseq > w.sweep_aseq
     OR b.bundle_id IN (SELECT bundle_id FROM childless))
 ), st AS (
-  SELECT c.bundle_id, c.entry, c.sweep_aseq, e.status_after AS status
-  FROM cand c JOIN (SELECT bundle_id, aseq, next_aseq, status_after FROM evs
-                    WHERE status_after IN {LIVE}) e ON e.bundle_id = c.bundle_id
-  WHERE e.aseq <= c.sweep_aseq AND (e.next_aseq IS NULL OR e.next_aseq > c.sweep_aseq)
-  UNION ALL
-  SELECT bundle_id, entry, sweep_aseq, init_status FROM cand
-  WHERE init_status IN {LIVE} AND (first_aseq IS NULL OR first_aseq > sweep_aseq)
+  SELECT c.bundle_id, c.entry, c.sweep_aseq,
+    CASE WHEN e.bundle_id IS NULL THEN c.init_status ELSE e.status_after END AS status
+  FROM cand c LEFT JOIN (SELECT bundle_id, aseq, next_aseq, status_after FROM evs) e
+    ON e.bundle_id = c.bundle_id AND e.aseq <= c.sweep_aseq
+    AND (e.next_aseq IS NULL OR e.next_aseq > c.sweep_aseq)
 )
 SELECT 'VALIDITY' AS risk, s.action_id, st.bundle_id, s.aseq,
   'bundle ' || {_id("st.bundle_id")} || ' is still ' || st.status ||
   ' after the expiry sweep at ' || s.at_text || '; its validity ended at ' || x.expiry AS message
-FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq JOIN {_TEXTS} x ON x.eid = st.entry""",
+FROM st JOIN sweeps s ON s.aseq = st.sweep_aseq JOIN {_TEXTS} x ON x.eid = st.entry
+WHERE st.status IN {LIVE}""",
     ),
     # D8's own-hour exemption (policy own_hour_use): from ``own_hour_only_from`` (the end of
     # the consumption period) to its expiry a GC may be cancelled only against its own
