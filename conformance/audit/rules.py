@@ -531,6 +531,7 @@ def _overlapping_pairs(rows: str) -> str:
     ON a.device_id = b.device_id AND a.hb = b.jb
   WHERE b.eid < a.eid AND b.p_start_s < a.p_end_s AND b.p_end_s > a.p_start_s"""
 
+
 FINDINGS: list[tuple[str, str]] = [
     (
         "f_not_current",

@@ -461,10 +461,7 @@ OVERLAP_EDGES = {
 def _overlapping_pairs(intervals: list[tuple[int, int]]) -> int:
     """Pairs of the intervals that overlap, counted by brute force."""
     return sum(
-        1
-        for k, (s1, e1) in enumerate(intervals)
-        for s2, e2 in intervals[:k]
-        if s1 < e2 and s2 < e1
+        1 for k, (s1, e1) in enumerate(intervals) for s2, e2 in intervals[:k] if s1 < e2 and s2 < e1
     )
 
 
