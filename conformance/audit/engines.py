@@ -81,7 +81,7 @@ def run_rules(runner: _Runner, progress: Callable[[str], None] | None = None) ->
         raise Unmodelled(_reasons(runner.fetch(rules.LINEAGE_UNRESOLVED)))
     for name, sql in rules.union_steps(level)[1:]:
         if name == "evs":
-            _event_state(runner)
+            _event_state(runner, progress)
         else:
             runner.materialise(name, sql)
     # What only the lineage read goes now: held to the end, these tables took the memory
@@ -121,7 +121,7 @@ def _lineage(
     return level
 
 
-def _event_state(runner: _Runner) -> None:
+def _event_state(runner: _Runner, progress: Callable[[str], None] | None = None) -> None:
     """``evs``, in as many parts (by bundle) as the runner asks for: one window over every
     event and bundle spilled at 10^7 actions, where parts that each fit in memory did not
     (28 s against 17 s, under a 1000MB limit). A bundle's rows are all in one part."""
@@ -132,6 +132,8 @@ def _event_state(runner: _Runner) -> None:
             runner.materialise("evs", sql)
         else:
             runner.append("evs", sql)
+        if progress is not None:
+            progress(f"bundle state, part {part + 1} of {parts} done")
 
 
 def _drop_levels(runner: _Runner, levels: int, keep_levels: bool = False) -> None:

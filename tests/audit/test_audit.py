@@ -723,6 +723,7 @@ def test_progress_goes_to_stderr_when_asked(
     assert main(["audit", str(path), "--progress", "--quiet"]) == 0
     captured = capsys.readouterr()
     assert "audit: rule f_production" in captured.err
+    assert "audit: bundle state, part 1 of 1 done" in captured.err
     assert "rule" not in captured.out
     assert main(["audit", str(path), "--quiet"]) == 0
     assert capsys.readouterr().err == ""
