@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_tiers import Tiered
 
 from gc_conformance.adapter import Capabilities, RegistryAdapter
 from gc_conformance.adapters import load_adapter
@@ -98,14 +99,10 @@ class RenamedEacs:
         return answer
 
 
-class WithoutConversion(ReferenceAdapter):
-    """Offers every action but conversion by export (a MAY of #2)."""
-
-    def capabilities(self) -> Mapping[str, Any]:
-        claimed = dict(super().capabilities())
-        capabilities = Capabilities.from_plain(claimed)
-        claimed["actions"] = sorted(capabilities.offered_actions - {"convert_eacs"})
-        return claimed
+def WithoutConversion() -> Tiered:
+    """Offers every action but conversion by export (a MAY of #2), and fails loudly if
+    the suite sends it anyway."""
+    return Tiered(drop=("convert_eacs",))
 
 
 class WithoutEacState(ReferenceAdapter):

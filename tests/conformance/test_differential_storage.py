@@ -11,11 +11,12 @@ rounded is no failure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_tiers import Tiered
 
 from gc_conformance.adapter import Capabilities, RegistryAdapter
 from gc_conformance.adapters import load_adapter
@@ -108,14 +109,10 @@ class RenamedRecords:
         return answer
 
 
-class WithoutUnknownBeneficiary(ReferenceAdapter):
-    """Offers every action but the operator's unknown beneficiary (D7 allows it; a MAY)."""
-
-    def capabilities(self) -> Mapping[str, Any]:
-        claimed = dict(super().capabilities())
-        capabilities = Capabilities.from_plain(claimed)
-        claimed["actions"] = sorted(capabilities.offered_actions - {"assign_unknown_beneficiary"})
-        return claimed
+def WithoutUnknownBeneficiary() -> Tiered:
+    """Offers every action but the operator's unknown beneficiary (D7 allows it; a MAY),
+    and fails loudly if the suite sends it anyway."""
+    return Tiered(drop=("assign_unknown_beneficiary",))
 
 
 class SilentOnStoragePolicies(ReferenceAdapter):
@@ -196,7 +193,7 @@ def test_the_reference_never_diverges_from_itself_on_storage(spec: str) -> None:
     ],
 )
 def test_registries_that_differ_only_where_the_standard_lets_them_pass(
-    registry: type[RegistryAdapter],
+    registry: Callable[[], RegistryAdapter],
 ) -> None:
     result = storage_differential(registry())
     assert result.status is Status.PASS, result.describe()
