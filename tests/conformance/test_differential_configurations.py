@@ -303,6 +303,20 @@ def test_a_configuration_failure_replayed_on_a_registry_without_reset_is_a_skip(
     assert "reset()" in again.message
 
 
+def test_a_configuration_failure_replayed_on_a_registry_declaring_no_practice_is_a_skip(
+    tmp_path: Path,
+) -> None:
+    # The model takes the cap and suspension practice from the registry's declaration; a
+    # replay on a registry that declares none is a skip saying so, never a verdict against
+    # a practice the model assumed (it silently took POOLED / SUSPEND_WHOLE_HOUR).
+    spec = "faulty:config-ordinary-issuance-unlinked"
+    result = config_differential(load_adapter(spec), 2, adapter_spec=spec)
+    assert result.status is Status.FAIL
+    again = replay(save_failure(result, tmp_path), NoPracticeDeclared())
+    assert again.status is Status.SKIP, again.describe()
+    assert "monthly_cap" in again.message
+
+
 def test_a_failure_of_a_registry_with_its_own_eac_ids_replays(tmp_path: Path) -> None:
     renamed = RenamedEacs(load_adapter("faulty:config3-gc-transferable"))
     result = config_differential(renamed, 3)

@@ -18,6 +18,7 @@ from gc_conformance.adapter import (
     read_answer,
     read_state,
 )
+from gc_conformance.checks.configurations import declared_practice
 from gc_conformance.checks.differential.canonical import (
     Key,
     bundle_keys,
@@ -155,18 +156,13 @@ EAC_BODY = "EIB-T"
 EAC_DAY_WH = 2_000_000
 
 
-def configuration_policies(capabilities: Capabilities) -> ConfigurationPolicies:
-    """The model's #2/#3 practice: the registry's declared ``monthly_cap``/``hour_suspension``
-    (the checks that run the configurations skip a registry that declares neither)."""
-    declared = capabilities.policies
-    cap = declared.get("monthly_cap", MonthlyCap.POOLED.name)
-    suspension = declared.get("hour_suspension", HourSuspension.SUSPEND_WHOLE_HOUR.name)
-    return ConfigurationPolicies(
-        MonthlyCap[cap] if cap in MonthlyCap.__members__ else MonthlyCap.POOLED,
-        HourSuspension[suspension]
-        if suspension in HourSuspension.__members__
-        else HourSuspension.SUSPEND_WHOLE_HOUR,
-    )
+def configuration_policies(session: Session) -> ConfigurationPolicies:
+    """The model's #2/#3 practice: the registry's declared ``monthly_cap`` and
+    ``hour_suspension``. A registry that declares either not at all is skipped (NotApplicable,
+    from :func:`declared_practice`), in a run and in a replay alike: the model never assumes
+    a practice the registry did not declare."""
+    cap, suspension = declared_practice(session)
+    return ConfigurationPolicies(MonthlyCap[cap], HourSuspension[suspension])
 
 
 def configuration_of(first: Mapping[str, Any]) -> int:
@@ -271,7 +267,7 @@ class Lockstep:
         self.eac_periods.clear()
         if self.configuration in (2, 3):
             self.s.reset(self.configuration)
-            wanted = configuration_policies(self.s.capabilities)
+            wanted = configuration_policies(self.s)
             if getattr(self.model, "configuration_policies", wanted) != wanted:
                 self.model = type(self.model)(self.policies, wanted)  # type: ignore[call-arg]
             self.model.reset(reference_setup(self.configuration))
